@@ -1,0 +1,29 @@
+"""The `itb` command line: a thin Typer shell over the pure packages.
+
+Each part of the system brings its own sub-command group from its own `cli`
+module; this file only gathers them and turns itb's errors into one clear line.
+"""
+
+from __future__ import annotations
+
+import typer
+
+import itb
+
+app = typer.Typer(
+    name="itb",
+    help="itb: an intrathecal baclofen pump system in software. "
+    "For simulation, education, research and device-software engineering; "
+    "it does not drive a real implanted device.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print itb's version."""
+    typer.echo(itb.__version__)
+
+
+# Sub-command groups, one per part of the system (each adds its own line here).

@@ -1,0 +1,1 @@
+"""Therapy rules and dosing arithmetic: pure, exact, with no I/O."""
