@@ -26,7 +26,7 @@ def exact(field: str, value: ExactLike) -> Fraction:
 
     Strings are read as decimals ("0.6", "1e3"), never through float.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InvalidInput(field, value, "an exact number (int, Decimal, Fraction or decimal text)",
                            "binary floats are not exact")
     if isinstance(value, Fraction):
@@ -73,7 +73,8 @@ def ml_to_nl(field: str, volume_ml: ExactLike) -> int:
     """Whole nanolitres in `volume_ml`; refuses volumes finer than 1 nL."""
     nl = exact(field, volume_ml) * NL_PER_ML
     if nl.denominator != 1:
-        raise InvalidInput(field, volume_ml, "a volume in whole nanolitres (at most 6 decimals of mL)")
+        raise InvalidInput(field, volume_ml,
+                           "a volume in whole nanolitres (at most 6 decimals of mL)")
     return int(nl)
 
 
@@ -89,7 +90,8 @@ def dose_mcg(volume_nl: int | Fraction, concentration_mcg_per_ml: Fraction) -> F
 def volume_nl_for_dose(dose: Fraction, concentration_mcg_per_ml: Fraction) -> Fraction:
     """Exact nanolitres (possibly fractional) that carry `dose` micrograms."""
     if concentration_mcg_per_ml <= 0:
-        raise InvalidInput("concentration_mcg_per_ml", concentration_mcg_per_ml, "more than 0 mcg/mL")
+        raise InvalidInput("concentration_mcg_per_ml", concentration_mcg_per_ml,
+                           "more than 0 mcg/mL")
     return Fraction(dose) * NL_PER_ML / concentration_mcg_per_ml
 
 
