@@ -1,0 +1,212 @@
+"""Refill planning and the refill check.
+
+Planning: from the reservoir volume, the concentration, the program (a simple daily
+dose or a flex schedule) and the low-reservoir alarm volume, when the alarm will
+sound, when the reservoir will be empty and when to refill. All durations are exact
+`Fraction`s; instants are UTC datetimes floored to the microsecond (the safe side).
+
+Check: at a refill the volume withdrawn from the reservoir is compared with the
+pump's estimate; a discrepancy beyond the threshold blocks the refill, and a fill
+beyond the reservoir's capacity is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+from itb.errors import InvalidInput
+from itb.therapy import catalogue
+from itb.therapy.errors import Overfill, RefillDiscrepancy
+from itb.therapy.flex import (
+    FlexSchedule,
+    add_seconds,
+    constant_schedule,
+    seconds_to_deliver,
+)
+from itb.therapy.units import (
+    NL_PER_ML,
+    SECONDS_PER_DAY,
+    ExactLike,
+    display,
+    exact,
+    in_range,
+    ml_to_nl,
+)
+
+
+@dataclass(frozen=True)
+class RefillPlan:
+    """When a filled reservoir reaches its alarm volume and runs empty, and when to refill."""
+
+    now: datetime
+    reservoir_nl: int
+    alarm_nl: int
+    concentration_mcg_per_ml: Fraction
+    daily_dose_mcg: Fraction  # total over a nominal day (the flex total for a flex schedule)
+    flow_ml_per_day: Fraction  # mean flow over a nominal day (exact)
+    seconds_to_alarm: Fraction
+    seconds_to_empty: Fraction
+    days_to_alarm: Fraction
+    days_to_empty: Fraction
+    alarm_at: datetime
+    empty_at: datetime
+    refill_by: datetime
+    refill_by_reason: str
+    stability_limit_at: datetime | None
+    safety_margin_days: Fraction
+    refill_overdue: bool  # refill_by is already past at `now`
+
+
+def _utc(field: str, moment: datetime) -> datetime:
+    if not isinstance(moment, datetime) or moment.tzinfo is None \
+            or moment.utcoffset() != timedelta(0):
+        raise InvalidInput(field, moment, "a timezone-aware UTC datetime")
+    return moment
+
+
+def plan_refill(*, reservoir_ml: ExactLike, concentration_mcg_per_ml: ExactLike,
+                program: ExactLike | FlexSchedule, alarm_ml: ExactLike, now: datetime,
+                safety_margin_days: ExactLike = catalogue.DEFAULT_REFILL_SAFETY_MARGIN_DAYS,
+                stability_limit_days: ExactLike | None = catalogue.DEFAULT_STABILITY_LIMIT_DAYS,
+                filled_at: datetime | None = None,
+                capacity_ml: ExactLike | None = None) -> RefillPlan:
+    """Plan the next refill.
+
+    `program` is a daily dose in mcg/day (a simple continuous program) or a
+    `FlexSchedule`; for a flex schedule the alarm and empty times follow the real
+    step rates through each day, not the average. `refill_by` is the earlier of
+    (alarm - safety margin) and (fill time + in-pump stability limit); the stability
+    limit is an *unconfirmed* parameter (see catalogue) and `None` disables it.
+    """
+    now = _utc("now", now)
+    conc = in_range("concentration_mcg_per_ml", concentration_mcg_per_ml, 0, None, "mcg/mL",
+                    low_inclusive=False)
+    reservoir_nl = ml_to_nl("reservoir_ml", reservoir_ml)
+    alarm_nl = ml_to_nl("alarm_ml", alarm_ml)
+    if reservoir_nl <= 0:
+        raise InvalidInput("reservoir_ml", display(Fraction(reservoir_nl, NL_PER_ML)),
+                           "more than 0 mL")
+    if capacity_ml is not None:
+        capacity_nl = ml_to_nl("capacity_ml", capacity_ml)
+        if reservoir_nl > capacity_nl:
+            raise Overfill("reservoir_ml", display(Fraction(reservoir_nl, NL_PER_ML)),
+                           f"at most the reservoir capacity {display(exact('c', capacity_ml))} mL")
+    if alarm_nl < 0 or alarm_nl >= reservoir_nl:
+        raise InvalidInput("alarm_ml", display(Fraction(alarm_nl, NL_PER_ML)),
+                           f"0 mL up to less than the reservoir volume "
+                           f"{display(Fraction(reservoir_nl, NL_PER_ML))} mL",
+                           "at or below the alarm volume the alarm is already due: refill now")
+    margin = in_range("safety_margin_days", safety_margin_days, 0, None, "days")
+    limit = None if stability_limit_days is None else in_range(
+        "stability_limit_days", stability_limit_days, 0, None, "days", low_inclusive=False)
+    filled = now if filled_at is None else _utc("filled_at", filled_at)
+    if filled > now:
+        raise InvalidInput("filled_at", filled.isoformat(), f"not after now ({now.isoformat()})")
+
+    schedule = program if isinstance(program, FlexSchedule) else constant_schedule(program)
+    daily_dose = schedule.total_daily_dose_mcg()
+    flow = daily_dose / conc
+
+    to_alarm_s = seconds_to_deliver(schedule, conc, now, reservoir_nl - alarm_nl)
+    to_empty_s = seconds_to_deliver(schedule, conc, now, reservoir_nl)
+    alarm_at = add_seconds(now, to_alarm_s)
+    empty_at = add_seconds(now, to_empty_s)
+
+    margin_at = add_seconds(now, to_alarm_s - margin * SECONDS_PER_DAY)
+    refill_by, reason = margin_at, f"{display(margin)} days before the low-reservoir alarm"
+    stability_at = None
+    if limit is not None:
+        stability_at = add_seconds(filled, limit * SECONDS_PER_DAY)
+        if stability_at < refill_by:
+            refill_by = stability_at
+            reason = (f"in-pump stability limit of {display(limit)} days after filling "
+                      "(unconfirmed parameter)")
+    return RefillPlan(
+        now=now, reservoir_nl=reservoir_nl, alarm_nl=alarm_nl, concentration_mcg_per_ml=conc,
+        daily_dose_mcg=daily_dose, flow_ml_per_day=flow,
+        seconds_to_alarm=to_alarm_s, seconds_to_empty=to_empty_s,
+        days_to_alarm=to_alarm_s / SECONDS_PER_DAY, days_to_empty=to_empty_s / SECONDS_PER_DAY,
+        alarm_at=alarm_at, empty_at=empty_at, refill_by=refill_by, refill_by_reason=reason,
+        stability_limit_at=stability_at, safety_margin_days=margin,
+        refill_overdue=refill_by < now,
+    )
+
+
+# --- Refill check --------------------------------------------------------------------
+
+CAUSES_LESS_WITHDRAWN = (
+    "the pump delivered more than programmed (pump problem)",
+    "part of the last refill went into the subcutaneous pocket (pocket fill), "
+    "so the reservoir held less than recorded",
+    "the reservoir volume was entered wrongly at the last refill or programming",
+    "the needle is not fully in the reservoir, so the withdrawal is incomplete",
+)
+CAUSES_MORE_WITHDRAWN = (
+    "the pump delivered less than programmed (motor stall or pump problem)",
+    "the catheter is blocked, kinked or otherwise not carrying drug",
+    "the reservoir volume was entered wrongly at the last refill or programming "
+    "(more was put in than recorded)",
+    "the programmed rate or concentration differs from what the pump was really given",
+)
+
+
+@dataclass(frozen=True)
+class RefillCheck:
+    """An accepted refill: the measured discrepancy and the new reservoir volume."""
+
+    expected_residual_nl: int
+    withdrawn_nl: int
+    discrepancy_nl: int  # withdrawn - expected (negative: less came out than expected)
+    threshold_nl: int
+    fill_nl: int
+    capacity_nl: int
+    new_reservoir_nl: int
+
+
+def check_refill(*, expected_residual_ml: ExactLike, withdrawn_ml: ExactLike,
+                 fill_ml: ExactLike, capacity_ml: ExactLike,
+                 threshold_ml: ExactLike = catalogue.DEFAULT_REFILL_DISCREPANCY_THRESHOLD_ML
+                 ) -> RefillCheck:
+    """Check a refill: residual against the pump's estimate, then the fill against capacity.
+
+    The reservoir is emptied before filling, so the new volume is `fill_ml`. A
+    discrepancy beyond `threshold_ml` (default 2 mL, ASRA 2017) raises
+    `RefillDiscrepancy` with the possible causes; a fill above capacity raises `Overfill`.
+    """
+    capacity_nl = ml_to_nl("capacity_ml", capacity_ml)
+    if capacity_nl <= 0:
+        raise InvalidInput("capacity_ml", display(Fraction(capacity_nl, NL_PER_ML)),
+                           "more than 0 mL")
+    cap_text = display(Fraction(capacity_nl, NL_PER_ML))
+    expected_nl = ml_to_nl("expected_residual_ml", expected_residual_ml)
+    withdrawn_nl = ml_to_nl("withdrawn_ml", withdrawn_ml)
+    fill_nl = ml_to_nl("fill_ml", fill_ml)
+    threshold_nl = ml_to_nl("threshold_ml", threshold_ml)
+    for field, volume in (("expected_residual_ml", expected_nl), ("withdrawn_ml", withdrawn_nl)):
+        if not 0 <= volume <= capacity_nl:
+            raise InvalidInput(field, display(Fraction(volume, NL_PER_ML)),
+                               f"0 to the reservoir capacity {cap_text} mL")
+    if threshold_nl < 0:
+        raise InvalidInput("threshold_ml", display(Fraction(threshold_nl, NL_PER_ML)),
+                           "0 mL or more")
+    if fill_nl <= 0:
+        raise InvalidInput("fill_ml", display(Fraction(fill_nl, NL_PER_ML)), "more than 0 mL")
+    discrepancy = withdrawn_nl - expected_nl
+    if abs(discrepancy) > threshold_nl:
+        causes = CAUSES_LESS_WITHDRAWN if discrepancy < 0 else CAUSES_MORE_WITHDRAWN
+        direction = "less" if discrepancy < 0 else "more"
+        raise RefillDiscrepancy(
+            "withdrawn_ml", f"{display(Fraction(withdrawn_nl, NL_PER_ML))} mL",
+            f"within {display(Fraction(threshold_nl, NL_PER_ML))} mL of the expected residual "
+            f"{display(Fraction(expected_nl, NL_PER_ML))} mL",
+            possible_causes=causes,
+            reason=f"{display(Fraction(abs(discrepancy), NL_PER_ML))} mL {direction} than expected;"
+                   " refill blocked. Possible causes: " + "; ".join(causes))
+    if fill_nl > capacity_nl:
+        raise Overfill("fill_ml", f"{display(Fraction(fill_nl, NL_PER_ML))} mL",
+                       f"at most the reservoir capacity {cap_text} mL")
+    return RefillCheck(expected_residual_nl=expected_nl, withdrawn_nl=withdrawn_nl,
+                       discrepancy_nl=discrepancy, threshold_nl=threshold_nl, fill_nl=fill_nl,
+                       capacity_nl=capacity_nl, new_reservoir_nl=fill_nl)
