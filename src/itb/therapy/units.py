@@ -129,3 +129,25 @@ def to_decimal_str(value: Fraction | int, places: int = 9) -> str:
         out = format(d.normalize(), "f") if d != 0 else "0"
         return out
     return display(number, places)
+
+
+def to_exact_str(value: Fraction | int) -> str:
+    """Exact text: a decimal where it terminates ("0.6", "30"), else a fraction ("100/3").
+
+    Used for machine-readable output (JSON), where no rounding is allowed.
+    """
+    number = Fraction(value)
+    den, twos, fives = number.denominator, 0, 0
+    while den % 2 == 0:
+        den, twos = den // 2, twos + 1
+    while den % 5 == 0:
+        den, fives = den // 5, fives + 1
+    if den != 1:
+        return f"{number.numerator}/{number.denominator}"
+    # Scale to a whole number of 10^-places exactly (no Decimal context rounding).
+    places = max(twos, fives)
+    scaled = abs(number.numerator) * (10 ** places // number.denominator)
+    digits = str(scaled).rjust(places + 1, "0")
+    text = digits if places == 0 else f"{digits[:-places]}.{digits[-places:]}".rstrip("0")
+    text = text.rstrip(".")
+    return ("-" if number < 0 else "") + text
