@@ -1,0 +1,1 @@
+"""The patient: CSF pharmacokinetics, spasticity, withdrawal, overdose and symptom triage."""
