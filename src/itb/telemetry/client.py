@@ -1,0 +1,245 @@
+"""The programmer's end of the wand, as a blocking client with one method per clinical act.
+
+    with ProgrammerClient.connect_tcp("127.0.0.1", 7400, key=LinkKey.from_text(...)) as wand:
+        report = wand.interrogate()
+        echo = wand.program(spec, confirm_only=True)   # what the pump would do
+        wand.program(spec)                               # do it
+
+Every method returns the pump's typed answer, or raises `CommandRejected` carrying the
+pump's typed error (code, field, value, allowed). The client runs over any
+`Transport`; the security lives in the sans-IO `ProgrammerLink` it drives.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from fractions import Fraction
+from types import TracebackType
+from typing import TypeVar
+
+from itb.telemetry.channel import CipherSuite
+from itb.telemetry.codec import Message
+from itb.telemetry.commands import (
+    MAX_LOG_PAGE,
+    AcknowledgeAlarm,
+    AlarmAcknowledged,
+    AlarmVolumeSet,
+    Bolus,
+    BolusConfirmation,
+    ClockSet,
+    InfusionChanged,
+    Interrogate,
+    InterrogationReport,
+    LogEntryInfo,
+    LogPage,
+    PatientBolusResult,
+    PatientStatus,
+    Program,
+    ProgramConfirmation,
+    ProgramSpec,
+    ReadLog,
+    ReadStatus,
+    Refill,
+    RefillConfirmation,
+    RequestPatientBolus,
+    Resume,
+    SetAlarmVolume,
+    SetClock,
+    Stop,
+)
+from itb.telemetry.errors import (
+    AuthenticationFailed,
+    CommandRejected,
+    LinkRefused,
+    LinkTimeout,
+    SessionClosed,
+)
+from itb.telemetry.events import (
+    ProgrammerEvent,
+    Refused,
+    ResponseReceived,
+    SecurityEvent,
+    SessionEnded,
+    SessionEstablished,
+)
+from itb.telemetry.keys import LinkKey, Role
+from itb.telemetry.link import ProgrammerLink
+from itb.telemetry.messages import Command, ErrorResponse
+from itb.telemetry.transport import TcpTransport, Transport
+
+R = TypeVar("R", bound=Message)
+
+
+class Interrogation:
+    """A full interrogation: the report and every log entry asked for."""
+
+    def __init__(self, report: InterrogationReport, log: tuple[LogEntryInfo, ...]) -> None:
+        self.report = report
+        self.log = log
+
+
+class ProgrammerClient:
+    def __init__(self, transport: Transport, key: LinkKey, role: Role = Role.CLINICIAN, *,
+                 clock: Callable[[], float] = time.monotonic, response_timeout_s: float = 10.0,
+                 suite: CipherSuite = CipherSuite.AES_256_GCM) -> None:
+        self.transport = transport
+        self.serial = key.serial
+        self.role = role
+        self._clock = clock
+        self._timeout_s = response_timeout_s
+        self.link = ProgrammerLink(key.serial, key.key_for(role), role, suite,
+                                   handshake_timeout_s=response_timeout_s)
+        self.security_events: list[SecurityEvent] = []
+        self.session: SessionEstablished | None = None
+        self._responses: dict[int, Message] = {}
+
+    @classmethod
+    def connect_tcp(cls, host: str, port: int, key: LinkKey, role: Role = Role.CLINICIAN,
+                    **options: object) -> ProgrammerClient:
+        return cls(TcpTransport(host, port), key, role, **options)  # type: ignore[arg-type]
+
+    # -- session ---------------------------------------------------------------------------
+    def open(self) -> SessionEstablished:
+        """Run the handshake. Raises LinkRefused, AuthenticationFailed or LinkTimeout."""
+        self.link.start(self._clock())
+        self._flush()
+        while self.session is None:
+            self._pump_once("the handshake answer", lambda: self.session is not None)
+        return self.session
+
+    def close(self) -> None:
+        try:
+            if self.link.is_open:
+                self.link.close(self._clock())
+                self._flush()
+        finally:
+            self.transport.close()
+
+    def __enter__(self) -> ProgrammerClient:
+        if self.session is None:
+            self.open()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- the generic call ------------------------------------------------------------------
+    def call(self, command: Command, expect: type[R]) -> R:
+        """Send one command and wait for its answer; typed errors raise CommandRejected."""
+        request_id = self.link.send_request(command, self._clock())
+        self._flush()
+        while request_id not in self._responses:
+            self._pump_once(f"answer to {type(command).__name__}",
+                            lambda: request_id in self._responses)
+        response = self._responses.pop(request_id)
+        if isinstance(response, ErrorResponse):
+            raise CommandRejected(response.code.value, response.message, response.field,
+                                  response.value, response.allowed)
+        if not isinstance(response, expect):
+            raise CommandRejected("malformed", f"the pump answered {type(command).__name__} "
+                                               f"with {type(response).__name__}")
+        return response
+
+    # -- clinical acts ---------------------------------------------------------------------
+    def interrogate(self) -> InterrogationReport:
+        return self.call(Interrogate(), InterrogationReport)
+
+    def full_interrogation(self, log_since_index: int = 0) -> Interrogation:
+        """The report plus every log entry from `log_since_index` to the newest."""
+        report = self.interrogate()
+        return Interrogation(report, self.read_log_all(log_since_index))
+
+    def read_status(self) -> PatientStatus:
+        return self.call(ReadStatus(), PatientStatus)
+
+    def read_log(self, since_index: int, limit: int = MAX_LOG_PAGE) -> LogPage:
+        return self.call(ReadLog(since_index, limit), LogPage)
+
+    def read_log_all(self, since_index: int = 0) -> tuple[LogEntryInfo, ...]:
+        entries: list[LogEntryInfo] = []
+        index = since_index
+        while True:
+            page = self.read_log(index)
+            entries.extend(page.entries)
+            if page.complete or not page.entries:
+                return tuple(entries)
+            index = page.next_index
+
+    def program(self, program: ProgramSpec, *, confirm_only: bool = False) -> ProgramConfirmation:
+        return self.call(Program(program, confirm_only), ProgramConfirmation)
+
+    def refill(self, *, withdrawn_nl: int, added_nl: int, concentration_mcg_per_ml: Fraction,
+               bridge_bolus: bool = False, new_program: ProgramSpec | None = None
+               ) -> RefillConfirmation:
+        return self.call(Refill(withdrawn_nl, added_nl, concentration_mcg_per_ml, bridge_bolus,
+                                new_program), RefillConfirmation)
+
+    def bolus(self, dose_mcg: Fraction, duration_s: int) -> BolusConfirmation:
+        return self.call(Bolus(dose_mcg, duration_s), BolusConfirmation)
+
+    def request_patient_bolus(self) -> PatientBolusResult:
+        return self.call(RequestPatientBolus(), PatientBolusResult)
+
+    def stop(self) -> InfusionChanged:
+        return self.call(Stop(), InfusionChanged)
+
+    def resume(self) -> InfusionChanged:
+        return self.call(Resume(), InfusionChanged)
+
+    def acknowledge_alarm(self, code: str) -> AlarmAcknowledged:
+        return self.call(AcknowledgeAlarm(code), AlarmAcknowledged)
+
+    def set_clock(self, pump_time: datetime) -> ClockSet:
+        return self.call(SetClock(pump_time), ClockSet)
+
+    def set_alarm_volume(self, low_reservoir_alarm_nl: int) -> AlarmVolumeSet:
+        return self.call(SetAlarmVolume(low_reservoir_alarm_nl), AlarmVolumeSet)
+
+    # -- internals -------------------------------------------------------------------------
+    def _flush(self) -> None:
+        data = self.link.data_to_send()
+        if data:
+            self.transport.send(data)
+
+    def _pump_once(self, waiting_for: str, done: Callable[[], bool]) -> None:
+        """Receive once and handle the events; raises when the awaited answer cannot come."""
+        data = self.transport.receive(self._timeout_s)
+        now = self._clock()
+        if data is None:
+            failure = self._handle(self.link.tick(now))
+            if not done():
+                raise failure or SessionClosed(self.link.end_reason or "the pump hung up")
+            return
+        if data == b"":
+            failure = self._handle(self.link.tick(now))
+            if not done():
+                raise failure or LinkTimeout(waiting_for, self._timeout_s)
+            return
+        failure = self._handle(self.link.receive_data(data, now))
+        self._flush()
+        if failure is not None and not done():
+            raise failure
+
+    def _handle(self, events: list[ProgrammerEvent]) -> Exception | None:
+        """Take in every event; return the first that ends the wait (raised by the caller)."""
+        failure: Exception | None = None
+        for event in events:
+            if isinstance(event, SecurityEvent):
+                self.security_events.append(event)
+            elif isinstance(event, SessionEstablished):
+                self.session = event
+            elif isinstance(event, ResponseReceived):
+                self._responses[event.request_id] = event.response
+            elif isinstance(event, Refused) and failure is None:
+                if event.reason == "authentication failed":
+                    failure = AuthenticationFailed(
+                        self.serial,
+                        f"the pump did not accept our key for the {self.role.name.lower()} role")
+                else:
+                    failure = LinkRefused(self.serial, event.reason, event.retry_after_s)
+            elif isinstance(event, SessionEnded) and failure is None:
+                failure = SessionClosed(event.reason)
+        return failure

@@ -1,0 +1,227 @@
+"""Compact, strict CBOR encoding of typed messages (frozen dataclasses).
+
+A message goes on the wire as the CBOR array ``[kind, [field1, field2, ...]]``: fields
+by position, not by name, because a wand link is slow. Field types map as follows:
+
+    int, bool, str, bytes  -> themselves (ints bounded to 64 bits, text and bytes bounded)
+    Fraction               -> [numerator, denominator]   (exact doses never become floats)
+    datetime (UTC)         -> int seconds since the Unix epoch, or [seconds, microseconds]
+    Enum                   -> its value
+    tuple[T, ...]          -> array
+    T | None               -> null or T
+    nested dataclass       -> array of its fields
+    A | B (dataclasses)    -> [alternative index, fields]   (a tagged union, e.g. therapy kinds)
+
+Decoding is strict: wrong types, extra or missing fields, floats, tags, maps and
+out-of-range numbers are refused with `WireFormatError`, which the link turns into a
+typed error response. A message's own `__post_init__` may raise `InvalidInput`,
+which the link reports as an invalid-argument error naming the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from fractions import Fraction
+from functools import cache
+from typing import Any, ClassVar, TypeVar
+
+import cbor2
+
+MAX_TEXT = 1024
+MAX_BYTES = 4096
+MAX_ITEMS = 2048
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class WireFormatError(Exception):
+    """Bytes that authenticated fine but do not form a valid message of the schema."""
+
+
+class Message:
+    """Base of every typed message; subclasses are frozen dataclasses with a unique KIND."""
+
+    KIND: ClassVar[int] = 0
+
+
+M = TypeVar("M", bound=Message)
+
+
+class Registry:
+    """The message kinds one direction of the link may carry."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._by_kind: dict[int, type[Message]] = {}
+
+    def register(self, cls: type[M]) -> type[M]:
+        if not dataclasses.is_dataclass(cls) or cls.KIND in self._by_kind:
+            raise TypeError(f"{cls.__name__} must be a dataclass with a unique KIND")
+        self._by_kind[cls.KIND] = cls
+        return cls
+
+    def kinds(self) -> dict[int, type[Message]]:
+        return dict(self._by_kind)
+
+    def encode(self, message: Message) -> bytes:
+        cls = type(message)
+        if self._by_kind.get(cls.KIND) is not cls:
+            raise TypeError(f"{cls.__name__} is not a {self.name} message")
+        return cbor2.dumps([cls.KIND, _encode_dataclass(message)])
+
+    def decode(self, data: bytes) -> Message:
+        raw = loads_strict(data)
+        if not (isinstance(raw, list) and len(raw) == 2 and type(raw[0]) is int):
+            raise WireFormatError(f"a {self.name} message is [kind, fields]")
+        cls = self._by_kind.get(raw[0])
+        if cls is None:
+            raise WireFormatError(f"unknown {self.name} kind {raw[0]}")
+        value = _decode(raw[1], cls, cls.__name__)
+        assert isinstance(value, Message)
+        return value
+
+
+def loads_strict(data: bytes) -> Any:
+    """CBOR to plain values, refusing any semantic tag (dates, bignums, regexes...)."""
+    try:
+        return cbor2.loads(data, tag_hook=_refuse_tag, max_depth=16,
+                           allow_duplicate_keys=False, strict_hashable_types=True,
+                           semantic_decoders=_NO_SEMANTICS)
+    except WireFormatError:
+        raise
+    except Exception as exc:  # cbor2 raises several types on hostile input; all mean "malformed"
+        raise WireFormatError(f"not valid CBOR: {type(exc).__name__}") from None
+
+
+def _refuse_tag(decoder: Any, tag: Any) -> Any:
+    raise WireFormatError(f"CBOR tag {tag.tag} is not allowed")
+
+
+def _refuse_semantic(decoder: Any) -> Any:
+    raise WireFormatError("CBOR semantic tags are not allowed")
+
+
+# Every built-in semantic tag cbor2 knows is refused; unknown tags hit tag_hook.
+_NO_SEMANTICS: dict[int, Callable[[Any], Any]] = {
+    tag: _refuse_semantic
+    for tag in (0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256, 258, 260, 261,
+                1004, 55799)
+}
+
+
+def dumps(value: Any) -> bytes:
+    return cbor2.dumps(value)
+
+
+@cache
+def _hints(cls: type) -> tuple[tuple[str, Any], ...]:
+    resolved = typing.get_type_hints(cls)
+    return tuple((f.name, resolved[f.name]) for f in dataclasses.fields(cls) if f.init)
+
+
+def _encode_dataclass(obj: Any) -> list[Any]:
+    return [_encode(getattr(obj, name), tp) for name, tp in _hints(type(obj))]
+
+
+def _encode(value: Any, tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        if value is None:
+            return None
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(inner) == 1:
+            return _encode(value, inner[0])
+        index = inner.index(type(value))
+        return [index, _encode_dataclass(value)]
+    if origin is tuple:
+        (item_tp, _ellipsis) = typing.get_args(tp)
+        return [_encode(v, item_tp) for v in value]
+    if tp is Fraction:
+        return [value.numerator, value.denominator]
+    if tp is datetime:
+        delta = value - _EPOCH
+        seconds = delta.days * 86_400 + delta.seconds
+        return seconds if not delta.microseconds else [seconds, delta.microseconds]
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return value.value
+    if dataclasses.is_dataclass(tp):
+        return _encode_dataclass(value)
+    return value
+
+
+def _decode(raw: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        if raw is None:
+            if len(inner) == len(typing.get_args(tp)):
+                raise WireFormatError(f"{where}: a value is required")
+            return None
+        if len(inner) == 1:
+            return _decode(raw, inner[0], where)
+        if not (isinstance(raw, list) and len(raw) == 2 and type(raw[0]) is int
+                and 0 <= raw[0] < len(inner)):
+            raise WireFormatError(f"{where}: expected [alternative 0..{len(inner) - 1}, fields]")
+        return _decode(raw[1], inner[raw[0]], where)
+    if origin is tuple:
+        (item_tp, _ellipsis) = typing.get_args(tp)
+        if not isinstance(raw, list) or len(raw) > MAX_ITEMS:
+            raise WireFormatError(f"{where}: expected a list of at most {MAX_ITEMS} items")
+        return tuple(_decode(v, item_tp, f"{where}[{i}]") for i, v in enumerate(raw))
+    if tp is bool:
+        if type(raw) is not bool:
+            raise WireFormatError(f"{where}: expected true or false")
+        return raw
+    if tp is int:
+        return _int(raw, where)
+    if tp is str:
+        if type(raw) is not str or len(raw) > MAX_TEXT:
+            raise WireFormatError(f"{where}: expected text of at most {MAX_TEXT} characters")
+        return raw
+    if tp is bytes:
+        if type(raw) is not bytes or len(raw) > MAX_BYTES:
+            raise WireFormatError(f"{where}: expected at most {MAX_BYTES} bytes")
+        return raw
+    if tp is Fraction:
+        if not (isinstance(raw, list) and len(raw) == 2):
+            raise WireFormatError(f"{where}: expected [numerator, denominator]")
+        numerator, denominator = _int(raw[0], where), _int(raw[1], where)
+        if denominator <= 0:
+            raise WireFormatError(f"{where}: denominator must be positive")
+        return Fraction(numerator, denominator)
+    if tp is datetime:
+        if isinstance(raw, list) and len(raw) == 2:
+            seconds, micros = _int(raw[0], where), _int(raw[1], where)
+            if not 0 < micros < 1_000_000:
+                raise WireFormatError(f"{where}: microseconds must be 1 to 999999")
+        else:
+            seconds, micros = _int(raw, where), 0
+        try:
+            return _EPOCH + timedelta(seconds=seconds, microseconds=micros)
+        except OverflowError:
+            raise WireFormatError(f"{where}: time out of range") from None
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        try:
+            return tp(raw)
+        except (ValueError, TypeError):
+            raise WireFormatError(f"{where}: {raw!r} is not one of {[m.value for m in tp]}") \
+                from None
+    if dataclasses.is_dataclass(tp):
+        hints = _hints(tp)
+        if not isinstance(raw, list) or len(raw) != len(hints):
+            raise WireFormatError(f"{where}: expected {len(hints)} fields")
+        values = {name: _decode(v, ftp, f"{where}.{name}") for (name, ftp), v in zip(hints, raw,
+                                                                                     strict=True)}
+        return tp(**values)
+    raise TypeError(f"{where}: type {tp!r} has no wire encoding")
+
+
+def _int(raw: Any, where: str) -> int:
+    if type(raw) is not int or not INT_MIN <= raw <= INT_MAX:
+        raise WireFormatError(f"{where}: expected a 64-bit integer")
+    return raw

@@ -1,0 +1,447 @@
+"""The wand's command set: typed requests and answers, as they travel on the link.
+
+These are the protocol's own value objects (the programmer does not import
+`itb.pump`), in the clinic's units: doses are exact `Fraction`s of micrograms,
+volumes whole nanolitres, times UTC. `ROLES` on each command says who may give it:
+a patient-role session (a patient's handheld) may only read status and ask for a
+patient bolus; everything that changes therapy needs the clinician role.
+
+Light shape checks run on construction (both ends); the pump validates every value
+again against its own model and program before acting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from fractions import Fraction
+from typing import ClassVar
+
+from itb.errors import InvalidInput
+from itb.telemetry.codec import Message
+from itb.telemetry.keys import Role
+from itb.telemetry.messages import ANY_ROLE, CLINICIAN_ONLY, REQUESTS, RESPONSES, Command
+
+# Log entries per page: small enough that a full page always fits one frame.
+MAX_LOG_PAGE = 64
+
+
+def _utc(field: str, moment: datetime) -> None:
+    if not isinstance(moment, datetime) or moment.utcoffset() is None \
+            or moment.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
+        raise InvalidInput(field, moment, "a timezone-aware UTC datetime")
+
+
+# ---- program schema ------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ContinuousSpec:
+    """Simple continuous: one daily dose."""
+
+    daily_dose_mcg: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class FlexStepSpec:
+    """From `start_s` (seconds after the period's local start) for `duration_s`, this rate."""
+
+    start_s: int
+    duration_s: int
+    dose_rate_mcg_per_day: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicBolusSpec:
+    """A bolus every day at `start_s` after local midnight, over `duration_s`."""
+
+    start_s: int
+    dose_mcg: Fraction
+    duration_s: int
+
+
+class FlexPeriod(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"  # a weekly period starts Monday 00:00 local time
+
+
+@dataclass(frozen=True, slots=True)
+class FlexSpec:
+    """A repeating flex schedule in a fixed UTC offset (the pump clock has no DST rules)."""
+
+    steps: tuple[FlexStepSpec, ...]
+    period: FlexPeriod = FlexPeriod.DAILY
+    utc_offset_minutes: int = 0
+    periodic_boluses: tuple[PeriodicBolusSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HardLimitsSpec:
+    """Clinician-set firmware limits the pump will never exceed."""
+
+    max_daily_dose_mcg: Fraction
+    max_bolus_mcg: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class PatientBolusSpec:
+    """What a patient's handheld may ask for: dose, lockout between boluses, maximum per 24 h."""
+
+    dose_mcg: Fraction
+    lockout_s: int
+    max_per_24h: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramSpec:
+    therapy: ContinuousSpec | FlexSpec
+    limits: HardLimitsSpec
+    patient_bolus: PatientBolusSpec | None = None
+
+
+# ---- status ---------------------------------------------------------------------------------
+
+class AlarmSeverity(StrEnum):
+    NONCRITICAL = "noncritical"  # one-second single tone (devices.md, alarms)
+    CRITICAL = "critical"        # three-second two-tone alarm (devices.md, alarms)
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmInfo:
+    """An alarm the pump has raised and not cleared."""
+
+    code: str
+    severity: AlarmSeverity
+    raised: datetime
+    sounding: bool
+    acknowledged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LogDetail:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntryInfo:
+    """One entry of the pump's event log, as the pump wrote it (time is the pump clock)."""
+
+    index: int
+    time: datetime
+    kind: str
+    details: tuple[LogDetail, ...] = ()
+
+
+# ---- requests -------------------------------------------------------------------------------
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class Interrogate(Command):
+    """Everything the pump knows: identity, battery, reservoir, program, alarms, log extent."""
+
+    KIND: ClassVar[int] = 0x01
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class ReadStatus(Command):
+    """The short status a patient's handheld may show."""
+
+    KIND: ClassVar[int] = 0x02
+    ROLES: ClassVar[frozenset[Role]] = ANY_ROLE
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class ReadLog(Command):
+    """Log entries from `since_index` on, at most `limit` (a page)."""
+
+    KIND: ClassVar[int] = 0x03
+    since_index: int
+    limit: int = MAX_LOG_PAGE
+
+    def __post_init__(self) -> None:
+        if self.since_index < 0:
+            raise InvalidInput("since_index", self.since_index, "0 or more")
+        if not 1 <= self.limit <= MAX_LOG_PAGE:
+            raise InvalidInput("limit", self.limit, f"1 to {MAX_LOG_PAGE} entries")
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class Program(Command):
+    """Replace the whole program, atomically. `confirm_only` asks for the echo without acting."""
+
+    KIND: ClassVar[int] = 0x10
+    ROLES: ClassVar[frozenset[Role]] = CLINICIAN_ONLY
+    program: ProgramSpec
+    confirm_only: bool = False
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class Refill(Command):
+    """A refill: what was withdrawn, what was put in, at what concentration, and after it."""
+
+    KIND: ClassVar[int] = 0x11
+    withdrawn_nl: int
+    added_nl: int
+    concentration_mcg_per_ml: Fraction
+    bridge_bolus: bool = False
+    new_program: ProgramSpec | None = None
+
+    def __post_init__(self) -> None:
+        if self.withdrawn_nl < 0:
+            raise InvalidInput("withdrawn_nl", self.withdrawn_nl, "0 nL or more")
+        if self.added_nl <= 0:
+            raise InvalidInput("added_nl", self.added_nl, "more than 0 nL")
+        if self.concentration_mcg_per_ml <= 0:
+            raise InvalidInput("concentration_mcg_per_ml", self.concentration_mcg_per_ml,
+                               "more than 0 mcg/mL")
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class Bolus(Command):
+    """A clinician bolus of `dose_mcg` over `duration_s`."""
+
+    KIND: ClassVar[int] = 0x12
+    dose_mcg: Fraction
+    duration_s: int
+
+    def __post_init__(self) -> None:
+        if self.dose_mcg <= 0:
+            raise InvalidInput("dose_mcg", self.dose_mcg, "more than 0 mcg")
+        if self.duration_s <= 0:
+            raise InvalidInput("duration_s", self.duration_s, "more than 0 s")
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class RequestPatientBolus(Command):
+    """The patient presses the handheld's button: the pump decides, within the program's limits."""
+
+    KIND: ClassVar[int] = 0x13
+    ROLES: ClassVar[frozenset[Role]] = ANY_ROLE
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class Stop(Command):
+    """Stop the infusion (the pump keeps its minimum rate where the model has one)."""
+
+    KIND: ClassVar[int] = 0x14
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class Resume(Command):
+    KIND: ClassVar[int] = 0x15
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class AcknowledgeAlarm(Command):
+    KIND: ClassVar[int] = 0x16
+    code: str
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class SetClock(Command):
+    """Set the pump's clock to `pump_time` (UTC)."""
+
+    KIND: ClassVar[int] = 0x17
+    pump_time: datetime
+
+    def __post_init__(self) -> None:
+        _utc("pump_time", self.pump_time)
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class SetAlarmVolume(Command):
+    """Set the low-reservoir alarm volume: the alarm sounds when the estimate falls to it."""
+
+    KIND: ClassVar[int] = 0x18
+    low_reservoir_alarm_nl: int
+
+    def __post_init__(self) -> None:
+        if self.low_reservoir_alarm_nl <= 0:
+            raise InvalidInput("low_reservoir_alarm_nl", self.low_reservoir_alarm_nl,
+                               "more than 0 nL")
+
+
+# ---- answers --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class BatteryInfo:
+    """The battery as the firmware estimates it (elective replacement and end of service)."""
+
+    status: str                      # "ok", "elective_replacement" or "end_of_service"
+    remaining_percent: int
+    elective_replacement_date: datetime | None
+    end_of_service_date: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReservoirInfo:
+    """The firmware's belief about the reservoir (it counts strokes; it cannot see leaks)."""
+
+    estimate_nl: int
+    capacity_nl: int
+    concentration_mcg_per_ml: Fraction
+    low_reservoir_alarm_nl: int
+    low_reservoir_alarm_date: datetime | None
+    empty_date: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class InfusionInfo:
+    infusing: bool                   # False while stopped by the clinician or an alarm
+    state: str                       # the firmware's own word for its mode
+    flow_nl_per_day: int             # the rate running now
+    programmed_daily_dose_mcg: Fraction  # the largest programmed dose in any 24 h window
+    bolus_running_until: datetime | None
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class InterrogationReport(Message):
+    KIND: ClassVar[int] = 0x01
+    serial: str
+    model: str
+    firmware_version: str
+    pump_time: datetime
+    implanted: datetime
+    battery: BatteryInfo
+    reservoir: ReservoirInfo
+    infusion: InfusionInfo
+    program: ProgramSpec | None
+    alarms: tuple[AlarmInfo, ...]
+    log_first_index: int
+    log_next_index: int
+    log_overflowed: int
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class PatientStatus(Message):
+    """What a patient's handheld shows: is it running, alarms, refill due, bolus availability."""
+
+    KIND: ClassVar[int] = 0x02
+    serial: str
+    pump_time: datetime
+    infusing: bool
+    alarms: tuple[AlarmInfo, ...]
+    low_reservoir_alarm_date: datetime | None
+    battery_status: str
+    patient_bolus_dose_mcg: Fraction | None
+    patient_bolus_available_at: datetime | None
+    patient_boluses_left_24h: int
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class LogPage(Message):
+    """Entries from the asked index on; `next_index` is where the next page starts."""
+
+    KIND: ClassVar[int] = 0x03
+    entries: tuple[LogEntryInfo, ...]
+    next_index: int
+    log_next_index: int
+    log_overflowed: int
+
+    @property
+    def complete(self) -> bool:
+        return self.next_index >= self.log_next_index
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class ProgramConfirmation(Message):
+    """The echo of what the pump will do (or, with `applied` false, would do)."""
+
+    KIND: ClassVar[int] = 0x10
+    applied: bool
+    program: ProgramSpec
+    programmed_daily_dose_mcg: Fraction
+    mean_flow_nl_per_day: Fraction
+    low_reservoir_alarm_date: datetime | None
+    empty_date: datetime | None
+    effective: datetime
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class RefillConfirmation(Message):
+    KIND: ClassVar[int] = 0x11
+    expected_residual_nl: int
+    withdrawn_nl: int
+    reservoir_estimate_nl: int
+    concentration_mcg_per_ml: Fraction
+    bridge_bolus_nl: int
+    bridge_until: datetime | None
+    low_reservoir_alarm_date: datetime | None
+    empty_date: datetime | None
+    program: ProgramSpec | None
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class BolusConfirmation(Message):
+    KIND: ClassVar[int] = 0x12
+    dose_mcg: Fraction
+    volume_nl: int
+    starts: datetime
+    ends: datetime
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class PatientBolusResult(Message):
+    """Granted or not; a refusal says why and when the next one may be asked for."""
+
+    KIND: ClassVar[int] = 0x13
+    granted: bool
+    dose_mcg: Fraction
+    reason: str
+    next_available: datetime | None
+    boluses_left_24h: int
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class InfusionChanged(Message):
+    """The answer to Stop and Resume."""
+
+    KIND: ClassVar[int] = 0x14
+    infusing: bool
+    state: str
+    flow_nl_per_day: int
+    at: datetime
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class AlarmAcknowledged(Message):
+    KIND: ClassVar[int] = 0x16
+    code: str
+    rearms_at: datetime | None
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class ClockSet(Message):
+    KIND: ClassVar[int] = 0x17
+    previous: datetime
+    pump_time: datetime
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class AlarmVolumeSet(Message):
+    KIND: ClassVar[int] = 0x18
+    low_reservoir_alarm_nl: int
+    low_reservoir_alarm_date: datetime | None

@@ -1,0 +1,95 @@
+"""Events the link state machines hand to their host (h11 style: bytes in, events out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from itb.telemetry.codec import Message
+from itb.telemetry.keys import Role
+
+
+class SecurityEventKind(StrEnum):
+    """Why a frame or handshake was dropped. Each is logged; none changes pump state."""
+
+    CORRUPT_FRAME = "corrupt_frame"            # bad CRC, header or truncated bytes
+    UNEXPECTED_FRAME = "unexpected_frame"      # a valid frame at the wrong point of the exchange
+    MALFORMED_HANDSHAKE = "malformed_handshake"
+    WRONG_SERIAL = "wrong_serial"              # a HELLO for another pump
+    DOWNGRADE_REFUSED = "downgrade_refused"    # a HELLO asking for an unprotected suite
+    AUTHENTICATION_FAILED = "authentication_failed"  # wrong key in the handshake
+    LOCKOUT_STARTED = "lockout_started"
+    REFUSED_LOCKED_OUT = "refused_locked_out"
+    FORGED_FRAME = "forged_frame"              # AEAD tag fails: forged, damaged or wrong key
+    REPLAYED_FRAME = "replayed_frame"          # authentic, counter not increasing: replay
+    MALFORMED_MESSAGE = "malformed_message"    # authentic frame whose message does not parse
+    ROLE_VIOLATION = "role_violation"          # a command the session's role may not give
+    UNSOLICITED_RESPONSE = "unsolicited_response"
+    EVENTS_SUPPRESSED = "events_suppressed"    # summary once the per-connection budget is spent
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityEvent:
+    kind: SecurityEventKind
+    detail: str
+    now_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOpened:
+    """Pump side: a programmer proved `role`; commands may now arrive."""
+
+    serial: str
+    role: Role
+    now_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEstablished:
+    """Programmer side: the pump proved it holds the key; the session's terms."""
+
+    serial: str
+    role: Role
+    idle_timeout_s: int
+    max_session_s: int
+    now_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReceived:
+    """Pump side: an authenticated, well-formed command the role may give. Answer it."""
+
+    request_id: int
+    command: Message
+    role: Role
+    now_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseReceived:
+    """Programmer side: the pump's answer to `request_id`."""
+
+    request_id: int
+    response: Message
+    now_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Programmer side: the pump would not open a session."""
+
+    reason: str
+    retry_after_s: int
+    now_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded:
+    """Either side: the session is over (closed, timed out, refused, lost)."""
+
+    reason: str
+    now_s: float
+
+
+PumpEvent = SecurityEvent | SessionOpened | CommandReceived | SessionEnded
+ProgrammerEvent = SecurityEvent | SessionEstablished | ResponseReceived | Refused | SessionEnded

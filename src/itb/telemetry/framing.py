@@ -1,0 +1,180 @@
+"""Frames on the wand link: version, type, length, body, CRC.
+
+Wire layout (all integers big-endian)::
+
+    offset  size  field
+    0       1     protocol version (PROTOCOL_VERSION)
+    1       1     frame type (FrameType)
+    2       2     body length L, 0..MAX_BODY_BYTES
+    4       L     body (CBOR for clear frames; counter + AEAD ciphertext for sealed ones)
+    4+L     2     CRC-16/CCITT-FALSE over bytes 0..4+L
+
+The CRC catches radio noise cheaply before any crypto runs; it is not a security
+check (anyone can compute it). Authenticity comes from the AEAD tag in sealed bodies.
+
+The decoder is a pure byte-stream parser: it never raises on input. Bytes that do
+not form a valid frame are skipped one at a time until a valid header and CRC line
+up again, and are reported as `Garbage` so the link can log them.
+"""
+
+from __future__ import annotations
+
+import binascii
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+PROTOCOL_VERSION = 1
+HEADER = struct.Struct(">BBH")
+HEADER_BYTES = HEADER.size  # 4
+CRC_BYTES = 2
+FRAME_OVERHEAD_BYTES = HEADER_BYTES + CRC_BYTES  # 6 bytes of framing per frame
+# A wand link is slow and frames are buffered in a small device; bounding the body
+# also bounds how long a bogus length field can stall the parser.
+MAX_BODY_BYTES = 8192
+
+
+class FrameType(IntEnum):
+    """What a frame carries. Clear frames are the handshake openers and refusals only."""
+
+    HELLO = 0x01        # programmer -> pump, clear: serial, role, suite, programmer nonce
+    CHALLENGE = 0x02    # pump -> programmer, clear: pump nonce
+    REFUSED = 0x03      # pump -> programmer, clear: why no session (locked out, busy, ...)
+    PROVE = 0x04        # programmer -> pump, sealed: proof of the role key over the transcript
+    ACCEPT = 0x05       # pump -> programmer, sealed: the pump's proof and the session terms
+    REQUEST = 0x10      # programmer -> pump, sealed: one command
+    RESPONSE = 0x11     # pump -> programmer, sealed: the answer to one command
+    CLOSE = 0x12        # either way, sealed: orderly end of the session
+
+
+CLEAR_TYPES = frozenset({FrameType.HELLO, FrameType.CHALLENGE, FrameType.REFUSED})
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded frame. `header` is the exact 4 header bytes (authenticated as AAD)."""
+
+    version: int
+    type: FrameType
+    body: bytes
+
+    @property
+    def header(self) -> bytes:
+        return HEADER.pack(self.version, self.type, len(self.body))
+
+
+@dataclass(frozen=True, slots=True)
+class Garbage:
+    """A run of bytes that did not form a valid frame and was skipped."""
+
+    skipped_bytes: int
+    reason: str
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF); check value for b'123456789' is 0x29B1."""
+    return binascii.crc_hqx(data, 0xFFFF)
+
+
+def frame_header(frame_type: FrameType, body_length: int) -> bytes:
+    if not 0 <= body_length <= MAX_BODY_BYTES:
+        raise ValueError(f"frame body of {body_length} bytes exceeds {MAX_BODY_BYTES}")
+    return HEADER.pack(PROTOCOL_VERSION, frame_type, body_length)
+
+
+def encode_frame(frame_type: FrameType, body: bytes) -> bytes:
+    """Bytes on the wire for one frame."""
+    head = frame_header(frame_type, len(body))
+    return head + body + crc16(head + body).to_bytes(CRC_BYTES, "big")
+
+
+_KNOWN_TYPES = frozenset(int(t) for t in FrameType)
+
+
+class FrameDecoder:
+    """Turns a byte stream into frames, resynchronising past damage.
+
+    Feed bytes with `receive_data`, then take `Frame`s and `Garbage` reports from
+    `next_items`. Never raises on any input; memory is bounded by the unparsed tail,
+    which is at most one maximal frame plus whatever the caller feeds at once.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._garbage = 0
+        self._garbage_reason = ""
+
+    @property
+    def pending_bytes(self) -> int:
+        return len(self._buffer)
+
+    def receive_data(self, data: bytes) -> None:
+        self._buffer += data
+
+    def next_items(self) -> list[Frame | Garbage]:
+        items: list[Frame | Garbage] = []
+        buf = self._buffer
+        pos = 0
+        while len(buf) - pos >= HEADER_BYTES:
+            version, ftype, length = HEADER.unpack_from(buf, pos)
+            reason = ""
+            if version != PROTOCOL_VERSION:
+                reason = "unknown protocol version"
+            elif ftype not in _KNOWN_TYPES:
+                reason = "unknown frame type"
+            elif length > MAX_BODY_BYTES:
+                reason = "length beyond the maximum"
+            if reason:
+                pos = self._skip(pos, reason)
+                continue
+            end = pos + HEADER_BYTES + length
+            if len(buf) < end + CRC_BYTES:
+                break  # wait for the rest of this frame
+            crc = int.from_bytes(buf[end:end + CRC_BYTES], "big")
+            if crc != crc16(bytes(buf[pos:end])):
+                pos = self._skip(pos, "CRC mismatch")
+                continue
+            self._flush_garbage(items)
+            items.append(Frame(version, FrameType(ftype), bytes(buf[pos + HEADER_BYTES:end])))
+            pos = end + CRC_BYTES
+        del buf[:pos]
+        if self._garbage and not self._could_start_frame():
+            # No frame can begin in what is left: report the run now rather than later.
+            self._flush_garbage(items)
+        return items
+
+    def flush(self) -> list[Frame | Garbage]:
+        """End of stream: a frame still incomplete can never complete, so skip past it.
+
+        Frames hidden inside the declared length of a truncated frame are recovered.
+        """
+        items = self.next_items()
+        while self._buffer:
+            items += self.resynchronise("truncated frame")
+        self._flush_garbage(items)
+        return items
+
+    def resynchronise(self, reason: str = "incomplete frame abandoned") -> list[Frame | Garbage]:
+        """Give up on the incomplete frame at the head (e.g. it stalled): skip a byte, re-parse."""
+        if not self._buffer:
+            return []
+        if not self._garbage:
+            self._garbage_reason = reason
+        self._garbage += 1
+        del self._buffer[:1]
+        return self.next_items()
+
+    def _skip(self, pos: int, reason: str) -> int:
+        if not self._garbage:
+            self._garbage_reason = reason
+        self._garbage += 1
+        return pos + 1
+
+    def _could_start_frame(self) -> bool:
+        return bool(self._buffer) and self._buffer[0] == PROTOCOL_VERSION
+
+    def _flush_garbage(self, items: list[Frame | Garbage]) -> None:
+        if self._garbage:
+            items.append(Garbage(self._garbage, self._garbage_reason))
+            self._garbage = 0
+            self._garbage_reason = ""

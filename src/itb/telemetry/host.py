@@ -1,0 +1,121 @@
+"""The pump's side of the wand, assembled: one pump, its link memory, its connections.
+
+`PumpHost` is still free of I/O: a transport (in-memory pair, TCP server) hands it
+bytes and the time, and sends back what it returns. It owns the per-pump
+`LinkGuard` (lockout, session slot) shared by every connection, feeds each
+connection's `PumpLink`, passes authenticated commands to the command handler and
+records every session and security event through the handler's log hook.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Protocol
+
+from itb.telemetry.codec import Message
+from itb.telemetry.events import (
+    CommandReceived,
+    PumpEvent,
+    SecurityEvent,
+    SessionEnded,
+    SessionOpened,
+)
+from itb.telemetry.guard import LinkGuard
+from itb.telemetry.keys import Role, role_key
+from itb.telemetry.link import PumpLink, RandomBytes
+from itb.telemetry.messages import Command
+
+
+class CommandHandler(Protocol):
+    """What the host needs from the pump side of the application: answer and log."""
+
+    serial: str
+
+    def handle(self, command: Command, role: Role, now_s: float) -> Message:
+        """Carry out one authenticated command; return its answer (never raises)."""
+        ...
+
+    def log_link_event(self, event: PumpEvent) -> None:
+        """Record a session or security event in the pump's event log."""
+        ...
+
+    @property
+    def changed(self) -> bool:
+        """True if the pump's state changed since `mark_saved` (so the host must persist)."""
+        ...
+
+    def mark_saved(self) -> None: ...
+
+
+class PumpHost:
+    def __init__(self, handler: CommandHandler, pump_key: bytes, guard: LinkGuard,
+                 random_bytes: RandomBytes = secrets.token_bytes,
+                 on_event: Callable[[PumpEvent], None] | None = None) -> None:
+        self.handler = handler
+        self.serial = handler.serial
+        self.guard = guard
+        self._pump_key = pump_key
+        self._random_bytes = random_bytes
+        self._links: dict[int, PumpLink] = {}
+        self._next_id = 1
+        self._on_event = on_event
+        self.guard_changed = False
+
+    def _key_for_role(self, role: Role) -> bytes:
+        return role_key(self._pump_key, self.serial, role)
+
+    def connect(self, now_s: float) -> int:
+        conn = self._next_id
+        self._next_id += 1
+        self._links[conn] = PumpLink(self.serial, self._key_for_role, self.guard, now_s,
+                                     self._random_bytes)
+        return conn
+
+    def link(self, conn: int) -> PumpLink:
+        return self._links[conn]
+
+    def receive(self, conn: int, data: bytes, now_s: float) -> bytes:
+        """Bytes from connection `conn`; returns the bytes to send back on it."""
+        link = self._links.get(conn)
+        if link is None:
+            return b""
+        self._process(link, link.receive_data(data, now_s), now_s)
+        return link.data_to_send()
+
+    def tick(self, now_s: float) -> dict[int, bytes]:
+        """Let sessions time out; returns bytes (CLOSE frames) to send per connection."""
+        out: dict[int, bytes] = {}
+        for conn, link in list(self._links.items()):
+            self._process(link, link.tick(now_s), now_s)
+            data = link.data_to_send()
+            if data:
+                out[conn] = data
+        return out
+
+    def disconnect(self, conn: int, now_s: float) -> None:
+        link = self._links.pop(conn, None)
+        if link is not None:
+            self._process(link, link.connection_lost(now_s), now_s)
+
+    def finished(self, conn: int) -> bool:
+        """True once the connection's session is over and it may be hung up."""
+        link = self._links.get(conn)
+        return link is None or link.state.value == "closed"
+
+    @property
+    def connections(self) -> int:
+        return len(self._links)
+
+    def _process(self, link: PumpLink, events: list[PumpEvent], now_s: float) -> None:
+        for event in events:
+            if self._on_event is not None:
+                self._on_event(event)
+            if isinstance(event, CommandReceived):
+                response = self.handler.handle(event.command, event.role, now_s)
+                if link.is_open:
+                    link.send_response(event.request_id, response, now_s)
+            else:
+                self.handler.log_link_event(event)
+                if isinstance(event, SecurityEvent | SessionOpened | SessionEnded):
+                    self.guard_changed = True

@@ -1,0 +1,62 @@
+"""The typed messages carried inside sealed frames: commands and their answers.
+
+Every command is a frozen dataclass registered in `REQUESTS` with a unique KIND and
+the roles allowed to give it (`ROLES`); every answer is registered in `RESPONSES`.
+The pump checks the role before the command reaches the pump adapter, and the
+adapter validates every argument again against the pump's own limits.
+
+Command schemas live in `itb.telemetry.commands`; this module holds the registries
+and the typed error answer, which the link itself needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+from itb.errors import InvalidInput
+from itb.telemetry.codec import Message, Registry
+from itb.telemetry.keys import Role
+
+REQUESTS = Registry("request")
+RESPONSES = Registry("response")
+
+CLINICIAN_ONLY: frozenset[Role] = frozenset({Role.CLINICIAN})
+ANY_ROLE: frozenset[Role] = frozenset({Role.CLINICIAN, Role.PATIENT})
+
+
+class Command(Message):
+    """A request from the programmer. `ROLES` lists who may give it."""
+
+    ROLES: ClassVar[frozenset[Role]] = CLINICIAN_ONLY
+
+
+class ErrorCode(StrEnum):
+    INVALID_ARGUMENT = "invalid_argument"   # a field outside what the pump allows
+    NOT_PERMITTED = "not_permitted"         # the session's role may not give this command
+    MALFORMED = "malformed"                 # the message did not parse
+    REFUSED = "refused"                     # valid, but the pump's state forbids it now
+    INTERNAL = "internal"                   # the pump could not carry it out; nothing changed
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class ErrorResponse(Message):
+    """The typed refusal of a command. Nothing in the pump changed."""
+
+    KIND: ClassVar[int] = 0x7F
+    code: ErrorCode
+    message: str
+    field: str = ""
+    value: str = ""
+    allowed: str = ""
+
+    @classmethod
+    def from_invalid_input(cls, exc: InvalidInput) -> ErrorResponse:
+        return cls(ErrorCode.INVALID_ARGUMENT, _bounded(str(exc)), _bounded(exc.field),
+                   _bounded(str(exc.value)), _bounded(exc.allowed))
+
+
+def _bounded(text: str, limit: int = 512) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
