@@ -27,3 +27,6 @@ def version() -> None:
 
 
 # Sub-command groups, one per part of the system (each adds its own line here).
+from itb.therapy.cli import app as calc_app  # noqa: E402
+
+app.add_typer(calc_app, name="calc")
