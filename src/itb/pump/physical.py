@@ -1,0 +1,198 @@
+"""The physical pump: what really happens to the drug (truth, invisible to the firmware).
+
+Volumes are whole nanolitres; drug amounts are exact `Fraction` micrograms. The
+drug path is reservoir -> pump tubing -> catheter -> catheter tip, with the
+tubing and catheter held as a FIFO of parcels (volume, concentration), so that
+after a concentration change the old drug really leaves first. Where the drug
+goes at the outlet depends on the catheter: patent (CSF), partially or fully
+occluded (less or no drug leaves the reservoir), disconnected or leaking (into
+the tissue, not the CSF).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from itb.pump.catalogue import SECONDS_PER_YEAR, PumpModel
+from itb.therapy.units import NL_PER_ML
+
+PPM = 1_000_000
+DRIFT_EPOCH_S = 30 * 86_400  # the true stroke volume is re-evaluated monthly (itb choice)
+
+PATENT = "patent"
+PARTIAL_OCCLUSION = "partial_occlusion"
+OCCLUDED = "occluded"
+DISCONNECTED = "disconnected"
+
+
+@dataclass
+class Catheter:
+    """Catheter state: the share of each stroke that leaves the reservoir and the share
+    of the outflow that leaks before the tip (both in parts per million)."""
+
+    state: str = PATENT
+    flow_ppm: int = PPM
+    leak_ppm: int = 0
+
+
+@dataclass(frozen=True)
+class PocketDeposit:
+    """Drug injected into the subcutaneous pocket at a refill (for the patient model)."""
+
+    time_s: int
+    volume_nl: int
+    mcg: Fraction
+
+
+def mcg_in(volume_nl: int, concentration_mcg_per_ml: Fraction) -> Fraction:
+    return volume_nl * concentration_mcg_per_ml / NL_PER_ML
+
+
+@dataclass
+class PhysicalPump:
+    """Truth: reservoir, stroke volume, dead-volume FIFO, catheter, battery, and the ledger."""
+
+    model: PumpModel
+    implant_s: int
+    calibration_ppm: int
+    drift_ppm_per_year: int
+    reservoir_nl: int = 0
+    reservoir_mcg_per_ml: Fraction = Fraction(0)
+    stroke_nl: int = 0
+    next_drift_s: int = 0
+    catheter: Catheter = field(default_factory=Catheter)
+    # Dead volume, outlet first: [volume_nl, concentration].
+    fifo: deque[list[Any]] = field(default_factory=deque)
+    battery_nc: int = 0
+    # Ledger (exact): filled = csf + leak + withdrawn + reservoir + fifo - initial dead volume.
+    filled_nl: int = 0
+    filled_mcg: Fraction = Fraction(0)
+    withdrawn_nl: int = 0
+    withdrawn_mcg: Fraction = Fraction(0)
+    csf_nl: int = 0
+    csf_mcg: Fraction = Fraction(0)
+    leak_nl: int = 0
+    leak_mcg: Fraction = Fraction(0)
+    pocket_nl: int = 0
+    pocket_mcg: Fraction = Fraction(0)
+    pocket_deposits: list[PocketDeposit] = field(default_factory=list)
+
+    def true_stroke_nl_at(self, time_s: int) -> int:
+        """Nominal × (1 + calibration) × (1 + drift × age), rounded to whole nL."""
+        age_s = max(0, time_s - self.implant_s)
+        scale = PPM * SECONDS_PER_YEAR + self.calibration_ppm * SECONDS_PER_YEAR \
+            + self.drift_ppm_per_year * age_s
+        num = self.model.nominal_stroke_nl * scale
+        den = PPM * SECONDS_PER_YEAR
+        return (2 * num + den) // (2 * den)
+
+    def update_drift(self, time_s: int) -> None:
+        self.stroke_nl = self.true_stroke_nl_at(time_s)
+        while self.next_drift_s <= time_s:
+            self.next_drift_s += DRIFT_EPOCH_S
+
+    @property
+    def moved_per_stroke_nl(self) -> int:
+        return self.stroke_nl * self.catheter.flow_ppm // PPM
+
+    @property
+    def dead_volume_nl(self) -> int:
+        return sum(p[0] for p in self.fifo)
+
+    @property
+    def fifo_mcg(self) -> Fraction:
+        return sum((mcg_in(v, c) for v, c in self.fifo), Fraction(0))
+
+    @property
+    def reservoir_mcg(self) -> Fraction:
+        return mcg_in(self.reservoir_nl, self.reservoir_mcg_per_ml)
+
+    def strokes_until_event(self) -> int | None:
+        """Strokes until the reservoir runs dry or a parcel boundary reaches the outlet."""
+        per = self.moved_per_stroke_nl
+        if per <= 0 or self.reservoir_nl <= 0:
+            return None
+        best = -(-self.reservoir_nl // per)
+        fifo = self.fifo
+        # A parcel boundary exists (or the next push creates one): split the segment where it
+        # reaches the outlet, so the patient sees the concentration change at the right time.
+        if fifo and (len(fifo) > 1 or fifo[-1][1] != self.reservoir_mcg_per_ml):
+            best = min(best, -(-fifo[0][0] // per))
+        return best
+
+    def run_strokes(self, strokes: int) -> tuple[Fraction, Fraction]:
+        """Move `strokes` motor strokes of drug; returns (mcg into CSF, mcg leaked)."""
+        moved = min(strokes * self.moved_per_stroke_nl, self.reservoir_nl)
+        if moved <= 0:
+            return Fraction(0), Fraction(0)
+        conc = self.reservoir_mcg_per_ml
+        self.reservoir_nl -= moved
+        fifo = self.fifo
+        if fifo and fifo[-1][1] == conc:
+            fifo[-1][0] += moved
+        else:
+            fifo.append([moved, conc])
+        need = moved
+        csf_mcg = Fraction(0)
+        leak_mcg = Fraction(0)
+        leak_ppm = self.catheter.leak_ppm
+        while need > 0:
+            parcel = fifo[0]
+            take = parcel[0] if parcel[0] <= need else need
+            parcel[0] -= take
+            need -= take
+            if parcel[0] == 0:
+                fifo.popleft()
+            leak = take * leak_ppm // PPM
+            csf = take - leak
+            if parcel[1]:
+                csf_mcg += csf * parcel[1] / NL_PER_ML
+                if leak:
+                    leak_mcg += leak * parcel[1] / NL_PER_ML
+            self.csf_nl += csf
+            self.leak_nl += leak
+        self.csf_mcg += csf_mcg
+        self.leak_mcg += leak_mcg
+        return csf_mcg, leak_mcg
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "implant_s": self.implant_s, "calibration_ppm": self.calibration_ppm,
+            "drift_ppm_per_year": self.drift_ppm_per_year, "reservoir_nl": self.reservoir_nl,
+            "reservoir_mcg_per_ml": str(self.reservoir_mcg_per_ml), "stroke_nl": self.stroke_nl,
+            "next_drift_s": self.next_drift_s,
+            "catheter": {"state": self.catheter.state, "flow_ppm": self.catheter.flow_ppm,
+                         "leak_ppm": self.catheter.leak_ppm},
+            "fifo": [[v, str(c)] for v, c in self.fifo], "battery_nc": self.battery_nc,
+            "filled_nl": self.filled_nl, "filled_mcg": str(self.filled_mcg),
+            "withdrawn_nl": self.withdrawn_nl, "withdrawn_mcg": str(self.withdrawn_mcg),
+            "csf_nl": self.csf_nl, "csf_mcg": str(self.csf_mcg),
+            "leak_nl": self.leak_nl, "leak_mcg": str(self.leak_mcg),
+            "pocket_nl": self.pocket_nl, "pocket_mcg": str(self.pocket_mcg),
+            "pocket_deposits": [[d.time_s, d.volume_nl, str(d.mcg)] for d in self.pocket_deposits],
+        }
+
+    @classmethod
+    def from_state(cls, model: PumpModel, data: dict[str, Any]) -> PhysicalPump:
+        cat = data["catheter"]
+        return cls(
+            model=model, implant_s=int(data["implant_s"]),
+            calibration_ppm=int(data["calibration_ppm"]),
+            drift_ppm_per_year=int(data["drift_ppm_per_year"]),
+            reservoir_nl=int(data["reservoir_nl"]),
+            reservoir_mcg_per_ml=Fraction(data["reservoir_mcg_per_ml"]),
+            stroke_nl=int(data["stroke_nl"]), next_drift_s=int(data["next_drift_s"]),
+            catheter=Catheter(str(cat["state"]), int(cat["flow_ppm"]), int(cat["leak_ppm"])),
+            fifo=deque([int(v), Fraction(c)] for v, c in data["fifo"]),
+            battery_nc=int(data["battery_nc"]),
+            filled_nl=int(data["filled_nl"]), filled_mcg=Fraction(data["filled_mcg"]),
+            withdrawn_nl=int(data["withdrawn_nl"]), withdrawn_mcg=Fraction(data["withdrawn_mcg"]),
+            csf_nl=int(data["csf_nl"]), csf_mcg=Fraction(data["csf_mcg"]),
+            leak_nl=int(data["leak_nl"]), leak_mcg=Fraction(data["leak_mcg"]),
+            pocket_nl=int(data["pocket_nl"]), pocket_mcg=Fraction(data["pocket_mcg"]),
+            pocket_deposits=[PocketDeposit(int(t), int(v), Fraction(m))
+                             for t, v, m in data["pocket_deposits"]],
+        )
