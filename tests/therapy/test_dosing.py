@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from itb.errors import InvalidInput
-from itb.therapy.catalogue import AgeGroup, ChangeReason, Origin, PediatricRule
+from itb.therapy.catalogue import AgeGroup, ChangeReason, Origin, PediatricRule, Phase
 from itb.therapy.dosing import (
     age_group_for,
     allowed_new_doses,
@@ -62,6 +62,22 @@ def test_cerebral_increase_bounds_are_5_to_15_percent() -> None:
 def test_child_increase_bounds_and_5_to_10_variant() -> None:
     assert allowed_new_doses(200, "spinal", "child", "increase") == (210, 230)
     assert allowed_new_doses(200, "spinal", "child", "increase", "5-10") == (210, 220)
+
+
+def test_maintenance_increase_bounds_spinal_10_to_40_cerebral_5_to_20() -> None:
+    assert allowed_new_doses(400, "spinal", "adult", "increase", phase="maintenance") == (440, 560)
+    assert allowed_new_doses(400, "cerebral", "adult", "increase", phase="maintenance") == (420,
+                                                                                           480)
+    # children keep the smaller pediatric step in maintenance too
+    assert allowed_new_doses(200, "spinal", "child", "increase", phase="maintenance") == (210, 230)
+
+
+def test_maintenance_phase_accepts_35_percent_spinal_increase_titration_refuses() -> None:
+    check_titration(current_mcg_per_day=400, proposed_mcg_per_day=540, origin="spinal",
+                    age_group="adult", phase="maintenance")
+    with pytest.raises(TitrationLimitExceeded):
+        check_titration(current_mcg_per_day=400, proposed_mcg_per_day=540, origin="spinal",
+                        age_group="adult")
 
 
 def test_side_effect_decrease_bounds_are_10_to_20_percent() -> None:
@@ -128,6 +144,7 @@ def test_titration_increase_still_below_usual_range_needs_no_override() -> None:
     ({"origin": "lumbar"}, "origin"),
     ({"age_group": "teen"}, "age_group"),
     ({"pediatric_rule": "1-2"}, "pediatric_rule"),
+    ({"phase": "loading"}, "phase"),
     ({"reason": "side-effects"}, "reason"),
     ({"override_reason": "  "}, "override_reason"),
     ({"last_change_at": NOW}, "now"),
@@ -153,23 +170,27 @@ def test_age_group_for_under_12_is_child() -> None:
 @given(current=st.integers(min_value=12, max_value=2000),
        proposed=st.integers(min_value=1, max_value=3000),
        origin=st.sampled_from(list(Origin)), age=st.sampled_from(list(AgeGroup)),
-       rule=st.sampled_from(list(PediatricRule)))
+       rule=st.sampled_from(list(PediatricRule)), phase=st.sampled_from(list(Phase)))
 def test_no_titration_step_ever_exceeds_its_bound(current: int, proposed: int, origin: Origin,
-                                                  age: AgeGroup, rule: PediatricRule) -> None:
+                                                  age: AgeGroup, rule: PediatricRule,
+                                                  phase: Phase) -> None:
     if proposed == current:
         return
     try:
         decision = check_titration(current_mcg_per_day=current, proposed_mcg_per_day=proposed,
                                    origin=origin, age_group=age, pediatric_rule=rule,
-                                   override_reason="property test")
+                                   phase=phase, override_reason="property test")
     except TitrationLimitExceeded as err:
         assert not err.low_mcg_per_day <= proposed <= err.high_mcg_per_day
         return
     change = abs(decision.change_percent)
     if proposed > current:
-        high = Fraction(30 if (origin is Origin.SPINAL and age is AgeGroup.ADULT) else
-                        (10 if (age is AgeGroup.CHILD and rule is PediatricRule.FIVE_TO_TEN)
-                         else 15))
-        assert Fraction(5) <= change <= high
+        if age is AgeGroup.CHILD:
+            low, high = (5, 10) if rule is PediatricRule.FIVE_TO_TEN else (5, 15)
+        elif phase is Phase.MAINTENANCE:
+            low, high = (10, 40) if origin is Origin.SPINAL else (5, 20)
+        else:
+            low, high = (10, 30) if origin is Origin.SPINAL else (5, 15)
+        assert low <= change <= high
     else:
         assert Fraction(10) <= change <= 20

@@ -24,6 +24,8 @@ Source keys used below (full references in docs/therapy.md):
 - [MDT-PATIENT] medtronic.com "Pump management, ITB Therapy": ask whether a refill
   can be scheduled a week earlier just in case.
 - [MDT-UK]     medtronic.com UK "Getting a Replacement - Drug Pumps" (via devices.md).
+- [MINCLINIC]   minclinic.eu "Dosing and uses of Lioresal, Gablofen (baclofen)": a
+  dosing summary of the labels (titration and maintenance steps).
 - [NEUROMOD-2023] Baclofen stability in implanted ITB pumps, Neuromodulation 2023
   (Elsevier): "Commercial ITBT infusion pumps are recommended to be refilled
   within a maximum of 180 days".
@@ -150,6 +152,22 @@ TITRATION_INTERVAL_H = 24  # changes "once every 24 hours"
 TITRATION_INCREASE_PERCENT: dict[Origin, tuple[Fraction, Fraction]] = {
     Origin.SPINAL: (Fraction(10), Fraction(30)),
     Origin.CEREBRAL: (Fraction(5), Fraction(15)),
+}
+class Phase(StrEnum):
+    """Post-implant dose titration, or maintenance (changes at periodic refill visits)."""
+
+    TITRATION = "titration"
+    MAINTENANCE = "maintenance"
+
+
+# Maintenance therapy, at periodic refills: spinal +10-40% (no more than 40%), cerebral
+# +5-20% (no more than 20%), decrease 10-20% for side effects [LIO-LABEL "Maintenance
+# Therapy", as summarised on minclinic.eu "Dosing and uses of Lioresal, Gablofen"].
+# The label gives no separate pediatric maintenance step; itb keeps the pediatric
+# titration step for children (the smaller one).
+MAINTENANCE_INCREASE_PERCENT: dict[Origin, tuple[Fraction, Fraction]] = {
+    Origin.SPINAL: (Fraction(10), Fraction(40)),
+    Origin.CEREBRAL: (Fraction(5), Fraction(20)),
 }
 TITRATION_CHILD_INCREASE_PERCENT: dict[PediatricRule, tuple[Fraction, Fraction]] = {
     PediatricRule.FIVE_TO_FIFTEEN: (Fraction(5), Fraction(15)),

@@ -353,6 +353,8 @@ def titrate(
     age_group: str | None = typer.Option(None, "--age-group", help="adult or child"),
     age_years: str | None = typer.Option(None, "--age-years", help="age (child under 12)"),
     pediatric_rule: str = typer.Option("5-15", "--pediatric-rule", help="5-15 or 5-10"),
+    phase: str = typer.Option("titration", "--phase",
+                              help="titration (post-implant) or maintenance (refill visit)"),
     last_change: str | None = typer.Option(None, "--last-change",
                                            help="time of the last change or infusion start"),
     now: str | None = NOW_OPTION,
@@ -368,7 +370,7 @@ def titrate(
         group = age_group if age_group is not None else age_group_for(age_years or "")
         decision = check_titration(
             current_mcg_per_day=current, proposed_mcg_per_day=proposed, origin=origin,
-            age_group=group, pediatric_rule=pediatric_rule,
+            age_group=group, pediatric_rule=pediatric_rule, phase=phase,
             last_change_at=None if last_change is None else _instant("last_change", last_change),
             now=_instant("now", now), override_reason=override_reason)
         data = {

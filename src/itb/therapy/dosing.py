@@ -5,6 +5,7 @@ Rules from the Lioresal Intrathecal / Gablofen labeling (catalogue [LIO-LABEL]):
   otherwise twice the screening dose; no increase in the first 24 h;
 - titration once every 24 h: spinal origin +10-30%, cerebral origin +5-15%,
   children +5-15% (some labels +5-10%), decreases for side effects -10-20%;
+- maintenance (at refill visits): spinal +10-40%, cerebral +5-20%, side effects -10-20%;
 - a dose outside the usual maintenance range needs an explicit override with a reason.
 """
 
@@ -16,7 +17,7 @@ from fractions import Fraction
 
 from itb.errors import InvalidInput
 from itb.therapy import catalogue
-from itb.therapy.catalogue import AgeGroup, ChangeReason, Origin, PediatricRule
+from itb.therapy.catalogue import AgeGroup, ChangeReason, Origin, PediatricRule, Phase
 from itb.therapy.errors import OverrideRequired, TitrationLimitExceeded, TitrationTooSoon
 from itb.therapy.units import ExactLike, display, exact, in_range
 
@@ -78,31 +79,36 @@ def initial_daily_dose(screening_dose_mcg: ExactLike, effect_duration_h: ExactLi
 
 
 def step_percent_bounds(origin: Origin | str, age_group: AgeGroup | str, reason: ChangeReason | str,
-                        pediatric_rule: PediatricRule | str = PediatricRule.FIVE_TO_FIFTEEN
-                        ) -> tuple[Fraction, Fraction, str]:
-    """(low %, high %, rule text) of the allowed change in one 24-hour step."""
+                        pediatric_rule: PediatricRule | str = PediatricRule.FIVE_TO_FIFTEEN,
+                        phase: Phase | str = Phase.TITRATION) -> tuple[Fraction, Fraction, str]:
+    """(low %, high %, rule text) of the allowed change in one step (at most one per 24 h)."""
     origin = _choice("origin", origin, Origin)
     age_group = _choice("age_group", age_group, AgeGroup)
     reason = _choice("reason", reason, ChangeReason)
     pediatric_rule = _choice("pediatric_rule", pediatric_rule, PediatricRule)
+    phase = _choice("phase", phase, Phase)
     if reason is ChangeReason.SIDE_EFFECTS:
         low, high = catalogue.TITRATION_SIDE_EFFECT_DECREASE_PERCENT
         return low, high, f"decrease for side effects by {low}-{high}% per 24 h"
     if age_group is AgeGroup.CHILD:
         low, high = catalogue.TITRATION_CHILD_INCREASE_PERCENT[pediatric_rule]
         return low, high, f"increase for children by {low}-{high}% per 24 h"
+    if phase is Phase.MAINTENANCE:
+        low, high = catalogue.MAINTENANCE_INCREASE_PERCENT[origin]
+        return low, high, (f"maintenance increase for spasticity of {origin} origin by "
+                           f"{low}-{high}% at a refill visit")
     low, high = catalogue.TITRATION_INCREASE_PERCENT[origin]
     return low, high, f"increase for spasticity of {origin} origin by {low}-{high}% per 24 h"
 
 
 def allowed_new_doses(current_mcg_per_day: ExactLike, origin: Origin | str,
                       age_group: AgeGroup | str, reason: ChangeReason | str,
-                      pediatric_rule: PediatricRule | str = PediatricRule.FIVE_TO_FIFTEEN
-                      ) -> tuple[Fraction, Fraction]:
+                      pediatric_rule: PediatricRule | str = PediatricRule.FIVE_TO_FIFTEEN,
+                      phase: Phase | str = Phase.TITRATION) -> tuple[Fraction, Fraction]:
     """The exact range of new daily doses one step may reach from `current_mcg_per_day`."""
     current = in_range("current_mcg_per_day", current_mcg_per_day, 0, None, "mcg/day",
                        low_inclusive=False)
-    low, high, _ = step_percent_bounds(origin, age_group, reason, pediatric_rule)
+    low, high, _ = step_percent_bounds(origin, age_group, reason, pediatric_rule, phase)
     if ChangeReason(reason) is ChangeReason.SIDE_EFFECTS:
         return current * (100 - high) / 100, current * (100 - low) / 100
     return current * (100 + low) / 100, current * (100 + high) / 100
@@ -130,6 +136,7 @@ def check_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: Exa
                     origin: Origin | str, age_group: AgeGroup | str,
                     reason: ChangeReason | str | None = None,
                     pediatric_rule: PediatricRule | str = PediatricRule.FIVE_TO_FIFTEEN,
+                    phase: Phase | str = Phase.TITRATION,
                     last_change_at: datetime | None = None, now: datetime | None = None,
                     override_reason: str | None = None) -> TitrationDecision:
     """Accept a proposed new daily dose, or refuse it with a typed error.
@@ -148,6 +155,7 @@ def check_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: Exa
     origin = _choice("origin", origin, Origin)
     age_group = _choice("age_group", age_group, AgeGroup)
     pediatric_rule = _choice("pediatric_rule", pediatric_rule, PediatricRule)
+    phase = _choice("phase", phase, Phase)
     if proposed == current:
         raise InvalidInput("proposed_mcg_per_day", display(proposed),
                            f"a dose different from the current {display(current)} mcg/day")
@@ -180,8 +188,8 @@ def check_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: Exa
     elif now is not None:
         next_not_before = _utc("now", now) + timedelta(hours=catalogue.TITRATION_INTERVAL_H)
 
-    _, _, rule = step_percent_bounds(origin, age_group, direction, pediatric_rule)
-    low, high = allowed_new_doses(current, origin, age_group, direction, pediatric_rule)
+    _, _, rule = step_percent_bounds(origin, age_group, direction, pediatric_rule, phase)
+    low, high = allowed_new_doses(current, origin, age_group, direction, pediatric_rule, phase)
     if not low <= proposed <= high:
         raise TitrationLimitExceeded(
             "proposed_mcg_per_day", f"{display(proposed)} mcg/day",
