@@ -176,3 +176,32 @@ def test_schedule_refuses_empty_steps() -> None:
 def test_delivery_refuses_naive_start() -> None:
     with pytest.raises(InvalidInput):
         seconds_to_deliver(constant_schedule(300), Fraction(500), datetime(2026, 1, 1), 1000)
+
+
+def _wall_clock_oracle_nl(flex: FlexSchedule, conc: int, start: datetime, minutes: int) -> Fraction:
+    """Independent check: minute by minute, the step is the last one started by local wall time."""
+    zone = ZoneInfo(flex.timezone)
+    starts = [s.start.hour * 60 + s.start.minute for s in flex.steps]
+    total = Fraction(0)
+    for minute in range(minutes):
+        local = (start + timedelta(minutes=minute)).astimezone(zone)
+        wall = local.hour * 60 + local.minute
+        index = max((i for i, m in enumerate(starts) if m <= wall), default=len(starts) - 1)
+        total += flex.steps[index].dose_mcg_per_day * 1_000_000 / conc / 1440
+    return total
+
+
+@pytest.mark.parametrize(("zone", "start"), [
+    ("America/New_York", datetime(2026, 3, 5, 5, 0, tzinfo=UTC)),  # spring forward 03-08
+    ("America/New_York", datetime(2026, 10, 29, 4, 0, tzinfo=UTC)),  # fall back 11-01
+    ("Europe/Paris", datetime(2026, 3, 27, 0, 0, tzinfo=UTC)),
+    ("Australia/Lord_Howe", datetime(2026, 4, 2, 0, 0, tzinfo=UTC)),  # 30-minute shift
+])
+def test_delivery_across_dst_matches_minute_by_minute_wall_clock(zone: str,
+                                                                 start: datetime) -> None:
+    # A step starts inside the spring-forward gap (02:30) and none inside the repeated hour.
+    flex = make_schedule([("00:00", 300), ("02:30", 900), ("07:15", 480), ("21:45", 120)], zone)
+    minutes = 7 * 1440
+    expected = _wall_clock_oracle_nl(flex, 1000, start, minutes)
+    assert volume_delivered_nl(flex, Fraction(1000), start,
+                               start + timedelta(minutes=minutes)) == expected
