@@ -111,7 +111,8 @@ def _read_flex(path: Path) -> FlexSchedule:
     return parse_flex_toml(text, str(path))
 
 
-def _table(title: str, rows: list[tuple[str, str]]) -> Callable[[Console], None]:
+def _table(title: str, rows: list[tuple[str, str]], *, numbers: bool = True
+           ) -> Callable[[Console], None]:
     def render(console: Console) -> None:
         table = Table(title=title, show_header=False, title_justify="left")
         table.add_column("what", style="bold")
@@ -119,8 +120,9 @@ def _table(title: str, rows: list[tuple[str, str]]) -> Callable[[Console], None]
         for name, value in rows:
             table.add_row(name, value)
         console.print(table)
-        console.print("Values are exact; where shown rounded, rounding is half-to-even to 3 "
-                      "decimals, for display only.", style="dim")
+        if numbers:
+            console.print("Values are exact; where shown rounded, rounding is half-to-even to 3 "
+                          "decimals, for display only.", style="dim")
     return render
 
 
@@ -505,7 +507,7 @@ def screening(
             rows += [("injection", "barbotage over at least 1 minute"),
                      ("observation", "4 to 8 hours after each bolus"),
                      ("no response to 100 mcg", "not a candidate for an implanted pump")]
-            return data, _table("Screening trial protocol (label)", rows)
+            return data, _table("Screening trial protocol (label)", rows, numbers=False)
         criterion = PositiveResponseCriterion(
             min_ashworth_decrease=exact("min_ashworth_decrease", min_ashworth_decrease),
             min_spasm_frequency_decrease=min_spasm_decrease)
@@ -557,7 +559,7 @@ def candidate(
         data = {"eligible": result.eligible, "unmet": list(result.unmet)}
         rows = [("eligible", "yes" if result.eligible else "no")]
         rows += [("unmet", reason) for reason in result.unmet]
-        return data, _table("Candidate check", rows)
+        return data, _table("Candidate check", rows, numbers=False)
 
     _run(json_output, compute)
 
@@ -648,6 +650,7 @@ def drugs(json_output: bool = JSON_OPTION) -> None:
         rows = [(f"{p['brand']} {p['concentration_mcg_per_ml']} mcg/mL",
                  ("screening only" if p["screening_only"] else "pump refill")
                  + f" [{p['source']}]") for p in products]
-        return {"products": products}, _table("Intrathecal baclofen strengths", rows)
+        return {"products": products}, _table("Intrathecal baclofen strengths", rows,
+                                              numbers=False)
 
     _run(json_output, compute)
