@@ -30,3 +30,6 @@ def version() -> None:
 from itb.therapy.cli import app as calc_app  # noqa: E402
 
 app.add_typer(calc_app, name="calc")
+from itb.physiology.cli import triage as triage_command  # noqa: E402
+
+app.command("triage")(triage_command)

@@ -101,12 +101,12 @@ MAX_EFFECT = 1.0
 # 5.5 h (positive response [LABEL]; [MCKENNA] duration 4-8 h), and twice the screening dose
 # per day (the labeled starting dose) gives a partial response. Calibrated, see docs.
 TYPICAL_EC50_INITIAL_MCG_PER_ML = 0.162
-EC50_LOG_SD = 0.4
+EC50_LOG_SD = 0.25
 # Tolerance: EC50 rises to this multiple over the first months, then plateaus
 # ([PENN-KROIN] dose 100-150 -> ~500 mcg/day; [SPAIN-2000] 83 -> 270 mcg/day in 12 months;
 # [LABEL] "doses usually rise over the first year, then plateau").
-TYPICAL_TOLERANCE_MULTIPLIER = 3.5
-TOLERANCE_LOG_SD = 0.3
+TYPICAL_TOLERANCE_MULTIPLIER = 4.0
+TOLERANCE_LOG_SD = 0.2
 TOLERANCE_MULTIPLIER_RANGE = (1.2, 8.0)
 TOLERANCE_TIME_CONSTANT_DAYS = 90.0  # ~98 % of the plateau after 1 year
 # [LABEL] about 5 % of patients per year become refractory to rising doses.
@@ -140,7 +140,7 @@ WITHDRAWAL_MIN_DEPENDENCE_SHARE = 0.5
 # Hours spent under the needed concentration before each stage. Early signs appear within
 # hours of the loss ([LABEL] boxed warning early signs); the severe syndrome progresses
 # over 24-72 h to rhabdomyolysis [NSWIKI]. With the effect-site lag (~7 h to cross the
-# need line after an abrupt stop) the stages arrive ~7, ~19, ~31 and ~55 h after the stop.
+# need line after an abrupt stop) the stages arrive ~10, ~22, ~34 and ~58 h after the stop.
 WITHDRAWAL_STAGE_HOURS = {1: 0.0, 2: 12.0, 3: 24.0, 4: 48.0}
 
 # --- Overdose -------------------------------------------------------------------------

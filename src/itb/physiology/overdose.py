@@ -1,0 +1,77 @@
+"""Overdose: staged by concentration relative to the patient's tolerance.
+
+Two routes reach the same stages, and the worse one counts:
+- intrathecal: the effect-site concentration over the patient's current EC50 (which
+  rises with tolerance), so the same dose that overdoses a new patient may be right
+  for a tolerant one;
+- systemic: the plasma concentration, for drug that reached the body outside the CSF
+  (a pocket fill absorbed from the subcutaneous pocket, devices.md "overdose within
+  hours").
+
+Stages follow the labeled progression (devices.md "Overdose": drowsiness,
+light-headedness, dizziness, somnolence, respiratory depression, seizures, rostral
+progression of hypotonia, loss of consciousness progressing to coma) in the words of
+seeds 003/004. Below stage 1, a mild excess shows as the common side effects of seed 001.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from itb.errors import InvalidInput
+from itb.physiology import catalogue as cat
+from itb.physiology.linear import FloatArray
+
+STAGE_NAMES = ("none", "mild", "moderate", "severe", "critical")
+
+# Seed 001 common side effects at a mild excess (index >= SIDE_EFFECT_INDEX).
+SIDE_EFFECT_SYMPTOMS: tuple[str, ...] = ("sleepiness", "loose-muscles")
+SYMPTOMS_BY_STAGE: tuple[tuple[str, ...], ...] = (
+    (),
+    ("drowsiness", "weakness", "dizziness"),
+    ("drowsiness", "weakness", "dizziness", "trouble-moving", "low-blood-pressure",
+     "low-body-temperature"),
+    ("drowsiness", "weakness", "trouble-moving", "low-blood-pressure", "low-body-temperature",
+     "difficulty-breathing", "seizures"),
+    ("weakness", "low-blood-pressure", "low-body-temperature", "difficulty-breathing",
+     "seizures", "loss-of-consciousness"),
+)
+
+
+def _increasing(name: str, values: tuple[float, ...]) -> None:
+    if len(values) != 4 or any(v <= 0 for v in values) or list(values) != sorted(set(values)):
+        raise InvalidInput(name, values, "four increasing positive thresholds")
+
+
+@dataclass(frozen=True)
+class OverdoseModel:
+    """Stage thresholds (*unconfirmed*, see catalogue)."""
+
+    side_effect_index: float = cat.SIDE_EFFECT_INDEX
+    index_for_stage: tuple[float, float, float, float] = field(
+        default=tuple(cat.OVERDOSE_INDEX_FOR_STAGE[s] for s in (1, 2, 3, 4)))
+    plasma_mcg_per_ml_for_stage: tuple[float, float, float, float] = field(
+        default=tuple(cat.PLASMA_MCG_PER_ML_FOR_STAGE[s] for s in (1, 2, 3, 4)))
+
+    def __post_init__(self) -> None:
+        _increasing("index_for_stage", self.index_for_stage)
+        _increasing("plasma_mcg_per_ml_for_stage", self.plasma_mcg_per_ml_for_stage)
+        if not 0 < self.side_effect_index < self.index_for_stage[0]:
+            raise InvalidInput("side_effect_index", self.side_effect_index,
+                               f"more than 0 and less than {self.index_for_stage[0]}")
+
+    def index(self, effect_site_mcg_per_ml: FloatArray, ec50_mcg_per_ml: FloatArray) -> FloatArray:
+        """Effect-site concentration relative to the patient's current tolerance."""
+        return np.maximum(np.asarray(effect_site_mcg_per_ml), 0.0) / np.asarray(ec50_mcg_per_ml)
+
+    def stage(self, index: FloatArray, plasma_mcg_per_ml: FloatArray) -> np.ndarray:
+        spinal = np.searchsorted(np.asarray(self.index_for_stage), np.asarray(index),
+                                 side="right")
+        systemic = np.searchsorted(np.asarray(self.plasma_mcg_per_ml_for_stage),
+                                   np.asarray(plasma_mcg_per_ml), side="right")
+        return np.maximum(spinal, systemic).astype(np.int8)
+
+    def side_effects(self, index: FloatArray) -> np.ndarray:
+        return np.asarray(index) >= self.side_effect_index

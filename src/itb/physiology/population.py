@@ -1,0 +1,134 @@
+"""Patients: one parameter set, the typical patient, and randomised populations.
+
+`draw_patient(rng)` draws every parameter from the distributions in `catalogue`
+(log-normal around the labeled typical value, truncated to the labeled range by
+redrawing, never by clamping). `Population(seed)` wraps a seeded generator, so a
+fixed seed always gives the same patients in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from itb.errors import InvalidInput
+from itb.physiology import catalogue as cat
+from itb.physiology.overdose import OverdoseModel
+from itb.physiology.pk import CsfKinetics
+from itb.physiology.response import SpasticityResponse
+from itb.physiology.withdrawal import WithdrawalModel
+
+ORIGINS: tuple[str, ...] = ("spinal", "cerebral", "child")
+_MAX_REDRAWS = 10_000
+
+
+def _origin(origin: str) -> str:
+    if origin not in ORIGINS:
+        raise InvalidInput("origin", origin, "one of: " + ", ".join(ORIGINS))
+    return origin
+
+
+@dataclass(frozen=True)
+class PatientParameters:
+    """Everything that makes one simulated patient who they are."""
+
+    origin: str = "spinal"
+    kinetics: CsfKinetics = field(default_factory=CsfKinetics)
+    response: SpasticityResponse = field(default_factory=SpasticityResponse)
+    withdrawal: WithdrawalModel = field(default_factory=WithdrawalModel)
+    overdose: OverdoseModel = field(default_factory=OverdoseModel)
+
+    def __post_init__(self) -> None:
+        _origin(self.origin)
+
+    def maintenance_need_mcg_per_day(self, days_on_therapy: float,
+                                     relaxation: float = cat.WELL_CONTROLLED_EFFECT) -> float:
+        """Continuous daily dose that holds `relaxation` at steady state on that day.
+
+        At steady state the effect site equals the lumbar CSF concentration, which is the
+        infusion rate over the clearance ([LABEL] clearance ~30 mL/h).
+        """
+        needed = self.response.effect_site_needed_mcg_per_ml(days_on_therapy, relaxation)
+        return needed * self.kinetics.clearance_ml_per_h * 24.0
+
+
+def typical_patient(origin: str = "spinal") -> PatientParameters:
+    """The patient whose every parameter is the catalogue's typical value."""
+    origin = _origin(origin)
+    weight, _ = cat.ORIGIN_WEIGHT_KG[origin]
+    return PatientParameters(
+        origin=origin,
+        kinetics=CsfKinetics(weight_kg=weight),
+        response=SpasticityResponse(
+            ec50_initial_mcg_per_ml=cat.TYPICAL_EC50_INITIAL_MCG_PER_ML
+            * cat.ORIGIN_EC50_FACTOR[origin]),
+    )
+
+
+def _lognormal(rng: np.random.Generator, median: float, log_sd: float,
+               bounds: tuple[float, float] | None = None) -> float:
+    for _ in range(_MAX_REDRAWS):
+        value = float(median * math.exp(log_sd * rng.standard_normal()))
+        if bounds is None or bounds[0] <= value <= bounds[1]:
+            return value
+    raise InvalidInput("bounds", bounds, f"a range that holds values around {median}")
+
+
+def draw_patient(rng: np.random.Generator, origin: str = "spinal") -> PatientParameters:
+    """One random patient; the same generator state always gives the same patient."""
+    if not isinstance(rng, np.random.Generator):
+        raise InvalidInput("rng", type(rng).__name__, "a numpy.random.Generator")
+    origin = _origin(origin)
+    weight_median, weight_sd = cat.ORIGIN_WEIGHT_KG[origin]
+    kinetics = CsfKinetics(
+        clearance_ml_per_h=_lognormal(rng, cat.TYPICAL_CLEARANCE_ML_PER_H, cat.CLEARANCE_LOG_SD,
+                                      cat.CLEARANCE_RANGE_ML_PER_H),
+        half_life_h=_lognormal(rng, cat.TYPICAL_HALF_LIFE_H, cat.HALF_LIFE_LOG_SD,
+                               cat.HALF_LIFE_RANGE_H),
+        lumbar_to_cisternal_ratio=_lognormal(rng, cat.TYPICAL_LUMBAR_TO_CISTERNAL_RATIO,
+                                             cat.RATIO_LOG_SD, cat.RATIO_RANGE),
+        effect_site_rate_per_h=_lognormal(rng, cat.TYPICAL_EFFECT_SITE_RATE_PER_H,
+                                          cat.EFFECT_SITE_RATE_LOG_SD),
+        weight_kg=_lognormal(rng, weight_median, weight_sd, (10.0, 200.0)),
+    )
+    # [LABEL] about 5 % of patients a year become refractory: exponential onset time.
+    refractory_days = float(rng.exponential(365.0 / cat.REFRACTORY_RATE_PER_YEAR))
+    response = SpasticityResponse(
+        baseline_ashworth=float(rng.uniform(*cat.BASELINE_ASHWORTH_RANGE)),
+        baseline_spasms_per_hour=_lognormal(rng, cat.TYPICAL_BASELINE_SPASMS_PER_HOUR,
+                                            cat.SPASMS_LOG_SD),
+        ec50_initial_mcg_per_ml=_lognormal(
+            rng, cat.TYPICAL_EC50_INITIAL_MCG_PER_ML * cat.ORIGIN_EC50_FACTOR[origin],
+            cat.EC50_LOG_SD),
+        tolerance_multiplier=_lognormal(rng, cat.TYPICAL_TOLERANCE_MULTIPLIER,
+                                        cat.TOLERANCE_LOG_SD, cat.TOLERANCE_MULTIPLIER_RANGE),
+        tolerance_time_constant_days=_lognormal(rng, cat.TOLERANCE_TIME_CONSTANT_DAYS, 0.3),
+        refractory_after_days=refractory_days,
+    )
+    return PatientParameters(origin=origin, kinetics=kinetics, response=response)
+
+
+class Population:
+    """A reproducible stream of random patients: `Population(seed).draw()`."""
+
+    def __init__(self, seed: int, origin: str = "spinal") -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise InvalidInput("seed", seed, "a whole number, 0 or more")
+        self.seed = seed
+        self.origin = _origin(origin)
+        self._rng = np.random.default_rng(seed)
+
+    def draw(self) -> PatientParameters:
+        return draw_patient(self._rng, self.origin)
+
+    def draw_many(self, count: int) -> list[PatientParameters]:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise InvalidInput("count", count, "a whole number, 0 or more")
+        return [self.draw() for _ in range(count)]
+
+    def __iter__(self) -> Iterator[PatientParameters]:
+        while True:
+            yield self.draw()

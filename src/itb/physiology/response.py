@@ -1,0 +1,105 @@
+"""Spasticity response: Emax model on the spinal effect site, with tolerance.
+
+    relaxation E = Emax(t) * Ce^h / (Ce^h + EC50(t)^h)
+    EC50(t)      = EC50_0 * (1 + (M - 1) (1 - exp(-days_on_therapy / tau_tol)))
+    Emax(t)      = Emax, fading as exp(-(days - refractory_day) / tau_fade) once refractory
+    MAS          = min(4, MAS_0 (1 - E) + rebound(withdrawal stage))
+    spasms/h     = spasms_0 (1 - E) (1 + 0.5 * withdrawal stage)
+
+Tolerance (EC50 rising to M times its first value over the first months, then a
+plateau) follows the labeling ("doses usually rise over the first year, then
+plateau") and [PENN-KROIN], [SPAIN-2000] in `catalogue`. Every function is vectorised.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from itb.errors import InvalidInput
+from itb.physiology import catalogue as cat
+from itb.physiology.linear import FloatArray
+
+# Modified Ashworth Scale ceiling: 4 = affected part rigid in flexion or extension.
+MAX_ASHWORTH = 4.0
+# Rebound above the untreated baseline by withdrawal stage ([LABEL] boxed warning:
+# "exaggerated rebound spasticity and muscle rigidity"). *unconfirmed* sizes.
+REBOUND_ASHWORTH_BY_STAGE = (0.0, 0.0, 0.5, 1.0, 1.0)
+
+
+def _check(name: str, value: float, low: float, high: float, *, low_open: bool = True) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value > high or value < low or (low_open and value == low):
+        bound = "more than" if low_open else "at least"
+        raise InvalidInput(name, value, f"{bound} {low} and at most {high}")
+
+
+@dataclass(frozen=True)
+class SpasticityResponse:
+    """One patient's spasticity and its sensitivity to baclofen."""
+
+    baseline_ashworth: float = cat.TYPICAL_BASELINE_ASHWORTH
+    baseline_spasms_per_hour: float = cat.TYPICAL_BASELINE_SPASMS_PER_HOUR
+    ec50_initial_mcg_per_ml: float = cat.TYPICAL_EC50_INITIAL_MCG_PER_ML
+    hill: float = cat.HILL_COEFFICIENT
+    max_effect: float = cat.MAX_EFFECT
+    tolerance_multiplier: float = cat.TYPICAL_TOLERANCE_MULTIPLIER
+    tolerance_time_constant_days: float = cat.TOLERANCE_TIME_CONSTANT_DAYS
+    refractory_after_days: float | None = None
+    refractory_fade_days: float = cat.REFRACTORY_FADE_DAYS
+
+    def __post_init__(self) -> None:
+        _check("baseline_ashworth", self.baseline_ashworth, 0.0, MAX_ASHWORTH, low_open=False)
+        _check("baseline_spasms_per_hour", self.baseline_spasms_per_hour, 0.0, 1000.0,
+               low_open=False)
+        _check("ec50_initial_mcg_per_ml", self.ec50_initial_mcg_per_ml, 0.0, 1000.0)
+        _check("hill", self.hill, 0.0, 10.0)
+        _check("max_effect", self.max_effect, 0.0, 1.0)
+        _check("tolerance_multiplier", self.tolerance_multiplier, 1.0, 100.0, low_open=False)
+        _check("tolerance_time_constant_days", self.tolerance_time_constant_days, 0.0, 1e5)
+        if self.refractory_after_days is not None:
+            _check("refractory_after_days", self.refractory_after_days, 0.0, 1e7,
+                   low_open=False)
+        _check("refractory_fade_days", self.refractory_fade_days, 0.0, 1e5)
+
+    def ec50_mcg_per_ml(self, days_on_therapy: FloatArray) -> FloatArray:
+        """Effect-site concentration giving half the maximum effect, after tolerance."""
+        d = np.maximum(np.asarray(days_on_therapy, dtype=np.float64), 0.0)  # none before start
+        rise = 1.0 - np.exp(-d / self.tolerance_time_constant_days)
+        return self.ec50_initial_mcg_per_ml * (1.0 + (self.tolerance_multiplier - 1.0) * rise)
+
+    def emax(self, days_on_therapy: FloatArray) -> FloatArray:
+        d = np.asarray(days_on_therapy, dtype=np.float64)
+        if self.refractory_after_days is None:
+            return np.full(d.shape, self.max_effect)
+        late = np.maximum(d - self.refractory_after_days, 0.0)
+        return self.max_effect * np.exp(-late / self.refractory_fade_days)
+
+    def relaxation(self, effect_site_mcg_per_ml: FloatArray,
+                   days_on_therapy: FloatArray) -> FloatArray:
+        """Fraction of spasticity removed, 0 (none) to Emax."""
+        ce = np.maximum(np.asarray(effect_site_mcg_per_ml, dtype=np.float64), 0.0)
+        ratio = (ce / self.ec50_mcg_per_ml(days_on_therapy)) ** self.hill
+        return self.emax(days_on_therapy) * ratio / (1.0 + ratio)
+
+    def ashworth(self, relaxation: FloatArray, withdrawal_stage: FloatArray) -> FloatArray:
+        """Modified Ashworth Scale score (0-4, continuous)."""
+        rebound = np.asarray(REBOUND_ASHWORTH_BY_STAGE)[np.asarray(withdrawal_stage, dtype=int)]
+        score = self.baseline_ashworth * (1.0 - np.asarray(relaxation)) + rebound
+        return np.minimum(score, MAX_ASHWORTH)  # the scale's own ceiling
+
+    def spasms_per_hour(self, relaxation: FloatArray, withdrawal_stage: FloatArray) -> FloatArray:
+        stage = np.asarray(withdrawal_stage, dtype=np.float64)
+        return self.baseline_spasms_per_hour * (1.0 - np.asarray(relaxation)) * (1 + 0.5 * stage)
+
+    def effect_site_needed_mcg_per_ml(self, days_on_therapy: float,
+                                      relaxation: float = cat.WELL_CONTROLLED_EFFECT) -> float:
+        """Effect-site concentration that gives `relaxation` on that day of therapy."""
+        emax = float(self.emax(np.asarray(days_on_therapy)))
+        if not 0 < relaxation < emax:
+            raise InvalidInput("relaxation", relaxation, f"more than 0 and less than {emax:.3f}",
+                               "the maximum effect available on that day")
+        ec50 = float(self.ec50_mcg_per_ml(np.asarray(days_on_therapy)))
+        return ec50 * (relaxation / (emax - relaxation)) ** (1.0 / self.hill)

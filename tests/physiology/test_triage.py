@@ -1,0 +1,227 @@
+"""Triage follows the seeds' "when to call" lists exactly, sharpened by pump facts.
+
+Seed lists are quoted from ../shared/seeds/ (001 side effects, 003 Penn withdrawal and
+overdose lists, 004 Cleveland Clinic "When to Call the Doctor").
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from itb.errors import InvalidInput
+from itb.physiology import overdose, withdrawal
+from itb.physiology.symptoms import BY_NAME, SYMPTOM_NAMES, Cause, Disposition
+from itb.physiology.triage import AlarmTone, PumpFacts, triage
+
+# Seed 004 "When to Call": withdrawal (itchy skin, sweating, muscle stiffness or spasms,
+# low-grade fever, dizziness or lightheaded, seizures) -> 911.
+SEED_004_WITHDRAWAL = ["itchy-skin", "sweating", "muscle-stiffness", "muscle-spasms",
+                       "low-grade-fever", "dizziness", "lightheadedness", "seizures"]
+# Seed 004 "When to Call": overdose (drowsiness, weakness, difficulty breathing, low body
+# temperature, seizures, loss of consciousness) -> 911.
+SEED_004_OVERDOSE = ["drowsiness", "weakness", "difficulty-breathing", "low-body-temperature",
+                     "seizures", "loss-of-consciousness"]
+# Seed 004 "Baclofen overdose symptoms" adds: difficulty standing up, sitting up or moving;
+# low blood pressure ("seek medical attention as soon as possible"; suggestive -> 911).
+SEED_004_OVERDOSE_SECTION = ["trouble-moving", "low-blood-pressure"]
+# Seed 004 infection: a fever, skin discoloration or swelling over the pump or in your back,
+# drainage from the incisions, pain -> contact your healthcare provider.
+SEED_004_INFECTION = ["fever", "skin-discoloration-over-pump", "swelling-over-pump",
+                      "skin-discoloration-in-back", "swelling-in-back", "drainage-from-incision",
+                      "incision-pain"]
+# Seed 003 withdrawal -> "Contact your doctor immediately".
+SEED_003_WITHDRAWAL = ["dizziness", "extreme-sweating", "fever", "itchy-skin", "nausea",
+                       "seizures", "severe-muscle-spasms", "severe-pain-at-pump-site"]
+# Seed 003 overdose -> "Contact your doctor immediately".
+SEED_003_OVERDOSE = ["difficulty-breathing", "drowsiness", "loss-of-consciousness",
+                     "low-blood-pressure", "low-body-temperature", "weakness", "seizures",
+                     "trouble-moving"]
+# Seed 001 common side effects (usually temporary, managed by adjusting the dose); dizziness
+# is also on seed 004's withdrawal list, which decides (911).
+SEED_001_SIDE_EFFECTS = ["loose-muscles", "sleepiness", "upset-stomach", "vomiting", "headache"]
+
+
+@pytest.mark.parametrize("name", SEED_004_WITHDRAWAL)
+def test_seed_004_withdrawal_signs_go_to_emergency(name: str) -> None:
+    result = triage([name])
+    assert result.disposition is Disposition.EMERGENCY
+    assert Cause.WITHDRAWAL in result.causes
+
+
+@pytest.mark.parametrize("name", SEED_004_OVERDOSE + SEED_004_OVERDOSE_SECTION)
+def test_seed_004_overdose_signs_go_to_emergency(name: str) -> None:
+    result = triage([name])
+    assert result.disposition is Disposition.EMERGENCY
+    assert Cause.OVERDOSE in result.causes
+
+
+@pytest.mark.parametrize("name", SEED_004_INFECTION)
+def test_seed_004_infection_signs_go_to_the_care_team(name: str) -> None:
+    result = triage([name])
+    assert result.disposition is Disposition.CARE_TEAM
+    assert Cause.INFECTION in result.causes
+
+
+@pytest.mark.parametrize("name", SEED_003_WITHDRAWAL)
+def test_seed_003_withdrawal_signs_call_the_doctor_immediately_at_least(name: str) -> None:
+    result = triage([name])
+    assert result.disposition >= Disposition.CARE_TEAM
+    assert Cause.WITHDRAWAL in result.causes
+    # Where seed 004 also lists the sign, its 911 instruction decides.
+    in_004 = name in SEED_004_WITHDRAWAL or name in ("extreme-sweating", "severe-muscle-spasms")
+    assert (result.disposition is Disposition.EMERGENCY) == in_004
+
+
+@pytest.mark.parametrize("name", SEED_003_OVERDOSE)
+def test_seed_003_overdose_signs_are_emergencies_through_seed_004(name: str) -> None:
+    result = triage([name])
+    assert result.disposition is Disposition.EMERGENCY
+    assert Cause.OVERDOSE in result.causes
+
+
+@pytest.mark.parametrize("name", SEED_001_SIDE_EFFECTS)
+def test_seed_001_side_effects_alone_are_routine(name: str) -> None:
+    result = triage([name])
+    assert result.disposition is Disposition.ROUTINE
+    assert result.causes[0] is Cause.SIDE_EFFECT
+
+
+def test_expected_post_operative_tenderness_is_routine() -> None:
+    # Seed 001: "you'll feel some discomfort and tenderness at the pump and catheter sites".
+    assert triage(["tenderness-at-incision"]).disposition is Disposition.ROUTINE
+
+
+def test_alarm_heard_alone_is_a_pump_problem_for_the_care_team() -> None:
+    result = triage([], PumpFacts.of(alarm_heard=True))
+    assert result.disposition is Disposition.CARE_TEAM
+    assert result.causes[0] is Cause.PUMP_OR_CATHETER
+
+
+def test_critical_alarm_with_any_symptom_is_an_emergency() -> None:
+    result = triage(["headache"], PumpFacts.of(alarm_tone="two-tone"))
+    assert result.disposition is Disposition.EMERGENCY
+    assert result.causes[:2] == (Cause.PUMP_OR_CATHETER, Cause.WITHDRAWAL)
+
+
+def test_non_critical_alarm_with_a_side_effect_is_for_the_care_team() -> None:
+    result = triage(["headache"], PumpFacts.of(alarm_tone=AlarmTone.NON_CRITICAL))
+    assert result.disposition is Disposition.CARE_TEAM
+
+
+def test_refill_overdue_points_to_withdrawal() -> None:
+    # Seed 004: "Missing a pump refill appointment may lead to baclofen withdrawal."
+    alone = triage([], PumpFacts.of(refill_overdue=True))
+    assert alone.disposition is Disposition.CARE_TEAM
+    assert alone.causes[0] is Cause.WITHDRAWAL
+    with_sign = triage(["nausea"], PumpFacts.of(refill_overdue=True))
+    assert with_sign.disposition is Disposition.EMERGENCY
+    assert with_sign.causes[0] is Cause.WITHDRAWAL
+
+
+def test_seizures_near_a_refill_point_to_overdose_first() -> None:
+    # Seeds 003/004: overdose typically happens close to a refill or programming change.
+    seizures = triage(["seizures"])
+    assert seizures.causes[0] is Cause.WITHDRAWAL  # tie broken towards withdrawal
+    after_refill = triage(["seizures"], PumpFacts.of(days_since_refill=1))
+    assert after_refill.causes[0] is Cause.OVERDOSE
+    after_change = triage(["seizures"], PumpFacts.of(hours_since_program_change=6))
+    assert after_change.causes[0] is Cause.OVERDOSE
+
+
+def test_sleepiness_near_a_refill_calls_the_care_team_but_not_weeks_later() -> None:
+    near = triage(["sleepiness"], PumpFacts.of(days_since_refill="0.5"))
+    assert near.disposition is Disposition.CARE_TEAM
+    assert near.causes[0] is Cause.OVERDOSE
+    later = triage(["sleepiness"], PumpFacts.of(days_since_refill=30))
+    assert later.disposition is Disposition.ROUTINE
+
+
+def test_headache_during_recovery_may_be_a_spinal_fluid_leak() -> None:
+    # Seeds 003/004: recovery 6-8 weeks; seed 001: spinal fluid leak and headache.
+    assert triage(["headache"], PumpFacts.of(days_since_implant=10)).disposition \
+        is Disposition.CARE_TEAM
+    assert triage(["headache"], PumpFacts.of(days_since_implant=200)).disposition \
+        is Disposition.ROUTINE
+
+
+def test_swelling_soon_after_implant_ranks_the_surgical_site() -> None:
+    result = triage(["swelling-over-pump"], PumpFacts.of(days_since_implant=7))
+    assert result.disposition is Disposition.CARE_TEAM
+    assert set(result.causes[:2]) == {Cause.INFECTION, Cause.SURGICAL_SITE}
+
+
+def test_nothing_reported_is_routine() -> None:
+    result = triage([])
+    assert result.disposition is Disposition.ROUTINE
+    assert result.causes == ()
+
+
+def test_unknown_symptom_is_refused_with_the_known_names() -> None:
+    with pytest.raises(InvalidInput) as error:
+        triage(["itchy"])
+    assert error.value.field == "symptom"
+    assert "itchy-skin" in str(error.value) and "seizures" in str(error.value)
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"days_since_refill": -1}, "days_since_refill"),
+    ({"hours_since_program_change": "soon"}, "hours_since_program_change"),
+    ({"alarm_tone": "beep"}, "alarm_tone"),
+    ({"days_since_implant": 1.5}, "days_since_implant"),
+])
+def test_bad_pump_facts_are_refused(kwargs: dict, field: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        PumpFacts.of(**kwargs)
+    assert error.value.field == field
+
+
+def test_emergency_tells_the_team_about_the_pump_and_the_danger() -> None:
+    result = triage(["itchy-skin", "sweating"], PumpFacts.of(alarm_heard=True,
+                                                             days_since_refill=40))
+    text = " ".join(result.tell_the_team)
+    assert "intrathecal baclofen pump" in text
+    assert "itchy skin" in text and "alarm" in text and "40 days" in text
+    assert "life-threatening" in text
+    assert set(result.as_json()) >= {"disposition", "causes", "reason", "tell_the_team"}
+    assert result.as_json()["disposition"] == "emergency"
+
+
+def test_every_symptom_the_patient_model_reports_is_in_the_vocabulary() -> None:
+    reported = {n for stage in withdrawal.SYMPTOMS_BY_STAGE for n in stage}
+    reported |= {n for stage in overdose.SYMPTOMS_BY_STAGE for n in stage}
+    reported |= set(overdose.SIDE_EFFECT_SYMPTOMS)
+    assert reported <= set(SYMPTOM_NAMES)
+
+
+def test_patient_reported_withdrawal_and_overdose_signs_triage_as_emergencies() -> None:
+    for stage in withdrawal.SYMPTOMS_BY_STAGE[1:]:
+        assert triage(stage).disposition is Disposition.EMERGENCY
+        assert Cause.WITHDRAWAL in triage(stage).causes[:1]
+    for stage in overdose.SYMPTOMS_BY_STAGE[1:]:
+        assert triage(stage).disposition is Disposition.EMERGENCY
+        assert triage(stage).causes[0] is Cause.OVERDOSE
+
+
+def test_every_symptom_cites_a_source() -> None:
+    for entry in BY_NAME.values():
+        assert entry.listings
+        assert all(("seed" in li.source) or ("labeling" in li.source) for li in entry.listings)
+
+
+names = st.lists(st.sampled_from(SYMPTOM_NAMES), max_size=5, unique=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(names, st.sampled_from(SYMPTOM_NAMES))
+def test_adding_a_symptom_never_lowers_the_disposition(base: list[str], extra: str) -> None:
+    assert triage([*base, extra]).disposition >= triage(base).disposition
+
+
+@settings(max_examples=100, deadline=None)
+@given(names, st.booleans(), st.booleans(), st.sampled_from([None, 1, 200]))
+def test_adding_pump_facts_never_lowers_the_disposition(base: list[str], alarm: bool,
+                                                        overdue: bool, days: int | None) -> None:
+    facts = PumpFacts.of(alarm_heard=alarm, refill_overdue=overdue, days_since_refill=days)
+    assert triage(base, facts).disposition >= triage(base).disposition
