@@ -97,8 +97,8 @@ SPASMS_LOG_SD = 0.5
 # Emax model: effect = Emax * Ce^h / (Ce^h + EC50^h).
 HILL_COEFFICIENT = 2.0
 MAX_EFFECT = 1.0
-# Sensitivity before tolerance: a 50 mcg screening bolus drops MAS by ~1.3 points for about
-# 5.5 h (positive response [LABEL]; [MCKENNA] duration 4-8 h), and twice the screening dose
+# Sensitivity before tolerance: a 50 mcg screening bolus drops MAS by ~1.25 points for about
+# 5 h (positive response [LABEL]; [MCKENNA] duration 4-8 h), and twice the screening dose
 # per day (the labeled starting dose) gives a partial response. Calibrated, see docs.
 TYPICAL_EC50_INITIAL_MCG_PER_ML = 0.162
 EC50_LOG_SD = 0.25
@@ -140,7 +140,7 @@ WITHDRAWAL_MIN_DEPENDENCE_SHARE = 0.5
 # Hours spent under the needed concentration before each stage. Early signs appear within
 # hours of the loss ([LABEL] boxed warning early signs); the severe syndrome progresses
 # over 24-72 h to rhabdomyolysis [NSWIKI]. With the effect-site lag (~7 h to cross the
-# need line after an abrupt stop) the stages arrive ~10, ~22, ~34 and ~58 h after the stop.
+# need line after an abrupt stop) the stages arrive ~8.5, ~20.5, ~32.5 and ~56.5 h after the stop.
 WITHDRAWAL_STAGE_HOURS = {1: 0.0, 2: 12.0, 3: 24.0, 4: 48.0}
 
 # --- Overdose -------------------------------------------------------------------------
