@@ -205,3 +205,22 @@ def test_bad_kinetics_are_refused_with_the_field_named(field: str, value: float)
     with pytest.raises(InvalidInput) as error:
         CsfKinetics(**{field: value})
     assert error.value.field == field
+
+
+@pytest.mark.parametrize("other_mode", ["adaptation", "fast-csf"])
+def test_coinciding_rates_fall_back_to_expm_and_stay_continuous(other_mode: str) -> None:
+    # An effect-site rate equal to another mode's rate makes A defective: the solver must
+    # notice and use expm, giving the limit of the nearby well-conditioned solutions.
+    if other_mode == "adaptation":
+        ke0 = 1 / CsfKinetics().dependence_time_constant_h
+    else:
+        csf = CsfKinetics().matrices()[0][:2, :2]
+        ke0 = float(-np.min(np.linalg.eigvals(csf).real))
+    exact = CsfKinetics(effect_site_rate_per_h=ke0)
+    near = CsfKinetics(effect_site_rate_per_h=ke0 * (1 + 1e-6))
+    assert exact.system.method == "expm"
+    assert near.system.method == "modal"
+    times = np.linspace(0, 48, 97)
+    a = bolus(exact, 50, times)["effect_site_mcg_per_ml"]
+    b = bolus(near, 50, times)["effect_site_mcg_per_ml"]
+    assert np.allclose(a, b, rtol=1e-4, atol=1e-9)

@@ -17,6 +17,7 @@ from itb.errors import InvalidInput
 from itb.physiology.patient import DrugDelivery, Patient
 from itb.physiology.population import PatientParameters, Population, typical_patient
 from itb.physiology.response import SpasticityResponse
+from itb.physiology.screening import screening_response
 
 from .conftest import T0, hours
 
@@ -138,3 +139,29 @@ def test_bad_response_parameters_are_refused(field: str, value: float) -> None:
     with pytest.raises(InvalidInput) as error:
         SpasticityResponse(**{field: value})
     assert error.value.field == field
+
+
+def test_screening_response_judges_the_typical_patient_positive_at_50_mcg(
+        typical: PatientParameters) -> None:
+    # [LABEL] 50 mcg screening bolus; positive = significant decrease in tone.
+    result = screening_response(typical, 50)
+    assert result.positive
+    assert result.peak_after_h == pytest.approx(4.0, abs=0.1)
+    assert 4.0 <= result.hours_relaxed <= 8.0  # [MCKENNA] duration 4-8 h
+    assert result.peak_ashworth_drop == pytest.approx(
+        typical.response.baseline_ashworth - screening(typical, 50).ashworth.min(), abs=0.01)
+
+
+def test_a_less_sensitive_patient_fails_at_50_and_passes_at_75() -> None:
+    # [LABEL] if the response to 50 mcg is inadequate, 75 mcg 24 hours later.
+    base = typical_patient()
+    params = PatientParameters(response=SpasticityResponse(ec50_initial_mcg_per_ml=0.22),
+                               kinetics=base.kinetics)
+    assert not screening_response(params, 50).positive
+    assert screening_response(params, 75).positive
+
+
+def test_screening_refuses_bad_doses(typical: PatientParameters) -> None:
+    for bad in (0, -50, 50.0):
+        with pytest.raises(InvalidInput):
+            screening_response(typical, bad)  # type: ignore[arg-type]

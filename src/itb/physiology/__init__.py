@@ -5,6 +5,7 @@ Public API (see docs/physiology.md):
 - `Patient`, `DrugDelivery`, `Route`: feed the drug that truly arrived, read back
   `PatientTrace` samples and `PatientState` (concentrations, Ashworth score, spasms,
   withdrawal and overdose stages, symptoms in the triage vocabulary);
+- `screening_response`: how a screening bolus would be judged (positive, hours relaxed);
 - `triage`, `PumpFacts`, `AlarmTone`: the seeds' "when to call".
 """
 
@@ -16,6 +17,7 @@ from itb.physiology.population import (
     draw_patient,
     typical_patient,
 )
+from itb.physiology.screening import ScreeningResponse, screening_response
 from itb.physiology.symptoms import SYMPTOM_NAMES, Cause, Disposition
 from itb.physiology.triage import AlarmTone, PumpFacts, TriageResult, triage
 
@@ -33,8 +35,10 @@ __all__ = [
     "Population",
     "PumpFacts",
     "Route",
+    "ScreeningResponse",
     "TriageResult",
     "draw_patient",
+    "screening_response",
     "triage",
     "typical_patient",
 ]

@@ -113,6 +113,10 @@ TOLERANCE_TIME_CONSTANT_DAYS = 90.0  # ~98 % of the plateau after 1 year
 REFRACTORY_RATE_PER_YEAR = -math.log(1 - 0.05)
 # Once refractory, the maximum effect fades with this time constant (*unconfirmed*).
 REFRACTORY_FADE_DAYS = 90.0
+# A screening bolus is positive when the Ashworth score drops by at least this much ([LABEL]
+# "a significant decrease in muscle tone or spasm frequency"; one point is a common
+# criterion, *unconfirmed*).
+POSITIVE_SCREENING_ASHWORTH_DROP = 1.0
 # "Well controlled" for calibration tests: MAS reduced by at least half.
 WELL_CONTROLLED_EFFECT = 0.5
 
