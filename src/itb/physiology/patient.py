@@ -46,6 +46,8 @@ class Route(StrEnum):
 
 
 def _utc(field: str, value: datetime) -> datetime:
+    if value.__class__ is datetime and value.tzinfo is UTC:  # the common case, fast
+        return value
     if not isinstance(value, datetime) or value.tzinfo is None or \
             value.utcoffset() != timedelta(0):
         raise InvalidInput(field, value, "a timezone-aware UTC datetime")
@@ -67,11 +69,14 @@ class DrugDelivery:
         if self.end < self.start:
             raise InvalidInput("end", self.end, f"at or after start {self.start.isoformat()}")
         amount = self.drug_mcg
-        if isinstance(amount, bool) or not isinstance(amount, int | Fraction) or amount < 0:
-            raise InvalidInput("drug_mcg", amount, "an exact amount (int or Fraction), 0 or more")
-        if not isinstance(amount, Fraction):
+        if amount.__class__ is not Fraction:
+            if isinstance(amount, bool) or not isinstance(amount, int | Fraction):
+                raise InvalidInput("drug_mcg", amount, "an exact amount (int or Fraction), "
+                                   "0 or more")
             object.__setattr__(self, "drug_mcg", Fraction(amount))
-        if not isinstance(self.route, Route):
+        if amount < 0:
+            raise InvalidInput("drug_mcg", amount, "an exact amount (int or Fraction), 0 or more")
+        if self.route.__class__ is not Route:
             try:
                 object.__setattr__(self, "route", Route(self.route))
             except ValueError:
@@ -265,13 +270,14 @@ class Patient:
             out_t = check_t
         else:
             out_t = self._grid(sample_every_s, until_h)
-        all_t = np.union1d(check_t, out_t)
+        same_grid = out_t is check_t
+        all_t = check_t if same_grid else np.union1d(check_t, out_t)
         trajectory = self._system.propagate(self._x, bp, rates, jumps, all_t)
         conc = self._kinetics.concentrations(trajectory.sample_states)
         conc_end = self._kinetics.concentrations(trajectory.breakpoint_states[-1])
 
         # Withdrawal spells from the fixed check grid (plus the end state).
-        in_check = np.isin(all_t, check_t, assume_unique=True)
+        in_check = slice(None) if same_grid else np.isin(all_t, check_t, assume_unique=True)
         self._find_spells(np.append(all_t[in_check], until_h),
                           np.append(conc["effect_site_mcg_per_ml"][in_check],
                                     conc_end["effect_site_mcg_per_ml"]),
@@ -286,6 +292,8 @@ class Patient:
         self._hist_u.append(np.vstack([rates, np.zeros((1, 2))]))
         self._cache = None
 
+        if same_grid:
+            return self._trace(all_t, conc)
         in_out = np.isin(all_t, out_t, assume_unique=True)
         return self._trace(all_t[in_out], {k: v[in_out] for k, v in conc.items()})
 
