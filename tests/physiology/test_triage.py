@@ -225,3 +225,12 @@ def test_adding_pump_facts_never_lowers_the_disposition(base: list[str], alarm: 
                                                         overdue: bool, days: int | None) -> None:
     facts = PumpFacts.of(alarm_heard=alarm, refill_overdue=overdue, days_since_refill=days)
     assert triage(base, facts).disposition >= triage(base).disposition
+
+
+def test_seed_003_only_signs_ask_for_the_care_team_now_infection_signs_today() -> None:
+    # Seed 003: "Contact your doctor immediately"; seed 004 infection: "Contact your
+    # healthcare provider".
+    assert triage(["nausea"]).reason.startswith("Call the care team now")
+    assert triage(["swelling-in-back"]).reason.startswith("Call the care team today")
+    # Fever: infection (seed 004) and withdrawal (seed 003, immediately): urgent.
+    assert triage(["fever"]).reason.startswith("Call the care team now")

@@ -13,7 +13,7 @@ from itb.physiology.triage import triage as run_triage
 
 _HEADINGS = {
     Disposition.EMERGENCY: "EMERGENCY: call 911 or local emergency services now",
-    Disposition.CARE_TEAM: "CALL THE CARE TEAM today",
+    Disposition.CARE_TEAM: "CALL THE CARE TEAM",
     Disposition.ROUTINE: "ROUTINE",
 }
 

@@ -160,8 +160,8 @@ def triage(symptom_names: Iterable[str], facts: PumpFacts | None = None) -> Tria
 
     levels: list[tuple[Disposition, str]] = []
     for s in reported:
-        strongest = max(s.listings, key=lambda listing: listing.instruction)
-        levels.append((s.instruction, f"{s.words}: {strongest.source}"))
+        sources = " and ".join(li.source for li in s.listings if li.instruction == s.instruction)
+        levels.append((s.instruction, f"{s.words}: {sources}"))
 
     has_withdrawal_sign = any(Cause.WITHDRAWAL in s.causes for s in reported)
     has_overdose_sign = any(Cause.OVERDOSE in s.causes for s in reported)
@@ -206,9 +206,13 @@ def triage(symptom_names: Iterable[str], facts: PumpFacts | None = None) -> Tria
 
 
 def _reason_text(disposition: Disposition, deciding: list[str]) -> str:
+    # Seed 003 says "contact your doctor immediately", seed 004 "as soon as possible" for a
+    # pump that may not work: those reasons make the call to the care team urgent.
+    urgent = any("immediately" in why or "as soon as possible" in why for why in deciding)
     lead = {
         Disposition.EMERGENCY: "Call 911 or local emergency services now",
-        Disposition.CARE_TEAM: "Call the care team today (now if it gets worse)",
+        Disposition.CARE_TEAM: "Call the care team now" if urgent else
+                               "Call the care team today (now if it gets worse)",
         Disposition.ROUTINE: "Routine: mention it to the care team at the next contact; "
                              "side effects are usually managed by adjusting the dose",
     }[disposition]
