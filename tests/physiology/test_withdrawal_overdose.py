@@ -140,3 +140,13 @@ def test_bad_overdose_thresholds_are_refused() -> None:
         OverdoseModel(index_for_stage=(4.0, 2.0, 16.0, 32.0))
     with pytest.raises(InvalidInput):
         OverdoseModel(side_effect_index=5.0)
+
+
+def test_withdrawal_is_milder_after_a_low_dose_early_in_therapy(
+        typical: PatientParameters) -> None:
+    # [NSWIKI] severity depends on the dose and the duration of therapy: stopping 90 mcg/day
+    # (below the typical starting need) gives at most a progressing, not a severe, syndrome.
+    low = Patient.on_steady_therapy(typical, T0, 90, 30).advance(T0 + hours(96))
+    high = Patient.on_steady_therapy(typical, T0, 460, 30).advance(T0 + hours(96))
+    assert 1 <= low.withdrawal_stage.max() <= 2
+    assert high.withdrawal_stage.max() == 4

@@ -141,6 +141,10 @@ WITHDRAWAL_DEPTH_FOR_STAGE = {1: 0.5, 2: 0.5, 3: 0.25, 4: 0.1}
 # Minimum adaptation (as a share of the initial EC50) for withdrawal to occur at all:
 # a single screening bolus does not create dependence (*unconfirmed*).
 WITHDRAWAL_MIN_DEPENDENCE_SHARE = 0.5
+# Severity grows with the dose and duration of therapy [NSWIKI]: the severe stages (3-4)
+# need an adaptation of at least this share of the initial EC50 (*unconfirmed*), which a
+# typical patient passes at about 115 mcg/day.
+WITHDRAWAL_SEVERE_MIN_DEPENDENCE_SHARE = 1.0
 # Hours spent under the needed concentration before each stage. Early signs appear within
 # hours of the loss ([LABEL] boxed warning early signs); the severe syndrome progresses
 # over 24-72 h to rhabdomyolysis [NSWIKI]. With the effect-site lag (~7 h to cross the

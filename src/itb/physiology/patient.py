@@ -391,7 +391,8 @@ class Patient:
         days = self._days_on_therapy(t_h)
         ce = conc["effect_site_mcg_per_ml"]
         relaxation = p.response.relaxation(ce, days)
-        stage_w = p.withdrawal.stage(self._hours_under(t_h), ce, conc["adapted_mcg_per_ml"])
+        stage_w = p.withdrawal.stage(self._hours_under(t_h), ce, conc["adapted_mcg_per_ml"],
+                                     p.response.ec50_initial_mcg_per_ml)
         index = p.overdose.index(ce, p.response.ec50_mcg_per_ml(days))
         stage_o = p.overdose.stage(index, conc["plasma_mcg_per_ml"])
         return PatientTrace(

@@ -5,7 +5,8 @@ concentration with a time constant of days (see `pk`). The patient is *under the
 needed concentration* when the effect site falls below `need_share` of the adapted
 level, and only once adapted at all (a screening bolus does not create dependence).
 The stage grows with the hours spent continuously under that line, capped by how deep
-the loss is, and ends when the drug is restored or the adaptation has faded:
+the loss is and (for the severe stages) by how adapted the patient is, i.e. by the dose
+and duration of therapy; it ends when the drug is restored or the adaptation has faded:
 
     stage 1 early            return of spasticity, itching, tingling, lightheadedness
     stage 2 progressing      + sweating, low-grade fever, stiffness, dizziness, nausea
@@ -57,6 +58,7 @@ class WithdrawalModel:
 
     need_share: float = cat.WITHDRAWAL_NEED_SHARE
     min_dependence_share: float = cat.WITHDRAWAL_MIN_DEPENDENCE_SHARE
+    severe_min_dependence_share: float = cat.WITHDRAWAL_SEVERE_MIN_DEPENDENCE_SHARE
     stage_hours: tuple[float, float, float, float] = field(
         default=tuple(cat.WITHDRAWAL_STAGE_HOURS[s] for s in (1, 2, 3, 4)))
     depth_for_stage: tuple[float, float, float, float] = field(
@@ -67,6 +69,9 @@ class WithdrawalModel:
             raise InvalidInput("need_share", self.need_share, "more than 0 and less than 1")
         if self.min_dependence_share < 0:
             raise InvalidInput("min_dependence_share", self.min_dependence_share, "at least 0")
+        if self.severe_min_dependence_share < self.min_dependence_share:
+            raise InvalidInput("severe_min_dependence_share", self.severe_min_dependence_share,
+                               f"at least min_dependence_share ({self.min_dependence_share})")
         if len(self.stage_hours) != 4 or list(self.stage_hours) != sorted(self.stage_hours) \
                 or self.stage_hours[0] < 0:
             raise InvalidInput("stage_hours", self.stage_hours,
@@ -92,15 +97,18 @@ class WithdrawalModel:
             adapted_mcg_per_ml)
 
     def stage(self, hours_under: FloatArray, effect_site_mcg_per_ml: FloatArray,
-              adapted_mcg_per_ml: FloatArray) -> np.ndarray:
+              adapted_mcg_per_ml: FloatArray, ec50_initial_mcg_per_ml: float) -> np.ndarray:
         """Stage 0-4; `hours_under` is NaN where the patient is not under the need line."""
         hours = np.asarray(hours_under, dtype=np.float64)
         adapted = np.asarray(adapted_mcg_per_ml, dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             depth = np.where(adapted > 0, np.asarray(effect_site_mcg_per_ml) / adapted, np.inf)
+        heavy = adapted >= self.severe_min_dependence_share * ec50_initial_mcg_per_ml
         stage = np.zeros(hours.shape, dtype=np.int8)
         under = ~np.isnan(hours)
         for s in range(4):
             reached = under & (hours >= self.stage_hours[s]) & (depth < self.depth_for_stage[s])
+            if s >= 2:  # severe stages only with enough dependence (dose and duration)
+                reached &= heavy
             stage[reached] = s + 1
         return stage
