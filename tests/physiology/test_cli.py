@@ -71,3 +71,19 @@ def test_alarm_tone_alone_is_accepted_and_bad_tone_refused() -> None:
     assert json.loads(ok.stdout)["disposition"] == "call-care-team"
     bad = runner.invoke(app, ["triage", "--alarm-tone", "loud"])
     assert bad.exit_code == 2 and "alarm_tone" in bad.stderr
+
+
+def test_installed_itb_command_runs_triage() -> None:
+    # The real entry point, as a person would run it.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    itb = Path(sys.executable).parent / "itb"
+    done = subprocess.run([str(itb), "triage", "-s", "difficulty-breathing", "--json"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["disposition"] == "emergency"
+    bad = subprocess.run([str(itb), "triage", "-s", "nope"], capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
