@@ -258,7 +258,7 @@ class Patient:
                 self._therapy_start_h = float(starts[begun].min())
 
         if until_h == self._now_h:  # no time passes: only instantaneous deliveries at now
-            return self._deposit_now(amounts, routes, sample_every_s)
+            return self._deposit_now(amounts, routes)
         bp = np.unique(np.concatenate(([self._now_h, until_h], starts, ends)))
         rates, jumps = self._inputs_on(bp, starts, ends, amounts, routes, continuous)
 
@@ -297,8 +297,7 @@ class Patient:
         in_out = np.isin(all_t, out_t, assume_unique=True)
         return self._trace(all_t[in_out], {k: v[in_out] for k, v in conc.items()})
 
-    def _deposit_now(self, amounts: FloatArray, routes: np.ndarray,
-                     sample_every_s: int | None) -> PatientTrace:
+    def _deposit_now(self, amounts: FloatArray, routes: np.ndarray) -> PatientTrace:
         state_index = np.where(routes == CSF_INPUT, LUMBAR, POCKET)
         jump = np.zeros(N_STATES)
         np.add.at(jump, state_index, amounts)
