@@ -88,13 +88,13 @@ _SYNCHROMED_COMMON: dict[str, int] = {
     "idle_current_na": _IDLE_NA,
     "stroke_charge_nc": _STROKE_NC,
     "telemetry_session_charge_nc": 1_000_000,  # unconfirmed: 1 mC per wand session
-    "noncritical_tone_charge_nc": 5_000_000,  # unconfirmed: 1 s tone at 5 mA
-    "critical_tone_charge_nc": 15_000_000,  # unconfirmed: 3 s tone at 5 mA
+    "noncritical_tone_charge_nc": 1_000_000,  # unconfirmed: 1 s tone at 1 mA
+    "critical_tone_charge_nc": 3_000_000,  # unconfirmed: 3 s tones at 1 mA
     "eri_warning_s": 90 * 86_400,  # devices.md: after ERI the pump stops after 90 days
     "automatic_shutoff_s": 7 * SECONDS_PER_YEAR,  # devices.md: 7 years at most (automatic shut-off)
     "noncritical_tone_s": 1,  # devices.md: one-second single tone (medtronic.com advisory 2011)
     "critical_tone_s": 3,  # devices.md: three-second two-tone alarm
-    "alarm_repeat_s": 600,  # unconfirmed: the tone repeats every 10 minutes while sounding
+    "alarm_repeat_s": 3_600,  # unconfirmed: the tone repeats hourly while sounding
     "noncritical_rearm_s": 86_400,  # unconfirmed: silenced, re-sounds after 24 h
     "critical_rearm_s": 3_600,  # unconfirmed: a silenced critical alarm re-sounds after 1 h
     "max_flex_steps_per_day": 48,  # itb: issue 2 asks ≥ 24 (devices.md: ~10)

@@ -47,8 +47,19 @@ class PocketDeposit:
     mcg: Fraction
 
 
+_ZERO = Fraction(0)
+
+
 def mcg_in(volume_nl: int, concentration_mcg_per_ml: Fraction) -> Fraction:
     return volume_nl * concentration_mcg_per_ml / NL_PER_ML
+
+
+def add_run(runs: list[list[Any]], concentration: Fraction, volume_nl: int) -> None:
+    if runs and (runs[-1][0] is concentration or runs[-1][0] == concentration):
+        runs[-1][0] = concentration  # identical object next time: `is` beats Fraction ==
+        runs[-1][1] += volume_nl
+    else:
+        runs.append([concentration, volume_nl])
 
 
 @dataclass
@@ -73,9 +84,11 @@ class PhysicalPump:
     withdrawn_nl: int = 0
     withdrawn_mcg: Fraction = Fraction(0)
     csf_nl: int = 0
-    csf_mcg: Fraction = Fraction(0)
     leak_nl: int = 0
-    leak_mcg: Fraction = Fraction(0)
+    # Running totals by concentration, [[concentration, nL], ...]; the last entry is the
+    # current run, so the hot path adds integers and never builds a Fraction.
+    csf_by_concentration: list[list[Any]] = field(default_factory=list)
+    leak_by_concentration: list[list[Any]] = field(default_factory=list)
     pocket_nl: int = 0
     pocket_mcg: Fraction = Fraction(0)
     pocket_deposits: list[PocketDeposit] = field(default_factory=list)
@@ -107,6 +120,14 @@ class PhysicalPump:
         return sum((mcg_in(v, c) for v, c in self.fifo), Fraction(0))
 
     @property
+    def csf_mcg(self) -> Fraction:
+        return sum((mcg_in(v, c) for c, v in self.csf_by_concentration), Fraction(0))
+
+    @property
+    def leak_mcg(self) -> Fraction:
+        return sum((mcg_in(v, c) for c, v in self.leak_by_concentration), Fraction(0))
+
+    @property
     def reservoir_mcg(self) -> Fraction:
         return mcg_in(self.reservoir_nl, self.reservoir_mcg_per_ml)
 
@@ -123,22 +144,43 @@ class PhysicalPump:
             best = min(best, -(-fifo[0][0] // per))
         return best
 
-    def run_strokes(self, strokes: int) -> tuple[Fraction, Fraction]:
-        """Move `strokes` motor strokes of drug; returns (mcg into CSF, mcg leaked)."""
-        moved = min(strokes * self.moved_per_stroke_nl, self.reservoir_nl)
+    def run_strokes(self, strokes: int) -> tuple[int, Fraction, int, Fraction]:
+        """Move `strokes` motor strokes of drug.
+
+        Returns (nL into CSF, their mean concentration, nL leaked, their mean concentration).
+        """
+        moved = strokes * self.moved_per_stroke_nl
+        if moved > self.reservoir_nl:
+            moved = self.reservoir_nl
         if moved <= 0:
-            return Fraction(0), Fraction(0)
+            return 0, _ZERO, 0, _ZERO
         conc = self.reservoir_mcg_per_ml
         self.reservoir_nl -= moved
         fifo = self.fifo
-        if fifo and fifo[-1][1] == conc:
-            fifo[-1][0] += moved
+        last = fifo[-1] if fifo else None
+        if last is not None and (last[1] is conc or last[1] == conc):
+            last[1] = conc
+            last[0] += moved
         else:
             fifo.append([moved, conc])
-        need = moved
-        csf_mcg = Fraction(0)
-        leak_mcg = Fraction(0)
         leak_ppm = self.catheter.leak_ppm
+        parcel = fifo[0]
+        if parcel[0] > moved:
+            # Common case: the outflow comes from one parcel.
+            parcel[0] -= moved
+            leak = moved * leak_ppm // PPM if leak_ppm else 0
+            csf = moved - leak
+            pc = parcel[1]
+            if csf:
+                add_run(self.csf_by_concentration, pc, csf)
+            if leak:
+                add_run(self.leak_by_concentration, pc, leak)
+            self.csf_nl += csf
+            self.leak_nl += leak
+            return csf, pc, leak, pc
+        need = moved
+        csf_total = leak_total = 0
+        csf_mcg = leak_mcg = _ZERO
         while need > 0:
             parcel = fifo[0]
             take = parcel[0] if parcel[0] <= need else need
@@ -148,15 +190,19 @@ class PhysicalPump:
                 fifo.popleft()
             leak = take * leak_ppm // PPM
             csf = take - leak
-            if parcel[1]:
-                csf_mcg += csf * parcel[1] / NL_PER_ML
-                if leak:
-                    leak_mcg += leak * parcel[1] / NL_PER_ML
-            self.csf_nl += csf
-            self.leak_nl += leak
-        self.csf_mcg += csf_mcg
-        self.leak_mcg += leak_mcg
-        return csf_mcg, leak_mcg
+            if csf:
+                add_run(self.csf_by_concentration, parcel[1], csf)
+                csf_mcg += mcg_in(csf, parcel[1])
+            if leak:
+                add_run(self.leak_by_concentration, parcel[1], leak)
+                leak_mcg += mcg_in(leak, parcel[1])
+            csf_total += csf
+            leak_total += leak
+        self.csf_nl += csf_total
+        self.leak_nl += leak_total
+        csf_conc = csf_mcg * NL_PER_ML / csf_total if csf_total else _ZERO
+        leak_conc = leak_mcg * NL_PER_ML / leak_total if leak_total else _ZERO
+        return csf_total, csf_conc, leak_total, leak_conc
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -169,8 +215,9 @@ class PhysicalPump:
             "fifo": [[v, str(c)] for v, c in self.fifo], "battery_nc": self.battery_nc,
             "filled_nl": self.filled_nl, "filled_mcg": str(self.filled_mcg),
             "withdrawn_nl": self.withdrawn_nl, "withdrawn_mcg": str(self.withdrawn_mcg),
-            "csf_nl": self.csf_nl, "csf_mcg": str(self.csf_mcg),
-            "leak_nl": self.leak_nl, "leak_mcg": str(self.leak_mcg),
+            "csf_nl": self.csf_nl, "leak_nl": self.leak_nl,
+            "csf_by_concentration": [[str(c), v] for c, v in self.csf_by_concentration],
+            "leak_by_concentration": [[str(c), v] for c, v in self.leak_by_concentration],
             "pocket_nl": self.pocket_nl, "pocket_mcg": str(self.pocket_mcg),
             "pocket_deposits": [[d.time_s, d.volume_nl, str(d.mcg)] for d in self.pocket_deposits],
         }
@@ -190,8 +237,10 @@ class PhysicalPump:
             battery_nc=int(data["battery_nc"]),
             filled_nl=int(data["filled_nl"]), filled_mcg=Fraction(data["filled_mcg"]),
             withdrawn_nl=int(data["withdrawn_nl"]), withdrawn_mcg=Fraction(data["withdrawn_mcg"]),
-            csf_nl=int(data["csf_nl"]), csf_mcg=Fraction(data["csf_mcg"]),
-            leak_nl=int(data["leak_nl"]), leak_mcg=Fraction(data["leak_mcg"]),
+            csf_nl=int(data["csf_nl"]), leak_nl=int(data["leak_nl"]),
+            csf_by_concentration=[[Fraction(c), int(v)] for c, v in data["csf_by_concentration"]],
+            leak_by_concentration=[[Fraction(c), int(v)]
+                                   for c, v in data["leak_by_concentration"]],
             pocket_nl=int(data["pocket_nl"]), pocket_mcg=Fraction(data["pocket_mcg"]),
             pocket_deposits=[PocketDeposit(int(t), int(v), Fraction(m))
                              for t, v, m in data["pocket_deposits"]],

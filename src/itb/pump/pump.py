@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from itb.errors import InvalidInput
 from itb.pump.alarms import AlarmKind, AlarmState
@@ -36,6 +36,7 @@ from itb.pump.physical import (
     Catheter,
     PhysicalPump,
     PocketDeposit,
+    add_run,
     mcg_in,
 )
 from itb.pump.programs import (
@@ -67,13 +68,18 @@ def to_datetime(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-@dataclass(frozen=True)
-class DeliverySegment:
-    """Drug delivered evenly over [start_s, end_s) (UTC seconds), exact micrograms."""
+class DeliverySegment(NamedTuple):
+    """Drug delivered evenly over [start_s, end_s) (UTC seconds): `volume_nl` at a (mean)
+    concentration, so `mcg` is exact. A NamedTuple because years of them are made."""
 
     start_s: int
     end_s: int
-    mcg: Fraction
+    volume_nl: int
+    mcg_per_ml: Fraction
+
+    @property
+    def mcg(self) -> Fraction:
+        return mcg_in(self.volume_nl, self.mcg_per_ml)
 
     @property
     def start(self) -> datetime:
@@ -84,8 +90,7 @@ class DeliverySegment:
         return to_datetime(self.end_s)
 
 
-@dataclass(frozen=True)
-class CommandedSegment:
+class CommandedSegment(NamedTuple):
     """The firmware's ideal delivery over [start_s, end_s): a flow (nL/day), the concentration
     it counts the dose at, and the maximum daily dose in force."""
 
@@ -217,6 +222,9 @@ def _whole_nl(field_name: str, value: object, low: int, high: int) -> int:
 class Pump:
     """One implanted pump: firmware state plus its physical pump. Build it with `implant`."""
 
+    # The steady-schedule loop is an optimisation of `_step`; tests run both and compare.
+    fast_path: bool = True
+
     def __init__(self, model: PumpModel, serial: str, implant_s: int,
                  physical: PhysicalPump) -> None:
         self.model = model
@@ -227,7 +235,8 @@ class Pump:
         self.physical = physical
         self.ideal_units = 0
         self.strokes = 0
-        self.strokes_by_dose_concentration: dict[Fraction, int] = {}
+        # [[concentration the dose is counted at, strokes], ...], last entry = current run.
+        self.strokes_by_dose_concentration: list[list[Any]] = []
         self.estimate_offset_nl = 0  # reservoir estimate = offset − strokes × nominal stroke
         self.fw_filled_nl = 0
         self.fw_withdrawn_nl = 0
@@ -330,7 +339,7 @@ class Pump:
     def commanded_mcg(self) -> Fraction:
         """The firmware's count of drug delivered (strokes × nominal stroke × concentration)."""
         return sum((mcg_in(n * self.model.nominal_stroke_nl, c)
-                    for c, n in self.strokes_by_dose_concentration.items()), Fraction(0))
+                    for c, n in self.strokes_by_dose_concentration), Fraction(0))
 
     @property
     def ideal_nl(self) -> Fraction:
@@ -395,8 +404,10 @@ class Pump:
         self.pending_deposits = []
         first_log = self.log.next_index
         while self.now_s < to_s:
-            self._run_until(self._segment_end(to_s), report)
-            self._handle_events()
+            if self.fast_path and self._steady_schedule_run(to_s, report):
+                continue
+            if self._step(to_s, report):
+                self._handle_events()
         report.events = self.log.next_index - first_log
         return report
 
@@ -426,34 +437,184 @@ class Pump:
         self._fixed_event_s = min(fixed)
         self._cache_valid = True
 
-    def _segment_end(self, to_s: int) -> int:
+    def _steady_schedule_run(self, to_s: int, report: AdvanceReport) -> bool:
+        """Run whole flex steps in a tight loop while nothing but the schedule changes.
+
+        Same arithmetic as `_step`, specialised for the common case (base schedule, one
+        drug parcel in the dead volume at the reservoir's concentration, no tones); it stops
+        before any step in which an event would fall, and `_step` takes over. Returns True
+        if it ran at least one step.
+        """
+        schedule = self.schedule
+        phys = self.physical
+        fifo = phys.fifo
+        if (schedule is None or len(schedule.offsets_s) < 2 or self.overlay is not None
+                or self.end_of_service or self.stalled or self._at_minimum_rate()
+                or len(fifo) != 1 or fifo[0][1] != phys.reservoir_mcg_per_ml
+                or any(a.sounding_from_s is not None for a in self.alarms.values())):
+            return False
+        if not self._cache_valid:
+            self._refresh_cache()
+        m = self.model
+        offsets = schedule.offsets_s
+        rates = schedule.rates_nl_per_day
+        period = schedule.period_s
+        count = len(offsets)
+        phase = (self.firmware_clock_s + schedule.anchor_shift_s) % period
+        if phase not in offsets:
+            return False  # start mid-step: let `_step` reach the next boundary
+        i = offsets.index(phase)
+        durations = [*(offsets[k + 1] - offsets[k] for k in range(count - 1)),
+                     period - offsets[-1]]
+        fixed_s = self._fixed_event_s
+        stroke_event = self._stroke_event_at if self._stroke_event_at > self.strokes else None
+        su = self.stroke_units
+        idle = m.idle_current_na
+        per_stroke_charge = m.stroke_charge_nc
+        eri_done = self.elective_replacement
+        eri_lhs = m.nominal_stroke_nl * DAY_S
+        eri_idle = idle * DAY_S * m.nominal_stroke_nl
+        eri_s = m.eri_warning_s
+        per = phys.moved_per_stroke_nl
+        leak_ppm = phys.catheter.leak_ppm
+        conc = phys.reservoir_mcg_per_ml
+        dose_conc = self.concentration_mcg_per_ml
+        limit = self._limit_mcg()
+        t = self.now_s
+        ideal = self.ideal_units
+        strokes = self.strokes
+        charge = phys.battery_nc
+        reservoir = phys.reservoir_nl
+        csf_sum = leak_sum = strokes_sum = 0
+        csf_out = report.csf_segments.append
+        leak_out = report.leak_segments.append
+        cmd_out = report.commanded_segments.append
+        history = self.history
+        ran = False
+        while True:
+            duration = durations[i]
+            end = t + duration
+            if end > to_s or end >= fixed_s:
+                break
+            rate = rates[i]
+            new_ideal = ideal + rate * duration
+            new_strokes = new_ideal // su
+            if stroke_event is not None and new_strokes >= stroke_event:
+                break
+            n = new_strokes - strokes
+            left = charge - idle * duration - per_stroke_charge * n
+            if left <= 0 or (not eri_done and left * eri_lhs
+                             <= (eri_idle + per_stroke_charge * rate) * eri_s):
+                break
+            ideal = new_ideal
+            strokes = new_strokes
+            charge = left
+            if n:
+                moved = n * per
+                reservoir -= moved
+                leak = moved * leak_ppm // PPM if leak_ppm else 0
+                csf = moved - leak
+                strokes_sum += n
+                if csf:
+                    csf_sum += csf
+                    csf_out(DeliverySegment(t, end, csf, conc))
+                if leak:
+                    leak_sum += leak
+                    leak_out(DeliverySegment(t, end, leak, conc))
+            seg = CommandedSegment(t, end, rate, dose_conc, limit)
+            cmd_out(seg)
+            history.append(seg)
+            horizon = end - DAY_S
+            while history[0].end_s <= horizon:
+                history.popleft()
+            t = end
+            i = i + 1 if i + 1 < count else 0
+            ran = True
+        if not ran:
+            return False
+        self.now_s = t
+        self.ideal_units = ideal
+        self.strokes = strokes
+        phys.battery_nc = charge
+        phys.reservoir_nl = reservoir
+        if strokes_sum:
+            add_run(self.strokes_by_dose_concentration, dose_conc, strokes_sum)
+        if csf_sum:
+            add_run(phys.csf_by_concentration, conc, csf_sum)
+            phys.csf_nl += csf_sum
+        if leak_sum:
+            add_run(phys.leak_by_concentration, conc, leak_sum)
+            phys.leak_nl += leak_sum
+        return True
+
+    def _step(self, to_s: int, report: AdvanceReport) -> bool:
+        """Run one constant-flow segment from now; True if it ended on an event to handle.
+
+        The segment ends at the first of: `to_s`, a flow change (flex step, bolus piece), a
+        timed event (drift, re-arm, shut-off), the stroke at which a reservoir threshold or a
+        parcel boundary is reached (closed form), or the second the battery crosses ERI/EOS.
+        """
         if not self._cache_valid:
             self._refresh_cache()
         now = self.now_s
-        flow, change, _conc = self._flow_now()
+        flow, change, dose_conc = self._flow_now()
         end = to_s
+        event = False
         if change is not None and change < end:
             end = change
-        if self._fixed_event_s < end:
+        if self._fixed_event_s <= end:
             end = max(self._fixed_event_s, now + 1)
+            event = True
+        stroke_units = self.stroke_units
         if flow > 0 and self._stroke_event_at > self.strokes:
-            need = self._stroke_event_at * self.stroke_units - self.ideal_units
-            at = now + -(-need // flow)
+            at = now - ((self.ideal_units - self._stroke_event_at * stroke_units) // flow)
             if at < end:
                 end = at
+                event = True
+        drain = self._drain_nc(now, end, flow)
         if not self.end_of_service:
-            end = self._battery_crossing(now, end, flow)
-        return end
+            left = self.physical.battery_nc - drain
+            if left <= 0 or (not self.elective_replacement and self._eri_reached(left, flow)):
+                end = self._battery_crossing(now, end, flow)
+                drain = self._drain_nc(now, end, flow)
+                event = True
+        # Apply the segment.
+        self.physical.battery_nc -= drain
+        if flow > 0:
+            self.ideal_units += flow * (end - now)
+            new_strokes = self.ideal_units // stroke_units
+            n = new_strokes - self.strokes
+            self.strokes = new_strokes
+            if n:
+                add_run(self.strokes_by_dose_concentration, dose_conc, n)
+                csf, csf_conc, leak, leak_conc = self.physical.run_strokes(n)
+                if csf:
+                    report.csf_segments.append(DeliverySegment(now, end, csf, csf_conc))
+                if leak:
+                    report.leak_segments.append(DeliverySegment(now, end, leak, leak_conc))
+            seg = CommandedSegment(now, end, flow, dose_conc, self._limit_mcg())
+            report.commanded_segments.append(seg)
+            history = self.history
+            history.append(seg)
+            horizon = end - DAY_S
+            while history[0].end_s <= horizon:
+                history.popleft()
+        self.now_s = end
+        return event
 
     def _drain_nc(self, start_s: int, end_s: int, flow: int) -> int:
         """True battery drain over [start_s, end_s) at a constant commanded flow."""
-        strokes = (self.ideal_units + flow * (end_s - start_s)) // self.stroke_units - self.strokes
-        drain = self.model.idle_current_na * (end_s - start_s) \
-            + self.model.stroke_charge_nc * strokes
+        m = self.model
+        drain = m.idle_current_na * (end_s - start_s)
+        if flow:
+            strokes = (self.ideal_units + flow * (end_s - start_s)) // self.stroke_units \
+                - self.strokes
+            drain += m.stroke_charge_nc * strokes
         for alarm in self.alarms.values():
-            n = alarm.tones_between(start_s, end_s, self.model.alarm_repeat_s)
-            if n:
-                drain += n * alarm.tone_charge_nc(self.model)
+            if alarm.sounding_from_s is not None:
+                n = alarm.tones_between(start_s, end_s, m.alarm_repeat_s)
+                if n:
+                    drain += n * alarm.tone_charge_nc(m)
         return drain
 
     def _eri_reached(self, charge_nc: int, flow: int) -> bool:
@@ -464,16 +625,14 @@ class Pump:
         return charge_nc * m.nominal_stroke_nl * DAY_S <= per_day_units * m.eri_warning_s
 
     def _battery_crossing(self, start_s: int, end_s: int, flow: int) -> int:
-        """The first second in (start_s, end_s] at which ERI or EOS is reached, else end_s."""
+        """The first second in (start_s, end_s] at which ERI or EOS is reached."""
         charge = self.physical.battery_nc
 
         def crossed(t: int) -> bool:
             left = charge - self._drain_nc(start_s, t, flow)
             return left <= 0 or (not self.elective_replacement and self._eri_reached(left, flow))
 
-        if end_s <= start_s or not crossed(end_s):
-            return end_s
-        lo, hi = start_s, end_s  # crossed(hi) is true; find the smallest such t > start_s
+        lo, hi = start_s, end_s  # crossed(hi) holds; find the smallest such t > start_s
         while hi - lo > 1:
             mid = (lo + hi) // 2
             if crossed(mid):
@@ -481,31 +640,6 @@ class Pump:
             else:
                 lo = mid
         return hi
-
-    def _run_until(self, end_s: int, report: AdvanceReport) -> None:
-        start = self.now_s
-        flow, _change, dose_conc = self._flow_now()
-        self.physical.battery_nc -= self._drain_nc(start, end_s, flow)
-        if flow > 0:
-            self.ideal_units += flow * (end_s - start)
-            new_strokes = self.ideal_units // self.stroke_units
-            n = new_strokes - self.strokes
-            self.strokes = new_strokes
-            if n:
-                by_conc = self.strokes_by_dose_concentration
-                by_conc[dose_conc] = by_conc.get(dose_conc, 0) + n
-                csf, leak = self.physical.run_strokes(n)
-                if csf:
-                    report.csf_segments.append(DeliverySegment(start, end_s, csf))
-                if leak:
-                    report.leak_segments.append(DeliverySegment(start, end_s, leak))
-            seg = CommandedSegment(start, end_s, flow, dose_conc, self._limit_mcg())
-            report.commanded_segments.append(seg)
-            history = self.history
-            history.append(seg)
-            while history and history[0].end_s <= end_s - DAY_S:
-                history.popleft()
-        self.now_s = end_s
 
     def _handle_events(self) -> None:
         """Apply whatever became true at `now_s` (alarms, bolus end, drift, re-arm)."""
@@ -1100,7 +1234,7 @@ class Pump:
             "physical": self.physical.to_state(), "ideal_units": self.ideal_units,
             "strokes": self.strokes,
             "strokes_by_dose_concentration": [[str(c), n] for c, n in
-                                              self.strokes_by_dose_concentration.items()],
+                                              self.strokes_by_dose_concentration],
             "estimate_offset_nl": self.estimate_offset_nl, "fw_filled_nl": self.fw_filled_nl,
             "fw_withdrawn_nl": self.fw_withdrawn_nl,
             "concentration_mcg_per_ml": str(self.concentration_mcg_per_ml),
@@ -1135,8 +1269,8 @@ class Pump:
         pump.clock_error_s = int(data["clock_error_s"])
         pump.ideal_units = int(data["ideal_units"])
         pump.strokes = int(data["strokes"])
-        pump.strokes_by_dose_concentration = {
-            Fraction(c): int(n) for c, n in data["strokes_by_dose_concentration"]}
+        pump.strokes_by_dose_concentration = [
+            [Fraction(c), int(n)] for c, n in data["strokes_by_dose_concentration"]]
         pump.estimate_offset_nl = int(data["estimate_offset_nl"])
         pump.fw_filled_nl = int(data["fw_filled_nl"])
         pump.fw_withdrawn_nl = int(data["fw_withdrawn_nl"])
