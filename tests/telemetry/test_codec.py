@@ -24,6 +24,7 @@ from itb.telemetry.commands import (
     Program,
     ProgramSpec,
     ReadLog,
+    ReadSecurityLog,
     ReadStatus,
     Refill,
     RequestPatientBolus,
@@ -43,8 +44,9 @@ CONTINUOUS = ProgramSpec(ContinuousSpec(Fraction(300)), HardLimitsSpec(Fraction(
 
 EVERY_COMMAND = [
     Interrogate(), ReadStatus(), ReadLog(10, 32), Program(FLEX), Program(CONTINUOUS, True),
-    Refill(1_500_000, 20_000_000, Fraction(500), True, CONTINUOUS), Bolus(Fraction(50), 600),
-    RequestPatientBolus(), Stop(), Resume(), AcknowledgeAlarm("low_reservoir"),
+    Refill(1_500_000, 20_000_000, Fraction(500), True), Refill(None, 5, Fraction(1, 3)),
+    Bolus(Fraction(50), 600), ReadSecurityLog(0), RequestPatientBolus(), Stop(), Resume(),
+    AcknowledgeAlarm("low_reservoir"), AcknowledgeAlarm(None),
     SetClock(datetime(2026, 11, 25, 16, 0, 0, 123, tzinfo=UTC)), SetAlarmVolume(2_000_000),
 ]
 

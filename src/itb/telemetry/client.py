@@ -40,6 +40,7 @@ from itb.telemetry.commands import (
     ProgramConfirmation,
     ProgramSpec,
     ReadLog,
+    ReadSecurityLog,
     ReadStatus,
     Refill,
     RefillConfirmation,
@@ -171,11 +172,15 @@ class ProgrammerClient:
     def program(self, program: ProgramSpec, *, confirm_only: bool = False) -> ProgramConfirmation:
         return self.call(Program(program, confirm_only), ProgramConfirmation)
 
-    def refill(self, *, withdrawn_nl: int, added_nl: int, concentration_mcg_per_ml: Fraction,
-               bridge_bolus: bool = False, new_program: ProgramSpec | None = None
+    def refill(self, *, withdrawn_nl: int | None, added_nl: int,
+               concentration_mcg_per_ml: Fraction, bridge_bolus: bool = False
                ) -> RefillConfirmation:
-        return self.call(Refill(withdrawn_nl, added_nl, concentration_mcg_per_ml, bridge_bolus,
-                                new_program), RefillConfirmation)
+        """`withdrawn_nl` is the residual measured in the syringe (None: reservoir emptied)."""
+        return self.call(Refill(withdrawn_nl, added_nl, concentration_mcg_per_ml, bridge_bolus),
+                         RefillConfirmation)
+
+    def read_security_log(self, since_index: int = 0, limit: int = MAX_LOG_PAGE) -> LogPage:
+        return self.call(ReadSecurityLog(since_index, limit), LogPage)
 
     def bolus(self, dose_mcg: Fraction, duration_s: int) -> BolusConfirmation:
         return self.call(Bolus(dose_mcg, duration_s), BolusConfirmation)
@@ -189,7 +194,8 @@ class ProgrammerClient:
     def resume(self) -> InfusionChanged:
         return self.call(Resume(), InfusionChanged)
 
-    def acknowledge_alarm(self, code: str) -> AlarmAcknowledged:
+    def acknowledge_alarm(self, code: str | None = None) -> AlarmAcknowledged:
+        """Silence the sounding alarm `code` (e.g. "low_reservoir"), or all of them."""
         return self.call(AcknowledgeAlarm(code), AlarmAcknowledged)
 
     def set_clock(self, pump_time: datetime) -> ClockSet:

@@ -225,3 +225,8 @@ def _int(raw: Any, where: str) -> int:
     if type(raw) is not int or not INT_MIN <= raw <= INT_MAX:
         raise WireFormatError(f"{where}: expected a 64-bit integer")
     return raw
+
+
+def encoded_size(value: Any) -> int:
+    """Bytes a dataclass value takes inside a message (to cut pages to fit a frame)."""
+    return len(cbor2.dumps(_encode_dataclass(value)))

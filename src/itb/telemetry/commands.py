@@ -23,8 +23,8 @@ from itb.telemetry.codec import Message
 from itb.telemetry.keys import Role
 from itb.telemetry.messages import ANY_ROLE, CLINICIAN_ONLY, REQUESTS, RESPONSES, Command
 
-# Log entries per page: small enough that a full page always fits one frame.
-MAX_LOG_PAGE = 64
+# Log entries asked for per page; the pump also cuts a page to fit one frame.
+MAX_LOG_PAGE = 128
 
 
 def _utc(field: str, moment: datetime) -> None:
@@ -170,6 +170,22 @@ class ReadLog(Command):
 
 @REQUESTS.register
 @dataclass(frozen=True, slots=True)
+class ReadSecurityLog(Command):
+    """The link's own log of dropped frames, failed handshakes and lockouts."""
+
+    KIND: ClassVar[int] = 0x04
+    since_index: int
+    limit: int = MAX_LOG_PAGE
+
+    def __post_init__(self) -> None:
+        if self.since_index < 0:
+            raise InvalidInput("since_index", self.since_index, "0 or more")
+        if not 1 <= self.limit <= MAX_LOG_PAGE:
+            raise InvalidInput("limit", self.limit, f"1 to {MAX_LOG_PAGE} entries")
+
+
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
 class Program(Command):
     """Replace the whole program, atomically. `confirm_only` asks for the echo without acting."""
 
@@ -182,17 +198,21 @@ class Program(Command):
 @REQUESTS.register
 @dataclass(frozen=True, slots=True)
 class Refill(Command):
-    """A refill: what was withdrawn, what was put in, at what concentration, and after it."""
+    """A refill: the residual withdrawn (measured; None = emptied), the drug added, its
+    concentration, and whether to give a bridge bolus for a change of concentration.
+
+    The program stays in mcg/day, so the pump recomputes its flows for the new
+    concentration; reprogram separately to change the dose.
+    """
 
     KIND: ClassVar[int] = 0x11
-    withdrawn_nl: int
+    withdrawn_nl: int | None
     added_nl: int
     concentration_mcg_per_ml: Fraction
     bridge_bolus: bool = False
-    new_program: ProgramSpec | None = None
 
     def __post_init__(self) -> None:
-        if self.withdrawn_nl < 0:
+        if self.withdrawn_nl is not None and self.withdrawn_nl < 0:
             raise InvalidInput("withdrawn_nl", self.withdrawn_nl, "0 nL or more")
         if self.added_nl <= 0:
             raise InvalidInput("added_nl", self.added_nl, "more than 0 nL")
@@ -243,8 +263,10 @@ class Resume(Command):
 @REQUESTS.register
 @dataclass(frozen=True, slots=True)
 class AcknowledgeAlarm(Command):
+    """Silence one sounding alarm by code, or every sounding alarm (code None)."""
+
     KIND: ClassVar[int] = 0x16
-    code: str
+    code: str | None = None
 
 
 @REQUESTS.register
@@ -277,17 +299,19 @@ class SetAlarmVolume(Command):
 
 @dataclass(frozen=True, slots=True)
 class BatteryInfo:
-    """The battery as the firmware estimates it (elective replacement and end of service)."""
+    """The battery as the firmware knows it."""
 
-    status: str                      # "ok", "elective_replacement" or "end_of_service"
-    remaining_percent: int
-    elective_replacement_date: datetime | None
-    end_of_service_date: datetime | None
+    status: str                        # "ok", "elective_replacement" or "end_of_service"
+    remaining_fraction: Fraction       # usable charge left, exact
 
 
 @dataclass(frozen=True, slots=True)
 class ReservoirInfo:
-    """The firmware's belief about the reservoir (it counts strokes; it cannot see leaks)."""
+    """The firmware's belief about the reservoir (it counts strokes; it cannot see leaks).
+
+    The alarm and empty dates are projections at the programmed mean flow, None when
+    the pump is not running its program.
+    """
 
     estimate_nl: int
     capacity_nl: int
@@ -299,11 +323,11 @@ class ReservoirInfo:
 
 @dataclass(frozen=True, slots=True)
 class InfusionInfo:
-    infusing: bool                   # False while stopped by the clinician or an alarm
-    state: str                       # the firmware's own word for its mode
-    flow_nl_per_day: int             # the rate running now
-    programmed_daily_dose_mcg: Fraction  # the largest programmed dose in any 24 h window
-    bolus_running_until: datetime | None
+    state: str                         # the firmware mode: "running", "minimum_rate (stopped)"...
+    infusing: bool                     # running its program or a bolus
+    mean_flow_nl_per_day: Fraction     # programmed volume per day, over one period
+    max_24h_dose_mcg: Fraction         # the largest programmed dose in any 24 h window
+    bolus_until: datetime | None
 
 
 @RESPONSES.register
@@ -312,9 +336,8 @@ class InterrogationReport(Message):
     KIND: ClassVar[int] = 0x01
     serial: str
     model: str
-    firmware_version: str
-    pump_time: datetime
     implanted: datetime
+    pump_time: datetime
     battery: BatteryInfo
     reservoir: ReservoirInfo
     infusion: InfusionInfo
@@ -323,16 +346,18 @@ class InterrogationReport(Message):
     log_first_index: int
     log_next_index: int
     log_overflowed: int
+    security_log_next_index: int
 
 
 @RESPONSES.register
 @dataclass(frozen=True, slots=True)
 class PatientStatus(Message):
-    """What a patient's handheld shows: is it running, alarms, refill due, bolus availability."""
+    """What a patient's handheld shows: running or not, alarms, refill due, bolus availability."""
 
     KIND: ClassVar[int] = 0x02
     serial: str
     pump_time: datetime
+    state: str
     infusing: bool
     alarms: tuple[AlarmInfo, ...]
     low_reservoir_alarm_date: datetime | None
@@ -345,7 +370,10 @@ class PatientStatus(Message):
 @RESPONSES.register
 @dataclass(frozen=True, slots=True)
 class LogPage(Message):
-    """Entries from the asked index on; `next_index` is where the next page starts."""
+    """Entries from the asked index on; `next_index` is where the next page starts.
+
+    A detail value longer than the wire allows is cut and marked "(cut, N chars)".
+    """
 
     KIND: ClassVar[int] = 0x03
     entries: tuple[LogEntryInfo, ...]
@@ -366,8 +394,9 @@ class ProgramConfirmation(Message):
     KIND: ClassVar[int] = 0x10
     applied: bool
     program: ProgramSpec
-    programmed_daily_dose_mcg: Fraction
+    max_24h_dose_mcg: Fraction
     mean_flow_nl_per_day: Fraction
+    concentration_mcg_per_ml: Fraction
     low_reservoir_alarm_date: datetime | None
     empty_date: datetime | None
     effective: datetime
@@ -379,13 +408,14 @@ class RefillConfirmation(Message):
     KIND: ClassVar[int] = 0x11
     expected_residual_nl: int
     withdrawn_nl: int
+    discrepancy_nl: int               # withdrawn minus expected: a large one needs a look
+    added_nl: int
     reservoir_estimate_nl: int
     concentration_mcg_per_ml: Fraction
     bridge_bolus_nl: int
     bridge_until: datetime | None
     low_reservoir_alarm_date: datetime | None
     empty_date: datetime | None
-    program: ProgramSpec | None
 
 
 @RESPONSES.register
@@ -405,8 +435,9 @@ class PatientBolusResult(Message):
 
     KIND: ClassVar[int] = 0x13
     granted: bool
-    dose_mcg: Fraction
     reason: str
+    dose_mcg: Fraction | None
+    ends: datetime | None
     next_available: datetime | None
     boluses_left_24h: int
 
@@ -417,9 +448,8 @@ class InfusionChanged(Message):
     """The answer to Stop and Resume."""
 
     KIND: ClassVar[int] = 0x14
-    infusing: bool
     state: str
-    flow_nl_per_day: int
+    infusing: bool
     at: datetime
 
 
@@ -427,8 +457,8 @@ class InfusionChanged(Message):
 @dataclass(frozen=True, slots=True)
 class AlarmAcknowledged(Message):
     KIND: ClassVar[int] = 0x16
-    code: str
-    rearms_at: datetime | None
+    silenced: int
+    alarms: tuple[AlarmInfo, ...]
 
 
 @RESPONSES.register

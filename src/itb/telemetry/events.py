@@ -41,6 +41,7 @@ class SessionOpened:
 
     serial: str
     role: Role
+    programmer_id: str  # as the programmer named itself (authenticated by the handshake)
     now_s: float
 
 

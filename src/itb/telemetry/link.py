@@ -7,7 +7,7 @@ to send (`data_to_send()`), and calls `tick(now_s)` so sessions can time out.
 The exchange::
 
     programmer                                   pump
-    HELLO  serial, role, suite, nonce_p  --->
+    HELLO  serial, role, suite, nonce_p, programmer id  --->
                                          <---    CHALLENGE nonce_d          (or REFUSED)
     both derive session keys = HKDF(role key, nonce_p || nonce_d, transcript)
     PROVE  seal(transcript hash)         --->                                (or REFUSED)
@@ -74,6 +74,7 @@ REQUEST_ID = struct.Struct(">I")
 # The largest encoded message that fits one sealed frame.
 MAX_MESSAGE_BYTES = MAX_BODY_BYTES - COUNTER_BYTES - TAG_BYTES - REQUEST_ID.size
 RandomBytes = Callable[[int], bytes]
+MAX_PROGRAMMER_ID = 64
 # A frame still incomplete this long after its first bytes arrived is taken as truncated.
 FRAME_STALL_S = 5.0
 _owner_tokens = itertools.count(1)
@@ -165,6 +166,7 @@ class PumpLink(_Side):
         self.policy = guard.policy
         self.state = LinkState.AWAIT_HELLO
         self.role: Role | None = None
+        self.programmer_id = ""
         self._owner = next(_owner_tokens)
         self._deadline_s = now_s + self.policy.handshake_timeout_s
         self._opened_s = 0.0
@@ -247,11 +249,11 @@ class PumpLink(_Side):
                            f"{frame.type.name} while {self.state.value}", now_s)
 
     def _on_hello(self, frame: Frame, now_s: float, events: list[PumpEvent]) -> None:
-        hello = _parse_hello(frame.body)
+        hello = parse_hello(frame.body)
         if isinstance(hello, str):
             self._security(events, SecurityEventKind.MALFORMED_HANDSHAKE, hello, now_s)
             return
-        serial, role, suite, nonce_programmer = hello
+        serial, role, suite, nonce_programmer, programmer_id = hello
         if serial != self.serial:
             # A radio pump stays silent to a HELLO for another pump.
             self._security(events, SecurityEventKind.WRONG_SERIAL, f"HELLO for {serial!r}", now_s)
@@ -278,6 +280,7 @@ class PumpLink(_Side):
                             self._transcript)
         self._channel = SealedChannel(suite, keys.pump_to_programmer, keys.programmer_to_pump)
         self.role = role
+        self.programmer_id = programmer_id
         self.state = LinkState.AWAIT_PROVE
         self._deadline_s = now_s + self.policy.handshake_timeout_s
 
@@ -305,7 +308,7 @@ class PumpLink(_Side):
         self._send_sealed(FrameType.ACCEPT, codec.dumps(
             [expected, int(self.policy.idle_timeout_s), int(self.policy.max_session_s)]))
         self.state = LinkState.OPEN
-        events.append(SessionOpened(self.serial, self.role, now_s))
+        events.append(SessionOpened(self.serial, self.role, self.programmer_id, now_s))
 
     def _on_request(self, frame: Frame, now_s: float, events: list[PumpEvent]) -> None:
         assert self.role is not None
@@ -389,8 +392,14 @@ class ProgrammerLink(_Side):
     def __init__(self, serial: str, key_for_role: bytes, role: Role,
                  suite: CipherSuite = CipherSuite.AES_256_GCM,
                  handshake_timeout_s: float = 10.0,
-                 random_bytes: RandomBytes = secrets.token_bytes) -> None:
+                 random_bytes: RandomBytes = secrets.token_bytes,
+                 programmer_id: str = "itb-programmer") -> None:
         super().__init__(serial, random_bytes)
+        if not isinstance(programmer_id, str) or not 1 <= len(programmer_id) <= MAX_PROGRAMMER_ID:
+            raise InvalidInput("programmer_id", programmer_id,
+                               f"1 to {MAX_PROGRAMMER_ID} characters")
+        # Sent in the HELLO and bound into the transcript, so the pump logs who it talked to.
+        self.programmer_id = programmer_id
         self.role = role
         self.suite = suite
         self._key = key_for_role
@@ -414,7 +423,8 @@ class ProgrammerLink(_Side):
             raise LinkStateError("start a handshake", self.state.value, "the link is new")
         self._nonce = self._random_bytes(NONCE_BYTES)
         self._transcript = self._send_clear(
-            FrameType.HELLO, [self.serial, int(self.role), int(self.suite), self._nonce])[:-2]
+            FrameType.HELLO,
+            [self.serial, int(self.role), int(self.suite), self._nonce, self.programmer_id])[:-2]
         self._deadline_s = now_s + self._handshake_timeout_s
         self.state = LinkState.AWAIT_CHALLENGE
 
@@ -580,17 +590,18 @@ class ProgrammerLink(_Side):
         events.append(SessionEnded(reason, now_s))
 
 
-def _parse_hello(body: bytes) -> tuple[str, Role, CipherSuite, bytes] | str:
+def parse_hello(body: bytes) -> tuple[str, Role, CipherSuite, bytes, str] | str:
     try:
         raw = codec.loads_strict(body)
     except WireFormatError as exc:
         return str(exc)
-    if not (isinstance(raw, list) and len(raw) == 4 and type(raw[0]) is str
+    if not (isinstance(raw, list) and len(raw) == 5 and type(raw[0]) is str
             and type(raw[1]) is int and type(raw[2]) is int and type(raw[3]) is bytes
-            and len(raw[3]) == NONCE_BYTES):
-        return "HELLO is [serial, role, suite, 16-byte nonce]"
+            and len(raw[3]) == NONCE_BYTES and type(raw[4]) is str
+            and 1 <= len(raw[4]) <= MAX_PROGRAMMER_ID):
+        return "HELLO is [serial, role, suite, 16-byte nonce, programmer id]"
     try:
-        return raw[0], Role(raw[1]), CipherSuite(raw[2]), raw[3]
+        return raw[0][:64], Role(raw[1]), CipherSuite(raw[2]), raw[3], raw[4]
     except ValueError:
         return f"HELLO names an unknown role {raw[1]} or suite {raw[2]}"
 

@@ -94,7 +94,9 @@ class StateStore:
         prev = path.with_name(path.name + ".prev")
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
         data = encode_state(document)
-        with open(tmp, "wb") as handle:
+        # Owner-only: the state holds the pump's copy of its key.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -1,0 +1,479 @@
+"""The pump side of the command set: authenticated commands in, `itb.pump` acts, typed answers out.
+
+`PumpAdapter` is the only place where the link touches the pump. For every command it
+- checks the role again (the link already did: defence in depth);
+- converts the wire values into the pump's own value objects, so the pump validates
+  every argument against its model, program and limits;
+- runs the act; a refusal comes back as a typed `ErrorResponse` (field, value,
+  allowed) and the pump is unchanged. Should the pump fail in an unplanned way, the
+  adapter restores the state it held before the command and answers INTERNAL.
+
+It also keeps the link's audit log (`SecurityLog`: sessions, dropped frames, failed
+handshakes, lockouts), which lives beside the pump's own event log so that a frame
+off the air never alters the pump's state.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from itb.errors import InvalidInput, ItbError
+from itb.pump import (
+    ActRefused,
+    AlarmKind,
+    ContinuousTherapy,
+    FlexStep,
+    FlexTherapy,
+    HardLimits,
+    PatientBolusSettings,
+    PeriodicBolus,
+    ProgramNotCommitted,
+    Pump,
+)
+from itb.pump import Program as PumpProgram
+from itb.pump.eventlog import LogEntry
+from itb.pump.pump import to_datetime
+from itb.telemetry import codec
+from itb.telemetry.codec import Message
+from itb.telemetry.commands import (
+    MAX_LOG_PAGE,
+    AcknowledgeAlarm,
+    AlarmAcknowledged,
+    AlarmInfo,
+    AlarmSeverity,
+    AlarmVolumeSet,
+    BatteryInfo,
+    Bolus,
+    BolusConfirmation,
+    ClockSet,
+    ContinuousSpec,
+    FlexPeriod,
+    FlexSpec,
+    FlexStepSpec,
+    HardLimitsSpec,
+    InfusionChanged,
+    InfusionInfo,
+    Interrogate,
+    InterrogationReport,
+    LogDetail,
+    LogEntryInfo,
+    LogPage,
+    PatientBolusResult,
+    PatientBolusSpec,
+    PatientStatus,
+    PeriodicBolusSpec,
+    Program,
+    ProgramConfirmation,
+    ProgramSpec,
+    ReadLog,
+    ReadSecurityLog,
+    ReadStatus,
+    Refill,
+    RefillConfirmation,
+    RequestPatientBolus,
+    ReservoirInfo,
+    Resume,
+    SetAlarmVolume,
+    SetClock,
+    Stop,
+)
+from itb.telemetry.events import PumpEvent, SecurityEvent, SessionEnded, SessionOpened
+from itb.telemetry.keys import Role
+from itb.telemetry.link import MAX_MESSAGE_BYTES
+from itb.telemetry.messages import Command, ErrorCode, ErrorResponse
+from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY
+
+# Room left in a frame for a log page's fixed fields (indices, counts, CBOR framing).
+_PAGE_OVERHEAD_BYTES = 64
+_MAX_DETAIL_CHARS = 900
+SECURITY_LOG_CAPACITY = 1024
+
+
+# ---- program conversion (wire <-> pump value objects) --------------------------------------
+
+def program_to_pump(spec: ProgramSpec) -> PumpProgram:
+    therapy: ContinuousTherapy | FlexTherapy
+    if isinstance(spec.therapy, ContinuousSpec):
+        therapy = ContinuousTherapy(spec.therapy.daily_dose_mcg)
+    else:
+        therapy = FlexTherapy(
+            steps=tuple(FlexStep(s.start_s, s.duration_s, s.dose_rate_mcg_per_day)
+                        for s in spec.therapy.steps),
+            period=spec.therapy.period.value,
+            utc_offset_minutes=spec.therapy.utc_offset_minutes,
+            periodic_boluses=tuple(PeriodicBolus(b.start_s, b.dose_mcg, b.duration_s)
+                                   for b in spec.therapy.periodic_boluses))
+    patient = spec.patient_bolus
+    return PumpProgram(
+        therapy, HardLimits(spec.limits.max_daily_dose_mcg, spec.limits.max_bolus_mcg),
+        None if patient is None else PatientBolusSettings(patient.dose_mcg, patient.lockout_s,
+                                                          patient.max_per_24h))
+
+
+def program_from_pump(program: PumpProgram) -> ProgramSpec:
+    therapy = program.therapy
+    wire: ContinuousSpec | FlexSpec
+    if isinstance(therapy, ContinuousTherapy):
+        wire = ContinuousSpec(therapy.daily_dose_mcg)
+    else:
+        wire = FlexSpec(
+            tuple(FlexStepSpec(s.start_s, s.duration_s, s.dose_rate_mcg_per_day)
+                  for s in therapy.steps),
+            FlexPeriod(therapy.period), therapy.utc_offset_minutes,
+            tuple(PeriodicBolusSpec(b.start_s, b.dose_mcg, b.duration_s)
+                  for b in therapy.periodic_boluses))
+    patient = program.patient_bolus
+    return ProgramSpec(
+        wire, HardLimitsSpec(program.limits.max_daily_dose_mcg, program.limits.max_bolus_mcg),
+        None if patient is None else PatientBolusSpec(patient.dose_mcg, patient.lockout_s,
+                                                      patient.max_per_24h))
+
+
+# ---- the link's audit log -----------------------------------------------------------------
+
+class SecurityLog:
+    """A bounded ring of link events (sessions, dropped frames, lockouts), pump-clock stamped."""
+
+    def __init__(self, capacity: int = SECURITY_LOG_CAPACITY) -> None:
+        self.capacity = capacity
+        self.entries: deque[LogEntry] = deque(maxlen=capacity)
+        self.next_index = 0
+        self.overflowed = 0
+
+    def append(self, time_s: int, kind: str, **details: object) -> None:
+        if len(self.entries) == self.capacity:
+            self.overflowed += 1
+        self.entries.append(LogEntry(self.next_index, time_s, kind,
+                                     tuple((k, str(v)) for k, v in details.items())))
+        self.next_index += 1
+
+    def since(self, index: int, limit: int) -> list[LogEntry]:
+        return [e for e in self.entries if e.index >= index][:limit]
+
+    def to_state(self) -> dict[str, Any]:
+        return {"capacity": self.capacity, "next_index": self.next_index,
+                "overflowed": self.overflowed, "entries": [e.to_dict() for e in self.entries]}
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> SecurityLog:
+        log = cls(int(data["capacity"]))
+        log.next_index = int(data["next_index"])
+        log.overflowed = int(data["overflowed"])
+        log.entries.extend(LogEntry.from_dict(e) for e in data["entries"])
+        return log
+
+
+# ---- the adapter ---------------------------------------------------------------------------
+
+class PumpAdapter:
+    """Carries out authenticated commands on one `Pump` (implements `host.CommandHandler`)."""
+
+    def __init__(self, pump: Pump, security_log: SecurityLog | None = None) -> None:
+        self.pump = pump
+        self.serial = pump.serial
+        self.security_log = security_log or SecurityLog()
+        self._changed = False
+        self._handlers: dict[type[Command], Callable[[Any], Message]] = {
+            Interrogate: self._interrogate, ReadStatus: self._read_status,
+            ReadLog: self._read_log, ReadSecurityLog: self._read_security_log,
+            Program: self._program, Refill: self._refill, Bolus: self._bolus,
+            RequestPatientBolus: self._patient_bolus, Stop: self._stop, Resume: self._resume,
+            AcknowledgeAlarm: self._acknowledge_alarm, SetClock: self._set_clock,
+            SetAlarmVolume: self._set_alarm_volume,
+        }
+
+    # -- CommandHandler ----------------------------------------------------------------------
+    @property
+    def changed(self) -> bool:
+        return self._changed
+
+    def mark_saved(self) -> None:
+        self._changed = False
+
+    def handle(self, command: Command, role: Role, now_s: float) -> Message:
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            return ErrorResponse(ErrorCode.MALFORMED, f"no such command {type(command).__name__}")
+        if role not in command.ROLES:
+            return ErrorResponse(ErrorCode.NOT_PERMITTED,
+                                 f"{type(command).__name__} needs the clinician role",
+                                 "role", role.name.lower(), "clinician")
+        mutates = not isinstance(command, Interrogate | ReadStatus | ReadLog | ReadSecurityLog)
+        before = self.pump.to_state() if mutates else None
+        try:
+            answer = handler(command)
+        except InvalidInput as exc:
+            return ErrorResponse.from_invalid_input(exc)
+        except ActRefused as exc:
+            return ErrorResponse(ErrorCode.REFUSED, str(exc), "act", exc.act, exc.reason)
+        except ProgramNotCommitted as exc:
+            self._changed = True  # the pump logged its reset; it stays on the old program
+            return ErrorResponse(ErrorCode.REFUSED, str(exc))
+        except ItbError as exc:
+            return ErrorResponse(ErrorCode.REFUSED, str(exc)[:500])
+        except Exception as exc:  # an unplanned failure must not leave a half-done act
+            if before is not None:
+                self.pump = Pump.from_state(before)
+            return ErrorResponse(ErrorCode.INTERNAL,
+                                 f"the pump could not carry out {type(command).__name__} "
+                                 f"({type(exc).__name__}); nothing was changed")
+        if mutates:
+            self._changed = True
+        return answer
+
+    def log_link_event(self, event: PumpEvent) -> None:
+        clock_s = self.pump.firmware_clock_s
+        if isinstance(event, SessionOpened):
+            # The pump's own hook: logs the session in its event log and costs battery.
+            self.pump.telemetry_session(event.programmer_id, event.role.name.lower())
+            self.security_log.append(clock_s, "session_opened", role=event.role.name.lower(),
+                                     programmer_id=event.programmer_id)
+        elif isinstance(event, SessionEnded):
+            self.security_log.append(clock_s, "session_ended", reason=event.reason)
+        elif isinstance(event, SecurityEvent):
+            self.security_log.append(clock_s, event.kind.value, detail=event.detail[:200])
+        else:
+            return
+        self._changed = True
+
+    # -- reading -----------------------------------------------------------------------------
+    def _interrogate(self, _command: Interrogate) -> InterrogationReport:
+        pump = self.pump
+        status = pump.status()
+        alarm_date, empty_date = self._projection()
+        entries = pump.log.entries()
+        return InterrogationReport(
+            serial=status.serial, model=status.model, implanted=status.implant_date,
+            pump_time=status.clock,
+            battery=BatteryInfo(status.battery_state, status.battery_remaining_fraction),
+            reservoir=ReservoirInfo(status.reservoir_estimate_nl,
+                                    pump.model.reservoir_capacity_nl,
+                                    status.concentration_mcg_per_ml,
+                                    pump.low_reservoir_alarm_nl, alarm_date, empty_date),
+            infusion=self._infusion(),
+            program=None if status.program is None else program_from_pump(status.program),
+            alarms=self._alarms(),
+            log_first_index=entries[0].index if entries else status.log_next_index,
+            log_next_index=status.log_next_index, log_overflowed=status.log_overflowed,
+            security_log_next_index=self.security_log.next_index)
+
+    def _read_status(self, _command: ReadStatus) -> PatientStatus:
+        pump = self.pump
+        status = pump.status()
+        settings = pump.program.patient_bolus if pump.program else None
+        available_at, left = self._patient_bolus_window()
+        return PatientStatus(
+            serial=status.serial, pump_time=status.clock, state=status.mode,
+            infusing=self._infusing(), alarms=self._alarms(),
+            low_reservoir_alarm_date=self._projection()[0], battery_status=status.battery_state,
+            patient_bolus_dose_mcg=None if settings is None else settings.dose_mcg,
+            patient_bolus_available_at=available_at, patient_boluses_left_24h=left)
+
+    def _read_log(self, command: ReadLog) -> LogPage:
+        log = self.pump.log
+        return _page(self.pump.log_since(command.since_index, command.limit), command.since_index,
+                     log.next_index, log.overflowed)
+
+    def _read_security_log(self, command: ReadSecurityLog) -> LogPage:
+        log = self.security_log
+        return _page(log.since(command.since_index, command.limit), command.since_index,
+                     log.next_index, log.overflowed)
+
+    # -- therapy-changing acts ---------------------------------------------------------------
+    def _program(self, command: Program) -> ProgramConfirmation:
+        program = program_to_pump(command.program)
+        if command.confirm_only:
+            # A trial on a copy: the echo is exactly what the pump would do, and nothing changes.
+            trial = PumpAdapter(Pump.from_state(self.pump.to_state()))
+            _install_program(trial.pump, program)
+            return trial._confirmation(applied=False)
+        _install_program(self.pump, program)
+        return self._confirmation(applied=True)
+
+    def _confirmation(self, applied: bool) -> ProgramConfirmation:
+        pump = self.pump
+        assert pump.program is not None and pump.schedule is not None
+        alarm_date, empty_date = self._projection(assume_running=True)
+        conc = pump.concentration_mcg_per_ml
+        return ProgramConfirmation(
+            applied=applied, program=program_from_pump(pump.program),
+            max_24h_dose_mcg=pump.schedule.max_window_nl * conc / NL_PER_ML,
+            mean_flow_nl_per_day=pump.schedule.daily_total_nl(), concentration_mcg_per_ml=conc,
+            low_reservoir_alarm_date=alarm_date, empty_date=empty_date,
+            effective=to_datetime(pump.firmware_clock_s))
+
+    def _refill(self, command: Refill) -> RefillConfirmation:
+        report = self.pump.refill(added_nl=command.added_nl,
+                                  concentration_mcg_per_ml=command.concentration_mcg_per_ml,
+                                  withdrawn_nl=command.withdrawn_nl,
+                                  bridge_bolus=command.bridge_bolus)
+        overlay = self.pump.overlay if report.bridge_bolus else None
+        alarm_date, empty_date = self._projection()
+        # Only the firmware's belief goes back: the syringe reading and the estimate, never
+        # the simulator's truth (pocket deposits, true concentration).
+        return RefillConfirmation(
+            expected_residual_nl=report.expected_residual_nl, withdrawn_nl=report.withdrawn_nl,
+            discrepancy_nl=report.discrepancy_nl, added_nl=report.added_nl,
+            reservoir_estimate_nl=report.reservoir_estimate_nl,
+            concentration_mcg_per_ml=report.concentration_mcg_per_ml,
+            bridge_bolus_nl=0 if overlay is None else overlay.volume_nl,
+            bridge_until=None if overlay is None else self._clock(overlay.end_s),
+            low_reservoir_alarm_date=alarm_date, empty_date=empty_date)
+
+    def _bolus(self, command: Bolus) -> BolusConfirmation:
+        self.pump.give_bolus(command.dose_mcg, command.duration_s)
+        overlay = self.pump.overlay
+        assert overlay is not None
+        return BolusConfirmation(command.dose_mcg, overlay.volume_nl,
+                                 self._clock(overlay.started_s), self._clock(overlay.end_s))
+
+    def _patient_bolus(self, _command: RequestPatientBolus) -> PatientBolusResult:
+        outcome = self.pump.request_patient_bolus()
+        settings = self.pump.program.patient_bolus if self.pump.program else None
+        overlay = self.pump.overlay if outcome.granted else None
+        available_at, left = self._patient_bolus_window()
+        return PatientBolusResult(
+            granted=outcome.granted, reason=outcome.reason,
+            dose_mcg=settings.dose_mcg if settings is not None and outcome.granted else None,
+            ends=None if overlay is None else self._clock(overlay.end_s),
+            next_available=available_at, boluses_left_24h=left)
+
+    def _stop(self, _command: Stop) -> InfusionChanged:
+        self.pump.stop()
+        return InfusionChanged(self.pump.mode, self._infusing(),
+                               to_datetime(self.pump.firmware_clock_s))
+
+    def _resume(self, _command: Resume) -> InfusionChanged:
+        self.pump.resume()
+        return InfusionChanged(self.pump.mode, self._infusing(),
+                               to_datetime(self.pump.firmware_clock_s))
+
+    def _acknowledge_alarm(self, command: AcknowledgeAlarm) -> AlarmAcknowledged:
+        kind = None
+        if command.code is not None:
+            try:
+                kind = AlarmKind(command.code)
+            except ValueError:
+                raise InvalidInput("code", command.code, "one of: " + ", ".join(
+                    k.value for k in AlarmKind)) from None
+        silenced = self.pump.acknowledge_alarm(kind)
+        return AlarmAcknowledged(silenced, self._alarms())
+
+    def _set_clock(self, command: SetClock) -> ClockSet:
+        previous = to_datetime(self.pump.firmware_clock_s)
+        self.pump.set_clock(command.pump_time)
+        return ClockSet(previous, to_datetime(self.pump.firmware_clock_s))
+
+    def _set_alarm_volume(self, command: SetAlarmVolume) -> AlarmVolumeSet:
+        self.pump.set_alarm_volume(command.low_reservoir_alarm_nl)
+        return AlarmVolumeSet(self.pump.low_reservoir_alarm_nl, self._projection()[0])
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _clock(self, true_s: int) -> datetime:
+        """A true-time instant as the pump's clock shows it."""
+        return to_datetime(true_s + self.pump.clock_error_s)
+
+    def _infusing(self) -> bool:
+        mode = self.pump.mode
+        return mode == "running" or (mode.endswith("_bolus") and not self.pump.stopped)
+
+    def _infusion(self) -> InfusionInfo:
+        pump = self.pump
+        schedule = pump.schedule
+        conc = pump.concentration_mcg_per_ml
+        return InfusionInfo(
+            state=pump.mode, infusing=self._infusing(),
+            mean_flow_nl_per_day=Fraction(0) if schedule is None else schedule.daily_total_nl(),
+            max_24h_dose_mcg=Fraction(0) if schedule is None
+            else schedule.max_window_nl * conc / NL_PER_ML,
+            bolus_until=None if pump.overlay is None else self._clock(pump.overlay.end_s))
+
+    def _alarms(self) -> tuple[AlarmInfo, ...]:
+        return tuple(
+            AlarmInfo(a.kind.value,
+                      AlarmSeverity.CRITICAL if a.kind.critical else AlarmSeverity.NONCRITICAL,
+                      self._clock(a.raised_s), a.sounding_from_s is not None, a.acknowledged)
+            for a in self.pump.alarms.values())
+
+    def _projection(self, assume_running: bool = False) -> tuple[datetime | None, datetime | None]:
+        """Low-reservoir alarm and empty dates at the programmed mean flow (pump clock).
+
+        A projection, not a promise: flex schedules and boluses make the real dates
+        differ by up to a day's variation. None when the pump is not running its program.
+        """
+        pump = self.pump
+        schedule = pump.schedule
+        if schedule is None or not (assume_running or self._infusing()):
+            return None, None
+        mean = schedule.daily_total_nl()
+        if mean <= 0:
+            return None, None
+        now = pump.firmware_clock_s
+        estimate = pump.reservoir_estimate_nl
+
+        def after(volume_nl: int) -> datetime | None:
+            if volume_nl <= 0:
+                return None
+            return to_datetime(now + int(volume_nl * SECONDS_PER_DAY // mean))
+
+        return after(estimate - pump.low_reservoir_alarm_nl), after(estimate)
+
+    def _patient_bolus_window(self) -> tuple[datetime | None, int]:
+        """When the next patient bolus may be asked for (None: now) and how many remain in 24 h."""
+        pump = self.pump
+        settings = pump.program.patient_bolus if pump.program else None
+        if settings is None:
+            return None, 0
+        now = pump.now_s
+        recent = sorted(end for _start, end in pump.patient_boluses if end > now - SECONDS_PER_DAY)
+        left = max(0, settings.max_per_24h - len(recent))
+        earliest = now
+        if pump.last_patient_bolus_s is not None:
+            earliest = max(earliest, pump.last_patient_bolus_s + settings.lockout_s)
+        if left == 0 and recent:
+            earliest = max(earliest, recent[0] + SECONDS_PER_DAY)
+        return (None if earliest <= now else self._clock(earliest)), left
+
+
+def _install_program(pump: Pump, program: PumpProgram) -> None:
+    # Through the class: on a Pump instance the attribute `program` (the program in force)
+    # shadows the method `program(...)` that installs a new one.
+    Pump.program(pump, program)
+
+
+def _entry(entry: LogEntry) -> LogEntryInfo:
+    details = []
+    for key, value in entry.details:
+        if len(value) > _MAX_DETAIL_CHARS:
+            value = value[:_MAX_DETAIL_CHARS] + f"... (cut, {len(value)} chars)"
+        details.append(LogDetail(key[:100], value))
+    return LogEntryInfo(entry.index, to_datetime(entry.time_s), entry.kind[:100], tuple(details))
+
+
+def _page(entries: list[LogEntry], since_index: int, log_next_index: int,
+          overflowed: int) -> LogPage:
+    """A page of at most MAX_LOG_PAGE entries cut to fit one frame."""
+    budget = MAX_MESSAGE_BYTES - _PAGE_OVERHEAD_BYTES
+    chosen: list[LogEntryInfo] = []
+    for entry in entries[:MAX_LOG_PAGE]:
+        info = _entry(entry)
+        size = codec.encoded_size(info)
+        if size > budget:
+            break
+        budget -= size
+        chosen.append(info)
+    if chosen:
+        next_index = chosen[-1].index + 1
+    elif entries:
+        # One entry too large for a frame on its own: say so rather than stall the reader.
+        first = _entry(entries[0])
+        chosen = [LogEntryInfo(first.index, first.time, first.kind,
+                               (LogDetail("cut", "entry too large for one frame"),))]
+        next_index = first.index + 1
+    else:
+        next_index = max(since_index, log_next_index)
+    return LogPage(tuple(chosen), next_index, log_next_index, overflowed)

@@ -1,0 +1,145 @@
+"""`itb pump new` and `itb pump serve`: create simulated implanted pumps and serve them.
+
+These commands join the `pump` group that `itb.pump.cli` owns; `itb/cli.py` calls
+`register_pump_commands(pump_app)`. Errors are one sentence naming the field, the
+value and what is allowed, with exit status 2 and no partial output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+import typer
+
+from itb.errors import InvalidInput, ItbError
+from itb.pump import (
+    MODELS,
+    ContinuousTherapy,
+    HardLimits,
+    Program,
+    Pump,
+    get_model,
+)
+from itb.telemetry.guard import LinkGuard
+from itb.telemetry.keys import KEY_BYTES, LinkKey, check_serial
+from itb.telemetry.runtime import SimulatedPump
+from itb.telemetry.server import PumpServer
+from itb.telemetry.store import StateStore, StateUnreadable
+from itb.therapy.units import NL_PER_ML, display, exact, in_range, ml_to_nl
+
+# devices.md worked example: a 20 mL reservoir at 500 mcg/mL, 300 mcg/day.
+DEFAULT_CONCENTRATION_MCG_PER_ML = "500"
+DEFAULT_DAILY_DOSE_MCG = "300"
+# Labeling (devices.md, screening): the largest screening bolus is 100 mcg; itb uses it as
+# the default hard limit for one bolus.
+DEFAULT_MAX_BOLUS_MCG = "100"
+# The default maximum daily dose leaves room for one upward titration step of at most
+# 30% (devices.md, titration: spinal origin, increases of 10 to 30%).
+DEFAULT_MAX_DAILY_DOSE_FACTOR = Fraction(13, 10)
+
+
+def _fail(exc: ItbError) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+def register_pump_commands(group: typer.Typer) -> None:
+    """Add `new` and `serve` to the `itb pump` group."""
+    group.command("new")(pump_new)
+    group.command("serve")(pump_serve)
+
+
+def pump_new(
+    state: Path = typer.Option(..., "--state", help="State directory of simulated pumps."),
+    model: str = typer.Option(..., "--model", help="Pump model: " + ", ".join(sorted(MODELS))),
+    serial: str | None = typer.Option(None, "--serial", help="Serial number (default: random)."),
+    fill_ml: str | None = typer.Option(None, "--fill-ml",
+                                       help="Volume filled at implant, mL (default: full)."),
+    concentration: str = typer.Option(DEFAULT_CONCENTRATION_MCG_PER_ML, "--concentration",
+                                      help="Baclofen concentration, mcg/mL."),
+    daily_dose: str = typer.Option(DEFAULT_DAILY_DOSE_MCG, "--daily-dose",
+                                   help="Simple continuous daily dose, mcg/day."),
+    max_daily_dose: str | None = typer.Option(
+        None, "--max-daily-dose", help="Hard limit, mcg per 24 h (default: daily dose + 30%)."),
+    max_bolus: str = typer.Option(DEFAULT_MAX_BOLUS_MCG, "--max-bolus",
+                                  help="Hard limit for one bolus, mcg."),
+) -> None:
+    """Implant a new simulated pump in DIR and write its key to DIR/keys/<serial>.key."""
+    try:
+        pump_model = get_model(model)
+        chosen_serial = check_serial(serial) if serial is not None \
+            else "ITB-" + secrets.token_hex(4).upper()
+        capacity_ml = Fraction(pump_model.reservoir_capacity_nl, NL_PER_ML)
+        fill_nl = pump_model.reservoir_capacity_nl if fill_ml is None else ml_to_nl(
+            "fill_ml", in_range("fill_ml", fill_ml, 0, capacity_ml, "mL"))
+        conc = in_range("concentration", concentration, 0, None, "mcg/mL", low_inclusive=False)
+        dose = in_range("daily_dose", daily_dose, 0, None, "mcg/day", low_inclusive=False)
+        limit = dose * DEFAULT_MAX_DAILY_DOSE_FACTOR if max_daily_dose is None \
+            else exact("max_daily_dose", max_daily_dose)
+        bolus_limit = in_range("max_bolus", max_bolus, 0, None, "mcg", low_inclusive=False)
+        store = StateStore(state)
+        if store.exists(chosen_serial):
+            raise InvalidInput("serial", chosen_serial, "a serial not already in " + str(state))
+        now = datetime.now(UTC).replace(microsecond=0)
+        program = Program(ContinuousTherapy(dose), HardLimits(limit, bolus_limit))
+        pump = Pump.implant(pump_model, serial=chosen_serial, at=now, fill_nl=fill_nl,
+                            concentration_mcg_per_ml=conc, program=program,
+                            seed=secrets.randbits(31))
+        # The implant procedure ends with the priming bolus that brings drug to the tip.
+        pump.prime()
+        pump_key = secrets.token_bytes(KEY_BYTES)
+        simulated = SimulatedPump(pump, pump_key, LinkGuard())
+        clinic_key = LinkKey(chosen_serial, "clinic", pump_key)
+        store.save(chosen_serial, simulated.to_document())
+        key_path = store.write_key(clinic_key, f"{chosen_serial}.key")
+        patient_path = store.write_key(clinic_key.patient_key(), f"{chosen_serial}.patient.key")
+    except ItbError as exc:
+        _fail(exc)
+        return
+    except FileExistsError as exc:
+        _fail(InvalidInput("key file", exc.filename, "a path where no key file exists yet"))
+        return
+    fill_text = display(Fraction(fill_nl, NL_PER_ML))
+    typer.echo(f"implanted {chosen_serial}: {pump_model.name}, {fill_text}"
+               f" mL at {display(conc)} mcg/mL, {display(dose)} mcg/day "
+               f"(max {display(limit)} mcg/day, bolus max {display(bolus_limit)} mcg), primed")
+    typer.echo(f"clinic key:  {key_path}")
+    typer.echo(f"patient key: {patient_path}")
+
+
+def pump_serve(
+    state: Path = typer.Option(..., "--state", help="State directory of simulated pumps."),
+    port: int = typer.Option(..., "--port", help="TCP port on 127.0.0.1 (0 picks a free one)."),
+    speed: str = typer.Option("1", "--speed",
+                              help="Pump time runs this many times faster than real time."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback)."),
+) -> None:
+    """Serve every pump in DIR over the secure wand protocol, clocks running."""
+    try:
+        factor = in_range("speed", speed, 0, 1_000_000, "x real time", low_inclusive=False)
+        if not 0 <= port <= 65535:
+            raise InvalidInput("port", port, "0 to 65535")
+        store = StateStore(state)
+        if not store.serials():
+            raise InvalidInput("state", str(state), "a directory with pumps made by 'itb pump new'")
+        server = PumpServer(store, speed=float(factor))
+    except StateUnreadable as exc:
+        _fail(exc)
+        return
+    except ItbError as exc:
+        _fail(exc)
+        return
+
+    def ready(bound: int) -> None:
+        typer.echo(f"serving {len(server.pumps)} pump(s) "
+                   f"({', '.join(sorted(server.pumps))}) on {host}:{bound} at "
+                   f"{display(factor)}x real time", err=False)
+
+    try:
+        asyncio.run(server.run(host, port, ready))
+    except OSError as exc:
+        _fail(InvalidInput("port", port, "a free port", str(exc)))

@@ -1,0 +1,232 @@
+"""The loopback TCP server that hosts simulated pumps: a thin asyncio shell over the cores.
+
+One event loop, one thread: every pump's sans-IO link, adapter and pump are touched
+only from the loop, so no locks are needed. For each connection the server reads the
+first frame, which must be a HELLO, routes it by serial to that pump's `PumpHost`,
+and from then on only moves bytes. Before any bytes reach a pump its clock is run up
+to now; after any change its state is saved atomically *before* the answer is sent,
+so a confirmed command is never lost, even to SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from itb.telemetry.framing import Frame, FrameDecoder, FrameType
+from itb.telemetry.guard import LinkPolicy
+from itb.telemetry.link import parse_hello
+from itb.telemetry.runtime import SimulatedPump
+from itb.telemetry.store import StateStore
+
+# Bytes and seconds a connection may use before its HELLO: bounds what an idle or
+# garbage-spewing client can hold.
+PRE_HELLO_BYTES = 4096
+PRE_HELLO_TIMEOUT_S = 10.0
+READ_CHUNK = 65536
+
+
+@dataclass
+class _Connection:
+    writer: asyncio.StreamWriter
+    conn: int = 0
+    pump: SimulatedPump | None = None
+    closing: bool = False
+
+
+@dataclass
+class ServerStats:
+    connections: int = 0
+    saves: int = 0
+    save_failures: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class PumpServer:
+    """Serves every pump of a state directory on one TCP port."""
+
+    def __init__(self, store: StateStore, *, speed: float = 1.0,
+                 policy: LinkPolicy | None = None, clock: Callable[[], float] = time.time,
+                 tick_s: float = 0.25, save_interval_s: float = 2.0,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.tick_s = tick_s
+        self.save_interval_s = save_interval_s
+        self.stats = ServerStats()
+        self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        now = clock()
+        self.pumps: dict[str, SimulatedPump] = {
+            serial: SimulatedPump.from_document(store.load(serial), now_s=now, speed=speed,
+                                                policy=policy)
+            for serial in store.serials()}
+        self._connections: dict[tuple[str, int], _Connection] = {}
+        self._server: asyncio.Server | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self, host: str, port: int) -> int:
+        self._server = await asyncio.start_server(self._serve_connection, host, port)
+        return self._server.sockets[0].getsockname()[1]
+
+    async def run(self, host: str, port: int, ready: Callable[[int], None] | None = None) -> None:
+        """Serve until SIGINT/SIGTERM, then save every pump and return."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        bound = await self.start(host, port)
+        if ready is not None:
+            ready(bound)
+        ticker = asyncio.create_task(self._ticker())
+        try:
+            await stop.wait()
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await self.close()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for connection in list(self._connections.values()):
+                connection.writer.close()
+            await self._server.wait_closed()
+            self._server = None
+        self.save_all(force=True)
+
+    # -- time and persistence ----------------------------------------------------------------
+    def _advance(self, pump: SimulatedPump, now: float) -> None:
+        try:
+            pump.advance_to(now)
+        except Exception as exc:  # a pump model failure must not take the other pumps down
+            self._record_error(f"{pump.serial}: advancing the clock failed: {exc!r}")
+
+    def _save(self, pump: SimulatedPump, force: bool = False) -> None:
+        if not (force or pump.needs_saving):
+            return
+        try:
+            self.store.save(pump.serial, pump.to_document())
+        except OSError as exc:
+            self.stats.save_failures += 1
+            self._record_error(f"{pump.serial}: saving state failed: {exc}")
+            return
+        pump.mark_saved()
+        self.stats.saves += 1
+
+    def save_all(self, force: bool = False) -> None:
+        now = self.clock()
+        for pump in self.pumps.values():
+            self._advance(pump, now)
+            self._save(pump, force)
+
+    async def _ticker(self) -> None:
+        last_save = self.clock()
+        while True:
+            await asyncio.sleep(self.tick_s)
+            now = self.clock()
+            for pump in self.pumps.values():
+                self._advance(pump, now)
+                for conn, data in pump.host.tick(now).items():
+                    self._send(pump, conn, data)
+                if pump.needs_saving:
+                    self._save(pump)
+            if now - last_save >= self.save_interval_s:
+                last_save = now
+                for pump in self.pumps.values():
+                    self._save(pump, force=True)
+
+    # -- connections -------------------------------------------------------------------------
+    async def _serve_connection(self, reader: asyncio.StreamReader,
+                                writer: asyncio.StreamWriter) -> None:
+        self.stats.connections += 1
+        connection = _Connection(writer)
+        try:
+            first = await self._read_hello(reader)
+            if first is None:
+                return
+            serial, data = first
+            pump = self.pumps.get(serial)
+            if pump is None:
+                return  # like a radio pump, an unknown serial gets no answer
+            now = self.clock()
+            self._advance(pump, now)
+            connection.pump = pump
+            connection.conn = pump.host.connect(now)
+            self._connections[(serial, connection.conn)] = connection
+            while True:
+                self._feed(pump, connection, data)
+                if connection.closing:
+                    break
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            if connection.pump is not None:
+                connection.pump.host.disconnect(connection.conn, self.clock())
+                self._connections.pop((connection.pump.serial, connection.conn), None)
+                self._save(connection.pump)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _read_hello(self, reader: asyncio.StreamReader) -> tuple[str, bytes] | None:
+        """Bytes up to and including the first frame, if it is a HELLO: (serial, bytes)."""
+        buffered = b""
+        decoder = FrameDecoder()
+        deadline = self.clock() + PRE_HELLO_TIMEOUT_S
+        while len(buffered) < PRE_HELLO_BYTES:
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return None
+            try:
+                chunk = await asyncio.wait_for(reader.read(READ_CHUNK), remaining)
+            except TimeoutError:
+                return None
+            if not chunk:
+                return None
+            buffered += chunk
+            decoder.receive_data(chunk)
+            for item in decoder.next_items():
+                if isinstance(item, Frame):
+                    if item.type is not FrameType.HELLO:
+                        return None
+                    hello = parse_hello(item.body)
+                    return None if isinstance(hello, str) else (hello[0], buffered)
+        return None
+
+    def _feed(self, pump: SimulatedPump, connection: _Connection, data: bytes) -> None:
+        now = self.clock()
+        self._advance(pump, now)
+        try:
+            out = pump.host.receive(connection.conn, data, now)
+        except Exception as exc:  # the cores never raise on input; if they do, drop the link
+            self._record_error(f"{pump.serial}: link failure: {exc!r}")
+            connection.closing = True
+            return
+        # Durable before acknowledged: the answer leaves only once the state is on disk.
+        self._save(pump)
+        self._send(pump, connection.conn, out)
+
+    def _send(self, pump: SimulatedPump, conn: int, data: bytes) -> None:
+        connection = self._connections.get((pump.serial, conn))
+        if connection is None:
+            return
+        if data:
+            connection.writer.write(data)
+        if pump.host.finished(conn):
+            connection.closing = True
+            connection.writer.close()
+
+    def _record_error(self, message: str) -> None:
+        self.stats.errors.append(message)
+        del self.stats.errors[:-50]
+        self._log(message)
