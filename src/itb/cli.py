@@ -33,3 +33,6 @@ app.add_typer(calc_app, name="calc")
 from itb.physiology.cli import triage as triage_command  # noqa: E402
 
 app.command("triage")(triage_command)
+from itb.pump.cli import app as pump_app  # noqa: E402
+
+app.add_typer(pump_app, name="pump")
