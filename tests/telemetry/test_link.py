@@ -365,8 +365,19 @@ def test_a_truncated_frame_does_not_stall_the_link_forever() -> None:
     # A truncated frame whose length field claims more than what follows it.
     truncated = encode_frame(FrameType.REQUEST, b"\x00" * 200)[:30]
     events = pump.receive_data(truncated + wire, 1.0)
-    assert commands(events) == []
-    events = pump.tick(7.0)
+    # The real frame behind the truncated one is found at once, the debris reported.
+    assert [c.command for c in commands(events)] == [Stop()]
+    assert kinds(events) == [SecurityEventKind.CORRUPT_FRAME]
+
+
+def test_a_stalled_partial_frame_is_abandoned_after_the_stall_time() -> None:
+    programmer, pump = open_session()
+    stray = encode_frame(FrameType.REQUEST, b"\x00" * 200)[:30]
+    assert pump.receive_data(stray, 1.0) == []
+    events = pump.tick(1.0 + 5.0)
+    assert kinds(events) == [SecurityEventKind.CORRUPT_FRAME]
+    programmer.send_request(Stop(), 6.0)
+    events = pump.receive_data(programmer.data_to_send(), 6.0)
     assert [c.command for c in commands(events)] == [Stop()]
 
 

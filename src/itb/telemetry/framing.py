@@ -129,7 +129,15 @@ class FrameDecoder:
                 continue
             end = pos + HEADER_BYTES + length
             if len(buf) < end + CRC_BYTES:
-                break  # wait for the rest of this frame
+                # Wait for the rest of this frame, unless a complete valid frame already
+                # starts further on: then these bytes were noise (a stray byte, a truncated
+                # frame) and waiting would only delay the real frame behind them.
+                later = _next_complete_frame(buf, pos + 1)
+                if later is None:
+                    break
+                while pos < later:
+                    pos = self._skip(pos, "incomplete frame overtaken by a valid one")
+                continue
             crc = int.from_bytes(buf[end:end + CRC_BYTES], "big")
             if crc != crc16(bytes(buf[pos:end])):
                 pos = self._skip(pos, "CRC mismatch")
@@ -178,3 +186,16 @@ class FrameDecoder:
             items.append(Garbage(self._garbage, self._garbage_reason))
             self._garbage = 0
             self._garbage_reason = ""
+
+
+def _next_complete_frame(buf: bytearray, start: int) -> int | None:
+    """Offset of the first complete frame with a valid CRC at or after `start`, if any."""
+    pos = buf.find(PROTOCOL_VERSION, start)
+    while pos != -1 and len(buf) - pos >= HEADER_BYTES + CRC_BYTES:
+        _version, ftype, length = HEADER.unpack_from(buf, pos)
+        end = pos + HEADER_BYTES + length
+        if ftype in _KNOWN_TYPES and length <= MAX_BODY_BYTES and end + CRC_BYTES <= len(buf) \
+                and int.from_bytes(buf[end:end + CRC_BYTES], "big") == crc16(bytes(buf[pos:end])):
+            return pos
+        pos = buf.find(PROTOCOL_VERSION, pos + 1)
+    return None
