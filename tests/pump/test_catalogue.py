@@ -44,7 +44,8 @@ def test_battery_longevity_reproduces_devices_md_5_to_7_years() -> None:
 
 
 def _lifetime(dose: int, conc: int, refill_days: int) -> Pump:
-    program = Program(ContinuousTherapy(Fraction(dose)), HardLimits(Fraction(dose * 2), Fraction(50)))
+    program = Program(ContinuousTherapy(Fraction(dose)),
+                      HardLimits(Fraction(dose * 2), Fraction(50)))
     pump = Pump.implant("synchromed-ii-40", serial="L", at=START, fill_nl=40_000_000,
                         concentration_mcg_per_ml=Fraction(conc), program=program, seed=3)
     pump.prime()
@@ -62,7 +63,7 @@ def _milestones(pump: Pump) -> dict[str, int]:
             if e.kind == "battery_milestone"}
 
 
-def test_simulated_pump_at_typical_flow_lasts_six_and_a_half_years_with_eri_90_days_before() -> None:
+def test_pump_at_typical_flow_lasts_six_and_a_half_years_with_eri_90_days_before() -> None:
     pump = _lifetime(dose=300, conc=500, refill_days=60)  # 0.6 mL/day
     marks = _milestones(pump)
     start = int(START.timestamp())

@@ -57,7 +57,8 @@ def test_flex_steps_in_a_stated_time_zone_shift_with_the_offset() -> None:
 
 def test_weekly_flex_starts_monday_and_repeats_every_week() -> None:
     week = 7 * 86_400
-    steps = (FlexStep(0, 5 * 86_400, Fraction(300)), FlexStep(5 * 86_400, 2 * 86_400, Fraction(150)))
+    steps = (FlexStep(0, 5 * 86_400, Fraction(300)),
+             FlexStep(5 * 86_400, 2 * 86_400, Fraction(150)))
     sched = compile_therapy(FlexTherapy(steps, period="weekly"), MODEL, C500, Fraction(50))
     monday = 1767571200  # 2026-01-05 00:00 UTC was a Monday
     assert sched.rate_and_next(monday + 3600)[0] == 600_000
