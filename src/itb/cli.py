@@ -36,3 +36,6 @@ app.command("triage")(triage_command)
 from itb.pump.cli import app as pump_app  # noqa: E402
 
 app.add_typer(pump_app, name="pump")
+from itb.telemetry.cli import register_pump_commands  # noqa: E402
+
+register_pump_commands(pump_app)

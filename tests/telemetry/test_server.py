@@ -1,0 +1,153 @@
+"""The real CLI: `itb pump new`, `itb pump serve`, a programmer over loopback TCP, SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from itb.telemetry.client import ProgrammerClient
+from itb.telemetry.commands import ContinuousSpec, HardLimitsSpec, ProgramSpec
+from itb.telemetry.errors import CommandRejected, SessionClosed
+from itb.telemetry.keys import LinkKey, Role
+from itb.telemetry.store import StateStore
+
+pytestmark = pytest.mark.e2e
+ITB = [str(Path(sys.executable).parent / "itb")]
+SERIAL = "ITB-7001"
+
+
+def run_itb(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ITB, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.fixture()
+def state(tmp_path: Path) -> Path:
+    done = run_itb("pump", "new", "--state", str(tmp_path), "--model", "synchromed-ii-20",
+                   "--serial", SERIAL, "--fill-ml", "18", "--concentration", "500",
+                   "--daily-dose", "300")
+    assert done.returncode == 0, done.stderr
+    assert f"implanted {SERIAL}" in done.stdout
+    return tmp_path
+
+
+@contextmanager
+def serving(state: Path, speed: str = "100") -> Iterator[tuple[subprocess.Popen[str], int]]:
+    server = subprocess.Popen([*ITB, "pump", "serve", "--state", str(state), "--port", "0",
+                               "--speed", speed], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        line = server.stdout.readline()  # type: ignore[union-attr]
+        assert "serving 1 pump(s)" in line, line + server.stderr.read()  # type: ignore[union-attr]
+        yield server, int(line.rsplit(":", 1)[1].split()[0])
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=20)
+
+
+def clinic_key(state: Path) -> LinkKey:
+    return LinkKey.from_text((state / "keys" / f"{SERIAL}.key").read_text())
+
+
+def test_pump_new_writes_state_and_both_keys(state: Path) -> None:
+    assert clinic_key(state).scope == "clinic"
+    patient = LinkKey.from_text((state / "keys" / f"{SERIAL}.patient.key").read_text())
+    assert patient == clinic_key(state).patient_key()
+    assert StateStore(state).serials() == [SERIAL]
+    assert (state / "keys" / f"{SERIAL}.key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["--model", "nope"], "model"),
+    (["--model", "synchromed-ii-20", "--fill-ml", "25"], "fill_ml"),
+    (["--model", "synchromed-ii-20", "--concentration", "0.1e"], "concentration"),
+    (["--model", "synchromed-ii-20", "--serial", "bad serial"], "serial"),
+    (["--model", "synchromed-ii-20", "--daily-dose", "-3"], "daily_dose"),
+])
+def test_pump_new_refuses_bad_input_in_one_sentence(tmp_path: Path, args: list[str],
+                                                    field: str) -> None:
+    done = run_itb("pump", "new", "--state", str(tmp_path), *args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and field in done.stderr and "Traceback" not in done.stderr
+
+
+def test_pump_new_refuses_an_existing_serial(state: Path) -> None:
+    done = run_itb("pump", "new", "--state", str(state), "--model", "synchromed-ii-20",
+                   "--serial", SERIAL)
+    assert done.returncode == 2 and "serial" in done.stderr
+
+
+def test_serve_refuses_an_empty_state_directory(tmp_path: Path) -> None:
+    done = run_itb("pump", "serve", "--state", str(tmp_path), "--port", "0")
+    assert done.returncode == 2 and "state" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_programmer_and_handheld_over_tcp_with_the_clock_running(state: Path) -> None:
+    with serving(state, speed="600") as (_server, port):
+        with ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
+            first = wand.interrogate()
+            time.sleep(1.0)
+            second = wand.interrogate()
+            assert second.pump_time > first.pump_time  # 600x: about ten minutes a second
+            assert second.reservoir.estimate_nl <= first.reservoir.estimate_nl
+        patient_key = clinic_key(state).patient_key()
+        with ProgrammerClient.connect_tcp("127.0.0.1", port, patient_key,
+                                          Role.PATIENT) as handheld:
+            assert handheld.read_status().serial == SERIAL
+            with pytest.raises(CommandRejected, match="clinician"):
+                handheld.stop()
+
+
+def test_state_survives_a_restart(state: Path) -> None:
+    spec = ProgramSpec(ContinuousSpec(Fraction(350)), HardLimitsSpec(Fraction(450),
+                                                                     Fraction(100)))
+    with serving(state) as (_server, port), \
+            ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
+        wand.program(spec)
+        saved_time = wand.interrogate().pump_time
+    with serving(state) as (_server, port), \
+            ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
+        report = wand.interrogate()
+    assert report.program == spec and report.pump_time >= saved_time
+
+
+def test_sigkill_while_writing_loses_no_confirmed_command(state: Path) -> None:
+    """Each confirmed command is on disk before its answer; kill the server mid-stream."""
+    confirmed: list[int] = []
+    for round_ in range(3):
+        with serving(state) as (server, port):
+            wand = ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state),
+                                                response_timeout_s=5.0)
+            wand.open()
+            deadline = time.monotonic() + 0.3 + 0.2 * round_
+            volume = 2_000_000 + round_ * 100_000
+            try:
+                while True:
+                    volume += 1
+                    if time.monotonic() > deadline:
+                        os.kill(server.pid, signal.SIGKILL)  # writes never stop: kill mid-write
+                    wand.set_alarm_volume(volume)
+                    confirmed.append(volume)
+            except (SessionClosed, CommandRejected, OSError, ConnectionError) as exc:
+                assert server.wait(timeout=10) == -signal.SIGKILL, exc
+            finally:
+                wand.transport.close()
+        document = StateStore(state).load(SERIAL)
+        saved = document["pump"]["low_reservoir_alarm_nl"]
+        # The last confirmed volume is on disk, or the one in flight when the kill came.
+        assert saved in (confirmed[-1], confirmed[-1] + 1)
+    assert len(confirmed) > 10
+    with serving(state) as (_server, port), \
+            ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
+        assert wand.interrogate().reservoir.low_reservoir_alarm_nl in (confirmed[-1],
+                                                                       confirmed[-1] + 1)
