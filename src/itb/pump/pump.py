@@ -241,7 +241,7 @@ class Pump:
         self.fw_filled_nl = 0
         self.fw_withdrawn_nl = 0
         self.concentration_mcg_per_ml = Fraction(0)
-        self.program: Program | None = None
+        self.active_program: Program | None = None  # `program(...)` is the act that sets it
         self.schedule: RateSchedule | None = None
         self.low_reservoir_alarm_nl = model.low_reservoir_alarm_default_nl
         self.catheter_volume_nl = DEFAULT_CATHETER_VOLUME_NL
@@ -309,7 +309,7 @@ class Pump:
         pump.concentration_mcg_per_ml = conc
         pump.estimate_offset_nl = fill_nl
         pump.fw_filled_nl = fill_nl
-        pump.program = program
+        pump.active_program = program
         pump.schedule = schedule
         pump.nvm.write(pump._settings_payload(program, conc, alarm_nl))
         pump._log("implanted", model=pump_model.name, serial=pump.serial,
@@ -353,12 +353,12 @@ class Pump:
                            "low_reservoir_alarm_nl": alarm_nl}, sort_keys=True).encode()
 
     def _current_payload(self) -> bytes:
-        assert self.program is not None
-        return self._settings_payload(self.program, self.concentration_mcg_per_ml,
+        assert self.active_program is not None
+        return self._settings_payload(self.active_program, self.concentration_mcg_per_ml,
                                       self.low_reservoir_alarm_nl)
 
     def _limit_mcg(self) -> Fraction:
-        return self.program.limits.max_daily_dose_mcg if self.program else Fraction(0)
+        return self.active_program.limits.max_daily_dose_mcg if self.active_program else Fraction(0)
 
     @property
     def mode(self) -> str:
@@ -690,7 +690,8 @@ class Pump:
 
     def _raise(self, kind: AlarmKind) -> None:
         self.alarms[kind] = AlarmState(kind, self.now_s, self.now_s)
-        self._log("alarm_raised", kind=kind.value, critical=kind.critical, pattern=kind.pattern)
+        self._log("alarm_raised", kind=kind.value, critical=kind.critical, pattern=kind.pattern,
+                  repeat_s=self.model.alarm_repeat_s)
         self._cache_valid = False
 
     def _clear(self, kind: AlarmKind, reason: str) -> None:
@@ -810,7 +811,7 @@ class Pump:
             self._boot_from_memory()
             raise ProgramNotCommitted(write_fault.step if write_fault else -1)
         self._cancel_overlay("program changed")
-        self.program = program
+        self.active_program = program
         self.schedule = schedule
         self.stopped = False
         if self.safe_state is not None:
@@ -830,7 +831,7 @@ class Pump:
         data = json.loads(record.payload)
         program = program_from_dict(data["program"])
         conc = Fraction(data["concentration"])
-        self.program = program
+        self.active_program = program
         self.concentration_mcg_per_ml = conc
         self.low_reservoir_alarm_nl = int(data["low_reservoir_alarm_nl"])
         self.schedule = validate_program(program, self.model, conc)
@@ -861,11 +862,12 @@ class Pump:
 
     def _bolus_overlay(self, kind: str, field_prefix: str, dose_mcg: Fraction,
                        duration_s: int) -> Overlay:
-        assert self.program is not None
+        assert self.active_program is not None
         if not isinstance(dose_mcg, Fraction) or dose_mcg <= 0 \
-                or dose_mcg > self.program.limits.max_bolus_mcg:
+                or dose_mcg > self.active_program.limits.max_bolus_mcg:
             raise LimitExceeded(f"{field_prefix}dose_mcg", dose_mcg,
-                                f"more than 0 to {display(self.program.limits.max_bolus_mcg)} mcg "
+                                f"more than 0 to "
+                                f"{display(self.active_program.limits.max_bolus_mcg)} mcg "
                                 "(the program's maximum bolus)")
         if isinstance(duration_s, bool) or not isinstance(duration_s, int) \
                 or not 60 <= duration_s <= MAX_BOLUS_DURATION_S:
@@ -890,10 +892,10 @@ class Pump:
     def give_bolus(self, dose_mcg: Fraction, duration_s: int) -> None:
         """A single (clinician) bolus over `duration_s`, then back to the base program."""
         self._require_running("give_bolus")
-        assert self.program is not None
+        assert self.active_program is not None
         overlay = self._bolus_overlay("clinician", "", dose_mcg, duration_s)
         self._check_limits("dose_mcg", self.schedule, overlay, self.concentration_mcg_per_ml,
-                           self.program)
+                           self.active_program)
         self.overlay = overlay
         self._log("bolus_given", source="clinician", dose_mcg=dose_mcg, duration_s=duration_s)
         self._cache_valid = False
@@ -901,7 +903,7 @@ class Pump:
     def request_patient_bolus(self) -> PatientBolusOutcome:
         """A patient-activated bolus request; a refusal is logged with its reason."""
         now = self.now_s
-        settings = self.program.patient_bolus if self.program else None
+        settings = self.active_program.patient_bolus if self.active_program else None
         reason = ""
         if settings is None:
             reason = "no patient bolus is programmed"
@@ -963,11 +965,11 @@ class Pump:
             raise ActRefused("resume", "the pump is not stopped")
         if self.safe_state is not None:
             raise ActRefused("resume", f"the pump is in its safe state ({self.safe_state})")
-        assert self.program is not None
+        assert self.active_program is not None
         self.stopped = False
         try:
             self._check_limits("resume", self.schedule, None, self.concentration_mcg_per_ml,
-                               self.program)
+                               self.active_program)
         except LimitExceeded:
             self.stopped = True
             raise
@@ -998,8 +1000,8 @@ class Pump:
         residual = phys.reservoir_nl - withdrawn
         _whole_nl("added_nl", added_nl, 0, cap - residual)
         _whole_nl("pocket_fill_nl", pocket_fill_nl, 0, added_nl)
-        assert self.program is not None
-        schedule = validate_program(self.program, self.model, conc)
+        assert self.active_program is not None
+        schedule = validate_program(self.active_program, self.model, conc)
         overlay = None
         old_conc = self.concentration_mcg_per_ml
         if bridge_bolus:
@@ -1011,7 +1013,7 @@ class Pump:
             volume = self.model.tubing_volume_nl + self.catheter_volume_nl
             duration = -(-volume * DAY_S // old_flow)
             overlay = self._overlay("bridge", volume, duration, old_conc)
-            self._check_limits("bridge_bolus", schedule, overlay, conc, self.program)
+            self._check_limits("bridge_bolus", schedule, overlay, conc, self.active_program)
         # All checks passed: apply atomically.
         expected = self.reservoir_estimate_nl
         if withdrawn:
@@ -1087,7 +1089,7 @@ class Pump:
         _whole_nl("low_reservoir_alarm_nl", low_reservoir_alarm_nl,
                   self.model.low_reservoir_alarm_min_nl, self.model.low_reservoir_alarm_max_nl)
         self.low_reservoir_alarm_nl = low_reservoir_alarm_nl
-        if self.program is not None:
+        if self.active_program is not None:
             self.nvm.write(self._current_payload())
         self._log("alarm_volume_set", low_reservoir_alarm_nl=low_reservoir_alarm_nl)
         if self.reservoir_estimate_nl > low_reservoir_alarm_nl:
@@ -1181,7 +1183,7 @@ class Pump:
     def memory_self_test(self) -> bool:
         """Compare the program in force with memory; a mismatch enters the safe state."""
         record = self.nvm.active()
-        if self.program is None:
+        if self.active_program is None:
             return True
         if record is None or record.payload != self._current_payload():
             self._enter_memory_error("stored program fails its CRC or differs from the one in use")
@@ -1210,7 +1212,7 @@ class Pump:
             serial=self.serial, model=self.model.name, implant_date=to_datetime(self.implant_s),
             clock=to_datetime(self.firmware_clock_s), battery_state=battery,
             battery_remaining_fraction=left, reservoir_estimate_nl=self.reservoir_estimate_nl,
-            concentration_mcg_per_ml=self.concentration_mcg_per_ml, program=self.program,
+            concentration_mcg_per_ml=self.concentration_mcg_per_ml, program=self.active_program,
             mode=self.mode,
             alarms=tuple((a.kind.value, a.kind.critical, a.sounding_from_s is not None)
                          for a in self.alarms.values()),
@@ -1238,7 +1240,8 @@ class Pump:
             "estimate_offset_nl": self.estimate_offset_nl, "fw_filled_nl": self.fw_filled_nl,
             "fw_withdrawn_nl": self.fw_withdrawn_nl,
             "concentration_mcg_per_ml": str(self.concentration_mcg_per_ml),
-            "program": None if self.program is None else program_to_dict(self.program),
+            "program": (None if self.active_program is None
+                        else program_to_dict(self.active_program)),
             "low_reservoir_alarm_nl": self.low_reservoir_alarm_nl,
             "catheter_volume_nl": self.catheter_volume_nl, "stopped": self.stopped,
             "stalled": self.stalled, "stall_cause": self.stall_cause,
@@ -1277,8 +1280,9 @@ class Pump:
         pump.concentration_mcg_per_ml = Fraction(data["concentration_mcg_per_ml"])
         pump.low_reservoir_alarm_nl = int(data["low_reservoir_alarm_nl"])
         if data["program"] is not None:
-            pump.program = program_from_dict(data["program"])
-            pump.schedule = validate_program(pump.program, model, pump.concentration_mcg_per_ml)
+            pump.active_program = program_from_dict(data["program"])
+            pump.schedule = validate_program(pump.active_program, model,
+                                             pump.concentration_mcg_per_ml)
         pump.catheter_volume_nl = int(data["catheter_volume_nl"])
         pump.stopped = bool(data["stopped"])
         pump.stalled = bool(data["stalled"])
