@@ -1,0 +1,202 @@
+"""Clinician hard limits: no command sequence makes the firmware exceed them."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from fractions import Fraction
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from tests.pump.conftest import START, at, continuous, implant
+
+from itb.errors import ItbError
+from itb.pump import (
+    AlarmKind,
+    CommandedSegment,
+    ContinuousTherapy,
+    FlexStep,
+    FlexTherapy,
+    HardLimits,
+    LimitExceeded,
+    PatientBolusSettings,
+    PeriodicBolus,
+    Program,
+    Pump,
+)
+from itb.pump.physical import mcg_in
+
+DAY = 86_400
+
+
+def window_violations(segments: list[CommandedSegment], stroke_nl: int) -> list[str]:
+    """Every 24 h window: ideal dose + one stroke ≤ the largest limit in force in it."""
+    segs = sorted(segments, key=lambda s: s.start_s)
+    max_conc = max((s.dose_mcg_per_ml for s in segs), default=Fraction(0))
+    stroke_mcg = mcg_in(stroke_nl, max_conc)
+    starts = set()
+    for s in segs:
+        starts.update((s.start_s, s.end_s, s.start_s - DAY, s.end_s - DAY))
+    bad = []
+    for a in sorted(starts):
+        b = a + DAY
+        dose = Fraction(0)
+        limit = Fraction(0)
+        for s in segs:
+            lo, hi = max(a, s.start_s), min(b, s.end_s)
+            if hi > lo:
+                dose += Fraction(s.flow_nl_per_day * (hi - lo), DAY) * s.dose_mcg_per_ml / 1_000_000
+                limit = max(limit, s.limit_mcg)
+        if dose and dose + stroke_mcg > limit:
+            bad.append(f"window from {a}: {float(dose)} mcg > {float(limit)}")
+    return bad
+
+
+def programs() -> st.SearchStrategy[Program]:
+    continuous_p = st.builds(
+        lambda dose, extra, pb: Program(ContinuousTherapy(Fraction(dose)),
+                                        HardLimits(Fraction(dose + extra), Fraction(30)), pb),
+        st.integers(24, 600), st.integers(1, 60),
+        st.one_of(st.none(), st.builds(lambda d, n: PatientBolusSettings(Fraction(d), 7200, n),
+                                       st.integers(1, 20), st.integers(1, 4))))
+    flex_p = st.builds(
+        lambda day, night, extra: Program(
+            FlexTherapy((FlexStep(0, 8 * 3600, Fraction(night)),
+                         FlexStep(8 * 3600, 16 * 3600, Fraction(day))),
+                        periodic_boluses=(PeriodicBolus(12 * 3600, Fraction(10), 1800),)),
+            HardLimits(Fraction(max(day, night) + 10 + extra), Fraction(30))),
+        st.integers(24, 600), st.integers(24, 600), st.integers(1, 60))
+    return st.one_of(continuous_p, flex_p)
+
+
+class LimitMachine(RuleBasedStateMachine):
+    """Random clinician and patient commands over time; the limits must always hold."""
+
+    @initialize(program=programs())
+    def implant_pump(self, program: Program) -> None:
+        try:
+            self.pump = Pump.implant("synchromed-ii-40", serial="M", at=START, fill_nl=40_000_000,
+                                     concentration_mcg_per_ml=Fraction(500), program=program)
+        except ItbError:
+            self.pump = Pump.implant("synchromed-ii-40", serial="M", at=START,
+                                     fill_nl=40_000_000, concentration_mcg_per_ml=Fraction(500),
+                                     program=continuous(100, max_daily=200, max_bolus=30))
+        self.segments: list[CommandedSegment] = []
+
+    @rule(seconds=st.integers(1, 2 * DAY))
+    def advance(self, seconds: int) -> None:
+        elapsed = self.pump.now_s - int(START.timestamp())
+        report = self.pump.advance(START + timedelta(seconds=elapsed + seconds))
+        self.segments.extend(report.commanded_segments)
+
+    @rule(program=programs())
+    def reprogram(self, program: Program) -> None:
+        with contextlib.suppress(ItbError):
+            self.pump.program(program)
+
+    @rule(dose=st.integers(1, 60), minutes=st.integers(1, 120))
+    def clinician_bolus(self, dose: int, minutes: int) -> None:
+        with contextlib.suppress(ItbError):
+            self.pump.give_bolus(Fraction(dose), minutes * 60)
+
+    @rule()
+    def patient_bolus(self) -> None:
+        self.pump.request_patient_bolus()
+
+    @rule()
+    def stop(self) -> None:
+        self.pump.stop()
+
+    @rule()
+    def resume(self) -> None:
+        with contextlib.suppress(ItbError):
+            self.pump.resume()
+
+    @rule(conc=st.sampled_from([500, 1000, 2000]), bridge=st.booleans())
+    def refill(self, conc: int, bridge: bool) -> None:
+        with contextlib.suppress(ItbError):
+            self.pump.refill(added_nl=40_000_000, concentration_mcg_per_ml=Fraction(conc),
+                             bridge_bolus=bridge)
+
+    @rule()
+    def corrupt(self) -> None:
+        self.pump.corrupt_memory()
+
+    @invariant()
+    def limits_hold(self) -> None:
+        if hasattr(self, "pump"):
+            assert window_violations(self.segments, self.pump.model.nominal_stroke_nl) == []
+
+
+TestLimitMachine = LimitMachine.TestCase
+TestLimitMachine.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+
+
+def test_bolus_above_the_maximum_bolus_is_refused_and_changes_nothing() -> None:
+    pump = implant(continuous(300, max_daily=500, max_bolus=40))
+    pump.advance(at(hours=1))
+    state = pump.to_state()
+    with pytest.raises(LimitExceeded, match="maximum bolus"):
+        pump.give_bolus(Fraction(41), 3600)
+    assert pump.to_state() == state
+
+
+def test_bolus_that_would_exceed_the_daily_maximum_is_refused() -> None:
+    pump = implant(continuous(300, max_daily=340, max_bolus=100))
+    pump.advance(at(days=1))
+    state = pump.to_state()
+    # A bolus replaces the base flow while it runs: 60 mcg over 1 h adds 47.5 mcg net.
+    with pytest.raises(LimitExceeded, match="per 24 h"):
+        pump.give_bolus(Fraction(60), 3600)
+    assert pump.to_state() == state
+    pump.give_bolus(Fraction(40), 3600)  # adds 27.5 mcg net: fits within 340 mcg in 24 h
+
+
+def test_raising_the_dose_right_after_a_bolus_is_refused_until_the_window_passes() -> None:
+    pump = implant(continuous(300, max_daily=400, max_bolus=100))
+    pump.advance(at(days=1))
+    pump.give_bolus(Fraction(80), 3600)
+    pump.advance(at(days=1, hours=2))
+    with pytest.raises(LimitExceeded):
+        pump.program(continuous(390, max_daily=400, max_bolus=100))
+    pump.advance(at(days=2, hours=2))
+    pump.program(continuous(390, max_daily=400, max_bolus=100))
+
+
+def test_patient_bolus_respects_lockout_and_maximum_per_24_h_and_logs_refusals() -> None:
+    program = continuous(300, max_daily=400, max_bolus=30,
+                         patient_bolus=PatientBolusSettings(Fraction(20), 4 * 3600, 2))
+    pump = implant(program)
+    pump.advance(at(hours=1))
+    assert pump.request_patient_bolus().granted
+    outcome = pump.request_patient_bolus()
+    assert not outcome.granted and "in progress" in outcome.reason
+    pump.advance(at(hours=2))
+    outcome = pump.request_patient_bolus()
+    assert not outcome.granted and outcome.reason.startswith("lockout")
+    pump.advance(at(hours=5, seconds=1))
+    assert pump.request_patient_bolus().granted
+    pump.advance(at(hours=10))
+    outcome = pump.request_patient_bolus()
+    assert not outcome.granted and "maximum of 2" in outcome.reason
+    refused = [dict(e.details)["reason"] for e in pump.log.entries() if e.kind == "bolus_refused"]
+    assert len(refused) == 3
+    pump.advance(at(days=1, hours=1, seconds=700))
+    assert pump.request_patient_bolus().granted
+
+
+def test_patient_bolus_without_settings_is_refused_with_a_reason() -> None:
+    pump = implant()
+    outcome = pump.request_patient_bolus()
+    assert not outcome.granted and outcome.reason == "no patient bolus is programmed"
+
+
+def test_no_bolus_in_memory_error_safe_state() -> None:
+    pump = implant()
+    pump.corrupt_memory()
+    assert AlarmKind.MEMORY_ERROR in pump.alarms
+    from itb.pump import ActRefused
+    with pytest.raises(ActRefused, match="safe state"):
+        pump.give_bolus(Fraction(10), 600)
