@@ -182,4 +182,4 @@ def test_a_pump_refuses_a_patient_bolus_beyond_the_daily_maximum() -> None:
         with b.client(Role.PATIENT) as handheld:
             granted += handheld.request_patient_bolus().granted
     assert granted == 3  # PatientBolusSettings(max_per_24h=3)
-    assert b.adapter.pump.program.patient_bolus.dose_mcg == Fraction(20)
+    assert b.adapter.pump.active_program.patient_bolus.dose_mcg == Fraction(20)

@@ -37,7 +37,6 @@ from itb.pump import (
 from itb.pump import Program as PumpProgram
 from itb.pump.eventlog import LogEntry
 from itb.pump.pump import to_datetime
-from itb.telemetry import codec
 from itb.telemetry.codec import Message
 from itb.telemetry.commands import (
     MAX_LOG_PAGE,
@@ -264,7 +263,7 @@ class PumpAdapter:
     def _read_status(self, _command: ReadStatus) -> PatientStatus:
         pump = self.pump
         status = pump.status()
-        settings = pump.program.patient_bolus if pump.program else None
+        settings = pump.active_program.patient_bolus if pump.active_program else None
         available_at, left = self._patient_bolus_window()
         return PatientStatus(
             serial=status.serial, pump_time=status.clock, state=status.mode,
@@ -289,18 +288,18 @@ class PumpAdapter:
         if command.confirm_only:
             # A trial on a copy: the echo is exactly what the pump would do, and nothing changes.
             trial = PumpAdapter(Pump.from_state(self.pump.to_state()))
-            _install_program(trial.pump, program)
+            trial.pump.program(program)
             return trial._confirmation(applied=False)
-        _install_program(self.pump, program)
+        self.pump.program(program)
         return self._confirmation(applied=True)
 
     def _confirmation(self, applied: bool) -> ProgramConfirmation:
         pump = self.pump
-        assert pump.program is not None and pump.schedule is not None
+        assert pump.active_program is not None and pump.schedule is not None
         alarm_date, empty_date = self._projection(assume_running=True)
         conc = pump.concentration_mcg_per_ml
         return ProgramConfirmation(
-            applied=applied, program=program_from_pump(pump.program),
+            applied=applied, program=program_from_pump(pump.active_program),
             max_24h_dose_mcg=pump.schedule.max_window_nl * conc / NL_PER_ML,
             mean_flow_nl_per_day=pump.schedule.daily_total_nl(), concentration_mcg_per_ml=conc,
             low_reservoir_alarm_date=alarm_date, empty_date=empty_date,
@@ -333,7 +332,8 @@ class PumpAdapter:
 
     def _patient_bolus(self, _command: RequestPatientBolus) -> PatientBolusResult:
         outcome = self.pump.request_patient_bolus()
-        settings = self.pump.program.patient_bolus if self.pump.program else None
+        program_now = self.pump.active_program
+        settings = program_now.patient_bolus if program_now else None
         overlay = self.pump.overlay if outcome.granted else None
         available_at, left = self._patient_bolus_window()
         return PatientBolusResult(
@@ -425,7 +425,7 @@ class PumpAdapter:
     def _patient_bolus_window(self) -> tuple[datetime | None, int]:
         """When the next patient bolus may be asked for (None: now) and how many remain in 24 h."""
         pump = self.pump
-        settings = pump.program.patient_bolus if pump.program else None
+        settings = pump.active_program.patient_bolus if pump.active_program else None
         if settings is None:
             return None, 0
         now = pump.now_s
@@ -439,12 +439,6 @@ class PumpAdapter:
         return (None if earliest <= now else self._clock(earliest)), left
 
 
-def _install_program(pump: Pump, program: PumpProgram) -> None:
-    # Through the class: on a Pump instance the attribute `program` (the program in force)
-    # shadows the method `program(...)` that installs a new one.
-    Pump.program(pump, program)
-
-
 def _entry(entry: LogEntry) -> LogEntryInfo:
     details = []
     for key, value in entry.details:
@@ -454,6 +448,15 @@ def _entry(entry: LogEntry) -> LogEntryInfo:
     return LogEntryInfo(entry.index, to_datetime(entry.time_s), entry.kind[:100], tuple(details))
 
 
+def _size_bound(info: LogEntryInfo) -> int:
+    """An upper bound of the entry's CBOR size (cheaper than encoding it twice).
+
+    Integers take at most 9 bytes, a text or array header at most 3 (lengths < 65,536).
+    """
+    return (32 + len(info.kind.encode())
+            + sum(8 + len(d.key.encode()) + len(d.value.encode()) for d in info.details))
+
+
 def _page(entries: list[LogEntry], since_index: int, log_next_index: int,
           overflowed: int) -> LogPage:
     """A page of at most MAX_LOG_PAGE entries cut to fit one frame."""
@@ -461,7 +464,7 @@ def _page(entries: list[LogEntry], since_index: int, log_next_index: int,
     chosen: list[LogEntryInfo] = []
     for entry in entries[:MAX_LOG_PAGE]:
         info = _entry(entry)
-        size = codec.encoded_size(info)
+        size = _size_bound(info)
         if size > budget:
             break
         budget -= size

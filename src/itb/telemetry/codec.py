@@ -83,7 +83,7 @@ class Registry:
             raise WireFormatError(f"unknown {self.name} kind {raw[0]}")
         value = _decode(raw[1], cls, cls.__name__)
         assert isinstance(value, Message)
-        return value
+        return value  # type: ignore[no-any-return]
 
 
 def loads_strict(data: bytes) -> Any:
@@ -124,101 +124,188 @@ def _hints(cls: type) -> tuple[tuple[str, Any], ...]:
     return tuple((f.name, resolved[f.name]) for f in dataclasses.fields(cls) if f.init)
 
 
-def _encode_dataclass(obj: Any) -> list[Any]:
-    return [_encode(getattr(obj, name), tp) for name, tp in _hints(type(obj))]
+# Encoders and decoders are compiled once per type into plain closures: the reflection
+# over type hints happens at first use, not for every value on the wire.
+Encoder = Callable[[Any], Any]
+Decoder = Callable[[Any], Any]
 
 
-def _encode(value: Any, tp: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        if value is None:
-            return None
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(inner) == 1:
-            return _encode(value, inner[0])
-        index = inner.index(type(value))
-        return [index, _encode_dataclass(value)]
-    if origin is tuple:
-        (item_tp, _ellipsis) = typing.get_args(tp)
-        return [_encode(v, item_tp) for v in value]
-    if tp is Fraction:
-        return [value.numerator, value.denominator]
-    if tp is datetime:
-        delta = value - _EPOCH
-        seconds = delta.days * 86_400 + delta.seconds
-        return seconds if not delta.microseconds else [seconds, delta.microseconds]
-    if isinstance(tp, type) and issubclass(tp, Enum):
-        return value.value
-    if dataclasses.is_dataclass(tp):
-        return _encode_dataclass(value)
+def _encode_dataclass(obj: Any) -> Any:
+    return _encoder(type(obj))(obj)
+
+
+def _identity(value: Any) -> Any:
     return value
 
 
-def _decode(raw: Any, tp: Any, where: str) -> Any:
+@cache
+def _encoder(tp: Any) -> Encoder:
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        if raw is None:
-            if len(inner) == len(typing.get_args(tp)):
-                raise WireFormatError(f"{where}: a value is required")
-            return None
         if len(inner) == 1:
-            return _decode(raw, inner[0], where)
-        if not (isinstance(raw, list) and len(raw) == 2 and type(raw[0]) is int
-                and 0 <= raw[0] < len(inner)):
-            raise WireFormatError(f"{where}: expected [alternative 0..{len(inner) - 1}, fields]")
-        return _decode(raw[1], inner[raw[0]], where)
+            one = _encoder(inner[0])
+            return lambda value: None if value is None else one(value)
+        alternatives = {cls: (index, _encoder(cls)) for index, cls in enumerate(inner)}
+
+        def union(value: Any) -> Any:
+            if value is None:
+                return None
+            index, encode = alternatives[type(value)]
+            return [index, encode(value)]
+        return union
     if origin is tuple:
-        (item_tp, _ellipsis) = typing.get_args(tp)
-        if not isinstance(raw, list) or len(raw) > MAX_ITEMS:
-            raise WireFormatError(f"{where}: expected a list of at most {MAX_ITEMS} items")
-        return tuple(_decode(v, item_tp, f"{where}[{i}]") for i, v in enumerate(raw))
-    if tp is bool:
-        if type(raw) is not bool:
-            raise WireFormatError(f"{where}: expected true or false")
-        return raw
-    if tp is int:
-        return _int(raw, where)
-    if tp is str:
-        if type(raw) is not str or len(raw) > MAX_TEXT:
-            raise WireFormatError(f"{where}: expected text of at most {MAX_TEXT} characters")
-        return raw
-    if tp is bytes:
-        if type(raw) is not bytes or len(raw) > MAX_BYTES:
-            raise WireFormatError(f"{where}: expected at most {MAX_BYTES} bytes")
-        return raw
+        item = _encoder(typing.get_args(tp)[0])
+        if item is _identity:
+            return list
+        return lambda value: [item(v) for v in value]
     if tp is Fraction:
-        if not (isinstance(raw, list) and len(raw) == 2):
-            raise WireFormatError(f"{where}: expected [numerator, denominator]")
-        numerator, denominator = _int(raw[0], where), _int(raw[1], where)
-        if denominator <= 0:
-            raise WireFormatError(f"{where}: denominator must be positive")
-        return Fraction(numerator, denominator)
+        return lambda value: [value.numerator, value.denominator]
     if tp is datetime:
-        if isinstance(raw, list) and len(raw) == 2:
-            seconds, micros = _int(raw[0], where), _int(raw[1], where)
-            if not 0 < micros < 1_000_000:
-                raise WireFormatError(f"{where}: microseconds must be 1 to 999999")
-        else:
-            seconds, micros = _int(raw, where), 0
-        try:
-            return _EPOCH + timedelta(seconds=seconds, microseconds=micros)
-        except OverflowError:
-            raise WireFormatError(f"{where}: time out of range") from None
+        def moment(value: datetime) -> Any:
+            delta = value - _EPOCH
+            seconds = delta.days * 86_400 + delta.seconds
+            return seconds if not delta.microseconds else [seconds, delta.microseconds]
+        return moment
     if isinstance(tp, type) and issubclass(tp, Enum):
-        try:
-            return tp(raw)
-        except (ValueError, TypeError):
-            raise WireFormatError(f"{where}: {raw!r} is not one of {[m.value for m in tp]}") \
-                from None
+        return lambda value: value.value
     if dataclasses.is_dataclass(tp):
-        hints = _hints(tp)
-        if not isinstance(raw, list) or len(raw) != len(hints):
-            raise WireFormatError(f"{where}: expected {len(hints)} fields")
-        values = {name: _decode(v, ftp, f"{where}.{name}") for (name, ftp), v in zip(hints, raw,
-                                                                                     strict=True)}
-        return tp(**values)
-    raise TypeError(f"{where}: type {tp!r} has no wire encoding")
+        fields = tuple((name, _encoder(ftp)) for name, ftp in _hints(tp))
+        return lambda obj: [encode(getattr(obj, name)) for name, encode in fields]
+    if tp in (int, bool, str, bytes):
+        return _identity
+    raise TypeError(f"type {tp!r} has no wire encoding")
+
+
+def _decode(raw: Any, tp: Any, where: str) -> Any:
+    try:
+        return _decoder(tp)(raw)
+    except WireFormatError as exc:
+        raise WireFormatError(f"{where}{exc}") from None
+
+
+@cache
+def _decoder(tp: Any) -> Decoder:
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        return _union_decoder(tp)
+    if origin is tuple:
+        item = _decoder(typing.get_args(tp)[0])
+
+        def sequence(raw: Any) -> Any:
+            if type(raw) is not list or len(raw) > MAX_ITEMS:
+                raise WireFormatError(f": expected a list of at most {MAX_ITEMS} items")
+            out = []
+            for i, v in enumerate(raw):
+                try:
+                    out.append(item(v))
+                except WireFormatError as exc:
+                    raise WireFormatError(f"[{i}]{exc}") from None
+            return tuple(out)
+        return sequence
+    if tp is bool:
+        def boolean(raw: Any) -> Any:
+            if type(raw) is not bool:
+                raise WireFormatError(": expected true or false")
+            return raw
+        return boolean
+    if tp is int:
+        return lambda raw: _int(raw, "")
+    if tp is str:
+        def text(raw: Any) -> Any:
+            if type(raw) is not str or len(raw) > MAX_TEXT:
+                raise WireFormatError(f": expected text of at most {MAX_TEXT} characters")
+            return raw
+        return text
+    if tp is bytes:
+        def octets(raw: Any) -> Any:
+            if type(raw) is not bytes or len(raw) > MAX_BYTES:
+                raise WireFormatError(f": expected at most {MAX_BYTES} bytes")
+            return raw
+        return octets
+    if tp is Fraction:
+        return _fraction
+    if tp is datetime:
+        return _moment
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        enum = tp
+
+        def member(raw: Any) -> Any:
+            try:
+                return enum(raw)
+            except (ValueError, TypeError):
+                raise WireFormatError(f": {raw!r} is not one of "
+                                      f"{[m.value for m in enum]}") from None
+        return member
+    if dataclasses.is_dataclass(tp):
+        return _dataclass_decoder(tp)
+    raise TypeError(f"type {tp!r} has no wire encoding")
+
+
+def _union_decoder(tp: Any) -> Decoder:
+    inner = [a for a in typing.get_args(tp) if a is not type(None)]
+    optional = len(inner) < len(typing.get_args(tp))
+    if len(inner) == 1:
+        one = _decoder(inner[0])
+
+        def maybe(raw: Any) -> Any:
+            if raw is None:
+                if not optional:
+                    raise WireFormatError(": a value is required")
+                return None
+            return one(raw)
+        return maybe
+    alternatives = [_decoder(cls) for cls in inner]
+
+    def union(raw: Any) -> Any:
+        if raw is None:
+            if not optional:
+                raise WireFormatError(": a value is required")
+            return None
+        if not (type(raw) is list and len(raw) == 2 and type(raw[0]) is int
+                and 0 <= raw[0] < len(alternatives)):
+            raise WireFormatError(f": expected [alternative 0..{len(alternatives) - 1}, fields]")
+        return alternatives[raw[0]](raw[1])
+    return union
+
+
+def _dataclass_decoder(cls: Any) -> Decoder:
+    fields = tuple((name, _decoder(ftp)) for name, ftp in _hints(cls))
+    count = len(fields)
+
+    def record(raw: Any) -> Any:
+        if type(raw) is not list or len(raw) != count:
+            raise WireFormatError(f": {cls.__name__} expects {count} fields")
+        values = {}
+        for (name, decode), value in zip(fields, raw, strict=True):
+            try:
+                values[name] = decode(value)
+            except WireFormatError as exc:
+                raise WireFormatError(f".{name}{exc}") from None
+        return cls(**values)
+    return record
+
+
+def _fraction(raw: Any) -> Fraction:
+    if not (type(raw) is list and len(raw) == 2):
+        raise WireFormatError(": expected [numerator, denominator]")
+    numerator, denominator = _int(raw[0], ""), _int(raw[1], "")
+    if denominator <= 0:
+        raise WireFormatError(": denominator must be positive")
+    return Fraction(numerator, denominator)
+
+
+def _moment(raw: Any) -> datetime:
+    if type(raw) is list and len(raw) == 2:
+        seconds, micros = _int(raw[0], ""), _int(raw[1], "")
+        if not 0 < micros < 1_000_000:
+            raise WireFormatError(": microseconds must be 1 to 999999")
+    else:
+        seconds, micros = _int(raw, ""), 0
+    try:
+        return _EPOCH + timedelta(seconds=seconds, microseconds=micros)
+    except OverflowError:
+        raise WireFormatError(": time out of range") from None
 
 
 def _int(raw: Any, where: str) -> int:

@@ -1,0 +1,205 @@
+"""Benchmark of the wand link over loopback TCP (not a test).
+
+Figures, all measured in this run against one `PumpServer` in a separate process (and,
+for the crypto ratio, also in memory, where no socket or disk time dilutes it):
+- full interrogations per second: handshake + interrogation report + the latest 1,000
+  log entries + close, each on a new session (and, for reference, within one session);
+- bytes on the wire for one full interrogation with 1,000 log entries (both directions);
+- the cost of the crypto: the same exchange with AES-256-GCM vs the test-only
+  plaintext suite (which a pump accepts only when its host opts in, as this one does).
+- the frame overhead: framing bytes per frame, plus counter and tag per sealed frame.
+
+    .venv/bin/python bench/telemetry.py [--seconds 3]
+
+The last line printed is one JSON object of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+from itb.pump import ContinuousTherapy, HardLimits, Program, Pump
+from itb.telemetry.channel import COUNTER_BYTES, TAG_BYTES, CipherSuite
+from itb.telemetry.client import ProgrammerClient
+from itb.telemetry.framing import FRAME_OVERHEAD_BYTES
+from itb.telemetry.guard import LinkGuard, LinkPolicy
+from itb.telemetry.keys import LinkKey
+from itb.telemetry.runtime import SimulatedPump
+from itb.telemetry.server import PumpServer
+from itb.telemetry.store import StateStore
+from itb.telemetry.transport import InMemoryTransport, TcpTransport
+
+SERIAL = "BENCH-1"
+LOG_ENTRIES = 1000
+
+
+class CountingTransport(TcpTransport):
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.sent = 0
+        self.received = 0
+
+    def send(self, data: bytes) -> None:
+        self.sent += len(data)
+        super().send(data)
+
+    def receive(self, timeout_s: float) -> bytes | None:
+        data = super().receive(timeout_s)
+        if data:
+            self.received += len(data)
+        return data
+
+
+def make_pump(state: Path) -> LinkKey:
+    """A pump whose log holds 999 entries, so that with its session's entry it holds 1,000."""
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    # devices.md worked example: 20 mL at 500 mcg/mL, 300 mcg/day.
+    program = Program(ContinuousTherapy(Fraction(300)), HardLimits(Fraction(400), Fraction(100)))
+    pump = Pump.implant("synchromed-ii-20", serial=SERIAL, at=start, fill_nl=20_000_000,
+                        concentration_mcg_per_ml=Fraction(500), program=program)
+    minute = 0
+    while pump.log.next_index < LOG_ENTRIES - 1:
+        minute += 1
+        pump.advance(start + timedelta(minutes=minute))
+        pump.set_alarm_volume(2_000_000 + minute % 1000)
+    key = secrets.token_bytes(32)
+    StateStore(state).save(SERIAL, SimulatedPump(pump, key, LinkGuard()).to_document())
+    return LinkKey(SERIAL, "clinic", key)
+
+
+def serve_only(state: str) -> None:
+    """Child process: serve the bench pump, plaintext allowed for the comparison."""
+    server = PumpServer(StateStore(Path(state)), speed=1.0,
+                        policy=LinkPolicy(allow_plaintext_for_benchmark=True),
+                        save_interval_s=3600.0)
+
+    def ready(port: int) -> None:
+        print(port, flush=True)
+
+    asyncio.run(server.run("127.0.0.1", 0, ready))
+
+
+def full_interrogation(port: int, key: LinkKey, suite: CipherSuite) -> tuple[int, int]:
+    transport = CountingTransport("127.0.0.1", port)
+    with ProgrammerClient(transport, key, suite=suite) as wand:
+        report = wand.interrogate()
+        log = wand.read_log_all(max(0, report.log_next_index - LOG_ENTRIES))
+    assert len(log) == LOG_ENTRIES, len(log)
+    return transport.sent, transport.received
+
+
+def interleaved(seconds: float, first: Callable[[], object], second: Callable[[], object]
+                ) -> tuple[list[float], list[float]]:
+    """Durations of `first` and `second`, run alternately for about `seconds`.
+
+    Alternating one by one exposes both to the same background load (the machine is shared),
+    so their ratio stays meaningful even when the absolute rates wander.
+    """
+    first()
+    second()
+    times_first: list[float] = []
+    times_second: list[float] = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds or len(times_first) < 5:
+        for action, times in ((first, times_first), (second, times_second)):
+            t0 = time.perf_counter()
+            action()
+            times.append(time.perf_counter() - t0)
+    return times_first, times_second
+
+
+def in_memory_exchange(key: LinkKey, pump: SimulatedPump, suite: CipherSuite) -> None:
+    """The same full interrogation with no socket and no disk: link, crypto and codec only."""
+    transport = InMemoryTransport(pump.host, time.monotonic)
+    with ProgrammerClient(transport, key, suite=suite) as wand:
+        report = wand.interrogate()
+        wand.read_log_all(max(0, report.log_next_index - LOG_ENTRIES))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--serve-only", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_only:
+        serve_only(args.serve_only)
+        return
+    with tempfile.TemporaryDirectory() as state:
+        key = make_pump(Path(state))
+        child = subprocess.Popen([sys.executable, __file__, "--serve-only", state],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            port = int(child.stdout.readline())  # type: ignore[union-attr]
+            sent, received = full_interrogation(port, key, CipherSuite.AES_256_GCM)
+            plain_sent, plain_received = full_interrogation(
+                port, key, CipherSuite.PLAINTEXT_FOR_BENCHMARK_ONLY)
+            aes_times, plain_times = interleaved(
+                args.seconds,
+                lambda: full_interrogation(port, key, CipherSuite.AES_256_GCM),
+                lambda: full_interrogation(port, key, CipherSuite.PLAINTEXT_FOR_BENCHMARK_ONLY))
+            with ProgrammerClient(TcpTransport("127.0.0.1", port), key) as wand:
+                session_times, _ = interleaved(
+                    args.seconds / 3,
+                    lambda: wand.read_log_all(max(0, wand.interrogate().log_next_index
+                                                  - LOG_ENTRIES)),
+                    lambda: None)
+        finally:
+            child.terminate()
+            child.wait(timeout=20)
+        local = SimulatedPump.from_document(StateStore(Path(state)).load(SERIAL), now_s=0.0,
+                                            policy=LinkPolicy(allow_plaintext_for_benchmark=True))
+        memory_aes, memory_plain = interleaved(
+            args.seconds / 2,
+            lambda: in_memory_exchange(key, local, CipherSuite.AES_256_GCM),
+            lambda: in_memory_exchange(key, local, CipherSuite.PLAINTEXT_FOR_BENCHMARK_ONLY))
+    aes = 1 / statistics.median(aes_times)
+    plain = 1 / statistics.median(plain_times)
+    in_session = 1 / statistics.median(session_times)
+    ratio = statistics.median(aes_times) / statistics.median(plain_times)
+    memory_ratio = statistics.median(memory_aes) / statistics.median(memory_plain)
+    figures = {
+        "full_interrogations_per_s": round(aes, 1),
+        "full_interrogations_per_s_plaintext_reference": round(plain, 1),
+        "crypto_time_ratio": round(ratio, 3),
+        "crypto_time_ratio_in_memory": round(memory_ratio, 3),
+        "in_memory_full_interrogation_ms": round(statistics.median(memory_aes) * 1000, 2),
+        "exchanges_timed": len(aes_times),
+        "in_session_interrogations_per_s": round(in_session, 1),
+        "interrogation_bytes_on_wire": sent + received,
+        "interrogation_bytes_to_pump": sent,
+        "interrogation_bytes_from_pump": received,
+        "interrogation_bytes_on_wire_plaintext": plain_sent + plain_received,
+        "log_entries": LOG_ENTRIES,
+        "frame_overhead_bytes": FRAME_OVERHEAD_BYTES,
+        "sealed_frame_overhead_bytes": FRAME_OVERHEAD_BYTES + COUNTER_BYTES + TAG_BYTES,
+    }
+    print(f"full interrogation (handshake + report + {LOG_ENTRIES} log entries + close), "
+          f"loopback TCP:")
+    print(f"  AES-256-GCM:          {aes:8.1f} /s")
+    print(f"  plaintext reference:  {plain:8.1f} /s   (test-only suite, same server, same run)")
+    print(f"  crypto time ratio:    {ratio:8.3f}   (median time with crypto / without, "
+          f"{len(aes_times)} alternating pairs)")
+    print(f"  same exchange in memory (no socket, no disk): "
+          f"{statistics.median(memory_aes) * 1000:.2f} ms, crypto time ratio {memory_ratio:.3f}")
+    print(f"  within one session:   {in_session:8.1f} /s   (report + {LOG_ENTRIES} entries)")
+    print(f"bytes on the wire: {sent + received} ({sent} to the pump, {received} from it); "
+          f"plaintext {plain_sent + plain_received}")
+    print(f"frame overhead: {FRAME_OVERHEAD_BYTES} bytes per frame, "
+          f"{FRAME_OVERHEAD_BYTES + COUNTER_BYTES + TAG_BYTES} per sealed frame")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
