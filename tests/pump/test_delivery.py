@@ -317,3 +317,11 @@ def test_clinician_bolus_is_delivered_then_base_resumes() -> None:
     assert pump.mode == "running"
     assert abs(pump.commanded_mcg - before - 50) <= Fraction(1, 8)  # one stroke = 0.125 mcg
     assert mcg_in(pump.model.nominal_stroke_nl, Fraction(500)) == Fraction(1, 8)
+
+
+def test_bridge_bolus_is_allowed_when_refilling_an_empty_pump() -> None:
+    pump = implant(fill_nl=3_000_000)
+    pump.advance(at(days=6))
+    assert pump.mode == "minimum_rate (reservoir empty)"
+    pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(1000), bridge_bolus=True)
+    assert pump.mode == "bridge_bolus" and pump.alarms == {}

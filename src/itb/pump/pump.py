@@ -729,7 +729,8 @@ class Pump:
         return out
 
     def _check_limits(self, act: str, schedule: RateSchedule | None, overlay: Overlay | None,
-                      conc: Fraction, program: Program) -> None:
+                      conc: Fraction, program: Program, *,
+                      minimum_rate: bool | None = None) -> None:
         """Refuse unless every 24 h window touching now stays within the limit.
 
         Window dose = the commanded history + the plan + the patient-bolus allowance + one
@@ -743,7 +744,13 @@ class Pump:
             if seg.end_s > now - DAY_S:
                 rate = seg.flow_nl_per_day * seg.dose_mcg_per_ml / (DAY_S * NL_PER_ML)
                 pieces.append((max(seg.start_s, now - DAY_S), seg.end_s, rate, seg.limit_mcg))
-        for start, end, flow, dconc in self._plan(schedule, overlay, conc, self._at_minimum_rate()):
+        # Plan far enough that every window touching the bolus is seen (a bridge bolus at a
+        # low flow can last days); windows after it hold only the validated base program.
+        reach_s = DAY_S if overlay is None else max(DAY_S, overlay.end_s - now)
+        if minimum_rate is None:
+            minimum_rate = self._at_minimum_rate()
+        plan = self._plan(schedule, overlay, conc, minimum_rate, reach_s + DAY_S)
+        for start, end, flow, dconc in plan:
             if end > start:
                 pieces.append((start, end, flow * dconc / (DAY_S * NL_PER_ML), new_limit))
         pieces.sort(key=lambda p: p[0])
@@ -756,11 +763,11 @@ class Pump:
                 total += rate * (min(e, x) - s)
             return total
 
-        candidates = {now - DAY_S, now, now + DAY_S}
+        candidates = {now - DAY_S, now, now + reach_s}
         for s, e, _r, _l in pieces:
             for b in (s, e):
                 for a in (b, b - DAY_S):
-                    if now - DAY_S <= a <= now + DAY_S:
+                    if now - DAY_S <= a <= now + reach_s:
                         candidates.add(a)
         allowance = Fraction(0)
         if program.patient_bolus is not None:
@@ -790,7 +797,10 @@ class Pump:
         if self.end_of_service:
             raise ActRefused("program", "the pump has reached end of service")
         schedule = validate_program(program, self.model, self.concentration_mcg_per_ml)
-        self._check_limits("program", schedule, None, self.concentration_mcg_per_ml, program)
+        # After the change the pump runs the program (a stop or safe state ends), unless the
+        # reservoir is empty.
+        self._check_limits("program", schedule, None, self.concentration_mcg_per_ml, program,
+                           minimum_rate=AlarmKind.RESERVOIR_EMPTY in self.alarms)
         payload = self._settings_payload(program, self.concentration_mcg_per_ml,
                                          self.low_reservoir_alarm_nl)
         if write_fault is not None:
@@ -1007,13 +1017,17 @@ class Pump:
         if bridge_bolus:
             if conc == old_conc:
                 raise InvalidInput("bridge_bolus", True, "only with a change of concentration")
-            self._require_running("bridge bolus")
+            # The refill itself clears a low or empty reservoir, so only the other states bar it.
+            # (A bolus in progress ends with the refill.)
+            if self.stalled or self.safe_state is not None or self.stopped:
+                self._require_running("bridge bolus")
             assert self.schedule is not None
             old_flow = int(self.schedule.daily_total_nl())  # floor: never above the old dose
             volume = self.model.tubing_volume_nl + self.catheter_volume_nl
             duration = -(-volume * DAY_S // old_flow)
             overlay = self._overlay("bridge", volume, duration, old_conc)
-            self._check_limits("bridge_bolus", schedule, overlay, conc, self.active_program)
+            self._check_limits("bridge_bolus", schedule, overlay, conc, self.active_program,
+                               minimum_rate=False)
         # All checks passed: apply atomically.
         expected = self.reservoir_estimate_nl
         if withdrawn:
