@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from itb.errors import InvalidInput
 from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.commands import ContinuousSpec, HardLimitsSpec, ProgramSpec
-from itb.telemetry.errors import CommandRejected, SessionClosed
+from itb.telemetry.errors import CommandRejected, KeyFileError, LinkRefused, SessionClosed
 from itb.telemetry.keys import LinkKey, Role
 from itb.telemetry.store import StateStore
 
@@ -151,3 +152,31 @@ def test_sigkill_while_writing_loses_no_confirmed_command(state: Path) -> None:
             ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
         assert wand.interrogate().reservoir.low_reservoir_alarm_nl in (confirmed[-1],
                                                                        confirmed[-1] + 1)
+
+
+def test_connect_with_the_programmer_options(state: Path) -> None:
+    key_file = state / "keys" / f"{SERIAL}.key"
+    with serving(state) as (_server, port):
+        with ProgrammerClient.connect(host="127.0.0.1", port=port, serial=SERIAL,
+                                      key_file=key_file) as wand:
+            assert wand.role is Role.CLINICIAN and wand.interrogate().serial == SERIAL
+        handheld_key = state / "keys" / f"{SERIAL}.patient.key"
+        with ProgrammerClient.connect(host="127.0.0.1", port=port, serial=SERIAL,
+                                      key_file=handheld_key) as handheld:
+            assert handheld.role is Role.PATIENT
+
+
+def test_connect_refuses_a_key_for_another_pump_or_a_missing_file(state: Path) -> None:
+    with pytest.raises(InvalidInput, match="serial"):
+        ProgrammerClient.connect(host="127.0.0.1", port=1, serial="ITB-9999",
+                                 key_file=state / "keys" / f"{SERIAL}.key")
+    with pytest.raises(KeyFileError):
+        ProgrammerClient.connect(host="127.0.0.1", port=1, serial=SERIAL,
+                                 key_file=state / "keys" / "missing.key")
+    with pytest.raises(InvalidInput, match="role"):
+        ProgrammerClient.connect(host="127.0.0.1", port=1, serial=SERIAL,
+                                 key_file=state / "keys" / f"{SERIAL}.patient.key",
+                                 role=Role.CLINICIAN)
+    with pytest.raises(LinkRefused, match="cannot reach"):
+        ProgrammerClient.connect(host="127.0.0.1", port=1, serial=SERIAL,
+                                 key_file=state / "keys" / f"{SERIAL}.key")

@@ -12,3 +12,37 @@ Layers, inside out:
 
 See docs/threat-model.md for what the link defends against and what it does not.
 """
+
+# The programmer's side, which needs no `itb.pump` (the pump side lives in `adapter`).
+from itb.telemetry.channel import CipherSuite
+from itb.telemetry.client import Interrogation, ProgrammerClient, read_key_file
+from itb.telemetry.errors import (
+    AuthenticationFailed,
+    CommandRejected,
+    KeyFileError,
+    LinkRefused,
+    LinkTimeout,
+    SessionClosed,
+    TelemetryError,
+)
+from itb.telemetry.keys import LinkKey, Role
+from itb.telemetry.transport import InMemoryTransport, TcpTransport, Transport
+
+__all__ = [
+    "AuthenticationFailed",
+    "CipherSuite",
+    "CommandRejected",
+    "InMemoryTransport",
+    "Interrogation",
+    "KeyFileError",
+    "LinkKey",
+    "LinkRefused",
+    "LinkTimeout",
+    "ProgrammerClient",
+    "Role",
+    "SessionClosed",
+    "TcpTransport",
+    "TelemetryError",
+    "Transport",
+    "read_key_file",
+]

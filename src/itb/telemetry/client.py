@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from fractions import Fraction
+from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
+from itb.errors import InvalidInput
 from itb.telemetry.channel import CipherSuite
 from itb.telemetry.codec import Message
 from itb.telemetry.commands import (
@@ -53,6 +55,7 @@ from itb.telemetry.commands import (
 from itb.telemetry.errors import (
     AuthenticationFailed,
     CommandRejected,
+    KeyFileError,
     LinkRefused,
     LinkTimeout,
     SessionClosed,
@@ -65,12 +68,25 @@ from itb.telemetry.events import (
     SessionEnded,
     SessionEstablished,
 )
-from itb.telemetry.keys import LinkKey, Role
+from itb.telemetry.keys import LinkKey, Role, check_serial
 from itb.telemetry.link import ProgrammerLink
 from itb.telemetry.messages import Command, ErrorResponse
 from itb.telemetry.transport import TcpTransport, Transport
 
 R = TypeVar("R", bound=Message)
+
+
+def read_key_file(path: Path, serial: str | None = None) -> LinkKey:
+    """The key in `path`; refuses a missing file or one made for another pump."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise KeyFileError(str(path), "a readable key file written by 'itb pump new'",
+                           exc.strerror) from None
+    key = LinkKey.from_text(text, str(path))
+    if serial is not None and key.serial != check_serial(serial):
+        raise InvalidInput("serial", serial, f"{key.serial} (the pump {path} is for)")
+    return key
 
 
 class Interrogation:
@@ -100,6 +116,30 @@ class ProgrammerClient:
     def connect_tcp(cls, host: str, port: int, key: LinkKey, role: Role = Role.CLINICIAN,
                     **options: object) -> ProgrammerClient:
         return cls(TcpTransport(host, port), key, role, **options)  # type: ignore[arg-type]
+
+    @classmethod
+    def connect(cls, *, host: str, port: int, serial: str, key_file: Path,
+                role: Role | None = None, **options: object) -> ProgrammerClient:
+        """What a programmer's `--host --port --serial --key-file` options need.
+
+        The key file must be for `serial`; the role defaults to the highest the key allows
+        (clinician for the clinic's key, patient for a handheld's). The session is not yet
+        open: use `with` or `open()`.
+        """
+        key = read_key_file(key_file, serial)
+        chosen = role if role is not None else key.roles[0]
+        if chosen not in key.roles:
+            raise InvalidInput("role", chosen.name.lower(),
+                               " or ".join(r.name.lower() for r in key.roles)
+                               + f" (what {key_file} allows)")
+        if not 1 <= port <= 65535:
+            raise InvalidInput("port", port, "1 to 65535")
+        try:
+            transport = TcpTransport(host, port)
+        except OSError as exc:
+            raise LinkRefused(serial, f"cannot reach {host}:{port} ({exc.strerror or exc})") \
+                from None
+        return cls(transport, key, chosen, **options)  # type: ignore[arg-type]
 
     # -- session ---------------------------------------------------------------------------
     def open(self) -> SessionEstablished:
