@@ -1,0 +1,898 @@
+"""`itb programmer ...`: the clinician programmer, a thin Typer shell.
+
+Every command reaches the pump through `itb.telemetry` (`wand`), computes with
+`itb.therapy` (`view`, `programming`, `refill`), records what happened in the
+session journal (`journal`) and turns every refusal into one sentence plus what to
+do next, with exit status 2 and no traceback. Declining a confirmation exits 1 and
+sends nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from itb.errors import InvalidInput, ItbError
+from itb.programmer import journal as journal_mod
+from itb.programmer import refill as refill_mod
+from itb.programmer import render
+from itb.programmer import schedule as sched
+from itb.programmer.errors import (
+    EchoMismatch,
+    LinkInterrupted,
+    NotConfirmed,
+    OverrideNeeded,
+    PrescriptionMismatch,
+    ProgrammerError,
+)
+from itb.programmer.programming import build_preview, new_limits, patient_facts, request_spec
+from itb.programmer.view import PumpView, project_reservoir, view_to_json
+from itb.programmer.wand import (
+    LINK_LOST,
+    ConnectionOptions,
+    WandFactory,
+    close_quietly,
+    read_view,
+    send_program,
+    tcp_factory,
+)
+from itb.telemetry.client import ProgrammerClient
+from itb.telemetry.commands import (
+    AcknowledgeAlarm,
+    AlarmAcknowledged,
+    LogEntryInfo,
+    Refill,
+    RefillConfirmation,
+)
+from itb.telemetry.errors import (
+    AuthenticationFailed,
+    CommandRejected,
+    KeyFileError,
+    LinkRefused,
+    LinkTimeout,
+    SessionClosed,
+)
+from itb.therapy.errors import FlexScheduleError, Overfill, RefillDiscrepancy
+from itb.therapy.flex import parse_flex_toml
+from itb.therapy.units import NL_PER_ML, display, exact, in_range, ml_to_nl, to_exact_str
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7400
+
+app = typer.Typer(
+    help="The clinician programmer: interrogate, program, refill and look after a pump "
+    "through the wand link (itb pump serve, or an in-process pump). Simulation only.",
+    no_args_is_help=True,
+)
+
+HostOpt = Annotated[str, typer.Option("--host", envvar="ITB_PUMP_HOST",
+                                      help="Address of the pump server (loopback).")]
+PortOpt = Annotated[int, typer.Option("--port", envvar="ITB_PUMP_PORT", min=1, max=65535,
+                                      help="Port of the pump server.")]
+SerialOpt = Annotated[str | None, typer.Option(
+    "--serial", envvar="ITB_SERIAL", help="The patient's pump serial; the pump must match.")]
+KeyOpt = Annotated[Path | None, typer.Option(
+    "--key-file", envvar="ITB_KEY_FILE", help="The clinic key file of this pump.")]
+SessionOpt = Annotated[Path, typer.Option(
+    "--session", envvar="ITB_SESSION",
+    help="Session journal (JSON lines) that the report is made from.")]
+YesOpt = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (scripts).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Exact JSON output.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ---- errors: one sentence and the next step ----------------------------------------------------
+
+
+def explain(exc: BaseException, options: ConnectionOptions | None = None) -> tuple[str, str]:
+    """(what went wrong, what to do next) for every refusal the programmer can meet."""
+    nothing_sent = "Nothing was sent to the pump."
+    if isinstance(exc, RefillDiscrepancy):
+        causes = "".join(f"\n  - {cause}" for cause in exc.possible_causes)
+        sentence = (f"Refill stopped: {exc.field} = {exc.value} is not allowed: allowed is "
+                    f"{exc.allowed}.\nPossible causes:{causes}")
+        return sentence, ("No drug was added and the pump is unchanged. Find the cause before "
+                          "refilling: aspirate again with the needle checked in the reservoir, "
+                          "look for a pocket fill, and consider a catheter or pump study.")
+    if isinstance(exc, Overfill):
+        return f"Overfill refused: {exc}.", \
+            f"Add no more than the reservoir holds. {nothing_sent}"
+    if isinstance(exc, PrescriptionMismatch):
+        return f"Wrong concentration: {exc}.", (
+            "Use the prescribed drug, or have the prescription changed and give "
+            f"--prescribed-concentration. {nothing_sent}")
+    if isinstance(exc, OverrideNeeded):
+        return f"Dose change refused: {exc}.", (
+            "Choose a dose in the allowed range, or give --override-reason with the clinical "
+            f"reason for going beyond it. {nothing_sent}")
+    if isinstance(exc, FlexScheduleError):
+        return f"Flex schedule refused: {exc}.", f"Correct the flex file. {nothing_sent}"
+    if isinstance(exc, KeyFileError):
+        return f"{exc}.", ("Give this pump's clinic key file with --key-file "
+                           "(itb pump new writes it as keys/<serial>.key).")
+    if isinstance(exc, AuthenticationFailed):
+        return f"{exc}.", "Check that --key-file is the clinic key of this pump."
+    if isinstance(exc, LinkRefused):
+        wait = f" in {exc.retry_after_s} s" if exc.retry_after_s else ""
+        return f"{exc}.", (f"Try again{wait}; if another programmer holds the session, end it "
+                           "first.")
+    if isinstance(exc, SessionClosed | LinkTimeout):
+        return f"The wand link was lost: {exc}.", (
+            "Hold the wand over the pump and run the command again; interrogate first to see "
+            "the pump's state.")
+    if isinstance(exc, CommandRejected):
+        next_step = "The pump changed nothing. Correct the request and run the command again."
+        if exc.code == "not_permitted":
+            next_step = "Use the clinic key of this pump (a patient key cannot do this)."
+        return f"The pump refused: {exc}.", next_step
+    if isinstance(exc, ProgrammerError):
+        return str(exc), exc.next_step
+    if isinstance(exc, InvalidInput):
+        return f"{exc}.", f"Correct the value and run the command again. {nothing_sent}"
+    if isinstance(exc, ItbError):
+        return f"{exc}.", "Interrogate the pump to see its state before trying again."
+    if isinstance(exc, OSError):
+        where = "" if options is None else f" at {options.host}:{options.port}"
+        reason = exc.strerror or type(exc).__name__
+        return f"Cannot reach the pump{where}: {reason}.", (
+            "Start the simulated pump (itb pump serve) or check --host and --port.")
+    raise exc
+
+
+def fail(exc: BaseException, options: ConnectionOptions | None = None) -> NoReturn:
+    sentence, next_step = explain(exc, options)
+    typer.echo(f"Error: {sentence}", err=True)
+    typer.echo(f"Next: {next_step}", err=True)
+    raise typer.Exit(1 if isinstance(exc, NotConfirmed) else 2)
+
+
+def guarded(function: F) -> F:
+    """Run a command; every refusal becomes one sentence on stderr and exit 2."""
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except (ItbError, OSError) as exc:
+            fail(exc, _last_options[0] if _last_options else None)
+    return wrapper  # type: ignore[return-value]
+
+
+_last_options: list[ConnectionOptions] = []
+
+
+# ---- shared plumbing ---------------------------------------------------------------------------
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 110)
+
+
+def host_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def wand_factory(ctx: typer.Context, host: str, port: int, key_file: Path | None,
+                 serial: str | None) -> WandFactory:
+    """The session opener: TCP to `itb pump serve`, or what a test put in `ctx.obj`."""
+    options = ConnectionOptions(host, port, key_file, serial)
+    _last_options[:] = [options]
+    maker = ctx.obj if callable(ctx.obj) else None
+    return maker(options) if maker is not None else tcp_factory(options)
+
+
+@contextmanager
+def session(factory: WandFactory) -> Iterator[ProgrammerClient]:
+    client = factory()
+    try:
+        yield client
+    finally:
+        close_quietly(client)
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask; a no (or no answer) raises NotConfirmed, so nothing is sent."""
+    if yes:
+        return
+    try:
+        agreed = typer.confirm(question, default=False)
+    except (typer.Abort, EOFError):
+        agreed = False
+    if not agreed:
+        raise NotConfirmed("Not confirmed: nothing was sent to the pump.",
+                           "Run the command again when ready.")
+
+
+def record(path: Path, kind: str, view: PumpView | None, serial: str, outcome: str,
+           summary: str, details: dict[str, Any] | None = None) -> None:
+    journal_mod.Journal(path).append(at=host_now(), kind=kind, serial=serial,
+                                     pump_time=None if view is None else view.now,
+                                     outcome=outcome, summary=summary, details=details)
+
+
+def dec(value: Fraction) -> str:
+    return to_exact_str(value)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def parse_instant(field: str, text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(field, text, "an ISO-8601 time with a UTC offset, "
+                           "such as 2026-03-01T08:00:00Z") from None
+    if moment.tzinfo is None:
+        raise InvalidInput(field, text, "a time with a UTC offset or Z")
+    return moment.astimezone(UTC)
+
+
+# ---- interrogate -------------------------------------------------------------------------------
+
+
+@app.command()
+@guarded
+def interrogate(ctx: typer.Context, as_json: JsonOpt = False, host: HostOpt = DEFAULT_HOST,
+                port: PortOpt = DEFAULT_PORT, serial: SerialOpt = None, key_file: KeyOpt = None,
+                session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE)) -> None:
+    """Read the pump: identity, battery and ERI date, reservoir, program, alarms, alarm date."""
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    with session(factory) as client:
+        view = read_view(client, serial)
+    data = view_to_json(view)
+    record(session_file, "interrogation", view, view.serial, "done",
+           f"interrogated: {data['reservoir_estimate_ml']} mL at "
+           f"{data['concentration_mcg_per_ml']} mcg/mL, {data['daily_dose_mcg']} mcg/day, "
+           f"{len(data['alarms'])} alarm(s)", {"interrogation": data})
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    console().print(render.interrogation(view))
+
+
+# ---- program -----------------------------------------------------------------------------------
+
+
+@app.command()
+@guarded
+def program(
+    ctx: typer.Context,
+    daily_dose: Annotated[str | None, typer.Option(
+        "--daily-dose", help="New simple continuous dose, mcg/day (exact decimal).")] = None,
+    flex: Annotated[Path | None, typer.Option(
+        "--flex", help="New flex schedule, TOML file (see docs/therapy.md).")] = None,
+    origin: Annotated[str | None, typer.Option(
+        "--origin", help="The patient's spasticity origin: spinal or cerebral.")] = None,
+    age_years: Annotated[str | None, typer.Option(
+        "--age-years", help="The patient's age in years (children: under 12).")] = None,
+    phase: Annotated[str, typer.Option(
+        "--phase", help="titration (after implant) or maintenance (at refill visits).")
+    ] = "titration",
+    pediatric_rule: Annotated[str, typer.Option(
+        "--pediatric-rule", help="Children's step: 5-15 or 5-10 (labels differ).")] = "5-15",
+    max_daily_dose: Annotated[str | None, typer.Option(
+        "--max-daily-dose", help="New hard limit per 24 h, mcg (default: keep).")] = None,
+    max_bolus: Annotated[str | None, typer.Option(
+        "--max-bolus", help="New maximum bolus, mcg (default: keep).")] = None,
+    override_reason: Annotated[str | None, typer.Option(
+        "--override-reason", help="Clinical reason to go beyond the titration rules.")] = None,
+    yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
+    serial: SerialOpt = None, key_file: KeyOpt = None,
+    session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+) -> None:
+    """Preview a new dose or flex schedule, check it, confirm, send it and verify the echo."""
+    if origin is None or age_years is None:
+        raise InvalidInput("patient facts", "not given",
+                           "--origin spinal|cerebral and --age-years N",
+                           "the titration check needs the patient's spasticity origin and age")
+    patient = patient_facts(origin, age_years, phase, pediatric_rule)
+    dose = None if daily_dose is None else in_range("daily dose", daily_dose, 0, None, "mcg/day",
+                                                    low_inclusive=False)
+    schedule = None
+    if flex is not None:
+        try:
+            text = flex.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput("--flex", str(flex), "a readable TOML file", exc.strerror) from None
+        schedule = parse_flex_toml(text, str(flex))
+    limit_daily = None if max_daily_dose is None else in_range(
+        "max daily dose", max_daily_dose, 0, None, "mcg", low_inclusive=False)
+    limit_bolus = None if max_bolus is None else in_range(
+        "max bolus", max_bolus, 0, None, "mcg", low_inclusive=False)
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    out = console()
+    with session(factory) as client:
+        view = read_view(client, serial)
+        limits = new_limits(view, limit_daily, limit_bolus)
+        spec, notes = request_spec(view, daily_dose_mcg=dose, flex=schedule, limits=limits)
+        pump_refusal: CommandRejected | None = None
+        try:
+            dry_run = client.program(spec, confirm_only=True)
+        except CommandRejected as exc:
+            dry_run, pump_refusal = None, exc
+        preview = build_preview(view, spec, dry_run, patient, override_reason, notes)
+        out.print(render.preview(preview))
+        titration = preview.titration
+        details = {"previous": None if view.program is None
+                   else sched.program_to_json(view.program),
+                   "new": sched.program_to_json(spec), "patient": patient.describe(),
+                   "titration": titration.status, "violations": list(titration.violations),
+                   "override_reason": titration.override_reason,
+                   "previous_daily_dose_mcg": None if view.daily_dose_mcg is None
+                   else dec(view.daily_dose_mcg),
+                   "daily_dose_mcg": dec(preview.daily_dose_mcg),
+                   "low_reservoir_alarm_at": iso(preview.projection.low_reservoir_alarm_at)}
+        summary = (f"program {sched.describe_program(spec)} "
+                   f"(from {render.mcg(view.daily_dose_mcg, 'mcg/day')})")
+        if titration.needs_override:
+            record(session_file, "program", view, view.serial, "refused",
+                   "refused: " + summary, details)
+            raise titration.refusal()
+        if pump_refusal is not None:
+            record(session_file, "program", view, view.serial, "refused",
+                   "refused by the pump: " + summary, {**details, "error": str(pump_refusal)})
+            raise pump_refusal
+        try:
+            confirm(f"Send this program to pump {view.serial}?", yes)
+            echo, after = send_program(client, factory, view.program, spec,
+                                       view.concentration_mcg_per_ml)
+        except NotConfirmed:
+            record(session_file, "program", view, view.serial, "cancelled",
+                   "cancelled: " + summary, details)
+            raise
+        except (LinkInterrupted, EchoMismatch) as exc:
+            record(session_file, "program", view, view.serial, "interrupted",
+                   "not done: " + summary, {**details, "error": str(exc)})
+            raise
+    details["verified"] = True
+    details["effective"] = iso(echo.effective)
+    record(session_file, "program", view, view.serial,
+           "overridden" if titration.override_reason and titration.violations else "done",
+           summary, details)
+    out.print(Text(f"Program sent and verified: the pump's echo and a fresh interrogation show "
+                   f"the new program in force since {render.when(echo.effective)}.",
+                   style="bold green"))
+    del after
+
+
+# ---- refill ------------------------------------------------------------------------------------
+
+
+def ask_value(label: str, given: str | None, default: str | None = None) -> str:
+    if given is not None:
+        return given
+    try:
+        return str(typer.prompt(label, default=default) if default is not None
+                   else typer.prompt(label))
+    except (typer.Abort, EOFError):
+        raise NotConfirmed(f"No answer for '{label}': the refill was not done.",
+                           "Run the refill again when ready.") from None
+
+
+@app.command()
+@guarded
+def refill(
+    ctx: typer.Context,
+    withdrawn_ml: Annotated[str | None, typer.Option(
+        "--withdrawn-ml", help="Volume actually withdrawn from the reservoir, mL.")] = None,
+    drug: Annotated[str | None, typer.Option(
+        "--drug", help="Lioresal Intrathecal or Gablofen.")] = None,
+    concentration: Annotated[str | None, typer.Option(
+        "--concentration", help="Concentration put in, mcg/mL.")] = None,
+    prescribed_concentration: Annotated[str | None, typer.Option(
+        "--prescribed-concentration",
+        help="Prescribed concentration, mcg/mL (default: the pump's present drug).")] = None,
+    added_ml: Annotated[str | None, typer.Option(
+        "--added-ml", help="Volume put into the reservoir, mL.")] = None,
+    catheter_ml: Annotated[str | None, typer.Option(
+        "--catheter-ml", help="Implanted catheter volume, mL (for a bridge bolus).")] = None,
+    catheter_length_cm: Annotated[str | None, typer.Option(
+        "--catheter-length-cm", help="Implanted catheter length, cm (for a bridge bolus).")
+    ] = None,
+    yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
+    serial: SerialOpt = None, key_file: KeyOpt = None,
+    session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+) -> None:
+    """The refill wizard, step by step; every answer can be given as a flag."""
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    out = console()
+    with session(factory) as client:
+        view = read_view(client, serial)
+        report = view.report
+        conc_now = view.concentration_mcg_per_ml
+        expected = report.reservoir.estimate_nl
+
+        def stop(reason: str, exc: BaseException, **known: Any) -> NoReturn:
+            record_ = refill_mod.RefillRecord(
+                serial=view.serial, pump_time=view.now, outcome=f"stopped: {reason}",
+                expected_residual_nl=expected, withdrawn_nl=known.get("withdrawn_nl"),
+                discrepancy_nl=known.get("discrepancy_nl"), brand=known.get("brand"),
+                concentration_mcg_per_ml=known.get("conc"),
+                previous_concentration_mcg_per_ml=conc_now,
+                prescribed_concentration_mcg_per_ml=known.get("prescribed"),
+                added_nl=known.get("added_nl"), reservoir_estimate_nl=None, bridge=None,
+                pump_bridge_bolus_nl=None, bridge_until=None, low_reservoir_alarm_at=None,
+                refill_by=None, refill_by_reason=None,
+                reasons=tuple(getattr(exc, "possible_causes", ())) or (str(exc),))
+            record(session_file, "refill", view, view.serial, "stopped",
+                   f"refill stopped: {reason}", {"refill": record_.to_json()})
+            raise exc
+
+        # 1. Patient and pump.
+        out.print(Text("Step 1 of 7: confirm the patient and the pump", style="bold"))
+        out.print(Text(f"Pump {view.serial}, {report.model}, implanted "
+                       f"{render.when(report.implanted)}; drug {display(conc_now)} mcg/mL; "
+                       f"reservoir estimate {render.ml(expected)}; "
+                       f"program {render.program_line(view.program)}."))
+        try:
+            confirm(f"Is this the patient's pump (serial {view.serial})?", yes)
+        except NotConfirmed as exc:
+            stop("pump not confirmed", exc)
+
+        # 2. Residual withdrawn against the expected residual.
+        out.print(Text("Step 2 of 7: withdraw the residual and compare", style="bold"))
+        withdrawn_text = ask_value("Volume withdrawn from the reservoir (mL)", withdrawn_ml)
+        withdrawn_nl = ml_to_nl("withdrawn_ml", withdrawn_text)
+        try:
+            residual = refill_mod.check_withdrawn(view, withdrawn_text)
+        except RefillDiscrepancy as exc:
+            stop("residual discrepancy", exc, withdrawn_nl=withdrawn_nl,
+                 discrepancy_nl=withdrawn_nl - expected)
+        out.print(Text(f"Withdrawn {render.ml(withdrawn_nl)}, expected {render.ml(expected)}: "
+                       f"difference {render.signed(Fraction(residual.discrepancy_nl, NL_PER_ML))}"
+                       f" mL, within {render.ml(residual.threshold_nl)}."))
+
+        # 3. Drug, concentration and volume added.
+        out.print(Text("Step 3 of 7: the drug put in", style="bold"))
+        brand = ask_value("Drug (" + " or ".join(refill_mod.KNOWN_BRANDS) + ")", drug,
+                          refill_mod.KNOWN_BRANDS[0])
+        conc_text = ask_value("Concentration (mcg/mL)", concentration, display(conc_now))
+        prescribed_text = prescribed_concentration if prescribed_concentration is not None \
+            else (display(conc_now) if yes or concentration is not None else None)
+        prescribed_text = ask_value("Prescribed concentration (mcg/mL)", prescribed_text,
+                                    display(conc_now))
+        added_text = ask_value("Volume added to the reservoir (mL)", added_ml)
+        known: dict[str, Any] = {"withdrawn_nl": withdrawn_nl,
+                                 "discrepancy_nl": residual.discrepancy_nl, "brand": brand}
+        try:
+            product = refill_mod.check_drug(brand, conc_text, prescribed_text)
+            known["conc"] = product.concentration_mcg_per_ml
+            known["prescribed"] = exact("prescribed concentration", prescribed_text)
+            known["added_nl"] = ml_to_nl("added_ml", added_text)
+            fill = refill_mod.check_fill(view, withdrawn_text, added_text)
+        except (PrescriptionMismatch, Overfill) as exc:
+            stop("drug or volume refused", exc, **known)
+        new_conc = product.concentration_mcg_per_ml
+        out.print(Text(f"{brand} {display(new_conc)} mcg/mL, {render.ml(fill.fill_nl)} into a "
+                       f"{render.ml(fill.capacity_nl)} reservoir."))
+
+        # 4. Bridge bolus for a change of concentration.
+        out.print(Text("Step 4 of 7: concentration change", style="bold"))
+        bridge = None
+        if new_conc != conc_now:
+            if catheter_ml is None and catheter_length_cm is None and not yes:
+                catheter_length_cm = ask_value("Implanted catheter length (cm)", None)
+            bridge = refill_mod.plan_bridge(
+                view, new_conc, refill_mod.catheter_ml(catheter_ml, catheter_length_cm))
+            out.print(Text(
+                f"Concentration changes {display(conc_now)} -> {display(new_conc)} mcg/mL: "
+                f"bridge bolus pushes {display(bridge.dead_volume_ml)} mL of old drug "
+                f"(pump tubing {display(bridge.pump_tubing_ml)} + catheter "
+                f"{display(bridge.catheter_ml)} mL) at {display(bridge.bridge_rate_ml_per_day)} "
+                f"mL/day for {display(bridge.bridge_duration_h)} h, keeping "
+                f"{display(bridge.old_daily_dose_mcg)} mcg/day; then "
+                f"{display(bridge.new_rate_ml_per_day)} mL/day of the new drug."))
+        else:
+            out.print(Text("Same concentration: no bridge bolus."))
+
+        # 5. Update the pump.
+        out.print(Text("Step 5 of 7: update the pump", style="bold"))
+        projection = refill_mod.project_after_refill(view, fill.fill_nl, new_conc, view.now)
+        for line in render.projection_lines(projection):
+            out.print(Text("If confirmed: " + line))
+        try:
+            confirm(f"Update pump {view.serial}: withdrawn {render.ml(withdrawn_nl)}, added "
+                    f"{render.ml(fill.fill_nl)} of {display(new_conc)} mcg/mL"
+                    + (", with bridge bolus" if bridge else "") + "?", yes)
+        except NotConfirmed as exc:
+            stop("update not confirmed", exc, **known)
+        command = Refill(withdrawn_nl, fill.fill_nl, new_conc, bridge is not None)
+        try:
+            echo = client.call(command, RefillConfirmation)
+        except LINK_LOST as lost:
+            close_quietly(client)
+            stop("link lost during the update", refill_interrupted(factory, view, lost), **known)
+        except CommandRejected as exc:
+            stop("the pump refused the refill", exc, **known)
+        problems = refill_mod.verify_refill_echo(withdrawn_nl=withdrawn_nl,
+                                                 added_nl=fill.fill_nl, concentration=new_conc,
+                                                 bridge=bridge is not None, echo=echo)
+        if problems:
+            stop("echo mismatch", EchoMismatch(
+                "The pump's refill echo differs from what was sent: " + "; ".join(problems) + ".",
+                "Interrogate the pump at once and check its reservoir and concentration."),
+                **known)
+        after = read_view(client, serial)
+
+    # 6. New alarm and refill dates (from the refilled pump, through the therapy rules).
+    out.print(Text("Step 6 of 7: new alarm and refill dates", style="bold"))
+    for line in render.projection_lines(after.projection):
+        out.print(Text(line))
+    if bridge is not None and echo.bridge_bolus_nl != round(bridge.dead_volume_nl):
+        out.print(Text(f"Note: the pump's bridge bolus is {render.ml(echo.bridge_bolus_nl)}, the "
+                       f"clinic's dead volume {display(bridge.dead_volume_ml)} mL: check the "
+                       "catheter volume stored in the pump.", style="yellow"))
+
+    # 7. The refill record.
+    plan = after.projection.plan
+    record_ = refill_mod.RefillRecord(
+        serial=view.serial, pump_time=after.now, outcome="refilled", expected_residual_nl=expected,
+        withdrawn_nl=withdrawn_nl, discrepancy_nl=echo.discrepancy_nl, brand=brand,
+        concentration_mcg_per_ml=new_conc, previous_concentration_mcg_per_ml=conc_now,
+        prescribed_concentration_mcg_per_ml=known["prescribed"], added_nl=fill.fill_nl,
+        reservoir_estimate_nl=echo.reservoir_estimate_nl, bridge=bridge,
+        pump_bridge_bolus_nl=echo.bridge_bolus_nl if bridge else None,
+        bridge_until=echo.bridge_until, low_reservoir_alarm_at=after.projection.
+        low_reservoir_alarm_at, refill_by=None if plan is None else plan.refill_by,
+        refill_by_reason=None if plan is None else plan.refill_by_reason)
+    record(session_file, "refill", after, view.serial, "done",
+           f"refilled {render.ml(fill.fill_nl)} of {brand} {display(new_conc)} mcg/mL "
+           f"(withdrawn {render.ml(withdrawn_nl)}, expected {render.ml(expected)})",
+           {"refill": record_.to_json()})
+    out.print(Text("Step 7 of 7: refill record written to the session journal "
+                   f"{session_file}", style="bold green"))
+
+
+def refill_interrupted(factory: WandFactory, view: PumpView, lost: BaseException
+                       ) -> LinkInterrupted:
+    """After a link loss during a refill: did the pump take it? (A refill cannot be undone.)"""
+    try:
+        with session(factory) as client:
+            report = client.interrogate()
+            entries = client.read_log_all(view.report.log_next_index)
+    except (*LINK_LOST, ItbError):
+        return LinkInterrupted(
+            f"The link was lost during the refill update ({lost}) and the pump could not be "
+            "reached again.", "Interrogate the pump as soon as the wand is over it: check its "
+                              "reservoir volume and concentration before the patient leaves.")
+    if any(entry.kind == "refill" for entry in entries):
+        return LinkInterrupted(
+            f"The link was lost during the refill update ({lost}), but the pump recorded the "
+            f"refill: reservoir {render.ml(report.reservoir.estimate_nl)} at "
+            f"{display(report.reservoir.concentration_mcg_per_ml)} mcg/mL.",
+            "Interrogate the pump and check the values; do not send the refill again.")
+    return LinkInterrupted(
+        f"The link was lost during the refill update ({lost}); the pump did not record it and "
+        "still holds its previous reservoir estimate and concentration.",
+        "Run the refill again from step 1 (the drug is already in the reservoir: enter the "
+        "same volumes).")
+
+
+# ---- bolus, stop, resume -----------------------------------------------------------------------
+
+
+@app.command()
+@guarded
+def bolus(
+    ctx: typer.Context,
+    dose: Annotated[str, typer.Option("--dose", help="Bolus dose, mcg.")],
+    duration_min: Annotated[str, typer.Option("--duration-min", help="Over how many minutes.")],
+    yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
+    serial: SerialOpt = None, key_file: KeyOpt = None,
+    session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+) -> None:
+    """A clinician single bolus, within the program's maximum bolus and 24-hour limit."""
+    dose_mcg = in_range("bolus dose", dose, 0, None, "mcg", low_inclusive=False)
+    minutes = in_range("duration_min", duration_min, 1, 1440, "min")
+    if (minutes * 60).denominator != 1:
+        raise InvalidInput("duration_min", duration_min, "a duration in whole seconds")
+    duration_s = int(minutes * 60)
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    out = console()
+    with session(factory) as client:
+        view = read_view(client, serial)
+        if view.program is None:
+            raise InvalidInput("program", "none", "a programmed pump (a bolus needs its limits)")
+        limits = view.program.limits
+        details = {"dose_mcg": dec(dose_mcg), "duration_s": duration_s}
+        if dose_mcg > limits.max_bolus_mcg:
+            record(session_file, "bolus", view, view.serial, "refused",
+                   f"bolus {display(dose_mcg)} mcg refused: over the maximum bolus", details)
+            raise InvalidInput("bolus dose", f"{display(dose_mcg)} mcg",
+                               f"more than 0 to {display(limits.max_bolus_mcg)} mcg "
+                               "(the program's maximum bolus)")
+        daily = view.daily_dose_mcg or Fraction(0)
+        volume = dose_mcg * NL_PER_ML / view.concentration_mcg_per_ml
+        out.print(Text(f"Bolus {display(dose_mcg)} mcg ({render.ml(volume)} at "
+                       f"{display(view.concentration_mcg_per_ml)} mcg/mL) over "
+                       f"{display(minutes)} min; with the program's {display(daily)} mcg/day the "
+                       f"next 24 h hold about {display(daily + dose_mcg)} mcg (hard limit "
+                       f"{display(limits.max_daily_dose_mcg)} mcg)."))
+        confirm(f"Give this bolus now on pump {view.serial}?", yes)
+        try:
+            echo = client.bolus(dose_mcg, duration_s)
+        except CommandRejected as exc:
+            record(session_file, "bolus", view, view.serial, "refused",
+                   f"bolus {display(dose_mcg)} mcg refused by the pump: {exc}", details)
+            raise
+    if echo.dose_mcg != dose_mcg:
+        raise EchoMismatch(f"The pump echoed a bolus of {display(echo.dose_mcg)} mcg, not "
+                           f"{display(dose_mcg)} mcg.", "Interrogate the pump at once.")
+    record(session_file, "bolus", view, view.serial, "done",
+           f"bolus {display(dose_mcg)} mcg over {display(minutes)} min, until "
+           f"{render.when(echo.ends)}", {**details, "ends": iso(echo.ends)})
+    out.print(Text(f"Bolus running: {display(echo.dose_mcg)} mcg "
+                   f"({render.ml(echo.volume_nl)}) from {render.when(echo.starts)} to "
+                   f"{render.when(echo.ends)}.", style="bold green"))
+
+
+@app.command()
+@guarded
+def stop(ctx: typer.Context, yes: YesOpt = False, host: HostOpt = DEFAULT_HOST,
+         port: PortOpt = DEFAULT_PORT, serial: SerialOpt = None, key_file: KeyOpt = None,
+         session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE)) -> None:
+    """Stop the infusion (the pump keeps its minimum rate). Beware withdrawal."""
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    out = console()
+    with session(factory) as client:
+        view = read_view(client, serial)
+        # Boxed warning [LIO-LABEL via devices.md]: abrupt discontinuation can be fatal.
+        out.print(Text("Warning: stopping intrathecal baclofen abruptly can cause withdrawal "
+                       "(high fever, altered mental status, rebound spasticity, muscle rigidity;"
+                       " it can progress to rhabdomyolysis, organ failure and death). Plan the "
+                       "resumption.", style="bold red"))
+        confirm(f"Stop the infusion on pump {view.serial}?", yes)
+        changed = client.stop()
+    record(session_file, "stop", view, view.serial, "done",
+           f"infusion stopped: {changed.state}", {"state": changed.state, "at": iso(changed.at)})
+    out.print(Text(f"Pump {view.serial}: {changed.state} since {render.when(changed.at)}.",
+                   style="bold"))
+
+
+@app.command()
+@guarded
+def resume(ctx: typer.Context, yes: YesOpt = False, host: HostOpt = DEFAULT_HOST,
+           port: PortOpt = DEFAULT_PORT, serial: SerialOpt = None, key_file: KeyOpt = None,
+           session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE)) -> None:
+    """Resume the programmed therapy after a stop."""
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    out = console()
+    with session(factory) as client:
+        view = read_view(client, serial)
+        out.print(Text(f"Resume: {render.program_line(view.program)}."))
+        confirm(f"Resume the program on pump {view.serial}?", yes)
+        changed = client.resume()
+    record(session_file, "resume", view, view.serial, "done",
+           f"infusion resumed: {changed.state}", {"state": changed.state, "at": iso(changed.at)})
+    out.print(Text(f"Pump {view.serial}: {changed.state} since {render.when(changed.at)}.",
+                   style="bold"))
+
+
+# ---- alarms, log -------------------------------------------------------------------------------
+
+
+@app.command()
+@guarded
+def alarms(
+    ctx: typer.Context,
+    ack: Annotated[str | None, typer.Option(
+        "--ack", help="Acknowledge (silence) one alarm kind, or 'all'.")] = None,
+    as_json: JsonOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
+    serial: SerialOpt = None, key_file: KeyOpt = None,
+    session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+) -> None:
+    """List the pump's alarms; --ack KIND silences one kind (--ack all: every sounding one)."""
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    with session(factory) as client:
+        view = read_view(client, serial)
+        answer: AlarmAcknowledged | None = None
+        if ack is not None:
+            known = {a.code for a in view.report.alarms}
+            if ack != "all" and ack not in known:
+                raise InvalidInput("--ack", ack, "one of the pump's alarms: "
+                                   + (", ".join(sorted(known)) or "none raised") + ", or all")
+            answer = client.call(AcknowledgeAlarm(None if ack == "all" else ack),
+                                 AlarmAcknowledged)
+            view = read_view(client, serial)
+    if answer is not None:
+        record(session_file, "alarm_ack", view, view.serial, "done",
+               f"acknowledged {ack}: {answer.silenced} alarm(s) silenced",
+               {"kind": ack, "silenced": answer.silenced})
+    data = view_to_json(view)["alarms"]
+    if as_json:
+        typer.echo(json.dumps({"alarms": data, "silenced": None if answer is None
+                               else answer.silenced}, indent=2))
+        return
+    out = console()
+    if answer is not None:
+        out.print(Text(f"{answer.silenced} sounding alarm(s) silenced; they sound again later "
+                       "if the cause remains."))
+    out.print(render.alarms_table(view))
+
+
+def filter_log(entries: tuple[LogEntryInfo, ...], kinds: list[str] | None,
+               since: datetime | None, until: datetime | None) -> list[LogEntryInfo]:
+    return [e for e in entries
+            if (not kinds or e.kind in kinds) and (since is None or e.time >= since)
+            and (until is None or e.time <= until)]
+
+
+@app.command()
+@guarded
+def log(
+    ctx: typer.Context,
+    kind: Annotated[list[str] | None, typer.Option(
+        "--kind", help="Only entries of this kind (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="From this time (ISO-8601).")
+                     ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Up to this time (ISO-8601).")
+                     ] = None,
+    page: Annotated[int, typer.Option("--page", min=1, help="Page, 1 = newest.")] = 1,
+    page_size: Annotated[int, typer.Option("--page-size", min=1, max=500)] = 20,
+    as_json: JsonOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
+    serial: SerialOpt = None, key_file: KeyOpt = None,
+) -> None:
+    """The pump's event log as a paged table, newest first, filtered by kind and time."""
+    start = None if since is None else parse_instant("--since", since)
+    end = None if until is None else parse_instant("--until", until)
+    if start is not None and end is not None and end < start:
+        raise InvalidInput("--until", until, f"not before --since {since}")
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    with session(factory) as client:
+        view = read_view(client, serial)
+    chosen = list(reversed(filter_log(view.log, kind, start, end)))
+    pages = max(1, -(-len(chosen) // page_size))
+    if page > pages:
+        raise InvalidInput("--page", page, f"1 to {pages} ({len(chosen)} matching entries)")
+    shown = chosen[(page - 1) * page_size: page * page_size]
+    if as_json:
+        typer.echo(json.dumps({
+            "page": page, "pages": pages, "matching": len(chosen),
+            "overflowed": view.report.log_overflowed,
+            "entries": [{"index": e.index, "time": iso(e.time), "kind": e.kind,
+                         "details": {d.key: d.value for d in e.details}} for e in shown]},
+            indent=2))
+        return
+    table = Table(title=f"Pump {view.serial} event log, page {page} of {pages} "
+                        f"({len(chosen)} matching, newest first)", show_edge=False)
+    for column in ("#", "pump time", "kind", "details"):
+        table.add_column(column, overflow="fold")
+    for entry in shown:
+        details = ", ".join(f"{d.key}={d.value}" for d in entry.details)
+        table.add_row(str(entry.index), render.when(entry.time), entry.kind,
+                      details if len(details) <= 160 else details[:157] + "...")
+    out = console()
+    out.print(table)
+    if view.report.log_overflowed:
+        out.print(Text(f"{view.report.log_overflowed} older entries fell off the pump's log "
+                       "ring.", style="yellow"))
+
+
+# ---- settings ------------------------------------------------------------------------------------
+
+
+@app.command("set-alarm-volume")
+@guarded
+def set_alarm_volume(
+    ctx: typer.Context,
+    ml: Annotated[str, typer.Option("--ml", help="Low-reservoir alarm volume, mL.")],
+    yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
+    serial: SerialOpt = None, key_file: KeyOpt = None,
+    session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+) -> None:
+    """Set the low-reservoir alarm volume (within the model's range), with the new alarm date."""
+    volume_nl = ml_to_nl("--ml", ml)
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    out = console()
+    with session(factory) as client:
+        view = read_view(client, serial)
+        facts = view.facts
+        if not facts.low_reservoir_alarm_min_nl <= volume_nl <= facts.low_reservoir_alarm_max_nl:
+            raise InvalidInput("--ml", f"{display(Fraction(volume_nl, NL_PER_ML))} mL",
+                               f"{render.ml(facts.low_reservoir_alarm_min_nl)} to "
+                               f"{render.ml(facts.low_reservoir_alarm_max_nl)} for {facts.name}")
+        projection = project_reservoir(
+            reservoir_nl=view.reservoir_estimate_nl,
+            concentration_mcg_per_ml=view.concentration_mcg_per_ml,
+            program=view.schedule if view.schedule is not None else view.daily_dose_mcg,
+            alarm_nl=volume_nl, now=view.now, filled_at=view.last_refill_at,
+            capacity_nl=view.report.reservoir.capacity_nl)
+        out.print(Text(f"Alarm volume {render.ml(view.report.reservoir.low_reservoir_alarm_nl)} "
+                       f"-> {render.ml(volume_nl)}."))
+        for line in render.projection_lines(projection):
+            out.print(Text(line))
+        confirm(f"Set the alarm volume on pump {view.serial}?", yes)
+        echo = client.set_alarm_volume(volume_nl)
+    if echo.low_reservoir_alarm_nl != volume_nl:
+        raise EchoMismatch(f"The pump echoed an alarm volume of "
+                           f"{render.ml(echo.low_reservoir_alarm_nl)}.",
+                           "Interrogate the pump and set the alarm volume again.")
+    record(session_file, "alarm_volume", view, view.serial, "done",
+           f"low-reservoir alarm volume set to {render.ml(volume_nl)}",
+           {"low_reservoir_alarm_ml": to_exact_str(Fraction(volume_nl, NL_PER_ML)),
+            "low_reservoir_alarm_at": iso(projection.low_reservoir_alarm_at)})
+    out.print(Text(f"Alarm volume set to {render.ml(volume_nl)} and verified.", style="bold green"))
+
+
+@app.command("set-clock")
+@guarded
+def set_clock(
+    ctx: typer.Context,
+    to: Annotated[str | None, typer.Option("--to", help="New pump time, ISO-8601 with offset.")
+                  ] = None,
+    host_clock: Annotated[bool, typer.Option(
+        "--host-clock", help="Set the pump to this programmer's UTC clock.")] = False,
+    yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
+    serial: SerialOpt = None, key_file: KeyOpt = None,
+    session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+) -> None:
+    """Set the pump's clock (flex programs follow it)."""
+    if (to is None) == (not host_clock):
+        raise InvalidInput("clock", "both or neither", "exactly one of --to or --host-clock")
+    target = parse_instant("--to", to) if to is not None else host_now()
+    target = target.replace(microsecond=0)
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    out = console()
+    with session(factory) as client:
+        view = read_view(client, serial)
+        drift = target - view.now
+        out.print(Text(f"Pump clock {render.when(view.now)} -> {render.when(target)} "
+                       f"(a change of {drift.total_seconds():+.0f} s)."))
+        confirm(f"Set the clock of pump {view.serial}?", yes)
+        echo = client.set_clock(target)
+    if abs(echo.pump_time - target) > timedelta(seconds=1):
+        raise EchoMismatch(f"The pump's clock reads {render.when(echo.pump_time)}, not "
+                           f"{render.when(target)}.", "Interrogate the pump and set it again.")
+    record(session_file, "clock", view, view.serial, "done",
+           f"pump clock set from {iso(echo.previous)} to {iso(echo.pump_time)}",
+           {"previous": iso(echo.previous), "pump_time": iso(echo.pump_time)})
+    out.print(Text(f"Pump clock set to {render.when(echo.pump_time)} and verified.",
+                   style="bold green"))
+
+
+# ---- report ------------------------------------------------------------------------------------
+
+
+@app.command()
+@guarded
+def report(
+    ctx: typer.Context,
+    out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT, serial: SerialOpt = None,
+    key_file: KeyOpt = None, session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+) -> None:
+    """Write the session report (self-contained HTML) after a final interrogation."""
+    from itb.programmer.report import render_report
+
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    with session(factory) as client:
+        view = read_view(client, serial)
+    record(session_file, "interrogation", view, view.serial, "done",
+           "final interrogation for the session report", {"interrogation": view_to_json(view)})
+    entries = journal_mod.Journal(session_file).entries(view.serial)
+    html = render_report(view, entries, generated_at=host_now(), session_file=str(session_file))
+    try:
+        if out_file.parent and not out_file.parent.exists():
+            out_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out_file.with_name(out_file.name + ".tmp")
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(out_file)
+    except OSError as exc:
+        raise InvalidInput("--out", str(out_file), "a writable file path", exc.strerror) from None
+    typer.echo(str(out_file))

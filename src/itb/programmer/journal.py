@@ -1,0 +1,81 @@
+"""The session journal: the programmer's only local state, the raw material of the report.
+
+One JSON object per line, appended as each command finishes (or is refused, stopped
+or interrupted), and flushed to disk at once so a crash loses nothing already done.
+The programmer never reads the journal to decide anything about therapy: the last
+program change, the last refill and every figure come from the pump itself. The
+journal only records what happened in the session, for `itb programmer report`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from itb.errors import InvalidInput
+
+FORMAT = "itb-programmer-session 1"
+DEFAULT_SESSION_FILE = "itb-session.jsonl"
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    at: str  # the programmer's UTC clock when the entry was written (ISO-8601)
+    kind: str  # interrogation, program, refill, bolus, stop, resume, alarm_ack, ...
+    serial: str
+    pump_time: str | None
+    outcome: str  # done, refused, stopped, cancelled, interrupted
+    summary: str
+    details: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "at": self.at, "kind": self.kind, "serial": self.serial,
+                "pump_time": self.pump_time, "outcome": self.outcome, "summary": self.summary,
+                "details": self.details}
+
+
+class Journal:
+    """Append-only JSON-lines file of one programming session."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def append(self, *, at: datetime, kind: str, serial: str, pump_time: datetime | None,
+               outcome: str, summary: str, details: dict[str, Any] | None = None) -> JournalEntry:
+        entry = JournalEntry(at.isoformat(), kind, serial,
+                             None if pump_time is None else pump_time.isoformat(), outcome,
+                             summary, details or {})
+        line = json.dumps(entry.to_json(), sort_keys=True) + "\n"
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return entry
+
+    def entries(self, serial: str | None = None) -> list[JournalEntry]:
+        """Every entry (of one pump, if `serial` is given), oldest first."""
+        if not self.path.exists():
+            return []
+        out = []
+        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                if data.get("format") != FORMAT:
+                    raise ValueError("format")
+                entry = JournalEntry(str(data["at"]), str(data["kind"]), str(data["serial"]),
+                                     data["pump_time"], str(data["outcome"]),
+                                     str(data["summary"]), dict(data["details"]))
+            except (ValueError, KeyError, TypeError):
+                raise InvalidInput("session file", f"{self.path} line {number}",
+                                   f"lines written by itb programmer ({FORMAT})") from None
+            if serial is None or entry.serial == serial:
+                out.append(entry)
+        return out

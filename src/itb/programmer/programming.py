@@ -1,0 +1,265 @@
+"""A dose change, previewed: the new program, its titration check and its alarm date.
+
+Pure: it takes the current `PumpView`, the clinician's request and the patient's
+facts, and computes with `itb.therapy` what the change means before anything is
+sent. Where the patient's spasticity origin and age come from is explicit: the
+clinician gives them on the command line (`--origin`, `--age-years`), because the
+pump stores no patient facts and the programmer keeps none (the clinic's records
+will supply them when the clinic service exists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+
+from itb.errors import InvalidInput
+from itb.programmer import schedule as sched
+from itb.programmer.errors import OverrideNeeded
+from itb.programmer.view import Projection, PumpView, project_reservoir
+from itb.telemetry.commands import HardLimitsSpec, ProgramConfirmation, ProgramSpec
+from itb.therapy.catalogue import AgeGroup, ChangeReason, Origin, PediatricRule, Phase
+from itb.therapy.dosing import (
+    TitrationDecision,
+    age_group_for,
+    allowed_new_doses,
+    check_titration,
+    step_percent_bounds,
+)
+from itb.therapy.errors import OverrideRequired, TitrationLimitExceeded, TitrationTooSoon
+from itb.therapy.flex import FlexSchedule
+from itb.therapy.units import display, in_range
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """What the titration rules need to know about the patient, given by the clinician."""
+
+    origin: Origin
+    age_years: Fraction
+    phase: Phase = Phase.TITRATION
+    pediatric_rule: PediatricRule = PediatricRule.FIVE_TO_FIFTEEN
+
+    @property
+    def age_group(self) -> AgeGroup:
+        return age_group_for(self.age_years)
+
+    def describe(self) -> str:
+        return (f"{self.origin.value} origin, {display(self.age_years)} years "
+                f"({self.age_group.value}), {self.phase.value} phase")
+
+
+def patient_facts(origin: str, age_years: str, phase: str = "titration",
+                  pediatric_rule: str = "5-15") -> PatientFacts:
+    """Validated patient facts from command-line text."""
+    def choice(field: str, value: str, enum: type) -> object:
+        try:
+            return enum(value)
+        except ValueError:
+            raise InvalidInput(field, value, "one of: " + ", ".join(m.value for m in enum)) \
+                from None
+    age = in_range("age_years", age_years, 0, 130, "years")
+    return PatientFacts(choice("origin", origin, Origin),  # type: ignore[arg-type]
+                        age, choice("phase", phase, Phase),  # type: ignore[arg-type]
+                        choice("pediatric_rule", pediatric_rule, PediatricRule))  # type: ignore[arg-type]
+
+
+# ---- titration review ------------------------------------------------------------------------
+
+WITHIN = "within the titration rules"
+SAME_TOTAL = "same daily total (a redistribution, not a titration step)"
+NEEDS_OVERRIDE = "beyond the titration rules: an override with a reason is needed"
+OVERRIDDEN = "beyond the titration rules, overridden by the clinician"
+NOT_CHECKED = "not checked: the pump has no current program to compare with"
+
+
+@dataclass(frozen=True)
+class TitrationReview:
+    current_mcg_per_day: Fraction | None
+    proposed_mcg_per_day: Fraction
+    status: str
+    rule: str
+    allowed_low_mcg_per_day: Fraction | None
+    allowed_high_mcg_per_day: Fraction | None
+    violations: tuple[str, ...]
+    override_reason: str | None
+    decision: TitrationDecision | None
+
+    @property
+    def change_mcg_per_day(self) -> Fraction | None:
+        if self.current_mcg_per_day is None:
+            return None
+        return self.proposed_mcg_per_day - self.current_mcg_per_day
+
+    @property
+    def change_percent(self) -> Fraction | None:
+        if not self.current_mcg_per_day:
+            return None
+        return (self.proposed_mcg_per_day - self.current_mcg_per_day) * 100 \
+            / self.current_mcg_per_day
+
+    @property
+    def needs_override(self) -> bool:
+        return self.status == NEEDS_OVERRIDE
+
+    def refusal(self) -> OverrideNeeded:
+        low, high = self.allowed_low_mcg_per_day, self.allowed_high_mcg_per_day
+        allowed = self.rule if low is None or high is None else \
+            f"{display(low)} to {display(high)} mcg/day ({self.rule})"
+        return OverrideNeeded("daily dose", f"{display(self.proposed_mcg_per_day)} mcg/day",
+                              allowed, self.violations)
+
+
+def review_titration(*, current_mcg_per_day: Fraction | None, proposed_mcg_per_day: Fraction,
+                     patient: PatientFacts, last_change_at: datetime | None, now: datetime,
+                     override_reason: str | None) -> TitrationReview:
+    """Check a proposed daily dose against the labeled titration rules (`itb.therapy.dosing`).
+
+    Every rule the change breaks is listed (too soon after the last change, beyond the
+    step, outside the usual maintenance range). Breaking one needs an override reason;
+    with a reason the change may go ahead and the reason goes into the session record.
+    """
+    reason = override_reason.strip() if override_reason and override_reason.strip() else None
+    if override_reason is not None and reason is None:
+        raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
+    if current_mcg_per_day is None or current_mcg_per_day <= 0:
+        return TitrationReview(None, proposed_mcg_per_day, NOT_CHECKED, "", None, None, (),
+                               reason, None)
+    current = current_mcg_per_day
+    if proposed_mcg_per_day == current:
+        return TitrationReview(current, proposed_mcg_per_day, SAME_TOTAL, "", None, None, (),
+                               reason, None)
+    direction = ChangeReason.INCREASE if proposed_mcg_per_day > current \
+        else ChangeReason.SIDE_EFFECTS
+    low, high = allowed_new_doses(current, patient.origin, patient.age_group, direction,
+                                  patient.pediatric_rule, patient.phase)
+    _, _, rule = step_percent_bounds(patient.origin, patient.age_group, direction,
+                                     patient.pediatric_rule, patient.phase)
+    violations: list[str] = []
+    decision: TitrationDecision | None = None
+    timing: tuple[datetime | None, datetime | None] = (last_change_at, now)
+    if last_change_at is not None and last_change_at > now:
+        timing = (None, None)  # the pump clock was set back: the 24 h rule cannot be judged
+    for _attempt in range(2):
+        try:
+            decision = check_titration(
+                current_mcg_per_day=current, proposed_mcg_per_day=proposed_mcg_per_day,
+                origin=patient.origin, age_group=patient.age_group,
+                pediatric_rule=patient.pediatric_rule, phase=patient.phase,
+                last_change_at=timing[0], now=timing[1], override_reason=reason)
+            break
+        except TitrationTooSoon as exc:
+            violations.append(f"too soon: {exc.reason} (next change allowed {exc.allowed})")
+            timing = (None, None)
+        except TitrationLimitExceeded as exc:
+            violations.append(f"beyond the step: {exc.allowed}")
+            break
+        except OverrideRequired as exc:
+            violations.append(f"outside {exc.allowed}")
+            break
+    if decision is not None and reason is not None:
+        usual_high = decision.usual_high_mcg_per_day
+        usual_low = decision.usual_low_mcg_per_day
+        if proposed_mcg_per_day > usual_high or (direction is ChangeReason.SIDE_EFFECTS
+                                                 and proposed_mcg_per_day < usual_low):
+            violations.append(f"outside the usual maintenance range {display(usual_low)} to "
+                              f"{display(usual_high)} mcg/day")
+    if not violations:
+        status = WITHIN
+    elif reason is None:
+        status = NEEDS_OVERRIDE
+    else:
+        status = OVERRIDDEN
+    return TitrationReview(current, proposed_mcg_per_day, status, rule, low, high,
+                           tuple(violations), reason, decision)
+
+
+# ---- the preview -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgramPreview:
+    view: PumpView
+    spec: ProgramSpec
+    schedule: FlexSchedule  # what the pump will run, in UTC
+    daily_dose_mcg: Fraction
+    hourly: tuple[sched.HourDose, ...]
+    titration: TitrationReview
+    projection: Projection
+    echo: ProgramConfirmation | None  # the pump's own dry run (None: the pump refused it)
+    notes: tuple[str, ...]
+
+
+def new_limits(view: PumpView, max_daily_dose_mcg: Fraction | None,
+               max_bolus_mcg: Fraction | None) -> HardLimitsSpec:
+    """The hard limits for the new program: the current ones unless the clinician sets new."""
+    current = view.program.limits if view.program is not None else None
+    if current is None and (max_daily_dose_mcg is None or max_bolus_mcg is None):
+        raise InvalidInput("hard limits", "none on the pump",
+                           "--max-daily-dose and --max-bolus for a pump without a program")
+    daily = max_daily_dose_mcg if max_daily_dose_mcg is not None else current.max_daily_dose_mcg  # type: ignore[union-attr]
+    bolus = max_bolus_mcg if max_bolus_mcg is not None else current.max_bolus_mcg  # type: ignore[union-attr]
+    return HardLimitsSpec(daily, bolus)
+
+
+def request_spec(view: PumpView, *, daily_dose_mcg: Fraction | None,
+                 flex: FlexSchedule | None, limits: HardLimitsSpec) -> tuple[ProgramSpec,
+                                                                              tuple[str, ...]]:
+    """The program to send for a daily dose or a flex schedule (exactly one of them)."""
+    if (daily_dose_mcg is None) == (flex is None):
+        raise InvalidInput("program", "both or neither", "exactly one of --daily-dose or --flex")
+    patient_bolus = view.program.patient_bolus if view.program is not None else None
+    if flex is not None:
+        spec = sched.flex_program(flex, view.now, limits, patient_bolus)
+        offset = sched.utc_offset_minutes(spec)
+        notes: tuple[str, ...] = ()
+        if flex.timezone not in ("UTC", "Etc/UTC"):
+            notes = (f"The pump clock keeps a fixed offset ({sched.offset_text(offset)} for "
+                     f"{flex.timezone} now) and knows no daylight-saving rules: reprogram after "
+                     "the next clock change.",)
+        return spec, notes
+    assert daily_dose_mcg is not None
+    return sched.continuous_program(daily_dose_mcg, limits, patient_bolus), ()
+
+
+def build_preview(view: PumpView, spec: ProgramSpec, echo: ProgramConfirmation | None,
+                  patient: PatientFacts, override_reason: str | None,
+                  notes: tuple[str, ...] = ()) -> ProgramPreview:
+    """Everything the clinician sees before confirming a new program."""
+    schedule = sched.program_schedule(spec)
+    if schedule is None:
+        raise InvalidInput("program", "weekly or with periodic boluses",
+                           "a continuous or daily flex program")
+    daily = schedule.total_daily_dose_mcg()
+    hourly = sched.hourly_doses(spec, view.concentration_mcg_per_ml,
+                                sched.local_day(spec, view.now))
+    assert hourly is not None
+    titration = review_titration(current_mcg_per_day=view.daily_dose_mcg,
+                                 proposed_mcg_per_day=daily, patient=patient,
+                                 last_change_at=view.last_program_change_at, now=view.now,
+                                 override_reason=override_reason)
+    report = view.report
+    low_alarm = next((a for a in report.alarms if a.code == "low_reservoir"), None)
+    projection = project_reservoir(
+        reservoir_nl=report.reservoir.estimate_nl,
+        concentration_mcg_per_ml=view.concentration_mcg_per_ml, program=schedule,
+        alarm_nl=report.reservoir.low_reservoir_alarm_nl, now=view.now,
+        filled_at=view.last_refill_at, capacity_nl=report.reservoir.capacity_nl,
+        alarm_raised_at=None if low_alarm is None else low_alarm.raised)
+    return ProgramPreview(view, spec, schedule, daily, hourly, titration, projection, echo,
+                          notes)
+
+
+def verify_echo(sent: ProgramSpec, echo: ProgramConfirmation, concentration: Fraction) -> list[str]:
+    """Differences between what was sent and what the pump says it runs (empty: verified)."""
+    problems = []
+    if not echo.applied:
+        problems.append("the pump did not apply the program")
+    if echo.program != sent:
+        problems.append(f"the pump runs {sched.describe_program(echo.program)}, "
+                        f"not {sched.describe_program(sent)}")
+    if echo.concentration_mcg_per_ml != concentration:
+        problems.append(f"the pump counts {display(echo.concentration_mcg_per_ml)} mcg/mL, "
+                        f"not {display(concentration)} mcg/mL")
+    return problems

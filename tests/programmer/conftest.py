@@ -1,0 +1,163 @@
+"""An in-process pump behind the real wand link (in-memory transport), and a CLI runner.
+
+The programmer under test is the real Typer app; only the session opener is swapped
+(through `ctx.obj`) for one that reaches this in-process pump over
+`itb.telemetry`'s in-memory transport, with the full handshake and encryption.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from itb.programmer.cli import app as programmer_app
+from itb.programmer.wand import ConnectionOptions, WandFactory
+from itb.pump import ContinuousTherapy, HardLimits, Program, Pump
+from itb.telemetry.adapter import PumpAdapter
+from itb.telemetry.client import ProgrammerClient
+from itb.telemetry.commands import Program as ProgramCommand
+from itb.telemetry.guard import LinkGuard
+from itb.telemetry.host import PumpHost
+from itb.telemetry.keys import LinkKey
+from itb.telemetry.messages import Command
+from itb.telemetry.transport import InMemoryTransport
+
+SERIAL = "T-100"
+IMPLANTED = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+class CuttableTransport(InMemoryTransport):
+    """An in-memory link that can be cut in the middle of the next command.
+
+    `before`: the command's bytes never reach the pump; `after`: the pump receives and
+    acts on the command, then the link dies before its answer arrives.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cut_mode: str | None = None
+        self.dead = False
+
+    def send(self, data: bytes) -> None:
+        if self.dead:
+            raise BrokenPipeError(32, "Broken pipe")
+        if self.cut_mode == "before":
+            self._die()
+            return
+        super().send(data)
+        if self.cut_mode == "after":
+            self._die()
+
+    def _die(self) -> None:
+        self.cut_mode = None
+        self.dead = True
+        self._inbox.clear()
+        super().close()
+
+    def receive(self, timeout_s: float) -> bytes | None:
+        if self.dead:
+            return None
+        return super().receive(timeout_s)
+
+
+class CuttingClient(ProgrammerClient):
+    """Arms its transport's cut when the real (not dry-run) program command goes out."""
+
+    cut_program: str | None = None
+
+    def call(self, command: Command, expect: Any) -> Any:
+        if isinstance(command, ProgramCommand) and not command.confirm_only and self.cut_program:
+            assert isinstance(self.transport, CuttableTransport)
+            self.transport.cut_mode = self.cut_program
+        return super().call(command, expect)
+
+
+@dataclass
+class InProcessPump:
+    """A pump on the far side of a real (in-memory) wand link."""
+
+    adapter: PumpAdapter
+    key: LinkKey
+    host: PumpHost
+    cut_program: list[str | None] = field(default_factory=list)  # per session opened
+    refuse_sessions_after: int | None = None
+    sessions: int = 0
+
+    @property
+    def pump(self) -> Pump:
+        return self.adapter.pump
+
+    def open_session(self) -> ProgrammerClient:
+        self.sessions += 1
+        if self.refuse_sessions_after is not None and self.sessions > self.refuse_sessions_after:
+            raise ConnectionRefusedError(111, "Connection refused")
+        transport = CuttableTransport(self.host, time.monotonic)
+        client = CuttingClient(transport, self.key)
+        if self.cut_program:
+            client.cut_program = self.cut_program.pop(0)
+        client.open()
+        return client
+
+    def maker(self, _options: ConnectionOptions) -> WandFactory:
+        return self.open_session
+
+
+def continuous(dose: int | str = 300, max_daily: int | str = 600,
+               max_bolus: int | str = 100) -> Program:
+    return Program(ContinuousTherapy(Fraction(dose)),
+                   HardLimits(Fraction(max_daily), Fraction(max_bolus)))
+
+
+def make_pump(*, days: float = 25, dose: int | str = 300, conc: int = 500,
+              max_daily: int | str = 600, seed: int = 7) -> InProcessPump:
+    pump = Pump.implant("synchromed-ii-20", serial=SERIAL, at=IMPLANTED, fill_nl=20_000_000,
+                        concentration_mcg_per_ml=Fraction(conc),
+                        program=continuous(dose, max_daily), seed=seed)
+    pump.prime()
+    if days:
+        pump.advance(IMPLANTED + timedelta(days=days))
+    key = LinkKey(SERIAL, "clinic", secrets.token_bytes(32))
+    adapter = PumpAdapter(pump)
+    host = PumpHost(adapter, key.secret, LinkGuard())
+    return InProcessPump(adapter, key, host)
+
+
+@pytest.fixture
+def wand() -> InProcessPump:
+    return make_pump()
+
+
+@dataclass
+class Cli:
+    wand: InProcessPump
+    tmp: Path
+
+    @property
+    def session_file(self) -> Path:
+        return self.tmp / "session.jsonl"
+
+    def __call__(self, *args: str, input: str | None = None) -> Result:
+        key_file = self.tmp / "clinic.key"
+        if not key_file.exists():
+            key_file.write_text(self.wand.key.to_text())
+        runner = CliRunner()
+        return runner.invoke(programmer_app, [*args, "--key-file", str(key_file),
+                                              "--session", str(self.session_file)],
+                             obj=self.wand.maker, input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def cli(wand: InProcessPump, tmp_path: Path) -> Cli:
+    return Cli(wand, tmp_path)
+
+
+CliFactory = Callable[[InProcessPump], Cli]
