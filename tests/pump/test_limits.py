@@ -57,8 +57,8 @@ def window_violations(segments: list[CommandedSegment], stroke_nl: int) -> list[
 def programs() -> st.SearchStrategy[Program]:
     continuous_p = st.builds(
         lambda dose, extra, pb: Program(ContinuousTherapy(Fraction(dose)),
-                                        HardLimits(Fraction(dose + extra), Fraction(30)), pb),
-        st.integers(24, 600), st.integers(1, 60),
+                                        HardLimits(Fraction(dose + extra), Fraction(60)), pb),
+        st.integers(24, 600), st.integers(1, 40),
         st.one_of(st.none(), st.builds(lambda d, n: PatientBolusSettings(Fraction(d), 7200, n),
                                        st.integers(1, 20), st.integers(1, 4))))
     flex_p = st.builds(
@@ -66,8 +66,8 @@ def programs() -> st.SearchStrategy[Program]:
             FlexTherapy((FlexStep(0, 8 * 3600, Fraction(night)),
                          FlexStep(8 * 3600, 16 * 3600, Fraction(day))),
                         periodic_boluses=(PeriodicBolus(12 * 3600, Fraction(10), 1800),)),
-            HardLimits(Fraction(max(day, night) + 10 + extra), Fraction(30))),
-        st.integers(24, 600), st.integers(24, 600), st.integers(1, 60))
+            HardLimits(Fraction(max(day, night) + 10 + extra), Fraction(60))),
+        st.integers(24, 600), st.integers(24, 600), st.integers(1, 40))
     return st.one_of(continuous_p, flex_p)
 
 
@@ -82,10 +82,10 @@ class LimitMachine(RuleBasedStateMachine):
         except ItbError:
             self.pump = Pump.implant("synchromed-ii-40", serial="M", at=START,
                                      fill_nl=40_000_000, concentration_mcg_per_ml=Fraction(500),
-                                     program=continuous(100, max_daily=200, max_bolus=30))
+                                     program=continuous(100, max_daily=110, max_bolus=60))
         self.segments: list[CommandedSegment] = []
 
-    @rule(seconds=st.integers(1, 2 * DAY))
+    @rule(seconds=st.integers(60, 2 * DAY))
     def advance(self, seconds: int) -> None:
         elapsed = self.pump.now_s - int(START.timestamp())
         report = self.pump.advance(START + timedelta(seconds=elapsed + seconds))
@@ -96,7 +96,7 @@ class LimitMachine(RuleBasedStateMachine):
         with contextlib.suppress(ItbError):
             self.pump.program(program)
 
-    @rule(dose=st.integers(1, 60), minutes=st.integers(1, 120))
+    @rule(dose=st.integers(1, 70), minutes=st.integers(1, 30))
     def clinician_bolus(self, dose: int, minutes: int) -> None:
         with contextlib.suppress(ItbError):
             self.pump.give_bolus(Fraction(dose), minutes * 60)
@@ -120,10 +120,6 @@ class LimitMachine(RuleBasedStateMachine):
             self.pump.refill(added_nl=40_000_000, concentration_mcg_per_ml=Fraction(conc),
                              bridge_bolus=bridge)
 
-    @rule()
-    def corrupt(self) -> None:
-        self.pump.corrupt_memory()
-
     @invariant()
     def limits_hold(self) -> None:
         if hasattr(self, "pump"):
@@ -131,7 +127,7 @@ class LimitMachine(RuleBasedStateMachine):
 
 
 TestLimitMachine = LimitMachine.TestCase
-TestLimitMachine.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+TestLimitMachine.settings = settings(max_examples=200, stateful_step_count=30, deadline=None)
 
 
 def test_bolus_above_the_maximum_bolus_is_refused_and_changes_nothing() -> None:
