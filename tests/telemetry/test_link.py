@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from itb.telemetry.channel import CipherSuite
 from itb.telemetry.commands import Interrogate, ReadStatus, RequestPatientBolus, Stop
@@ -388,3 +390,59 @@ def test_sending_before_the_handshake_is_a_local_error() -> None:
     pump = pump_link()
     with pytest.raises(LinkStateError):
         pump.send_response(1, ErrorResponse(ErrorCode.REFUSED, "x"), 0.0)
+
+
+air_actions = st.lists(
+    st.one_of(
+        st.tuples(st.just("frame"), st.integers(0, 5)),        # deliver recorded frame i
+        st.tuples(st.just("flip"), st.integers(0, 5), st.integers(0, 10_000)),
+        st.tuples(st.just("cut"), st.integers(0, 5), st.integers(0, 60)),
+        st.tuples(st.just("noise"), st.binary(min_size=1, max_size=40)),
+    ),
+    max_size=25)
+
+
+@given(air_actions)
+@settings(max_examples=120, deadline=None)
+def test_each_authentic_command_is_acted_on_at_most_once_and_in_order(actions: list) -> None:
+    programmer, pump = open_session()
+    sent = [ReadStatus(), Stop(), RequestPatientBolus(), Interrogate(), Stop(), ReadStatus()]
+    frames = []
+    for command in sent:
+        programmer.send_request(command, 1.0)
+        frames.append(programmer.data_to_send())
+    acted: list[int] = []
+    for action in actions:
+        if action[0] == "frame":
+            data = frames[action[1]]
+        elif action[0] == "flip":
+            damaged = bytearray(frames[action[1]])
+            damaged[action[2] % len(damaged)] ^= 0x5A
+            data = bytes(damaged)
+        elif action[0] == "cut":
+            data = frames[action[1]][: action[2] % len(frames[action[1]])]
+        else:
+            data = action[1]
+        for event in pump.receive_data(data, 2.0):
+            if isinstance(event, CommandReceived):
+                acted.append(event.request_id)
+                pump.send_response(event.request_id, ErrorResponse(ErrorCode.REFUSED, "x"), 2.0)
+    # Request ids are 1..6 in sending order: strictly increasing means no replay, no reorder.
+    assert acted == sorted(set(acted))
+
+
+@given(st.binary(max_size=400), st.integers(0, 2))
+@settings(max_examples=150, deadline=None)
+def test_random_bytes_never_become_an_answer_for_the_programmer(noise: bytes, stage: int) -> None:
+    pump = pump_link()
+    programmer = programmer_link()
+    programmer.start(0.0)
+    if stage >= 1:
+        pump.receive_data(programmer.data_to_send(), 0.0)
+        programmer.receive_data(pump.data_to_send(), 0.0)
+    if stage == 2:
+        pump.receive_data(programmer.data_to_send(), 0.0)
+        programmer.receive_data(pump.data_to_send(), 0.0)
+        programmer.send_request(ReadStatus(), 0.0)
+    events = programmer.receive_data(noise, 1.0) + programmer.tick(1.0)
+    assert not any(isinstance(e, ResponseReceived | SessionEstablished) for e in events)
