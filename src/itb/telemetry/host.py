@@ -10,7 +10,6 @@ records every session and security event through the handler's log hook.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Protocol
 
 from itb.telemetry.codec import Message
@@ -50,8 +49,7 @@ class CommandHandler(Protocol):
 
 class PumpHost:
     def __init__(self, handler: CommandHandler, pump_key: bytes, guard: LinkGuard,
-                 random_bytes: RandomBytes = secrets.token_bytes,
-                 on_event: Callable[[PumpEvent], None] | None = None) -> None:
+                 random_bytes: RandomBytes = secrets.token_bytes) -> None:
         self.handler = handler
         self.serial = handler.serial
         self.guard = guard
@@ -59,7 +57,6 @@ class PumpHost:
         self._random_bytes = random_bytes
         self._links: dict[int, PumpLink] = {}
         self._next_id = 1
-        self._on_event = on_event
         self.guard_changed = False
 
     def _key_for_role(self, role: Role) -> bytes:
@@ -109,13 +106,12 @@ class PumpHost:
 
     def _process(self, link: PumpLink, events: list[PumpEvent], now_s: float) -> None:
         for event in events:
-            if self._on_event is not None:
-                self._on_event(event)
             if isinstance(event, CommandReceived):
                 response = self.handler.handle(event.command, event.role, now_s)
                 if link.is_open:
                     link.send_response(event.request_id, response, now_s)
             else:
                 self.handler.log_link_event(event)
+                # Failures and lockouts live in the guard, which the host must persist too.
                 if isinstance(event, SecurityEvent | SessionOpened | SessionEnded):
                     self.guard_changed = True
