@@ -79,7 +79,7 @@ def test_memory_corruption_and_disconnection_options() -> None:
 
 @pytest.mark.parametrize(("args", "field"), [
     (["--daily-dose", "-5"], "daily_dose"),
-    (["--daily-dose", "100000"], "daily_dose_mcg"),
+    (["--daily-dose", "100000"], "12000 mcg/day"),
     (["--model", "medstream-9"], "model"),
     (["--fill-ml", "25"], "fill_ml"),
     (["--alarm-ml", "0.1"], "alarm_ml"),

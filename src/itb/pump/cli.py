@@ -209,8 +209,11 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
         raise InvalidInput("daily_dose", daily_dose, "exactly one of --daily-dose or --flex")
     therapy: Therapy
     if daily_dose is not None:
-        therapy = ContinuousTherapy(in_range("daily_dose", daily_dose, 0, None, "mcg/day",
-                                             low_inclusive=False))
+        # The model's flow range at this concentration bounds the dose.
+        lowest = Fraction(pump_model.min_flow_nl_per_day, NL_PER_ML) * conc
+        highest = Fraction(pump_model.max_flow_nl_per_day, NL_PER_ML) * conc
+        therapy = ContinuousTherapy(in_range("daily_dose", daily_dose, lowest, highest,
+                                             f"mcg/day at {display(conc)} mcg/mL"))
     else:
         assert flex is not None
         therapy = load_flex(flex)
