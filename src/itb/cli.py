@@ -39,6 +39,9 @@ app.add_typer(pump_app, name="pump")
 from itb.telemetry.cli import register_pump_commands  # noqa: E402
 
 register_pump_commands(pump_app)
+from itb.sim.cli import app as sim_app  # noqa: E402
+
+app.add_typer(sim_app, name="sim")
 from itb.programmer.cli import app as programmer_app  # noqa: E402
 
 app.add_typer(programmer_app, name="programmer")

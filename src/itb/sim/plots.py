@@ -1,0 +1,126 @@
+"""The run as one PNG: reservoir, delivered dose, CSF concentration, spasticity, stages.
+
+Drawn with matplotlib's object API on the Agg canvas (no pyplot global state, no
+display). Firmware alarms are marked as red (critical) or orange (non-critical) lines
+in every panel; clinical acts and faults as grey dotted lines, labelled on top.
+Returns PNG bytes: writing them is the caller's job.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from itb.physiology.overdose import STAGE_NAMES as OVERDOSE_STAGE_NAMES
+from itb.physiology.withdrawal import STAGE_NAMES as WITHDRAWAL_STAGE_NAMES
+from itb.sim.runner import SimulationResult
+
+# Acts and faults worth a marker (the pump's own log is in events.csv).
+MARKED_KINDS = {
+    "pump_implanted": "implant", "refill": "refill", "refill_missed": "missed refill",
+    "refill_blocked": "refill blocked", "refill_discrepancy": "residual discrepancy",
+    "program": "program", "bolus": "bolus", "fault": "fault",
+    "motor_stall_ends": "stall ends", "catheter_revision": "catheter revision",
+    "pump_explanted": "pump replaced", "screening_bolus": "screening bolus",
+}
+_MAX_LABELS = 40  # beyond this the labels would overlap into a smear
+
+
+def _x_axis(frame: pd.DataFrame) -> tuple[np.ndarray, str, float]:
+    hours = frame["hours"].to_numpy()
+    span = hours[-1] if len(hours) else 0.0
+    if span > 72:
+        return hours / 24.0, "days since the scenario start", 24.0
+    return hours, "hours since the scenario start", 1.0
+
+
+def render_png(result: SimulationResult, frame: pd.DataFrame) -> bytes:
+    """The five-panel overview of a run, as PNG bytes."""
+    x, xlabel, per = _x_axis(frame)
+    fig = Figure(figsize=(13, 14), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(5, 1, sharex=True)
+    fig.suptitle(f"{result.scenario.name}  ({result.scenario.start:%Y-%m-%d %H:%M} UTC start)",
+                 fontsize=12)
+
+    ax = axes[0]
+    ax.plot(x, frame["reservoir_true_ml"], color="tab:blue", lw=1.2, label="true reservoir")
+    ax.plot(x, frame["reservoir_estimate_ml"], color="tab:cyan", lw=1.0, ls="--",
+            label="firmware estimate")
+    ax.set_ylabel("reservoir (mL)")
+    ax.legend(loc="upper right", fontsize=8)
+
+    ax = axes[1]
+    ax.plot(x, frame["delivered_mcg_per_day"], color="tab:green", lw=0.8,
+            label="true dose into CSF")
+    ax.plot(x, frame["commanded_mcg_per_day"], color="black", lw=0.6, alpha=0.6, ls="--",
+            label="commanded by firmware")
+    ax.set_ylabel("dose rate (mcg/day)")
+    top = np.nanpercentile(np.concatenate([frame["delivered_mcg_per_day"].to_numpy(),
+                                           frame["commanded_mcg_per_day"].to_numpy()]), 99.5) \
+        if len(frame) else 1.0
+    ax.set_ylim(0, max(1.0, float(top) * 1.3))
+    ax.legend(loc="upper right", fontsize=8)
+
+    ax = axes[2]
+    ax.plot(x, frame["lumbar_csf_mcg_per_ml"], color="tab:purple", lw=1.0, label="lumbar CSF")
+    ax.plot(x, frame["cisternal_csf_mcg_per_ml"], color="tab:pink", lw=0.8,
+            label="cisternal CSF")
+    ax.plot(x, frame["effect_site_mcg_per_ml"], color="tab:brown", lw=0.8, ls=":",
+            label="spinal cord (effect site)")
+    ax.set_ylabel("concentration (mcg/mL)")
+    ax.legend(loc="upper right", fontsize=8)
+
+    ax = axes[3]
+    ax.plot(x, frame["ashworth"], color="tab:red", lw=1.0, label="Modified Ashworth (0-4)")
+    ax.set_ylim(0, 4.2)
+    ax.set_ylabel("spasticity (MAS)")
+    twin = ax.twinx()
+    twin.plot(x, frame["spasms_per_hour"], color="tab:gray", lw=0.6, alpha=0.7)
+    twin.set_ylim(bottom=0)
+    twin.set_ylabel("spasms/h", color="tab:gray")
+    ax.legend(loc="upper right", fontsize=8)
+
+    ax = axes[4]
+    ax.step(x, frame["withdrawal_stage"], where="post", color="tab:orange", lw=1.4,
+            label="withdrawal stage")
+    ax.step(x, frame["overdose_stage"], where="post", color="tab:blue", lw=1.4,
+            label="overdose stage")
+    ax.set_ylim(-0.2, 4.4)
+    ax.set_yticks(range(5))
+    ax.set_yticklabels([f"{i} {w}/{o}" for i, (w, o) in
+                        enumerate(zip(WITHDRAWAL_STAGE_NAMES, OVERDOSE_STAGE_NAMES,
+                                      strict=True))], fontsize=7)
+    ax.set_ylabel("symptom stage\n(withdrawal/overdose)")
+    ax.set_xlabel(xlabel)
+    ax.legend(loc="upper right", fontsize=8)
+
+    start_s = result.scenario.start_s
+
+    def at(time_s: int) -> float:
+        return (time_s - start_s) / 3600.0 / per
+
+    for span in result.alarms:
+        colour = "red" if span.critical else "orange"
+        for a in axes:
+            a.axvline(at(span.raised_s), color=colour, lw=1.0, alpha=0.8)
+        axes[0].annotate(f"alarm: {span.kind}", (at(span.raised_s), 1.0),
+                         xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                         color=colour, va="top", ha="right")
+    marked = [e for e in result.events if e.kind in MARKED_KINDS]
+    for e in marked:
+        for a in axes:
+            a.axvline(at(e.time_s), color="grey", lw=0.6, ls=":", alpha=0.8)
+    for e in marked[:_MAX_LABELS]:
+        axes[0].annotate(MARKED_KINDS[e.kind], (at(e.time_s), 0.02),
+                         xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                         color="dimgray", va="bottom", ha="left")
+    for a in axes:
+        a.grid(True, alpha=0.25)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

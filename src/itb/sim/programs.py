@@ -1,0 +1,118 @@
+"""From a scenario's program table to the pump's `Program`, and the therapy rules around it.
+
+The clinician enters a program in mcg/day; the pump validates it against its model
+and the concentration in the reservoir (whole nL/day rates, flow range, limits). The
+dose changes between programs are checked against the labeled titration steps with
+`itb.therapy.dosing.check_titration`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+
+from itb.pump.catalogue import PumpModel
+from itb.pump.programs import (
+    ContinuousTherapy,
+    FlexStep,
+    FlexTherapy,
+    HardLimits,
+    Program,
+    Therapy,
+    compile_therapy,
+    validate_program,
+)
+from itb.sim.scenario import PatientSection, ProgramSpec
+from itb.therapy.catalogue import AgeGroup, Origin, Phase
+from itb.therapy.dosing import age_group_for, check_titration
+from itb.therapy.flex import FlexSchedule, constant_schedule, make_schedule
+from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY
+
+# Default maximum daily dose when a program does not state one: the largest dose the
+# program delivers in any 24 h, plus a quarter, rounded up to a whole mcg (the same
+# headroom `itb pump simulate` uses by default). A clinician's choice, stated in docs/sim.md.
+DEFAULT_LIMIT_HEADROOM = Fraction(5, 4)
+
+
+@dataclass(frozen=True)
+class BuiltProgram:
+    """A scenario program, validated for a pump model at a concentration."""
+
+    spec: ProgramSpec
+    program: Program
+    concentration_mcg_per_ml: Fraction
+    daily_dose_mcg: Fraction  # mean dose over a day, exact
+
+    def refill_schedule(self) -> FlexSchedule:
+        """The program as itb.therapy's schedule, for refill planning (`plan_refill`)."""
+        spec = self.spec
+        if spec.type == "simple" or spec.steps is None:
+            return constant_schedule(self.daily_dose_mcg)
+        offset = spec.utc_offset_minutes
+        if offset % 60 == 0:
+            # Fixed offsets have IANA names Etc/GMT-h for UTC+h (the sign is inverted).
+            hours = offset // 60
+            zone = "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
+            return make_schedule([(s.start, s.dose_mcg_per_day) for s in spec.steps], zone,
+                                 "program")
+        # No IANA name for a fractional offset: plan with the mean daily dose instead.
+        return constant_schedule(self.daily_dose_mcg)
+
+
+def _therapy(spec: ProgramSpec) -> Therapy:
+    if spec.type == "simple":
+        assert spec.daily_dose_mcg is not None
+        return ContinuousTherapy(spec.daily_dose_mcg)
+    assert spec.steps is not None
+    starts = [step.start_s for step in spec.steps]
+    steps = []
+    for i, step in enumerate(spec.steps):
+        # A step lasts until the next starts; the last wraps past midnight to the first.
+        end = starts[i + 1] if i + 1 < len(starts) else starts[0] + SECONDS_PER_DAY
+        steps.append(FlexStep(step.start_s, end - step.start_s, step.dose_mcg_per_day))
+    return FlexTherapy(tuple(steps), "daily", spec.utc_offset_minutes)
+
+
+def build_program(spec: ProgramSpec, model: PumpModel, concentration_mcg_per_ml: Fraction
+                  ) -> BuiltProgram:
+    """The pump `Program` for `spec`; raises the pump's InvalidProgram if it does not fit."""
+    therapy = _therapy(spec)
+    schedule = compile_therapy(therapy, model, concentration_mcg_per_ml, spec.max_bolus_mcg)
+    daily = schedule.daily_total_nl() * concentration_mcg_per_ml / NL_PER_ML
+    limit = spec.max_daily_dose_mcg
+    if limit is None:
+        planned = schedule.max_window_nl * concentration_mcg_per_ml / NL_PER_ML
+        limit = Fraction(math.ceil(planned * DEFAULT_LIMIT_HEADROOM))
+    program = Program(therapy, HardLimits(limit, spec.max_bolus_mcg))
+    validate_program(program, model, concentration_mcg_per_ml)
+    return BuiltProgram(spec, program, concentration_mcg_per_ml, daily)
+
+
+def spasticity_origin(patient: PatientSection) -> tuple[Origin, AgeGroup]:
+    """The labeled titration rule that applies to this patient.
+
+    The patient model's "child" origin is a child (under 12) for the dosing rules; the
+    label's pediatric step does not depend on origin, so cerebral origin (the commonest
+    in children, cerebral palsy) is used for the rest of the rule.
+    """
+    if patient.origin == "child":
+        return Origin.CEREBRAL, AgeGroup.CHILD
+    group = AgeGroup.ADULT if patient.age_years is None else age_group_for(patient.age_years)
+    return Origin(patient.origin), group
+
+
+def check_dose_change(current_mcg_per_day: Fraction, proposed_mcg_per_day: Fraction,
+                      patient: PatientSection, phase: str, last_change_s: int, now_s: int,
+                      override_reason: str | None) -> None:
+    """Refuse a daily-dose change outside the labeled steps (itb.therapy); equal doses pass
+    (a new flex shape with the same daily dose is not a titration)."""
+    if proposed_mcg_per_day == current_mcg_per_day:
+        return
+    origin, group = spasticity_origin(patient)
+    check_titration(current_mcg_per_day=current_mcg_per_day,
+                    proposed_mcg_per_day=proposed_mcg_per_day, origin=origin, age_group=group,
+                    phase=Phase(phase),
+                    last_change_at=datetime.fromtimestamp(last_change_s, tz=UTC),
+                    now=datetime.fromtimestamp(now_s, tz=UTC), override_reason=override_reason)

@@ -1,0 +1,227 @@
+"""The run's summary: what happened first, how long a fault stayed hidden, how bad it got.
+
+- first alarm: the first firmware alarm raised during the run;
+- first symptom: the first withdrawal or overdose sign, with the seeds' triage of it
+  (`itb.physiology.triage`) given the pump facts a patient or carer would know then
+  (days since the refill, a recent programming change, an alarm sounding, an overdue
+  refill, days since the implant);
+- per fault (and per refill error): the first alarm, the first refill-residual
+  discrepancy and the first symptom after it, and the time from the fault to its
+  detection (the first alarm or residual discrepancy: the signals that reach the
+  firmware's or the clinic's belief);
+- the worst withdrawal and overdose stages reached, and when.
+
+Exact quantities (drug totals, volumes) are strings in `to_exact_str` form; times are
+ISO-8601 UTC; durations in hours are rounded to 0.01 h for reading.
+"""
+
+from __future__ import annotations
+
+import bisect
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from itb.physiology.overdose import STAGE_NAMES as OVERDOSE_STAGE_NAMES
+from itb.physiology.patient import symptoms_for
+from itb.physiology.triage import AlarmTone, PumpFacts, triage
+from itb.physiology.withdrawal import STAGE_NAMES as WITHDRAWAL_STAGE_NAMES
+from itb.sim.runner import AlarmSpan, SimulationResult
+from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, to_exact_str
+
+RECENT_CHANGE_S = 7 * SECONDS_PER_DAY
+
+
+def _iso(time_s: int | float) -> str:
+    return datetime.fromtimestamp(int(time_s), tz=UTC).isoformat()
+
+
+def _hours(delta_s: float) -> float:
+    return round(delta_s / 3600.0, 2)
+
+
+def _latest_at_or_before(times: list[int], t: int) -> int | None:
+    ordered = sorted(times)
+    i = bisect.bisect_right(ordered, t) - 1
+    return ordered[i] if i >= 0 else None
+
+
+def pump_facts_at(result: SimulationResult, t: int) -> PumpFacts:
+    """What the patient or carer knows about the pump at time t (for triage)."""
+    refill = _latest_at_or_before(result.refill_times_s, t)
+    change = _latest_at_or_before(result.program_changes_s, t)
+    implant = _latest_at_or_before(result.implant_times_s, t)
+    sounding = [a for a in result.alarms
+                if a.raised_s <= t and (a.cleared_s is None or t < a.cleared_s)]
+    tone = None
+    if sounding:
+        tone = AlarmTone.CRITICAL if any(a.critical for a in sounding) else AlarmTone.NON_CRITICAL
+    plans = [(made, plan) for made, plan in result.plans if made <= t]
+    overdue = bool(plans) and plans[-1][1].refill_by.timestamp() < t
+    # A programming change is a fact a patient reports while it is recent; one made long
+    # ago (at an implant years back) is not (triage looks back 72 h).
+    recent_change = change is not None and t - change <= RECENT_CHANGE_S
+    return PumpFacts.of(
+        days_since_refill=None if refill is None else Fraction(t - refill, SECONDS_PER_DAY),
+        hours_since_program_change=Fraction(t - change, 3600) if recent_change else None,
+        alarm_tone=tone, refill_overdue=overdue,
+        days_since_implant=None if implant is None else Fraction(t - implant, SECONDS_PER_DAY))
+
+
+def _first_symptom(frame: pd.DataFrame, start_s: int, from_s: int) -> dict[str, Any] | None:
+    t = start_s + np.round(frame["hours"].to_numpy() * 3600.0)
+    signs = (frame["withdrawal_stage"].to_numpy() > 0) | (frame["overdose_stage"].to_numpy() > 0)
+    idx = np.flatnonzero(signs & (t >= from_s))
+    if len(idx) == 0:
+        return None
+    i = int(idx[0])
+    w = int(frame["withdrawal_stage"].iat[i])
+    o = int(frame["overdose_stage"].iat[i])
+    names = symptoms_for(w, o, bool(frame["side_effects"].iat[i]))
+    return {"time_s": int(t[i]), "time": _iso(t[i]), "symptoms": list(names),
+            "withdrawal_stage": w, "overdose_stage": o}
+
+
+def _worst(frame: pd.DataFrame, column: str, names: tuple[str, ...],
+           start_s: int) -> dict[str, Any]:
+    values = frame[column].to_numpy()
+    if len(values) == 0 or values.max() == 0:
+        return {"stage": 0, "name": names[0], "first_reached": None}
+    worst = int(values.max())
+    i = int(np.flatnonzero(values == worst)[0])
+    return {"stage": worst, "name": names[worst],
+            "first_reached": _iso(start_s + round(float(frame["hours"].iat[i]) * 3600))}
+
+
+def _alarm_json(span: AlarmSpan) -> dict[str, Any]:
+    return {"kind": span.kind, "critical": span.critical, "raised": _iso(span.raised_s),
+            "cleared": None if span.cleared_s is None else _iso(span.cleared_s)}
+
+
+def summarize(result: SimulationResult, frame: pd.DataFrame) -> dict[str, Any]:
+    """The summary as a JSON-able dict (see the module docstring and docs/sim.md)."""
+    scenario = result.scenario
+    start_s = scenario.start_s
+    therapy_from = result.implant_times_s[0] if result.implant_times_s else start_s
+    therapy_from = max(therapy_from, start_s)
+    out: dict[str, Any] = {
+        "scenario": {"name": scenario.name, "source": scenario.source,
+                     "start": _iso(start_s), "end": _iso(scenario.end_s),
+                     "duration_days": to_exact_str(scenario.spec.scenario.duration_days)},
+        "patient": _patient_json(result),
+        "implanted": result.implanted,
+    }
+    if result.screening is not None:
+        record = result.screening.record
+        out["screening"] = {
+            "decision": record.decision.value, "reason": record.reason,
+            "boluses": [{"time": _iso(t), "dose_mcg": to_exact_str(b.dose_mcg),
+                         "ashworth_before": b.before.ashworth, "ashworth_after": b.after.ashworth,
+                         "penn_before": b.before.spasm_frequency,
+                         "penn_after": b.after.spasm_frequency, "positive": positive,
+                         "effect_duration_h": None if b.effect_duration_h is None
+                         else to_exact_str(b.effect_duration_h)}
+                        for t, b, positive in zip(result.screening.bolus_times_s, record.boluses,
+                                                  record.responses, strict=True)],
+            "initial_daily_dose_mcg": None if record.initial_dose is None
+            else to_exact_str(record.initial_dose.daily_dose_mcg),
+            "notes": list(result.screening.notes),
+        }
+    alarms = [a for a in result.alarms if a.raised_s >= start_s]
+    first_alarm = alarms[0] if alarms else None
+    out["first_alarm"] = None if first_alarm is None else {
+        **_alarm_json(first_alarm), "hours_after_start": _hours(first_alarm.raised_s - start_s)}
+    out["alarms"] = [_alarm_json(a) for a in result.alarms]
+    first = _first_symptom(frame, start_s, therapy_from)
+    if first is not None:
+        facts = pump_facts_at(result, first["time_s"])
+        verdict = triage(first["symptoms"], facts)
+        first["hours_after_start"] = _hours(first.pop("time_s") - start_s)
+        first["pump_facts"] = facts.described()
+        first["triage"] = verdict.as_json()
+    out["first_symptom"] = first
+    out["worst"] = {
+        "withdrawal": _worst(frame, "withdrawal_stage", WITHDRAWAL_STAGE_NAMES, start_s),
+        "overdose": _worst(frame, "overdose_stage", OVERDOSE_STAGE_NAMES, start_s),
+        "max_ashworth": round(float(frame["ashworth"].max()), 2) if len(frame) else None,
+    }
+    out["faults"] = [_fault_json(result, frame, f.time_s, f.fault, f.detail)
+                     for f in result.faults]
+    out["refills"] = [_refill_json(r) for r in result.refills]
+    h = result.history
+    out["delivery"] = {
+        "csf_mcg": to_exact_str(sum((s.mcg for s in h.csf), Fraction(0))),
+        "leaked_mcg": to_exact_str(sum((s.mcg for s in h.leak), Fraction(0))),
+        "pocket_mcg": to_exact_str(sum((d.mcg for d in h.deposits), Fraction(0))),
+        "commanded_mcg": to_exact_str(sum((s.ideal_mcg for s in h.commanded), Fraction(0))),
+    }
+    out["pump_at_end"] = None if result.final_status is None else {
+        k: result.final_status[k] for k in ("serial", "model", "battery_state", "mode",
+                                            "reservoir_estimate_nl", "concentration_mcg_per_ml")}
+    out["refused"] = [{"time": _iso(e.time_s), "detail": e.detail}
+                      for e in result.events if e.kind == "refused"]
+    out["events"] = len(result.events)
+    return out
+
+
+def _patient_json(result: SimulationResult) -> dict[str, Any]:
+    p = result.parameters
+    section = result.scenario.spec.patient
+    return {
+        "origin": p.origin,
+        "kind": ("population draw" if section.population_seed is not None else "explicit"),
+        "established": result.scenario.established,
+        "clearance_ml_per_h": round(p.kinetics.clearance_ml_per_h, 3),
+        "half_life_h": round(p.kinetics.half_life_h, 3),
+        "lumbar_to_cisternal_ratio": round(p.kinetics.lumbar_to_cisternal_ratio, 3),
+        "ec50_initial_mcg_per_ml": round(p.response.ec50_initial_mcg_per_ml, 4),
+        "baseline_ashworth": round(p.response.baseline_ashworth, 2),
+    }
+
+
+def _fault_json(result: SimulationResult, frame: pd.DataFrame, time_s: int, fault: str,
+                detail: str) -> dict[str, Any]:
+    alarm = next((a for a in result.alarms if a.raised_s >= time_s), None)
+    discrepancy = next((r for r in result.refills
+                        if r.time_s >= time_s and r.check.startswith("discrepancy")), None)
+    symptom = _first_symptom(frame, result.scenario.start_s, time_s)
+    signals = []
+    if alarm is not None:
+        signals.append((alarm.raised_s, "alarm: " + alarm.kind))
+    if discrepancy is not None:
+        signals.append((discrepancy.time_s, "refill residual discrepancy"))
+    detected = min(signals) if signals else None
+    return {
+        "time": _iso(time_s), "fault": fault, "detail": detail,
+        "first_alarm_after": None if alarm is None else {
+            "kind": alarm.kind, "time": _iso(alarm.raised_s),
+            "hours_after_fault": _hours(alarm.raised_s - time_s)},
+        "first_discrepancy_after": None if discrepancy is None else {
+            "time": _iso(discrepancy.time_s),
+            "hours_after_fault": _hours(discrepancy.time_s - time_s)},
+        "first_symptom_after": None if symptom is None else {
+            "time": symptom["time"], "symptoms": symptom["symptoms"],
+            "hours_after_fault": _hours(symptom["time_s"] - time_s)},
+        "detected_by": None if detected is None else detected[1],
+        "hours_to_detection": None if detected is None else _hours(detected[0] - time_s),
+    }
+
+
+def _refill_json(record: Any) -> dict[str, Any]:
+    def ml(value: int | None) -> str | None:
+        return None if value is None else to_exact_str(Fraction(value, NL_PER_ML))
+
+    return {
+        "time": _iso(record.time_s), "outcome": record.outcome, "error": record.error,
+        "expected_residual_ml": ml(record.expected_residual_nl),
+        "withdrawn_ml": ml(record.withdrawn_nl), "discrepancy_ml": ml(record.discrepancy_nl),
+        "check": record.check, "added_ml": ml(record.added_nl),
+        "concentration_mcg_per_ml": None if record.concentration_mcg_per_ml is None
+        else to_exact_str(record.concentration_mcg_per_ml),
+        "true_concentration_mcg_per_ml": None if record.true_concentration_mcg_per_ml is None
+        else to_exact_str(record.true_concentration_mcg_per_ml),
+        "pocket_fill_ml": ml(record.pocket_fill_nl), "bridge_bolus": record.bridge_bolus,
+    }

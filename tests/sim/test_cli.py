@@ -1,0 +1,66 @@
+"""`itb sim run` and `itb sim validate` through the real command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.sim.conftest import SCENARIOS
+from typer.testing import CliRunner
+
+from itb.cli import app
+
+runner = CliRunner()
+
+
+def test_run_writes_the_outputs_and_prints_the_summary_as_json(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sim", "run", str(SCENARIOS / "pocket-fill.toml"),
+                                 "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["worst"]["overdose"]["stage"] >= 2
+    assert sorted(p.name for p in out.iterdir()) == ["events.csv", "summary.json",
+                                                     "timeline.csv", "timeline.png"]
+    assert json.loads((out / "summary.json").read_text()) == summary
+    header = (out / "timeline.csv").read_text().splitlines()[0].split(",")
+    assert header[:4] == ["time", "hours", "reservoir_true_ml", "reservoir_estimate_ml"]
+    rows = (out / "timeline.csv").read_text().count("\n") - 1
+    assert rows == 5 * 288  # five days at 5-minute resolution
+    assert (out / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "refill" in (out / "events.csv").read_text()
+
+
+def test_run_prints_a_readable_summary(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sim", "run", str(SCENARIOS / "mri-motor-stall.toml"),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "First alarm" in result.output and "motor_stall" in result.output
+
+
+def test_a_bad_scenario_exits_2_with_file_line_and_key_and_writes_nothing(
+        tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    text = (SCENARIOS / "pocket-fill.toml").read_text().replace(
+        'model = "synchromed-ii-20"', 'model = "synchromed-iii"')
+    bad.write_text(text)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sim", "run", str(bad), "--out", str(out)])
+    assert result.exit_code == 2
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "synchromed-iii" in t)
+    assert f"bad.toml:{line}: pump.model: must be one of" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_validate_checks_the_whole_library() -> None:
+    files = sorted(str(p) for p in SCENARIOS.glob("*.toml"))
+    result = runner.invoke(app, ["sim", "validate", *files])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": ok") == len(files)
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sim", "run", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2
+    assert "cannot read the scenario file" in result.output
