@@ -10,6 +10,7 @@ from itb.pump import Pump
 def assert_conserved(pump: Pump, initial_dead_volume_nl: int) -> None:
     """Exact conservation in both layers (integer nL; exact mcg in the physical layer)."""
     phys = pump.physical
+    assert phys.reservoir_nl >= 0 and all(v > 0 for v, _c in phys.fifo)
     assert phys.filled_nl + initial_dead_volume_nl == (
         phys.csf_nl + phys.leak_nl + phys.withdrawn_nl + phys.pocket_nl
         + phys.reservoir_nl + phys.dead_volume_nl)

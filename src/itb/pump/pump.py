@@ -451,7 +451,9 @@ class Pump:
         if (schedule is None or len(schedule.offsets_s) < 2 or self.overlay is not None
                 or self.end_of_service or self.stalled or self._at_minimum_rate()
                 or len(fifo) != 1 or fifo[0][1] != phys.reservoir_mcg_per_ml
+                or (phys.reservoir_nl <= 0 and phys.moved_per_stroke_nl > 0)
                 or any(a.sounding_from_s is not None for a in self.alarms.values())):
+            # (A dry reservoir moves less than whole strokes: `run_strokes` handles it.)
             return False
         if not self._cache_valid:
             self._refresh_cache()
