@@ -352,3 +352,55 @@ def test_true_reservoir_running_dry_before_the_estimate_delivers_nothing_more() 
     assert pump.strokes > strokes and pump.physical.csf_nl == csf
     assert pump.physical.reservoir_nl == 0
     assert_conserved(pump, DEAD_NL)
+
+
+def _run_actions(steps: list[tuple[str, int]], seed: int, fill_nl: int) -> tuple[dict, list]:
+    day_night = FlexTherapy(tuple(FlexStep(h * 3 * 3600, 3 * 3600, Fraction(150 + 40 * h))
+                                  for h in range(8)))
+    pump = implant(Program(day_night, HardLimits(Fraction(2000), Fraction(50))), seed=seed,
+                   fill_nl=fill_nl)
+    segments: list = []
+    t = 0
+    for name, dt in steps:
+        t += dt
+        report = pump.advance(START + timedelta(seconds=t))
+        segments.extend(report.csf_segments + report.leak_segments)
+        try:
+            if name == "refill":
+                pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(500))
+            elif name == "occlude":
+                pump.occlude_catheter(Fraction(1, 3))
+            elif name == "disconnect":
+                pump.disconnect_catheter(Fraction(1, 2))
+            elif name == "acknowledge":
+                pump.acknowledge_alarm()
+            elif name == "bolus":
+                pump.give_bolus(Fraction(20), 1800)
+            elif name == "stall":
+                pump.start_motor_stall("mri")
+            elif name == "unstall":
+                pump.clear_motor_stall()
+            elif name == "concentration":
+                pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(1000))
+        except Exception as error:
+            from itb.errors import ItbError
+            assert isinstance(error, ItbError)
+    return pump.to_state(), segments
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.tuples(
+    st.sampled_from(["advance", "refill", "occlude", "disconnect", "acknowledge", "bolus",
+                     "stall", "unstall", "concentration"]),
+    st.integers(1, 30 * 86_400)), max_size=15),
+    seed=st.integers(0, 1000), fill_nl=st.integers(400_000, 20_000_000))
+def test_steady_schedule_loop_equals_the_general_step_for_any_sequence(
+        steps: list[tuple[str, int]], seed: int, fill_nl: int) -> None:
+    try:
+        Pump.fast_path = True
+        fast = _run_actions(steps, seed, fill_nl)
+        Pump.fast_path = False
+        slow = _run_actions(steps, seed, fill_nl)
+    finally:
+        Pump.fast_path = True
+    assert fast == slow
