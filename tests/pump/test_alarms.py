@@ -5,10 +5,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from tests.pump.conftest import at, continuous, implant
 
 from itb.pump import ActRefused, AlarmKind
 from itb.pump.alarms import AlarmState
+
+from .helpers import at, continuous, implant
 
 
 def kinds_raised(pump) -> list[str]:

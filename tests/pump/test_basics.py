@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from tests.pump.conftest import START, at, implant
-
 from itb.pump import AlarmKind, Pump
+
+from .helpers import START, at, implant
 
 
 def test_continuous_run_delivers_close_to_programmed_dose() -> None:

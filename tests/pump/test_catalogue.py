@@ -5,11 +5,12 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from tests.pump.conftest import START, at
 
 from itb.errors import InvalidInput
 from itb.pump import MODELS, AlarmKind, ContinuousTherapy, HardLimits, Program, Pump, get_model
 from itb.pump.catalogue import SECONDS_PER_YEAR
+
+from .helpers import START, at
 
 
 def test_catalogue_has_the_20_40_and_older_10_ml_models() -> None:

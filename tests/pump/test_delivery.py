@@ -7,8 +7,6 @@ from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.pump.conftest import START, at, continuous, implant
-from tests.pump.helpers import assert_conserved, ideal_schedule_nl
 
 from itb.pump import (
     FlexStep,
@@ -19,6 +17,8 @@ from itb.pump import (
     Pump,
 )
 from itb.pump.physical import mcg_in
+
+from .helpers import START, assert_conserved, at, continuous, ideal_schedule_nl, implant
 
 DEAD_NL = 222_000 + 110_000  # tubing + default catheter
 

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from tests.pump.conftest import START, at, continuous, implant
 
 from itb.errors import ItbError
 from itb.pump import (
@@ -27,6 +26,8 @@ from itb.pump import (
     Pump,
 )
 from itb.pump.physical import mcg_in
+
+from .helpers import START, at, continuous, implant
 
 DAY = 86_400
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from tests.pump.conftest import at, continuous, implant
 
 from itb.pump import AlarmKind, ProgramNotCommitted, WriteFault
 from itb.pump.memory import NonVolatileMemory
 from itb.pump.programs import FlexStep, FlexTherapy, HardLimits, Program, validate_program
+
+from .helpers import at, continuous, implant
 
 OLD = continuous(300, max_daily=400)
 NEW = Program(FlexTherapy(tuple(FlexStep(h * 3600, 3600, Fraction(200 + 5 * h))

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import pytest
-from tests.pump.conftest import START, at, continuous, implant
 
 from itb.errors import ItbError
 from itb.pump import (
@@ -22,6 +21,8 @@ from itb.pump import (
     WriteFault,
 )
 from itb.pump.eventlog import MIN_CAPACITY, EventLog
+
+from .helpers import START, at, continuous, implant
 
 
 def test_event_log_is_a_bounded_ring_with_a_visible_overflow_count() -> None:
