@@ -102,8 +102,9 @@ def explain(exc: BaseException, options: ConnectionOptions | None = None) -> tup
     nothing_sent = "Nothing was sent to the pump."
     if isinstance(exc, RefillDiscrepancy):
         causes = "".join(f"\n  - {cause}" for cause in exc.possible_causes)
+        found = f" ({exc.reason.split(';')[0]})" if exc.reason else ""
         sentence = (f"Refill stopped: {exc.field} = {exc.value} is not allowed: allowed is "
-                    f"{exc.allowed}.\nPossible causes:{causes}")
+                    f"{exc.allowed}{found}.\nPossible causes:{causes}")
         return sentence, ("No drug was added and the pump is unchanged. Find the cause before "
                           "refilling: aspirate again with the needle checked in the reservoir, "
                           "look for a pocket fill, and consider a catheter or pump study.")
@@ -169,6 +170,12 @@ def guarded(function: F) -> F:
             raise
         except (ItbError, OSError) as exc:
             fail(exc, _last_options[0] if _last_options else None)
+        except Exception as exc:  # a programmer bug must still end in a sentence, not a traceback
+            typer.echo(f"Error: the programmer failed unexpectedly ({type(exc).__name__}: {exc}).",
+                       err=True)
+            typer.echo("Next: interrogate the pump to check its state, and report this fault.",
+                       err=True)
+            raise typer.Exit(2) from None
     return wrapper  # type: ignore[return-value]
 
 
@@ -374,9 +381,16 @@ def program(
 # ---- refill ------------------------------------------------------------------------------------
 
 
-def ask_value(label: str, given: str | None, default: str | None = None) -> str:
+def ask_value(label: str, given: str | None, default: str | None = None, *,
+              scripted: bool = False, flag: str = "") -> str:
+    """A flag's value, else the default in a script (--yes), else the clinician's answer."""
     if given is not None:
         return given
+    if scripted:
+        if default is None:
+            raise InvalidInput(flag or label, "not given",
+                               f"a value with {flag} when --yes is used")
+        return default
     try:
         return str(typer.prompt(label, default=default) if default is not None
                    else typer.prompt(label))
@@ -447,7 +461,8 @@ def refill(
 
         # 2. Residual withdrawn against the expected residual.
         out.print(Text("Step 2 of 7: withdraw the residual and compare", style="bold"))
-        withdrawn_text = ask_value("Volume withdrawn from the reservoir (mL)", withdrawn_ml)
+        withdrawn_text = ask_value("Volume withdrawn from the reservoir (mL)", withdrawn_ml,
+                                   scripted=yes, flag="--withdrawn-ml")
         withdrawn_nl = ml_to_nl("withdrawn_ml", withdrawn_text)
         try:
             residual = refill_mod.check_withdrawn(view, withdrawn_text)
@@ -461,13 +476,16 @@ def refill(
         # 3. Drug, concentration and volume added.
         out.print(Text("Step 3 of 7: the drug put in", style="bold"))
         brand = ask_value("Drug (" + " or ".join(refill_mod.KNOWN_BRANDS) + ")", drug,
-                          refill_mod.KNOWN_BRANDS[0])
-        conc_text = ask_value("Concentration (mcg/mL)", concentration, display(conc_now))
+                          refill_mod.KNOWN_BRANDS[0], scripted=yes, flag="--drug")
+        conc_text = ask_value("Concentration (mcg/mL)", concentration, display(conc_now),
+                              scripted=yes, flag="--concentration")
         prescribed_text = prescribed_concentration if prescribed_concentration is not None \
             else (display(conc_now) if yes or concentration is not None else None)
         prescribed_text = ask_value("Prescribed concentration (mcg/mL)", prescribed_text,
-                                    display(conc_now))
-        added_text = ask_value("Volume added to the reservoir (mL)", added_ml)
+                                    display(conc_now), scripted=yes,
+                                    flag="--prescribed-concentration")
+        added_text = ask_value("Volume added to the reservoir (mL)", added_ml, scripted=yes,
+                               flag="--added-ml")
         known: dict[str, Any] = {"withdrawn_nl": withdrawn_nl,
                                  "discrepancy_nl": residual.discrepancy_nl, "brand": brand}
         try:
@@ -487,7 +505,8 @@ def refill(
         bridge = None
         if new_conc != conc_now:
             if catheter_ml is None and catheter_length_cm is None and not yes:
-                catheter_length_cm = ask_value("Implanted catheter length (cm)", None)
+                catheter_length_cm = ask_value("Implanted catheter length (cm)", None,
+                                               flag="--catheter-length-cm")
             bridge = refill_mod.plan_bridge(
                 view, new_conc, refill_mod.catheter_ml(catheter_ml, catheter_length_cm))
             out.print(Text(
@@ -747,6 +766,7 @@ def log(
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=500)] = 20,
     as_json: JsonOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
     serial: SerialOpt = None, key_file: KeyOpt = None,
+    session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
 ) -> None:
     """The pump's event log as a paged table, newest first, filtered by kind and time."""
     start = None if since is None else parse_instant("--since", since)
@@ -761,6 +781,9 @@ def log(
     if page > pages:
         raise InvalidInput("--page", page, f"1 to {pages} ({len(chosen)} matching entries)")
     shown = chosen[(page - 1) * page_size: page * page_size]
+    record(session_file, "log_view", view, view.serial, "done",
+           f"event log read: page {page} of {pages}, {len(chosen)} matching entries",
+           {"kinds": kind or [], "since": iso(start), "until": iso(end)})
     if as_json:
         typer.echo(json.dumps({
             "page": page, "pages": pages, "matching": len(chosen),

@@ -112,7 +112,7 @@ def render_report(view: PumpView, entries: list[JournalEntry], *, generated_at: 
                                      autoescape=True, undefined=jinja2.StrictUndefined)
     template = environment.get_template("report.html.j2")
     data = view_to_json(view)
-    changes = [e for e in entries if e.kind != "interrogation"]
+    changes = [e for e in entries if e.kind not in ("interrogation", "log_view")]
     refills = [e.details["refill"] for e in entries if e.kind == "refill" and "refill" in e.details]
     interrogations = [e for e in entries if e.kind == "interrogation"]
     first = interrogations[0].details.get("interrogation") if interrogations else None

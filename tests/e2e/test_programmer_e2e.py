@@ -1,0 +1,396 @@
+"""The programmer end to end: the real `itb programmer` CLI against a real `itb pump serve`.
+
+Each test module starts its own pump server on a free loopback port (and stops it), so
+nothing outside the test is needed. The pump is first aged by serving it at high speed
+(so a refill is due and the first titration step is allowed), then served in real
+time for the visit. Every check of the pump's state is a fresh interrogation through
+the CLI; the syringe reading at a refill, which only the simulator knows, comes from
+the pump's saved physical state (the simulation's stand-in for the nurse's syringe).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from itb.therapy.units import to_exact_str
+
+ROOT = Path(__file__).resolve().parents[2]
+ITB = str(ROOT / ".venv" / "bin" / "itb")
+# The same Typer app as `itb programmer`, loaded without the rest of itb (faster start);
+# the interactive wizard and the report below go through `itb programmer` itself.
+PROGRAMMER = [str(ROOT / ".venv" / "bin" / "python"), "-m", "itb.programmer"]
+SERIAL = "ITB-E2E-1"
+# 864,000x real time: ten pump days per second, to age the pump before the visit.
+AGEING_SPEED = "864000"
+
+
+@dataclass
+class ServedPump:
+    state: Path
+    port: int
+    key_file: Path
+    session: Path
+    process: subprocess.Popen[str]
+
+    def args(self, port: int | None = None) -> list[str]:
+        return ["--port", str(self.port if port is None else port), "--key-file",
+                str(self.key_file), "--serial", SERIAL, "--session", str(self.session)]
+
+    def run(self, *command: str, port: int | None = None, timeout: float = 60,
+            full_cli: bool = False) -> subprocess.CompletedProcess[str]:
+        program = [ITB, "programmer"] if full_cli else PROGRAMMER
+        return subprocess.run([*program, *command, *self.args(port)],
+                              capture_output=True, text=True, timeout=timeout, check=False)
+
+    def interrogate(self) -> dict:
+        done = self.run("interrogate", "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def syringe_ml(self) -> str:
+        """The residual the nurse really withdraws: the simulator's true reservoir volume,
+        read down to 0.1 mL as a syringe is (a few seconds stale at most, so never more
+        than the reservoir really holds)."""
+        raw = (self.state / "pumps" / f"{SERIAL}.state").read_bytes().split(b"\n", 1)[1]
+        true_nl = json.loads(raw)["pump"]["physical"]["reservoir_nl"]
+        tenths = int(Fraction(true_nl, 100_000)) - 1
+        return f"{tenths // 10}.{tenths % 10}"
+
+
+def start_server(state: Path, speed: str) -> tuple[subprocess.Popen[str], int]:
+    process = subprocess.Popen([ITB, "pump", "serve", "--state", str(state), "--port", "0",
+                                "--speed", speed], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"on 127\.0\.0\.1:(\d+)", line)
+    if match is None:
+        process.kill()
+        raise AssertionError(f"pump server did not start: {line!r} {process.stderr.read()}")
+    return process, int(match.group(1))
+
+
+def stop_server(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def serve_aged_pump(tmp: Path, *, days: float) -> Iterator[ServedPump]:
+    state = tmp / "state"
+    made = subprocess.run([ITB, "pump", "new", "--state", str(state), "--model",
+                           "synchromed-ii-20", "--serial", SERIAL, "--daily-dose", "300",
+                           "--max-daily-dose", "600"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert made.returncode == 0, made.stderr
+    ageing, _port = start_server(state, AGEING_SPEED)
+    time.sleep(days / 10)
+    stop_server(ageing)
+    process, port = start_server(state, "1")
+    try:
+        yield ServedPump(state, port, state / "keys" / f"{SERIAL}.key", tmp / "session.jsonl",
+                         process)
+    finally:
+        stop_server(process)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPump]:
+    yield from serve_aged_pump(tmp_path_factory.mktemp("visit"), days=20)
+
+
+def exact(text: str) -> Fraction:
+    return Fraction(text)
+
+
+# ---- interrogate ----------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_interrogate_reads_the_served_pump(served: ServedPump) -> None:
+    data = served.interrogate()
+    assert data["serial"] == SERIAL and data["model"] == "synchromed-ii-20"
+    assert data["concentration_mcg_per_ml"] == "500" and data["daily_dose_mcg"] == "300"
+    # About 20 days at 0.6 mL/day from 20 mL (the ageing is approximate).
+    assert 4 < exact(data["reservoir_estimate_ml"]) < 16
+    assert data["low_reservoir_alarm_at"] > data["pump_time"]
+    assert data["battery_eri_at"] > data["pump_time"]
+    readable = served.run("interrogate", full_cli=True)
+    assert readable.returncode == 0 and SERIAL in readable.stdout
+    assert "expected ERI" in readable.stdout
+
+
+# ---- refill refusals, then the interactive wizard --------------------------------------------
+
+
+@pytest.mark.e2e
+def test_refill_discrepancy_stops_before_the_pump_is_touched(served: ServedPump) -> None:
+    before = served.interrogate()
+    wrong = exact(before["reservoir_estimate_ml"]) - 3  # 3 mL short of the expected residual
+    done = served.run("refill", "--withdrawn-ml", to_exact_str(wrong), "--concentration",
+                      "500", "--added-ml", "18", "--yes")
+    assert done.returncode == 2
+    assert "Refill stopped" in done.stderr and "pocket fill" in done.stderr
+    assert "Traceback" not in done.stderr
+    after = served.interrogate()
+    assert after["concentration_mcg_per_ml"] == "500"
+    assert exact(after["reservoir_estimate_ml"]) <= exact(before["reservoir_estimate_ml"])
+    assert after["last_refill_at"] == before["last_refill_at"]
+
+
+@pytest.mark.e2e
+def test_refill_overfill_and_wrong_concentration_are_refused(served: ServedPump) -> None:
+    before = served.interrogate()
+    syringe = served.syringe_ml()
+    overfill = served.run("refill", "--withdrawn-ml", syringe, "--concentration", "500",
+                          "--added-ml", "25", "--yes")
+    assert overfill.returncode == 2 and "Overfill refused" in overfill.stderr
+    wrong = served.run("refill", "--withdrawn-ml", syringe, "--concentration", "2000",
+                       "--added-ml", "18", "--yes")
+    assert wrong.returncode == 2 and "Wrong concentration" in wrong.stderr
+    assert "prescribed 500 mcg/mL" in wrong.stderr
+    after = served.interrogate()
+    assert after["last_refill_at"] == before["last_refill_at"]
+    assert after["concentration_mcg_per_ml"] == "500"
+
+
+@pytest.mark.e2e
+def test_interactive_refill_wizard_updates_the_pump(served: ServedPump) -> None:
+    syringe = served.syringe_ml()
+    child = pexpect.spawn(ITB, ["programmer", "refill", *served.args()], encoding="utf-8",
+                          timeout=60, dimensions=(50, 140), env={**os.environ, "COLUMNS": "140"})
+    child.expect(r"Is this the patient's pump")
+    child.sendline("y")
+    child.expect(r"Volume withdrawn from the reservoir \(mL\)")
+    child.sendline(syringe)
+    child.expect(r"Drug \(")
+    child.sendline("Gablofen")
+    child.expect(r"Concentration \(mcg/mL\)")
+    child.sendline("500")
+    child.expect(r"Prescribed concentration \(mcg/mL\)")
+    child.sendline("500")
+    child.expect(r"Volume added to the reservoir \(mL\)")
+    child.sendline("18")
+    child.expect(r"Same concentration: no bridge bolus")
+    child.expect(r"Update pump")
+    child.sendline("y")
+    child.expect(r"Step 7 of 7")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    after = served.interrogate()
+    # The firmware's estimate is the residual left (under 0.1 mL) plus the 18 mL added.
+    assert 18 <= exact(after["reservoir_estimate_ml"]) < Fraction("18.2")
+    assert after["last_refill_at"] is not None
+    entries = [json.loads(line) for line in served.session.read_text().splitlines()]
+    refill = [e for e in entries if e["kind"] == "refill" and e["outcome"] == "done"][-1]
+    assert refill["details"]["refill"]["drug"] == "Gablofen"
+    assert refill["details"]["refill"]["withdrawn_ml"] == syringe
+
+
+# ---- program: a refused titration step, then an override --------------------------------------
+
+
+@pytest.mark.e2e
+def test_program_refused_titration_then_override(served: ServedPump) -> None:
+    refused = served.run("program", "--daily-dose", "450", "--origin", "spinal",
+                         "--age-years", "45", "--yes")
+    assert refused.returncode == 2
+    assert "330 to 390 mcg/day" in refused.stderr and "Traceback" not in refused.stderr
+    assert served.interrogate()["daily_dose_mcg"] == "300"
+    done = served.run("program", "--daily-dose", "450", "--origin", "spinal", "--age-years",
+                      "45", "--override-reason", "spasms uncontrolled at 390 (team)", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "sent and verified" in done.stdout
+    data = served.interrogate()
+    assert data["daily_dose_mcg"] == "450"
+    assert data["program"]["therapy"] == {"type": "continuous", "daily_dose_mcg": "450"}
+
+
+# ---- bolus, alarms, log, settings, stop/resume ------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_bolus_over_the_limit_is_refused_and_a_bolus_within_runs(served: ServedPump) -> None:
+    over = served.run("bolus", "--dose", "150", "--duration-min", "30", "--yes")
+    assert over.returncode == 2 and "maximum bolus" in over.stderr
+    assert served.interrogate()["bolus_until"] is None
+    given = served.run("bolus", "--dose", "25", "--duration-min", "30", "--yes")
+    assert given.returncode == 0, given.stderr
+    data = served.interrogate()
+    assert data["infusion_state"] == "clinician_bolus" and data["bolus_until"] is not None
+
+
+@pytest.mark.e2e
+def test_alarms_log_and_settings(served: ServedPump) -> None:
+    alarms = served.run("alarms", "--json")
+    assert alarms.returncode == 0 and json.loads(alarms.stdout)["alarms"] == []
+    ack = served.run("alarms", "--ack", "reservoir_empty")
+    assert ack.returncode == 2 and "one of the pump's alarms" in ack.stderr
+    log = served.run("log", "--kind", "program_changed", "--json")
+    assert log.returncode == 0, log.stderr
+    entries = json.loads(log.stdout)["entries"]
+    assert entries and all(e["kind"] == "program_changed" for e in entries)
+    table = served.run("log", "--page-size", "5")
+    assert table.returncode == 0 and "page 1 of" in table.stdout
+    volume = served.run("set-alarm-volume", "--ml", "3", "--yes")
+    assert volume.returncode == 0, volume.stderr
+    assert served.interrogate()["low_reservoir_alarm_ml"] == "3"
+    clock = served.run("set-clock", "--host-clock", "--yes")
+    assert clock.returncode == 0, clock.stderr
+
+
+@pytest.mark.e2e
+def test_stop_and_resume(served: ServedPump) -> None:
+    stopped = served.run("stop", "--yes")
+    assert stopped.returncode == 0, stopped.stderr
+    assert "withdrawal" in stopped.stdout
+    assert served.interrogate()["infusion_state"].startswith("minimum_rate")
+    resumed = served.run("resume", "--yes")
+    assert resumed.returncode == 0, resumed.stderr
+    assert served.interrogate()["infusing"] is True
+
+
+@pytest.mark.e2e
+def test_report_holds_the_interrogation_changes_and_refill_record(served: ServedPump) -> None:
+    out = served.session.parent / "report" / "visit.html"
+    done = served.run("report", "--out", str(out), full_cli=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(out)
+    html = out.read_text()
+    assert 'id="interrogation"' in html and SERIAL in html
+    assert "Refill record" in html and "Gablofen" in html and "refilled" in html
+    assert "spasms uncontrolled at 390 (team)" in html
+    assert html.count("data:image/png;base64,") == 2
+    assert "<script" not in html and "http" not in html.replace("http-equiv", "")
+
+
+# ---- a link killed in the middle of a program command ------------------------------------------
+
+
+class CuttingProxy:
+    """A loopback TCP proxy that cuts one connection at its Nth programmer-to-pump chunk.
+
+    `mode` "before": the chunk never reaches the pump; "after": the pump gets it and acts,
+    then the link dies before the answer comes back. Other connections pass untouched.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.cut_at: int | None = None
+        self.mode = "before"
+        self.chunks_seen: list[int] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client, self.cut_at, self.mode),
+                             daemon=True).start()
+            self.cut_at = None
+
+    def _serve(self, client: socket.socket, cut_at: int | None, mode: str) -> None:
+        upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        count = 0
+        dead = threading.Event()
+
+        def down() -> None:
+            while not dead.is_set():
+                try:
+                    data = upstream.recv(65536)
+                except OSError:
+                    break
+                if not data or dead.is_set():
+                    break
+                try:
+                    client.sendall(data)
+                except OSError:
+                    break
+
+        threading.Thread(target=down, daemon=True).start()
+        try:
+            while True:
+                data = client.recv(65536)
+                if not data:
+                    break
+                count += 1
+                if cut_at is not None and count == cut_at:
+                    dead.set()  # from now on nothing goes back to the programmer
+                    if mode == "after":
+                        upstream.sendall(data)
+                        time.sleep(0.3)  # the pump acts; its answer is thrown away
+                    break
+                upstream.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self.chunks_seen.append(count)
+            dead.set()
+            for sock in (client, upstream):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture(scope="module")
+def served_for_cuts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPump]:
+    yield from serve_aged_pump(tmp_path_factory.mktemp("cuts"), days=5)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", ["before", "after"])
+def test_killing_the_link_during_a_program_command_leaves_the_previous_program(
+        served_for_cuts: ServedPump, mode: str) -> None:
+    served = served_for_cuts
+    proxy = CuttingProxy(served.port)
+    try:
+        # A refused titration goes as far as the pump's dry run and sends nothing: the
+        # number of chunks it sends is where the real program command comes next.
+        probe = served.run("program", "--daily-dose", "900", "--origin", "spinal",
+                           "--age-years", "45", "--yes", port=proxy.port)
+        assert probe.returncode == 2
+        deadline = time.time() + 5
+        while not proxy.chunks_seen and time.time() < deadline:
+            time.sleep(0.05)
+        before_close = proxy.chunks_seen[-1] - 1  # the last chunk was the session's CLOSE
+        proxy.cut_at, proxy.mode = before_close + 1, mode
+        cut = served.run("program", "--daily-dose", "330", "--origin", "spinal",
+                         "--age-years", "45", "--override-reason", "cut-link test", "--yes",
+                         port=proxy.port)
+    finally:
+        proxy.close()
+    assert cut.returncode == 2, cut.stdout
+    assert "link was lost" in cut.stderr and "Traceback" not in cut.stderr
+    if mode == "before":
+        assert "did not take the new program" in cut.stderr
+    else:
+        assert "restored and verified" in cut.stderr
+    data = served.interrogate()
+    assert data["daily_dose_mcg"] == "300"
+    assert data["program"]["therapy"] == {"type": "continuous", "daily_dose_mcg": "300"}
