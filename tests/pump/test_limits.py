@@ -128,7 +128,7 @@ class LimitMachine(RuleBasedStateMachine):
 
 
 TestLimitMachine = LimitMachine.TestCase
-TestLimitMachine.settings = settings(max_examples=200, stateful_step_count=30, deadline=None)
+TestLimitMachine.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)
 
 
 def test_bolus_above_the_maximum_bolus_is_refused_and_changes_nothing() -> None:
@@ -197,3 +197,16 @@ def test_no_bolus_in_memory_error_safe_state() -> None:
     from itb.pump import ActRefused
     with pytest.raises(ActRefused, match="safe state"):
         pump.give_bolus(Fraction(10), 600)
+
+
+def test_a_dose_reduction_is_accepted_after_the_patient_used_every_bolus() -> None:
+    pb = PatientBolusSettings(Fraction(20), 3600, 3)
+    pump = implant(continuous(300, max_daily=361, max_bolus=30, patient_bolus=pb))
+    pump.advance(at(hours=1))
+    for hour in (1, 3, 5):
+        pump.advance(at(hours=hour))
+        assert pump.request_patient_bolus().granted
+    pump.advance(at(hours=7))
+    pump.program(continuous(200, max_daily=261, max_bolus=30, patient_bolus=pb))
+    assert pump.active_program is not None
+    assert pump.active_program.therapy == ContinuousTherapy(Fraction(200))

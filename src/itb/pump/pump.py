@@ -771,12 +771,18 @@ class Pump:
                 for a in (b, b - DAY_S):
                     if now - DAY_S <= a <= now + reach_s:
                         candidates.add(a)
-        allowance = Fraction(0)
-        if program.patient_bolus is not None:
-            allowance = program.patient_bolus.dose_mcg * program.patient_bolus.max_per_24h
+        settings = program.patient_bolus
         max_conc = max([conc, *(seg.dose_mcg_per_ml for seg in self.history)])
         stroke_mcg = mcg_in(self.model.nominal_stroke_nl, max_conc)
         for a in sorted(candidates):
+            if a + DAY_S <= now:
+                continue  # a window wholly in the past cannot change
+            # Patient boluses still possible in the window: the count rule allows at most
+            # `max_per_24h` whose delivery touches any 24 h, and those given are in history.
+            allowance = Fraction(0)
+            if settings is not None:
+                given = sum(1 for _start, end in self.patient_boluses if end > a)
+                allowance = settings.dose_mcg * max(0, settings.max_per_24h - given)
             limit = new_limit
             for s, e, _r, lim in pieces:
                 if s < a + DAY_S and e > a and s < now and lim > limit:
