@@ -1,0 +1,83 @@
+"""A link killed in the middle of a program command leaves the pump in its previous program."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+from tests.programmer.conftest import Cli
+
+from itb.pump import ContinuousTherapy
+
+PROGRAM_330 = ("program", "--daily-dose", "330", "--origin", "spinal", "--age-years", "40",
+               "--yes")
+
+
+def test_cut_before_the_command_reaches_the_pump(cli: Cli) -> None:
+    cli.wand.cut_program = ["before"]
+    result = cli(*PROGRAM_330)
+    assert result.exit_code == 2
+    assert "did not take the new program" in result.stderr
+    assert "Traceback" not in result.output
+    assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(300))
+    entry = json.loads(cli.session_file.read_text().splitlines()[-1])
+    assert entry["outcome"] == "interrupted"
+
+
+def test_cut_after_the_pump_acted_restores_the_previous_program(cli: Cli) -> None:
+    cli.wand.cut_program = ["after"]
+    result = cli(*PROGRAM_330)
+    assert result.exit_code == 2
+    assert "before the pump confirmed" in result.stderr
+    assert "restored and verified" in result.stderr
+    pump = cli.wand.pump
+    assert pump.active_program.therapy == ContinuousTherapy(Fraction(300))
+    # The pump's own log shows both acts: the unconfirmed change and the restoration.
+    changes = [e for e in pump.log.entries() if e.kind == "program_changed"]
+    assert len(changes) == 3  # implant, the cut command, the restoration
+
+
+def test_pump_unreachable_after_the_cut_says_to_interrogate(cli: Cli) -> None:
+    cli.wand.cut_program = ["before"]
+    cli.wand.refuse_sessions_after = 1
+    result = cli(*PROGRAM_330)
+    assert result.exit_code == 2
+    assert "could not be reached again" in result.stderr
+    assert "interrogate it at once" in result.stderr
+    assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(300))
+
+
+@pytest.mark.parametrize("mode", ["before", "after"])
+def test_after_any_cut_a_new_session_programs_normally(cli: Cli, mode: str) -> None:
+    cli.wand.cut_program = [mode]
+    assert cli(*PROGRAM_330).exit_code == 2
+    # The restoration (mode "after") counts as a change: the next step needs the 24 h rule's
+    # override, which is the honest consequence of a change made and undone.
+    retry = cli(*PROGRAM_330[:-1], "--override-reason", "retry after a lost link", "--yes")
+    assert retry.exit_code == 0, retry.output
+    assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(330))
+
+
+def test_server_not_running_is_one_sentence(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from itb.programmer.cli import app
+
+    key = tmp_path / "k.key"
+    key.write_text("itb-telemetry-key 1 serial=T-1 scope=clinic key=" + "00" * 32 + "\n")
+    result = CliRunner().invoke(app, ["interrogate", "--port", "1", "--key-file", str(key),
+                                      "--session", str(tmp_path / "s.jsonl")])
+    assert result.exit_code == 2
+    assert "Cannot reach the pump at 127.0.0.1:1" in result.stderr
+    assert "itb pump serve" in result.stderr
+
+
+def test_missing_key_file_is_one_sentence(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from itb.programmer.cli import app
+
+    result = CliRunner().invoke(app, ["interrogate", "--key-file", str(tmp_path / "none.key")])
+    assert result.exit_code == 2
+    assert "key file" in result.stderr and "--key-file" in result.stderr

@@ -1,0 +1,168 @@
+"""bolus, stop/resume, alarms, log, set-alarm-volume, set-clock and report, in-process."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from tests.programmer.conftest import IMPLANTED, Cli, make_pump
+
+from itb.pump import AlarmKind
+from itb.therapy.units import to_exact_str
+
+
+def test_bolus_within_limits_runs_on_the_pump(cli: Cli) -> None:
+    result = cli("bolus", "--dose", "50", "--duration-min", "30", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "0.1 mL at 500 mcg/mL" in result.stdout
+    overlay = cli.wand.pump.overlay
+    assert overlay is not None and overlay.kind == "clinician"
+    assert overlay.volume_nl == 100_000 and overlay.end_s - overlay.started_s == 1800
+
+
+def test_bolus_over_the_maximum_bolus_is_refused_before_sending(cli: Cli) -> None:
+    result = cli("bolus", "--dose", "150", "--duration-min", "30", "--yes")
+    assert result.exit_code == 2
+    assert "more than 0 to 100 mcg (the program's maximum bolus)" in result.stderr
+    assert cli.wand.pump.overlay is None
+
+
+def test_bolus_over_the_24_hour_limit_is_refused_by_the_pump(tmp_path: Path) -> None:
+    cli = Cli(make_pump(max_daily=330), tmp_path)  # 300 mcg/day programmed, 330 per 24 h
+    result = cli("bolus", "--dose", "50", "--duration-min", "30", "--yes")
+    assert result.exit_code == 2
+    assert "The pump refused" in result.stderr
+    assert cli.wand.pump.overlay is None
+
+
+def test_bolus_duration_must_be_whole_seconds(cli: Cli) -> None:
+    result = cli("bolus", "--dose", "50", "--duration-min", "0.0001", "--yes")
+    assert result.exit_code == 2 and "duration_min" in result.stderr
+
+
+def test_stop_warns_and_resume_restarts(cli: Cli) -> None:
+    declined = cli("stop", input="n\n")
+    assert declined.exit_code == 1 and not cli.wand.pump.stopped
+    stopped = cli("stop", "--yes")
+    assert stopped.exit_code == 0 and "withdrawal" in stopped.stdout
+    assert cli.wand.pump.stopped
+    resumed = cli("resume", "--yes")
+    assert resumed.exit_code == 0 and not cli.wand.pump.stopped
+    again = cli("resume", "--yes")
+    assert again.exit_code == 2 and "not stopped" in again.stderr
+
+
+def test_alarms_list_and_acknowledge(tmp_path: Path) -> None:
+    cli = Cli(make_pump(days=31), tmp_path)
+    listed = cli("alarms", "--json")
+    alarms = json.loads(listed.stdout)["alarms"]
+    assert [a["kind"] for a in alarms] == ["low_reservoir"]
+    assert alarms[0]["sounding"] is True and alarms[0]["critical"] is False
+    acked = cli("alarms", "--ack", "low_reservoir", "--json")
+    assert acked.exit_code == 0
+    data = json.loads(acked.stdout)
+    assert data["silenced"] == 1 and data["alarms"][0]["acknowledged"] is True
+    assert cli.wand.pump.alarms[AlarmKind.LOW_RESERVOIR].sounding_from_s is None
+    readable = cli("alarms")
+    assert "low_reservoir" in readable.stdout
+
+
+def test_log_filters_by_kind_and_time_and_pages(cli: Cli) -> None:
+    for dose in ("330", "360"):
+        cli("program", "--daily-dose", dose, "--origin", "spinal", "--age-years", "40",
+            "--override-reason", "test of the log", "--yes")
+    by_kind = json.loads(cli("log", "--kind", "program_changed", "--json").stdout)
+    assert by_kind["matching"] == 3  # implant + two changes
+    assert all(e["kind"] == "program_changed" for e in by_kind["entries"])
+    indices = [e["index"] for e in by_kind["entries"]]
+    assert indices == sorted(indices, reverse=True)  # newest first
+    since = (IMPLANTED + timedelta(days=1)).isoformat()
+    recent = json.loads(cli("log", "--kind", "program_changed", "--since", since,
+                            "--json").stdout)
+    assert recent["matching"] == 2
+    paged = json.loads(cli("log", "--page-size", "2", "--page", "2", "--json").stdout)
+    assert paged["page"] == 2 and len(paged["entries"]) == 2
+    too_far = cli("log", "--page", "999")
+    assert too_far.exit_code == 2 and "--page" in too_far.stderr
+    bad_time = cli("log", "--since", "yesterday")
+    assert bad_time.exit_code == 2 and "ISO-8601" in bad_time.stderr
+    table = cli("log", "--page-size", "3")
+    assert table.exit_code == 0 and "page 1 of" in table.stdout
+
+
+def test_set_alarm_volume_within_the_model_range(cli: Cli) -> None:
+    result = cli("set-alarm-volume", "--ml", "3", "--yes")
+    assert result.exit_code == 0, result.output
+    assert cli.wand.pump.low_reservoir_alarm_nl == 3_000_000
+    outside = cli("set-alarm-volume", "--ml", "9", "--yes")
+    assert outside.exit_code == 2 and "0.5 mL to 5 mL" in outside.stderr
+    assert cli.wand.pump.low_reservoir_alarm_nl == 3_000_000
+
+
+def test_set_clock_to_a_time_and_the_choice_is_exclusive(cli: Cli) -> None:
+    target = IMPLANTED + timedelta(days=25, minutes=7)
+    result = cli("set-clock", "--to", target.isoformat(), "--yes")
+    assert result.exit_code == 0, result.output
+    assert cli.wand.pump.firmware_clock_s == int(target.timestamp())
+    both = cli("set-clock", "--to", target.isoformat(), "--host-clock", "--yes")
+    assert both.exit_code == 2 and "exactly one of --to or --host-clock" in both.stderr
+
+
+def test_report_is_self_contained_html_with_the_session(cli: Cli, tmp_path: Path) -> None:
+    cli("interrogate")
+    withdrawn = to_exact_str(Fraction(cli.wand.pump.physical.reservoir_nl, 1_000_000))
+    cli("refill", "--withdrawn-ml", withdrawn, "--concentration", "500", "--added-ml", "20",
+        "--yes")
+    cli("program", "--daily-dose", "360", "--origin", "spinal", "--age-years", "40", "--yes")
+    out = tmp_path / "out" / "report.html"
+    result = cli("report", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(out)
+    html = out.read_text()
+    assert "Programming session report, pump T-100" in html
+    assert 'id="interrogation"' in html and 'id="dose-table"' in html
+    assert "Refill record" in html and "refilled" in html
+    assert "simple continuous, 360 mcg/day (from 300 mcg/day)" in html
+    assert html.count("data:image/png;base64,") == 2
+    assert "<script" not in html
+
+
+def test_report_without_a_session_says_no_changes(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    assert cli("report", "--out", str(out)).exit_code == 0
+    html = out.read_text()
+    assert "No changes were made in this session." in html
+    assert "No refill in this session." in html
+
+
+def test_a_damaged_session_journal_is_one_sentence(cli: Cli, tmp_path: Path) -> None:
+    cli.session_file.write_text("not json\n")
+    result = cli("report", "--out", str(tmp_path / "r.html"))
+    assert result.exit_code == 2 and "session file" in result.stderr
+
+
+@pytest.mark.parametrize("command", [
+    ["interrogate"], ["alarms"], ["log"], ["stop", "--yes"], ["resume", "--yes"],
+    ["bolus", "--dose", "1", "--duration-min", "10", "--yes"],
+    ["set-alarm-volume", "--ml", "2", "--yes"], ["set-clock", "--host-clock", "--yes"],
+    ["report", "--out", "x.html"], ["refill", "--yes"],
+    ["program", "--daily-dose", "330", "--origin", "spinal", "--age-years", "40", "--yes"],
+])
+def test_every_command_takes_the_connection_options(command: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from itb.programmer.cli import app
+
+    help_text = CliRunner().invoke(app, [command[0], "--help"]).stdout
+    for option in ("--host", "--port", "--serial", "--key-file", "--session"):
+        assert option in help_text
+
+
+def test_host_clock_is_utc_now(cli: Cli) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    assert cli("set-clock", "--host-clock", "--yes").exit_code == 0
+    clock = datetime.fromtimestamp(cli.wand.pump.firmware_clock_s, UTC)
+    assert before <= clock <= datetime.now(UTC)
