@@ -157,3 +157,17 @@ def test_key_lines_follow_array_tables_and_subtables() -> None:
     assert lines[("timeline", 0)] == 22
     assert lines[("timeline", 1, "program", "daily_dose_mcg")] == 32
     assert lines[("implant", "fill_ml")] == 15
+
+
+def test_a_titration_step_beyond_the_label_is_refused_statically() -> None:
+    text = GOOD.replace('event = "program"\n[timeline.program]\ntype = "simple"\n'
+                        'daily_dose_mcg = 600\n', 'event = "titrate"\npercent = 45\n')
+    error = refused(text)
+    assert error.problems[0][1] == "timeline[1].percent"
+    assert "titration" in error.problems[0][2]
+
+
+def test_a_titration_percent_must_change_the_dose() -> None:
+    text = GOOD.replace('event = "program"\n[timeline.program]\ntype = "simple"\n'
+                        'daily_dose_mcg = 600\n', 'event = "titrate"\npercent = 0\n')
+    assert "not 0" in refused(text).problems[0][2]

@@ -27,7 +27,7 @@ from itb.pump.programs import (
 from itb.sim.scenario import PatientSection, ProgramSpec
 from itb.therapy.catalogue import AgeGroup, Origin, Phase
 from itb.therapy.dosing import age_group_for, check_titration
-from itb.therapy.flex import FlexSchedule, constant_schedule, make_schedule
+from itb.therapy.flex import MINUTES_PER_DAY, FlexSchedule, constant_schedule, make_schedule
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY
 
 # Default maximum daily dose when a program does not state one: the largest dose the
@@ -46,19 +46,20 @@ class BuiltProgram:
     daily_dose_mcg: Fraction  # mean dose over a day, exact
 
     def refill_schedule(self) -> FlexSchedule:
-        """The program as itb.therapy's schedule, for refill planning (`plan_refill`)."""
+        """The program as itb.therapy's schedule, for refill planning (`plan_refill`).
+
+        The pump's flex clock is a fixed UTC offset, so the same schedule written in UTC
+        (each local start moved by the offset) is exactly equivalent; in UTC the planner
+        can also consume whole days at once.
+        """
         spec = self.spec
         if spec.type == "simple" or spec.steps is None:
             return constant_schedule(self.daily_dose_mcg)
         offset = spec.utc_offset_minutes
-        if offset % 60 == 0:
-            # Fixed offsets have IANA names Etc/GMT-h for UTC+h (the sign is inverted).
-            hours = offset // 60
-            zone = "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
-            return make_schedule([(s.start, s.dose_mcg_per_day) for s in spec.steps], zone,
-                                 "program")
-        # No IANA name for a fractional offset: plan with the mean daily dose instead.
-        return constant_schedule(self.daily_dose_mcg)
+        steps = sorted(((step.start_s // 60 - offset) % MINUTES_PER_DAY, step.dose_mcg_per_day)
+                       for step in spec.steps)
+        return make_schedule([(f"{m // 60:02d}:{m % 60:02d}", dose) for m, dose in steps],
+                             "UTC", "program")
 
 
 def _therapy(spec: ProgramSpec) -> Therapy:
@@ -88,6 +89,29 @@ def build_program(spec: ProgramSpec, model: PumpModel, concentration_mcg_per_ml:
     program = Program(therapy, HardLimits(limit, spec.max_bolus_mcg))
     validate_program(program, model, concentration_mcg_per_ml)
     return BuiltProgram(spec, program, concentration_mcg_per_ml, daily)
+
+
+def scaled_program(spec: ProgramSpec, percent: Fraction, concentration_mcg_per_ml: Fraction
+                   ) -> ProgramSpec:
+    """`spec` with every rate changed by `percent`, each rounded down to a whole nL/day at
+    the concentration (the firmware's rate resolution; down, so never above the intent).
+    A stated maximum daily dose is scaled too (rounded up to a whole mcg)."""
+    factor = 1 + Fraction(percent) / 100
+
+    def rate(dose: Fraction) -> Fraction:
+        flow_nl = math.floor(dose * factor * NL_PER_ML / concentration_mcg_per_ml)
+        return Fraction(flow_nl) * concentration_mcg_per_ml / NL_PER_ML
+
+    limit = None if spec.max_daily_dose_mcg is None else Fraction(
+        math.ceil(spec.max_daily_dose_mcg * factor))
+    if spec.type == "simple":
+        assert spec.daily_dose_mcg is not None
+        return spec.model_copy(update={"daily_dose_mcg": rate(spec.daily_dose_mcg),
+                                       "max_daily_dose_mcg": limit})
+    assert spec.steps is not None
+    steps = [step.model_copy(update={"dose_mcg_per_day": rate(step.dose_mcg_per_day)})
+             for step in spec.steps]
+    return spec.model_copy(update={"steps": steps, "max_daily_dose_mcg": limit})
 
 
 def spasticity_origin(patient: PatientSection) -> tuple[Origin, AgeGroup]:

@@ -39,7 +39,7 @@ from itb.pump import Pump
 from itb.pump.catalogue import MODELS, PumpModel
 from itb.pump.physical import PocketDeposit
 from itb.pump.pump import CommandedSegment, DeliverySegment
-from itb.sim.programs import BuiltProgram, build_program
+from itb.sim.programs import BuiltProgram, build_program, check_dose_change, scaled_program
 from itb.sim.scenario import (
     AcknowledgeEvent,
     BolusEvent,
@@ -51,6 +51,7 @@ from itb.sim.scenario import (
     RefillEvent,
     ReplacePumpEvent,
     Scenario,
+    TitrateEvent,
 )
 from itb.sim.screening import ScreeningOutcome, run_screening
 from itb.therapy.errors import RefillDiscrepancy
@@ -202,6 +203,7 @@ class _Run:
         self.seq = 0
         self.auto_generation = 0
         self.pump_count = 0
+        self.last_dose_change_s = scenario.implant_s
 
     # -- small helpers ------------------------------------------------------------------
     def note(self, time_s: int, source: str, kind: str, detail: str = "") -> None:
@@ -395,6 +397,7 @@ class _Run:
             self.pump.prime()
         self.implant_times_s.append(at_s)
         self.program_changes_s.append(at_s)
+        self.last_dose_change_s = at_s
         self.refill_times_s.append(at_s)
         self.note(at_s, "clinic", "pump_implanted",
                   f"{model.name}, {display(_ml(fill_nl))} mL at {display(conc)} mcg/mL, "
@@ -451,14 +454,8 @@ class _Run:
         try:
             if isinstance(event, RefillEvent):
                 self.refill(when, event, label)
-            elif isinstance(event, ProgramEvent):
-                built = build_program(event.program, pump.model, pump.concentration_mcg_per_ml)
-                pump.program(built.program)
-                self.built = built
-                self.program_changes_s.append(when)
-                self.note(when, "clinic", "program",
-                          f"{display(built.daily_dose_mcg)} mcg/day ({event.program.type})")
-                self.plan(when)
+            elif isinstance(event, ProgramEvent | TitrateEvent):
+                self.reprogram(when, event)
             elif isinstance(event, BolusEvent):
                 pump.give_bolus(event.dose_mcg, event.duration_min * 60)
                 self.program_changes_s.append(when)
@@ -480,6 +477,31 @@ class _Run:
         except ItbError as error:
             # The pump or a rule refused the act at run time: that is an outcome to report.
             self.note(when, "scenario", "refused", f"{label}: {error}")
+
+    def reprogram(self, when: int, event: ProgramEvent | TitrateEvent) -> None:
+        """A new program or a titration step, checked against the labeled steps (the static
+        check cannot see a dose that came from the screening trial), then sent to the pump."""
+        pump = self.pump
+        assert pump is not None and self.built is not None
+        conc = pump.concentration_mcg_per_ml
+        if isinstance(event, ProgramEvent):
+            spec = event.program
+            what = f"({spec.type})"
+        else:
+            spec = scaled_program(self.built.spec, event.percent, conc)
+            what = f"(titration {display(event.percent)} %)"
+        built = build_program(spec, pump.model, conc)
+        if event.titration_check:
+            check_dose_change(self.built.daily_dose_mcg, built.daily_dose_mcg,
+                              self.spec.patient, event.phase, self.last_dose_change_s, when,
+                              event.override_reason)
+        pump.program(built.program)
+        if built.daily_dose_mcg != self.built.daily_dose_mcg:
+            self.last_dose_change_s = when
+        self.built = built
+        self.program_changes_s.append(when)
+        self.note(when, "clinic", "program", f"{display(built.daily_dose_mcg)} mcg/day {what}")
+        self.plan(when)
 
     def fault(self, when: int, event: FaultEvent) -> None:
         pump = self.pump

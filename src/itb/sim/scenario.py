@@ -434,14 +434,32 @@ class AcknowledgeEvent(_Event):
     event: Literal["acknowledge_alarms"]
 
 
+class TitrateEvent(_Event):
+    """Change every rate of the program in force by `percent` (the clinic's usual way to
+    titrate: "+20 %"); each new rate is rounded down to the firmware's resolution."""
+
+    event: Literal["titrate"]
+    percent: Exact
+    phase: Literal["titration", "maintenance"] = "titration"
+    titration_check: bool = True
+    override_reason: str | None = None
+
+    @field_validator("percent")
+    @classmethod
+    def _percent(cls, value: Fraction) -> Fraction:
+        if value == 0 or not -100 < value <= 100:
+            raise ValueError("must be more than -100 and at most 100 percent, and not 0")
+        return value
+
+
 TimelineEvent = Annotated[
-    ProgramEvent | RefillEvent | BolusEvent | FaultEvent | CatheterRevisionEvent
-    | ReplacePumpEvent | AcknowledgeEvent,
+    ProgramEvent | TitrateEvent | RefillEvent | BolusEvent | FaultEvent
+    | CatheterRevisionEvent | ReplacePumpEvent | AcknowledgeEvent,
     Field(discriminator="event"),
 ]
 
-EVENT_KINDS = ("program", "refill", "bolus", "fault", "catheter_revision", "replace_pump",
-               "acknowledge_alarms")
+EVENT_KINDS = ("program", "titrate", "refill", "bolus", "fault", "catheter_revision",
+               "replace_pump", "acknowledge_alarms")
 
 
 class AutoRefillSection(_Model):
@@ -705,7 +723,7 @@ def _resolve(spec: ScenarioFile, source: str, lines: dict[tuple[Any, ...], int])
 def _check_programs(scenario: Scenario, lines: dict[tuple[Any, ...], int]) -> None:
     """Every program must fit the pump at the concentration in force when it is entered, and
     every dose change must follow the labeled titration steps (itb.therapy), unless waived."""
-    from itb.sim.programs import build_program, check_dose_change
+    from itb.sim.programs import build_program, check_dose_change, scaled_program
 
     problems: list[tuple[int | None, str, str]] = []
     spec = scenario.spec
@@ -732,10 +750,15 @@ def _check_programs(scenario: Scenario, lines: dict[tuple[Any, ...], int]) -> No
                                      f"concentration: {error}"))
         elif isinstance(event, ReplacePumpEvent) and event.concentration_mcg_per_ml is not None:
             conc = event.concentration_mcg_per_ml
-        elif isinstance(event, ProgramEvent):
-            loc = ("timeline", index, "program")
+        elif isinstance(event, ProgramEvent | TitrateEvent):
+            loc = ("timeline", index, "program" if isinstance(event, ProgramEvent)
+                   else "percent")
+            if isinstance(event, TitrateEvent) and program is None:
+                continue  # the dose before it comes from the screening trial: checked at run
             try:
-                new = build_program(event.program, model, conc)
+                new_spec = event.program if isinstance(event, ProgramEvent) else \
+                    scaled_program(program.spec, event.percent, conc)  # type: ignore[union-attr]
+                new = build_program(new_spec, model, conc)
             except InvalidInput as error:
                 problems.append((_line_for(loc, lines), _key_text(loc), str(error)))
                 continue

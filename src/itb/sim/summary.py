@@ -85,6 +85,17 @@ def _first_symptom(frame: pd.DataFrame, start_s: int, from_s: int) -> dict[str, 
             "withdrawal_stage": w, "overdose_stage": o}
 
 
+def _first_side_effect(frame: pd.DataFrame, start_s: int, from_s: int) -> dict[str, Any] | None:
+    """The first common side effect (seed 001) below the overdose stages, if any."""
+    t = start_s + np.round(frame["hours"].to_numpy() * 3600.0)
+    idx = np.flatnonzero(frame["side_effects"].to_numpy() & (t >= from_s))
+    if len(idx) == 0:
+        return None
+    i = int(idx[0])
+    return {"time": _iso(t[i]), "hours_after_start": _hours(t[i] - start_s),
+            "symptoms": frame["symptoms"].iat[i].split()}
+
+
 def _worst(frame: pd.DataFrame, column: str, names: tuple[str, ...],
            start_s: int) -> dict[str, Any]:
     values = frame[column].to_numpy()
@@ -143,6 +154,7 @@ def summarize(result: SimulationResult, frame: pd.DataFrame) -> dict[str, Any]:
         first["pump_facts"] = facts.described()
         first["triage"] = verdict.as_json()
     out["first_symptom"] = first
+    out["first_side_effect"] = _first_side_effect(frame, start_s, therapy_from)
     out["worst"] = {
         "withdrawal": _worst(frame, "withdrawal_stage", WITHDRAWAL_STAGE_NAMES, start_s),
         "overdose": _worst(frame, "overdose_stage", OVERDOSE_STAGE_NAMES, start_s),
