@@ -119,7 +119,7 @@ def interrogation(view: PumpView) -> RenderableType:
         state += f", bolus until {when(report.infusion.bolus_until)}"
     ident.add_row("Infusion", state)
     ident.add_row("Last change", f"program {when(view.last_program_change_at)}, "
-                  f"refill {when(view.last_refill_at)}")
+                  f"refill (or implant) {when(view.last_refill_at)}")
     parts: list[RenderableType] = [ident]
     parts.append(alarms_table(view))
     offset = 0 if report.program is None else sched.utc_offset_minutes(report.program)
