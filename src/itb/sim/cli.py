@@ -59,6 +59,16 @@ def _events_csv(result: Any) -> str:
     return buffer.getvalue()
 
 
+def _timeline_csv(frame: Any) -> str:
+    """The timeline as CSV: ISO-8601 UTC times, floats to 6 significant digits."""
+    import numpy as np
+
+    out = frame.copy()
+    stamps = np.datetime_as_string(frame["time"].to_numpy(dtype="datetime64[s]"), unit="s")
+    out["time"] = np.char.add(stamps.astype(str), "Z")
+    return str(out.to_csv(index=False, float_format="%.6g"))
+
+
 def _render_summary(summary: dict[str, Any], out_dir: Path, console: Console) -> None:
     table = Table(title=summary["scenario"]["name"], show_header=False)
     table.add_column("what")
@@ -126,7 +136,7 @@ def run(
             summary = summarize(result, frame)
             report(0.9, "plots")
             png = render_png(result, frame)
-            csv_text = frame.to_csv(index=False, float_format="%.6g")
+            csv_text = _timeline_csv(frame)
             events_text = _events_csv(result)
             report(1.0, "done")
     except ItbError as error:

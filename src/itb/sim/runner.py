@@ -14,6 +14,7 @@ Sans-IO: no files, no clock, no printing. Progress is reported through a callbac
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -173,8 +174,6 @@ def build_patient(section: PatientSection) -> PatientParameters:
 
 
 def _fields(instance: Any, cls: type) -> dict[str, Any]:
-    import dataclasses
-
     return {f.name: getattr(instance, f.name) for f in dataclasses.fields(cls) if f.init}
 
 
@@ -344,6 +343,9 @@ class _Run:
             self.note(screening.bolus_times_s[-1], "screening", "screening_decision",
                       f"{screening.record.decision.value}: {screening.record.reason}")
             if not screening.candidate:
+                self.note(scenario.implant_s, "clinic", "no_implant",
+                          "not a candidate: no pump is implanted and the timeline's acts "
+                          "do not happen")
                 traces.append(patient.advance(scenario.end, sample_every_s=SAMPLE_S))
                 return self.result(parameters, screening, False, traces)
             if program_spec is None:
