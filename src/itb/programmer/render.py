@@ -125,6 +125,9 @@ def interrogation(view: PumpView) -> RenderableType:
     offset = 0 if report.program is None else sched.utc_offset_minutes(report.program)
     parts.append(dose_table(view.hourly, offset, "Active program, 24-hour dose table"))
     parts.extend(Text(line) for line in projection_lines(view.projection))
+    if not report.infusion.infusing:
+        parts.append(Text(f"The pump is not running its program now ({report.infusion.state}): "
+                          "the dates assume the program runs from now.", style="yellow"))
     parts.append(Text(ROUNDING_NOTE, style="dim"))
     return Group(*parts)
 
