@@ -171,3 +171,17 @@ def test_a_titration_percent_must_change_the_dose() -> None:
     text = GOOD.replace('event = "program"\n[timeline.program]\ntype = "simple"\n'
                         'daily_dose_mcg = 600\n', 'event = "titrate"\npercent = 0\n')
     assert "not 0" in refused(text).problems[0][2]
+
+
+def test_volumes_finer_than_a_nanolitre_are_refused_not_truncated() -> None:
+    error = refused(GOOD.replace("fill_ml = 19.5", 'fill_ml = "19.0000005"'))
+    assert error.problems[0][1] == "timeline[0].fill_ml"
+    assert "whole nanolitres" in error.problems[0][2]
+
+
+def test_a_replacement_fill_must_fit_the_new_pump() -> None:
+    text = GOOD + '\n[[timeline]]\nday = 2\nevent = "replace_pump"\nmodel = "synchromed-10"\n' \
+        'fill_ml = 20\n'
+    error = refused(text)
+    assert error.problems[0][1] == "timeline[2].fill_ml"
+    assert "synchromed-10" in error.problems[0][2]

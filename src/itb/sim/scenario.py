@@ -22,6 +22,7 @@ from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -111,6 +112,17 @@ def _ml_to_nl(volume_ml: Fraction) -> int:
     return int(nl)
 
 
+def _volume(value: Fraction) -> Fraction:
+    if value < 0:
+        raise ValueError("must be a volume of 0 mL or more")
+    _ml_to_nl(value)
+    return value
+
+
+# A volume in mL that the pump can take exactly: whole nanolitres, never negative.
+VolumeMl = Annotated[Fraction, BeforeValidator(_exact), AfterValidator(_volume)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -195,7 +207,7 @@ class PumpSection(_Model):
     model: str = "synchromed-ii-20"
     seed: int = Field(default=0, ge=0)
     serial: str = Field(default="SIM-1", min_length=1, max_length=64)
-    low_reservoir_alarm_ml: Exact | None = None
+    low_reservoir_alarm_ml: VolumeMl | None = None
 
     @field_validator("model")
     @classmethod
@@ -207,9 +219,9 @@ class PumpSection(_Model):
 
 class ImplantSection(_Model):
     date: UtcTime
-    fill_ml: Exact | None = None  # default: the reservoir's capacity
+    fill_ml: VolumeMl | None = None  # default: the reservoir's capacity
     concentration_mcg_per_ml: Exact
-    catheter_volume_ml: Exact = Fraction(11, 100)  # pump default 0.11 mL (unconfirmed)
+    catheter_volume_ml: VolumeMl = Fraction(11, 100)  # pump default 0.11 mL (unconfirmed)
     prime: bool = True
 
     @field_validator("concentration_mcg_per_ml")
@@ -348,11 +360,11 @@ class ProgramEvent(_Event):
 
 class RefillEvent(_Event):
     event: Literal["refill"]
-    fill_ml: Exact | None = None  # default: the reservoir's capacity
+    fill_ml: VolumeMl | None = None  # default: the reservoir's capacity
     concentration_mcg_per_ml: Exact | None = None  # default: the concentration in use
     bridge_bolus: bool = False
     error: Literal["none", "pocket_fill", "wrong_concentration", "missed"] = "none"
-    pocket_fill_ml: Exact | None = None  # default: the whole fill goes into the pocket
+    pocket_fill_ml: VolumeMl | None = None  # default: the whole fill goes into the pocket
     true_concentration_mcg_per_ml: Exact | None = None
     override_discrepancy: bool = False
 
@@ -412,14 +424,14 @@ class FaultEvent(_Event):
 
 class CatheterRevisionEvent(_Event):
     event: Literal["catheter_revision"]
-    catheter_volume_ml: Exact | None = None  # default: the implant's catheter volume
+    catheter_volume_ml: VolumeMl | None = None  # default: the implant's catheter volume
 
 
 class ReplacePumpEvent(_Event):
     event: Literal["replace_pump"]
     model: str | None = None
     seed: int | None = Field(default=None, ge=0)
-    fill_ml: Exact | None = None
+    fill_ml: VolumeMl | None = None
     concentration_mcg_per_ml: Exact | None = None
 
     @field_validator("model")
@@ -466,7 +478,7 @@ class AutoRefillSection(_Model):
     """Refills on the date itb.therapy.plan_refill gives (refill_by), to `fill_ml`."""
 
     enabled: bool = True
-    fill_ml: Exact | None = None
+    fill_ml: VolumeMl | None = None
     safety_margin_days: Exact = Fraction(7)
 
     @field_validator("safety_margin_days")
@@ -702,6 +714,17 @@ def _resolve(spec: ScenarioFile, source: str, lines: dict[tuple[Any, ...], int])
                     f"{datetime.fromtimestamp(end_s, tz=UTC).isoformat()})")
         if when < implant_s:
             problem(key, "must be at or after implant.date (the pump acts need the pump)")
+        if isinstance(event, ReplacePumpEvent):
+            new_model = MODELS[event.model or spec.pump.model]
+            if event.fill_ml is not None and \
+                    event.fill_ml * NL_PER_ML > new_model.reservoir_capacity_nl:
+                problem(("timeline", index, "fill_ml"),
+                        f"must be at most the {new_model.reservoir_capacity_nl // NL_PER_ML} mL "
+                        f"reservoir of {new_model.name}")
+            if event.concentration_mcg_per_ml is not None and \
+                    not 0 < event.concentration_mcg_per_ml <= 100_000:
+                problem(("timeline", index, "concentration_mcg_per_ml"),
+                        "must be more than 0 and at most 100000 mcg/mL")
         if isinstance(event, RefillEvent):
             if event.fill_ml is not None and \
                     event.fill_ml * NL_PER_ML > model.reservoir_capacity_nl:
