@@ -60,3 +60,44 @@ def test_ashworth_grades_and_penn_scores_from_the_model() -> None:
     assert [ashworth_grade(x) for x in (0.2, 0.8, 1.3, 1.8, 2.4, 3.5, 3.6)] == \
         ["0", "1", "1+", "2", "2", "3", "4"]
     assert [penn_score(x) for x in (0.0, 0.05, 0.5, 4.0, 12.0)] == [0, 1, 2, 3, 4]
+
+
+def test_a_recorded_grade_falls_only_when_the_score_really_fell_that_far() -> None:
+    from itb.sim.screening import assessed_ashworth, assessed_penn
+
+    assert assessed_ashworth("3", 0.99) == "3"
+    assert assessed_ashworth("3", 1.0) == "2"
+    assert assessed_ashworth("3", 1.6) == "1+"
+    assert assessed_ashworth("4", 0.2) == "4"
+    # Penn: one level for each tenfold fall of the spasm rate.
+    assert assessed_penn(3, 4.0, 0.5) == 3
+    assert assessed_penn(3, 4.0, 0.4) == 2
+    assert assessed_penn(3, 4.0, 0.0) == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(ec50=st.floats(min_value=0.12, max_value=0.5), baseline=st.floats(min_value=2.5,
+                                                                          max_value=4.0))
+def test_first_screening_bolus_agrees_with_the_patient_models_own_judgement(
+        ec50: float, baseline: float) -> None:
+    """The first bolus (drug-free patient) is positive exactly when the patient model's
+    screening_response finds a fall of one Ashworth point, barring a fall within a few
+    hundredths of a point of the threshold (sampling every 5 min against every minute)."""
+    from datetime import UTC, datetime
+
+    from itb.physiology import Patient, PatientParameters
+    from itb.physiology.response import SpasticityResponse
+    from itb.physiology.screening import screening_response
+    from itb.sim.scenario import ScreeningSection
+    from itb.sim.screening import run_screening
+
+    params = PatientParameters(response=SpasticityResponse(ec50_initial_mcg_per_ml=ec50,
+                                                           baseline_ashworth=baseline))
+    reference = screening_response(params, 50)
+    if abs(reference.peak_ashworth_drop - 1.0) < 0.03:
+        return
+    start = datetime(2026, 1, 5, 8, tzinfo=UTC)
+    outcome = run_screening(Patient(params, start), ScreeningSection(start=start,
+                                                                     doses_mcg=[Fraction(50)]),
+                            int(start.timestamp()) + 3 * 86_400)
+    assert outcome.record.responses[0] == reference.positive

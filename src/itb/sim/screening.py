@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from itb.physiology import DrugDelivery, Patient, PatientTrace, Route
+from itb.physiology import DrugDelivery, Patient, PatientState, PatientTrace, Route
 from itb.sim.scenario import ScreeningSection
 from itb.therapy import catalogue as therapy_catalogue
 from itb.therapy.screening import (
@@ -77,9 +77,29 @@ class ScreeningOutcome:
         return None if self.record.initial_dose is None else self.record.initial_dose.daily_dose_mcg
 
 
-def _score_at(trace: PatientTrace, i: int) -> SpasticityScore:
-    return SpasticityScore(ashworth_grade(float(trace.ashworth[i])),
-                           penn_score(float(trace.spasms_per_hour[i])))
+def assessed_ashworth(before_grade: str, drop: float) -> str:
+    """The grade an examiner records after a bolus, from the baseline grade and the true
+    fall of the continuous score: the best grade still at or above (baseline - fall).
+
+    Rounding towards the worse grade means a fall of one grade is recorded only when
+    the score has really fallen by that much, never by a rounding of a small change.
+    """
+    target = float(ASHWORTH_GRADES[before_grade]) - drop
+    for grade, points in ASHWORTH_GRADES.items():  # in increasing order of points
+        if float(points) >= target - 1e-9:
+            return grade
+    return "4"
+
+
+def assessed_penn(before_score: int, before_rate: float, rate: float) -> int:
+    """The Penn score after a bolus: one level lower for each tenfold fall of the spasm
+    rate (the scale's levels are about tenfold bands), never above the baseline score."""
+    if rate <= 0:
+        return 0
+    if before_rate <= 0:
+        return before_score
+    levels = int(np.floor(np.log10(before_rate / rate) + 1e-9)) if rate < before_rate else 0
+    return max(0, before_score - levels)
 
 
 def run_screening(patient: Patient, section: ScreeningSection, implant_s: int,
@@ -105,6 +125,14 @@ def run_screening(patient: Patient, section: ScreeningSection, implant_s: int,
         before_state = patient.state_at(given)
         before = SpasticityScore(ashworth_grade(before_state.ashworth),
                                  penn_score(before_state.spasms_per_hour))
+
+        def assessed(trace: PatientTrace, i: int, before: SpasticityScore = before,
+                     state: PatientState = before_state) -> SpasticityScore:
+            return SpasticityScore(
+                assessed_ashworth(before.ashworth, state.ashworth - float(trace.ashworth[i])),
+                assessed_penn(before.spasm_frequency, state.spasms_per_hour,
+                              float(trace.spasms_per_hour[i])))
+
         follow_end = min(given_s + FOLLOW_S, implant_s)
         # The barbotage takes a minute, a blink against the 1.5 h CSF half-life: the bolus
         # is put in at once (a timed delivery would also count as the start of pump therapy
@@ -122,12 +150,12 @@ def run_screening(patient: Patient, section: ScreeningSection, implant_s: int,
             raise AssertionError("no samples in the observation window")  # grid is 5 min
         idx = np.flatnonzero(window)
         best = int(idx[np.argmin(trace.ashworth[idx])])
-        after = _score_at(trace, best)
+        after = assessed(trace, best)
         positive = criterion.is_positive(before, after)
         effect_h: Fraction | None = None
         if positive:
             # The effect lasts while the assessed scores stay significantly better.
-            better = [criterion.is_positive(before, _score_at(trace, i))
+            better = [criterion.is_positive(before, assessed(trace, i))
                       for i in range(len(trace)) if rel[i] >= 0]
             effect_h = Fraction(sum(better) * SAMPLE_S, 3600)
         boluses.append(screening_bolus(
