@@ -287,19 +287,20 @@ def test_report_holds_the_interrogation_changes_and_refill_record(served: Served
 
 
 class CuttingProxy:
-    """A loopback TCP proxy that cuts one connection at its Nth programmer-to-pump chunk.
+    """A loopback TCP proxy that cuts its `connection`-th connection at its `chunk`-th
+    programmer-to-pump chunk (each request is one chunk: the client waits for each answer).
 
     `mode` "before": the chunk never reaches the pump; "after": the pump gets it and acts,
     then the link dies before the answer comes back. Other connections pass untouched.
     """
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, connection: int, chunk: int, mode: str) -> None:
         self.target_port = target_port
+        self.cut = (connection, chunk)
+        self.mode = mode
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self.cut_at: int | None = None
-        self.mode = "before"
-        self.chunks_seen: list[int] = []
+        self.connections = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -308,11 +309,11 @@ class CuttingProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(client, self.cut_at, self.mode),
-                             daemon=True).start()
-            self.cut_at = None
+            self.connections += 1
+            cut_at = self.cut[1] if self.connections == self.cut[0] else None
+            threading.Thread(target=self._serve, args=(client, cut_at), daemon=True).start()
 
-    def _serve(self, client: socket.socket, cut_at: int | None, mode: str) -> None:
+    def _serve(self, client: socket.socket, cut_at: int | None) -> None:
         upstream = socket.create_connection(("127.0.0.1", self.target_port))
         count = 0
         dead = threading.Event()
@@ -339,7 +340,7 @@ class CuttingProxy:
                 count += 1
                 if cut_at is not None and count == cut_at:
                     dead.set()  # from now on nothing goes back to the programmer
-                    if mode == "after":
+                    if self.mode == "after":
                         upstream.sendall(data)
                         time.sleep(0.3)  # the pump acts; its answer is thrown away
                     break
@@ -347,7 +348,6 @@ class CuttingProxy:
         except OSError:
             pass
         finally:
-            self.chunks_seen.append(count)
             dead.set()
             for sock in (client, upstream):
                 with contextlib.suppress(OSError):
@@ -363,23 +363,19 @@ def served_for_cuts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served
     yield from serve_aged_pump(tmp_path_factory.mktemp("cuts"), days=5)
 
 
+# `program` opens session 1 to read the pump and preview (the pump's dry run included),
+# then session 2 to send: HELLO, PROVE, Interrogate, ReadLog (the new log entries: at least
+# session 2's own), then the Program command, its 5th chunk.
+PROGRAM_SEND = (2, 5)
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("mode", ["before", "after"])
 def test_killing_the_link_during_a_program_command_leaves_the_previous_program(
         served_for_cuts: ServedPump, mode: str) -> None:
     served = served_for_cuts
-    proxy = CuttingProxy(served.port)
+    proxy = CuttingProxy(served.port, *PROGRAM_SEND, mode)
     try:
-        # A refused titration goes as far as the pump's dry run and sends nothing: the
-        # number of chunks it sends is where the real program command comes next.
-        probe = served.run("program", "--daily-dose", "900", "--origin", "spinal",
-                           "--age-years", "45", "--yes", port=proxy.port)
-        assert probe.returncode == 2
-        deadline = time.time() + 5
-        while not proxy.chunks_seen and time.time() < deadline:
-            time.sleep(0.05)
-        before_close = proxy.chunks_seen[-1] - 1  # the last chunk was the session's CLOSE
-        proxy.cut_at, proxy.mode = before_close + 1, mode
         cut = served.run("program", "--daily-dose", "330", "--origin", "spinal",
                          "--age-years", "45", "--override-reason", "cut-link test", "--yes",
                          port=proxy.port)
@@ -394,3 +390,5 @@ def test_killing_the_link_during_a_program_command_leaves_the_previous_program(
     data = served.interrogate()
     assert data["daily_dose_mcg"] == "300"
     assert data["program"]["therapy"] == {"type": "continuous", "daily_dose_mcg": "300"}
+    # The programmer reached the pump again on a third session to find this out.
+    assert proxy.connections == 3

@@ -91,6 +91,9 @@ class InProcessPump:
     cut_program: list[str | None] = field(default_factory=list)  # per session opened
     refuse_sessions_after: int | None = None
     sessions: int = 0
+    # Called with the session number before each session opens (to change the pump between
+    # the programmer's sessions, as another programmer could).
+    on_session: Callable[[int], None] | None = None
 
     @property
     def pump(self) -> Pump:
@@ -98,6 +101,8 @@ class InProcessPump:
 
     def open_session(self) -> ProgrammerClient:
         self.sessions += 1
+        if self.on_session is not None:
+            self.on_session(self.sessions)
         if self.refuse_sessions_after is not None and self.sessions > self.refuse_sessions_after:
             raise ConnectionRefusedError(111, "Connection refused")
         transport = CuttableTransport(self.host, time.monotonic)

@@ -6,27 +6,28 @@ import json
 from fractions import Fraction
 
 import pytest
-from tests.programmer.conftest import Cli
+from tests.programmer.conftest import Cli, continuous
 
 from itb.pump import ContinuousTherapy
+from itb.therapy.units import to_exact_str
 
 PROGRAM_330 = ("program", "--daily-dose", "330", "--origin", "spinal", "--age-years", "40",
                "--yes")
 
 
 def test_cut_before_the_command_reaches_the_pump(cli: Cli) -> None:
-    cli.wand.cut_program = ["before"]
+    cli.wand.cut_program = [None, "before"]  # session 1 previews, session 2 sends
     result = cli(*PROGRAM_330)
     assert result.exit_code == 2
     assert "did not take the new program" in result.stderr
     assert "Traceback" not in result.output
     assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(300))
     entry = json.loads(cli.session_file.read_text().splitlines()[-1])
-    assert entry["outcome"] == "interrupted"
+    assert entry["outcome"] == "not done"
 
 
 def test_cut_after_the_pump_acted_restores_the_previous_program(cli: Cli) -> None:
-    cli.wand.cut_program = ["after"]
+    cli.wand.cut_program = [None, "after"]
     result = cli(*PROGRAM_330)
     assert result.exit_code == 2
     assert "before the pump confirmed" in result.stderr
@@ -39,8 +40,8 @@ def test_cut_after_the_pump_acted_restores_the_previous_program(cli: Cli) -> Non
 
 
 def test_pump_unreachable_after_the_cut_says_to_interrogate(cli: Cli) -> None:
-    cli.wand.cut_program = ["before"]
-    cli.wand.refuse_sessions_after = 1
+    cli.wand.cut_program = [None, "before"]
+    cli.wand.refuse_sessions_after = 2
     result = cli(*PROGRAM_330)
     assert result.exit_code == 2
     assert "could not be reached again" in result.stderr
@@ -50,7 +51,7 @@ def test_pump_unreachable_after_the_cut_says_to_interrogate(cli: Cli) -> None:
 
 @pytest.mark.parametrize("mode", ["before", "after"])
 def test_after_any_cut_a_new_session_programs_normally(cli: Cli, mode: str) -> None:
-    cli.wand.cut_program = [mode]
+    cli.wand.cut_program = [None, mode]
     assert cli(*PROGRAM_330).exit_code == 2
     # The restoration (mode "after") counts as a change: the next step needs the 24 h rule's
     # override, which is the honest consequence of a change made and undone.
@@ -81,3 +82,31 @@ def test_missing_key_file_is_one_sentence(tmp_path) -> None:
     result = CliRunner().invoke(app, ["interrogate", "--key-file", str(tmp_path / "none.key")])
     assert result.exit_code == 2
     assert "key file" in result.stderr and "--key-file" in result.stderr
+
+
+def test_a_pump_changed_between_preview_and_send_gets_nothing(cli: Cli) -> None:
+    def another_programmer(session: int) -> None:
+        if session == 2:  # between the preview and the send
+            cli.wand.pump.program(continuous(310))
+
+    cli.wand.on_session = another_programmer
+    result = cli(*PROGRAM_330)
+    assert result.exit_code == 2
+    assert "The pump changed since it was read (its program)" in result.stderr
+    assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(310))
+
+
+def test_a_refill_recorded_during_the_wizard_stops_it(cli: Cli) -> None:
+    withdrawn = to_exact_str(Fraction(cli.wand.pump.physical.reservoir_nl, 1_000_000))
+
+    def someone_refills(session: int) -> None:
+        if session == 2:
+            cli.wand.pump.refill(added_nl=1_000_000, concentration_mcg_per_ml=Fraction(500),
+                                 withdrawn_nl=0)
+
+    cli.wand.on_session = someone_refills
+    result = cli("refill", "--withdrawn-ml", withdrawn, "--added-ml", "20", "--yes")
+    assert result.exit_code == 2
+    assert "a refill was recorded" in result.stderr
+    record = json.loads(cli.session_file.read_text().splitlines()[-1])["details"]["refill"]
+    assert record["outcome"].startswith("stopped")

@@ -43,6 +43,7 @@ from itb.programmer.wand import (
     LINK_LOST,
     ConnectionOptions,
     WandFactory,
+    check_unchanged,
     close_quietly,
     read_view,
     send_program,
@@ -333,40 +334,42 @@ def program(
             dry_run = client.program(spec, confirm_only=True)
         except CommandRejected as exc:
             dry_run, pump_refusal = None, exc
-        preview = build_preview(view, spec, dry_run, patient, override_reason, notes)
-        out.print(render.preview(preview))
-        titration = preview.titration
-        details = {"previous": None if view.program is None
-                   else sched.program_to_json(view.program),
-                   "new": sched.program_to_json(spec), "patient": patient.describe(),
-                   "titration": titration.status, "violations": list(titration.violations),
-                   "override_reason": titration.override_reason,
-                   "previous_daily_dose_mcg": None if view.daily_dose_mcg is None
-                   else dec(view.daily_dose_mcg),
-                   "daily_dose_mcg": dec(preview.daily_dose_mcg),
-                   "low_reservoir_alarm_at": iso(preview.projection.low_reservoir_alarm_at)}
-        summary = (f"program {sched.describe_program(spec)} "
-                   f"(from {render.mcg(view.daily_dose_mcg, 'mcg/day')})")
-        if titration.needs_override:
-            record(session_file, "program", view, view.serial, "refused",
-                   "refused: " + summary, details)
-            raise titration.refusal()
-        if pump_refusal is not None:
-            record(session_file, "program", view, view.serial, "refused",
-                   "refused by the pump: " + summary, {**details, "error": str(pump_refusal)})
-            raise pump_refusal
-        try:
-            confirm(f"Send this program to pump {view.serial}?", yes)
-            echo, after = send_program(client, factory, view.program, spec,
-                                       view.concentration_mcg_per_ml)
-        except NotConfirmed:
-            record(session_file, "program", view, view.serial, "cancelled",
-                   "cancelled: " + summary, details)
-            raise
-        except (LinkInterrupted, EchoMismatch) as exc:
-            record(session_file, "program", view, view.serial, "interrupted",
-                   "not done: " + summary, {**details, "error": str(exc)})
-            raise
+    # The session is closed while the clinician reads the preview (no idle timeout to race).
+    preview = build_preview(view, spec, dry_run, patient, override_reason, notes)
+    out.print(render.preview(preview))
+    titration = preview.titration
+    details = {"previous": None if view.program is None else sched.program_to_json(view.program),
+               "new": sched.program_to_json(spec), "patient": patient.describe(),
+               "titration": titration.status, "violations": list(titration.violations),
+               "override_reason": titration.override_reason,
+               "previous_daily_dose_mcg": None if view.daily_dose_mcg is None
+               else dec(view.daily_dose_mcg),
+               "daily_dose_mcg": dec(preview.daily_dose_mcg),
+               "low_reservoir_alarm_at": iso(preview.projection.low_reservoir_alarm_at)}
+    summary = (f"program {sched.describe_program(spec)} "
+               f"(from {render.mcg(view.daily_dose_mcg, 'mcg/day')})")
+    if titration.needs_override:
+        record(session_file, "program", view, view.serial, "refused", "refused: " + summary,
+               details)
+        raise titration.refusal()
+    if pump_refusal is not None:
+        record(session_file, "program", view, view.serial, "refused",
+               "refused by the pump: " + summary, {**details, "error": str(pump_refusal)})
+        raise pump_refusal
+    try:
+        confirm(f"Send this program to pump {view.serial}?", yes)
+        with session(factory) as client:
+            check_unchanged(client, view, "new program")
+            echo, _after = send_program(client, factory, view.program, spec,
+                                        view.concentration_mcg_per_ml)
+    except NotConfirmed:
+        record(session_file, "program", view, view.serial, "cancelled", "cancelled: " + summary,
+               details)
+        raise
+    except (*LINK_LOST, ItbError) as exc:
+        record(session_file, "program", view, view.serial, "not done",
+               "not done: " + summary, {**details, "error": str(exc)})
+        raise
     details["verified"] = True
     details["effective"] = iso(echo.effective)
     record(session_file, "program", view, view.serial,
@@ -375,7 +378,6 @@ def program(
     out.print(Text(f"Program sent and verified: the pump's echo and a fresh interrogation show "
                    f"the new program in force since {render.when(echo.effective)}.",
                    style="bold green"))
-    del after
 
 
 # ---- refill ------------------------------------------------------------------------------------
@@ -428,126 +430,138 @@ def refill(
     out = console()
     with session(factory) as client:
         view = read_view(client, serial)
-        report = view.report
-        conc_now = view.concentration_mcg_per_ml
-        expected = report.reservoir.estimate_nl
+    # The session is closed while the clinician works through the steps (no idle
+    # timeout to race); step 5 opens a new one and checks the pump has not changed.
+    report = view.report
+    conc_now = view.concentration_mcg_per_ml
+    expected = report.reservoir.estimate_nl
 
-        def stop(reason: str, exc: BaseException, **known: Any) -> NoReturn:
-            record_ = refill_mod.RefillRecord(
-                serial=view.serial, pump_time=view.now, outcome=f"stopped: {reason}",
-                expected_residual_nl=expected, withdrawn_nl=known.get("withdrawn_nl"),
-                discrepancy_nl=known.get("discrepancy_nl"), brand=known.get("brand"),
-                concentration_mcg_per_ml=known.get("conc"),
-                previous_concentration_mcg_per_ml=conc_now,
-                prescribed_concentration_mcg_per_ml=known.get("prescribed"),
-                added_nl=known.get("added_nl"), reservoir_estimate_nl=None, bridge=None,
-                pump_bridge_bolus_nl=None, bridge_until=None, low_reservoir_alarm_at=None,
-                refill_by=None, refill_by_reason=None,
-                reasons=tuple(getattr(exc, "possible_causes", ())) or (str(exc),))
-            record(session_file, "refill", view, view.serial, "stopped",
-                   f"refill stopped: {reason}", {"refill": record_.to_json()})
-            raise exc
+    def stop(reason: str, exc: BaseException, **known: Any) -> NoReturn:
+        record_ = refill_mod.RefillRecord(
+            serial=view.serial, pump_time=view.now, outcome=f"stopped: {reason}",
+            expected_residual_nl=expected, withdrawn_nl=known.get("withdrawn_nl"),
+            discrepancy_nl=known.get("discrepancy_nl"), brand=known.get("brand"),
+            concentration_mcg_per_ml=known.get("conc"),
+            previous_concentration_mcg_per_ml=conc_now,
+            prescribed_concentration_mcg_per_ml=known.get("prescribed"),
+            added_nl=known.get("added_nl"), reservoir_estimate_nl=None, bridge=None,
+            pump_bridge_bolus_nl=None, bridge_until=None, low_reservoir_alarm_at=None,
+            refill_by=None, refill_by_reason=None,
+            reasons=tuple(getattr(exc, "possible_causes", ())) or (str(exc),))
+        record(session_file, "refill", view, view.serial, "stopped",
+               f"refill stopped: {reason}", {"refill": record_.to_json()})
+        raise exc
 
-        # 1. Patient and pump.
-        out.print(Text("Step 1 of 7: confirm the patient and the pump", style="bold"))
-        out.print(Text(f"Pump {view.serial}, {report.model}, implanted "
-                       f"{render.when(report.implanted)}; drug {display(conc_now)} mcg/mL; "
-                       f"reservoir estimate {render.ml(expected)}; "
-                       f"program {render.program_line(view.program)}."))
-        try:
-            confirm(f"Is this the patient's pump (serial {view.serial})?", yes)
-        except NotConfirmed as exc:
-            stop("pump not confirmed", exc)
+    # 1. Patient and pump.
+    out.print(Text("Step 1 of 7: confirm the patient and the pump", style="bold"))
+    out.print(Text(f"Pump {view.serial}, {report.model}, implanted "
+                   f"{render.when(report.implanted)}; drug {display(conc_now)} mcg/mL; "
+                   f"reservoir estimate {render.ml(expected)}; "
+                   f"program {render.program_line(view.program)}."))
+    try:
+        confirm(f"Is this the patient's pump (serial {view.serial})?", yes)
+    except NotConfirmed as exc:
+        stop("pump not confirmed", exc)
 
-        # 2. Residual withdrawn against the expected residual.
-        out.print(Text("Step 2 of 7: withdraw the residual and compare", style="bold"))
-        withdrawn_text = ask_value("Volume withdrawn from the reservoir (mL)", withdrawn_ml,
-                                   scripted=yes, flag="--withdrawn-ml")
-        withdrawn_nl = ml_to_nl("withdrawn_ml", withdrawn_text)
-        try:
-            residual = refill_mod.check_withdrawn(view, withdrawn_text)
-        except RefillDiscrepancy as exc:
-            stop("residual discrepancy", exc, withdrawn_nl=withdrawn_nl,
-                 discrepancy_nl=withdrawn_nl - expected)
-        out.print(Text(f"Withdrawn {render.ml(withdrawn_nl)}, expected {render.ml(expected)}: "
-                       f"difference {render.signed(Fraction(residual.discrepancy_nl, NL_PER_ML))}"
-                       f" mL, within {render.ml(residual.threshold_nl)}."))
+    # 2. Residual withdrawn against the expected residual.
+    out.print(Text("Step 2 of 7: withdraw the residual and compare", style="bold"))
+    withdrawn_text = ask_value("Volume withdrawn from the reservoir (mL)", withdrawn_ml,
+                               scripted=yes, flag="--withdrawn-ml")
+    withdrawn_nl = ml_to_nl("withdrawn_ml", withdrawn_text)
+    try:
+        residual = refill_mod.check_withdrawn(view, withdrawn_text)
+    except RefillDiscrepancy as exc:
+        stop("residual discrepancy", exc, withdrawn_nl=withdrawn_nl,
+             discrepancy_nl=withdrawn_nl - expected)
+    out.print(Text(f"Withdrawn {render.ml(withdrawn_nl)}, expected {render.ml(expected)}: "
+                   f"difference {render.signed(Fraction(residual.discrepancy_nl, NL_PER_ML))}"
+                   f" mL, within {render.ml(residual.threshold_nl)}."))
 
-        # 3. Drug, concentration and volume added.
-        out.print(Text("Step 3 of 7: the drug put in", style="bold"))
-        brand = ask_value("Drug (" + " or ".join(refill_mod.KNOWN_BRANDS) + ")", drug,
-                          refill_mod.KNOWN_BRANDS[0], scripted=yes, flag="--drug")
-        conc_text = ask_value("Concentration (mcg/mL)", concentration, display(conc_now),
-                              scripted=yes, flag="--concentration")
-        prescribed_text = prescribed_concentration if prescribed_concentration is not None \
-            else (display(conc_now) if yes or concentration is not None else None)
-        prescribed_text = ask_value("Prescribed concentration (mcg/mL)", prescribed_text,
-                                    display(conc_now), scripted=yes,
-                                    flag="--prescribed-concentration")
-        added_text = ask_value("Volume added to the reservoir (mL)", added_ml, scripted=yes,
-                               flag="--added-ml")
-        known: dict[str, Any] = {"withdrawn_nl": withdrawn_nl,
-                                 "discrepancy_nl": residual.discrepancy_nl, "brand": brand}
-        try:
-            product = refill_mod.check_drug(brand, conc_text, prescribed_text)
-            known["conc"] = product.concentration_mcg_per_ml
-            known["prescribed"] = exact("prescribed concentration", prescribed_text)
-            known["added_nl"] = ml_to_nl("added_ml", added_text)
-            fill = refill_mod.check_fill(view, withdrawn_text, added_text)
-        except (PrescriptionMismatch, Overfill) as exc:
-            stop("drug or volume refused", exc, **known)
-        new_conc = product.concentration_mcg_per_ml
-        out.print(Text(f"{brand} {display(new_conc)} mcg/mL, {render.ml(fill.fill_nl)} into a "
-                       f"{render.ml(fill.capacity_nl)} reservoir."))
+    # 3. Drug, concentration and volume added.
+    out.print(Text("Step 3 of 7: the drug put in", style="bold"))
+    brand = ask_value("Drug (" + " or ".join(refill_mod.KNOWN_BRANDS) + ")", drug,
+                      refill_mod.KNOWN_BRANDS[0], scripted=yes, flag="--drug")
+    conc_text = ask_value("Concentration (mcg/mL)", concentration, display(conc_now),
+                          scripted=yes, flag="--concentration")
+    prescribed_text = prescribed_concentration if prescribed_concentration is not None \
+        else (display(conc_now) if yes or concentration is not None else None)
+    prescribed_text = ask_value("Prescribed concentration (mcg/mL)", prescribed_text,
+                                display(conc_now), scripted=yes,
+                                flag="--prescribed-concentration")
+    added_text = ask_value("Volume added to the reservoir (mL)", added_ml, scripted=yes,
+                           flag="--added-ml")
+    known: dict[str, Any] = {"withdrawn_nl": withdrawn_nl,
+                             "discrepancy_nl": residual.discrepancy_nl, "brand": brand}
+    try:
+        product = refill_mod.check_drug(brand, conc_text, prescribed_text)
+        known["conc"] = product.concentration_mcg_per_ml
+        known["prescribed"] = exact("prescribed concentration", prescribed_text)
+        known["added_nl"] = ml_to_nl("added_ml", added_text)
+        fill = refill_mod.check_fill(view, withdrawn_text, added_text)
+    except (PrescriptionMismatch, Overfill) as exc:
+        stop("drug or volume refused", exc, **known)
+    new_conc = product.concentration_mcg_per_ml
+    out.print(Text(f"{brand} {display(new_conc)} mcg/mL, {render.ml(fill.fill_nl)} into a "
+                   f"{render.ml(fill.capacity_nl)} reservoir."))
 
-        # 4. Bridge bolus for a change of concentration.
-        out.print(Text("Step 4 of 7: concentration change", style="bold"))
-        bridge = None
-        if new_conc != conc_now:
-            if catheter_ml is None and catheter_length_cm is None and not yes:
-                catheter_length_cm = ask_value("Implanted catheter length (cm)", None,
-                                               flag="--catheter-length-cm")
-            bridge = refill_mod.plan_bridge(
-                view, new_conc, refill_mod.catheter_ml(catheter_ml, catheter_length_cm))
-            out.print(Text(
-                f"Concentration changes {display(conc_now)} -> {display(new_conc)} mcg/mL: "
-                f"bridge bolus pushes {display(bridge.dead_volume_ml)} mL of old drug "
-                f"(pump tubing {display(bridge.pump_tubing_ml)} + catheter "
-                f"{display(bridge.catheter_ml)} mL) at {display(bridge.bridge_rate_ml_per_day)} "
-                f"mL/day for {display(bridge.bridge_duration_h)} h, keeping "
-                f"{display(bridge.old_daily_dose_mcg)} mcg/day; then "
-                f"{display(bridge.new_rate_ml_per_day)} mL/day of the new drug."))
-        else:
-            out.print(Text("Same concentration: no bridge bolus."))
+    # 4. Bridge bolus for a change of concentration.
+    out.print(Text("Step 4 of 7: concentration change", style="bold"))
+    bridge = None
+    if new_conc != conc_now:
+        if catheter_ml is None and catheter_length_cm is None and not yes:
+            catheter_length_cm = ask_value("Implanted catheter length (cm)", None,
+                                           flag="--catheter-length-cm")
+        bridge = refill_mod.plan_bridge(
+            view, new_conc, refill_mod.catheter_ml(catheter_ml, catheter_length_cm))
+        out.print(Text(
+            f"Concentration changes {display(conc_now)} -> {display(new_conc)} mcg/mL: "
+            f"bridge bolus pushes {display(bridge.dead_volume_ml)} mL of old drug "
+            f"(pump tubing {display(bridge.pump_tubing_ml)} + catheter "
+            f"{display(bridge.catheter_ml)} mL) at {display(bridge.bridge_rate_ml_per_day)} "
+            f"mL/day for {display(bridge.bridge_duration_h)} h, keeping "
+            f"{display(bridge.old_daily_dose_mcg)} mcg/day; then "
+            f"{display(bridge.new_rate_ml_per_day)} mL/day of the new drug."))
+    else:
+        out.print(Text("Same concentration: no bridge bolus."))
 
-        # 5. Update the pump.
-        out.print(Text("Step 5 of 7: update the pump", style="bold"))
-        projection = refill_mod.project_after_refill(view, fill.fill_nl, new_conc, view.now)
-        for line in render.projection_lines(projection):
-            out.print(Text("If confirmed: " + line))
-        try:
-            confirm(f"Update pump {view.serial}: withdrawn {render.ml(withdrawn_nl)}, added "
-                    f"{render.ml(fill.fill_nl)} of {display(new_conc)} mcg/mL"
-                    + (", with bridge bolus" if bridge else "") + "?", yes)
-        except NotConfirmed as exc:
-            stop("update not confirmed", exc, **known)
-        command = Refill(withdrawn_nl, fill.fill_nl, new_conc, bridge is not None)
-        try:
-            echo = client.call(command, RefillConfirmation)
-        except LINK_LOST as lost:
-            close_quietly(client)
-            stop("link lost during the update", refill_interrupted(factory, view, lost), **known)
-        except CommandRejected as exc:
-            stop("the pump refused the refill", exc, **known)
-        problems = refill_mod.verify_refill_echo(withdrawn_nl=withdrawn_nl,
-                                                 added_nl=fill.fill_nl, concentration=new_conc,
-                                                 bridge=bridge is not None, echo=echo)
-        if problems:
-            stop("echo mismatch", EchoMismatch(
-                "The pump's refill echo differs from what was sent: " + "; ".join(problems) + ".",
-                "Interrogate the pump at once and check its reservoir and concentration."),
-                **known)
+    # 5. Update the pump.
+    out.print(Text("Step 5 of 7: update the pump", style="bold"))
+    projection = refill_mod.project_after_refill(view, fill.fill_nl, new_conc, view.now)
+    for line in render.projection_lines(projection):
+        out.print(Text("If confirmed: " + line))
+    try:
+        confirm(f"Update pump {view.serial}: withdrawn {render.ml(withdrawn_nl)}, added "
+                f"{render.ml(fill.fill_nl)} of {display(new_conc)} mcg/mL"
+                + (", with bridge bolus" if bridge else "") + "?", yes)
+    except NotConfirmed as exc:
+        stop("update not confirmed", exc, **known)
+    command = Refill(withdrawn_nl, fill.fill_nl, new_conc, bridge is not None)
+    try:
+        client = factory()
+    except (*LINK_LOST, ItbError) as exc:
+        stop("pump not reachable for the update", exc, **known)
+    try:
+        check_unchanged(client, view, "refill")
+        echo = client.call(command, RefillConfirmation)
+    except LINK_LOST as lost:
+        close_quietly(client)
+        stop("link lost during the update", refill_interrupted(factory, view, lost), **known)
+    except ItbError as exc:
+        close_quietly(client)
+        stop("the pump refused the refill or changed", exc, **known)
+    problems = refill_mod.verify_refill_echo(withdrawn_nl=withdrawn_nl,
+                                             added_nl=fill.fill_nl, concentration=new_conc,
+                                             bridge=bridge is not None, echo=echo)
+    if problems:
+        close_quietly(client)
+        stop("echo mismatch", EchoMismatch(
+            "The pump's refill echo differs from what was sent: " + "; ".join(problems) + ".",
+            "Interrogate the pump at once and check its reservoir and concentration."),
+            **known)
+    try:
         after = read_view(client, serial)
+    finally:
+        close_quietly(client)
 
     # 6. New alarm and refill dates (from the refilled pump, through the therapy rules).
     out.print(Text("Step 6 of 7: new alarm and refill dates", style="bold"))

@@ -39,5 +39,9 @@ class LinkInterrupted(ProgrammerError):
     """The link was lost during a command; the message says what state the pump is in."""
 
 
+class PumpChanged(ProgrammerError):
+    """The pump's state changed between reading it and sending a change: nothing was sent."""
+
+
 class NotConfirmed(ProgrammerError):
     """The clinician answered no at a confirmation: nothing was sent."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from itb.errors import ItbError
 from itb.programmer import schedule as sched
-from itb.programmer.errors import EchoMismatch, LinkInterrupted
+from itb.programmer.errors import EchoMismatch, LinkInterrupted, PumpChanged
 from itb.programmer.programming import verify_echo
 from itb.programmer.view import PumpView, build_view, require_serial
 from itb.telemetry.client import ProgrammerClient
@@ -80,6 +80,32 @@ def read_view(client: ProgrammerClient, expected_serial: str | None = None) -> P
     require_serial(report.serial, expected_serial or client.serial)
     log = client.read_log_all(report.log_first_index)
     return build_view(report, log)
+
+
+def check_unchanged(client: ProgrammerClient, view: PumpView, act: str
+                    ) -> InterrogationReport:
+    """On a new session before `act`: the pump is still as the clinician last saw it.
+
+    The preview and the wizard's questions run with the session closed (a clinician may
+    take longer than the link's idle timeout), so before sending anything the programmer
+    interrogates again: same pump, same program, same drug, and no refill since.
+    """
+    report = client.interrogate()
+    require_serial(report.serial, view.serial)
+    changed = []
+    if report.program != view.program:
+        changed.append("its program")
+    if report.reservoir.concentration_mcg_per_ml != view.concentration_mcg_per_ml:
+        changed.append("its drug concentration")
+    if report.log_next_index > view.report.log_next_index:
+        since = client.read_log_all(view.report.log_next_index)
+        if any(entry.kind == "refill" for entry in since):
+            changed.append("its reservoir (a refill was recorded)")
+    if changed:
+        raise PumpChanged(
+            f"The pump changed since it was read ({', '.join(changed)}); nothing was sent "
+            f"for the {act}.", "Run the command again, so that it starts from the pump as it is.")
+    return report
 
 
 def close_quietly(client: ProgrammerClient) -> None:
