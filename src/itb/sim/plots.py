@@ -90,6 +90,10 @@ def render_png(result: SimulationResult, frame: pd.DataFrame) -> bytes:
             label="withdrawal stage")
     ax.step(x, frame["overdose_stage"], where="post", color="tab:blue", lw=1.4,
             label="overdose stage")
+    side = frame["side_effects"].to_numpy(dtype=bool)
+    if side.any():
+        ax.fill_between(x, -0.2, 0.35, where=side, step="post", color="tab:cyan", alpha=0.35,
+                        label="side effects (seed 001)")
     ax.set_ylim(-0.2, 4.4)
     ax.set_yticks(range(5))
     ax.set_yticklabels([f"{i} {w}/{o}" for i, (w, o) in
@@ -104,14 +108,19 @@ def render_png(result: SimulationResult, frame: pd.DataFrame) -> bytes:
     def at(time_s: int) -> float:
         return (time_s - start_s) / 3600.0 / per
 
-    for span in result.alarms:
+    span_x = (result.scenario.end_s - start_s) / 3600.0 / per
+
+    def inside(time_s: int) -> bool:
+        return start_s <= time_s <= result.scenario.end_s
+
+    for span in [a for a in result.alarms if inside(a.raised_s)]:
         colour = "red" if span.critical else "orange"
         for a in axes:
             a.axvline(at(span.raised_s), color=colour, lw=1.0, alpha=0.8)
         axes[0].annotate(f"alarm: {span.kind}", (at(span.raised_s), 1.0),
                          xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
                          color=colour, va="top", ha="right")
-    marked = [e for e in result.events if e.kind in MARKED_KINDS]
+    marked = [e for e in result.events if e.kind in MARKED_KINDS and inside(e.time_s)]
     for e in marked:
         for a in axes:
             a.axvline(at(e.time_s), color="grey", lw=0.6, ls=":", alpha=0.8)
@@ -121,6 +130,7 @@ def render_png(result: SimulationResult, frame: pd.DataFrame) -> bytes:
                          color="dimgray", va="bottom", ha="left")
     for a in axes:
         a.grid(True, alpha=0.25)
+    axes[-1].set_xlim(0, span_x)  # the scenario's window (a pump history may come before)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
