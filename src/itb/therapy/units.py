@@ -7,7 +7,9 @@ values are rounded only for display, by `display`, which states its rounding.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import TypeAlias
 
@@ -19,6 +21,28 @@ SECONDS_PER_HOUR = 3_600
 
 Exact: TypeAlias = Fraction
 ExactLike: TypeAlias = int | str | Decimal | Fraction
+
+# Number text a person may type: ASCII digits only (no Unicode digits, no "1_000"),
+# a decimal with an optional exponent, or a fraction "p/q". Anything else is refused.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_FRACTION_TEXT = re.compile(r"[+-]?\d+/\d+", re.ASCII)
+# Bounds on what text may ask for: Fraction(Decimal("1e999999999")) would build a
+# billion-digit integer (a hang), and nothing in itb is near 1e100 or 1e-100.
+MAX_NUMBER_TEXT_CHARS = 400
+MAX_DECIMAL_EXPONENT = 100
+_NUMBER_ALLOWED = "a decimal number such as 0.6 or 500"
+_MAGNITUDE_ALLOWED = (f"a number between 1e-{MAX_DECIMAL_EXPONENT} and "
+                      f"1e{MAX_DECIMAL_EXPONENT} in size (or 0)")
+
+
+def _exact_decimal(field: str, value: object, number: Decimal) -> Fraction:
+    if not number.is_finite():
+        raise InvalidInput(field, value, "a finite number")
+    if number.is_zero():
+        return Fraction(0)  # "-0" and "0e-999" are plain zero
+    if number.adjusted() >= MAX_DECIMAL_EXPONENT or number.adjusted() < -MAX_DECIMAL_EXPONENT:
+        raise InvalidInput(field, value, _MAGNITUDE_ALLOWED)
+    return Fraction(number)
 
 
 def exact(field: str, value: ExactLike) -> Fraction:
@@ -34,20 +58,26 @@ def exact(field: str, value: ExactLike) -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise InvalidInput(field, value, "a finite number")
-        return Fraction(value)
+        return _exact_decimal(field, value, value)
     if isinstance(value, str):
         text = value.strip()
-        try:
-            if "/" in text:
-                return Fraction(text)
-            number = Decimal(text)
-        except (InvalidOperation, ValueError, ZeroDivisionError):
-            raise InvalidInput(field, value, "a decimal number such as 0.6 or 500") from None
-        if not number.is_finite():
+        if len(text) > MAX_NUMBER_TEXT_CHARS:
+            raise InvalidInput(field, text[:20] + "...",
+                               f"{_NUMBER_ALLOWED}, at most {MAX_NUMBER_TEXT_CHARS} characters")
+        if text.lower().lstrip("+-") in ("nan", "snan", "inf", "infinity"):
             raise InvalidInput(field, value, "a finite number")
-        return Fraction(number)
+        if _FRACTION_TEXT.fullmatch(text):
+            numerator, denominator = text.split("/")
+            if int(denominator) == 0:
+                raise InvalidInput(field, value, _NUMBER_ALLOWED, "division by zero")
+            return Fraction(int(numerator), int(denominator))
+        if not _DECIMAL_TEXT.fullmatch(text):
+            raise InvalidInput(field, value if text else '""', _NUMBER_ALLOWED)
+        try:
+            number = Decimal(text)
+        except InvalidOperation:  # the grammar above should make this unreachable
+            raise InvalidInput(field, value, _NUMBER_ALLOWED) from None
+        return _exact_decimal(field, value, number)
     raise InvalidInput(field, value, "a number")
 
 
@@ -78,6 +108,14 @@ def ml_to_nl(field: str, volume_ml: ExactLike) -> int:
     return int(nl)
 
 
+def require_utc(field: str, moment: object) -> datetime:
+    """`moment` if it is a timezone-aware datetime at UTC offset 0, else InvalidInput."""
+    if not isinstance(moment, datetime) or moment.tzinfo is None \
+            or moment.utcoffset() != timedelta(0):
+        raise InvalidInput(field, moment, "a timezone-aware UTC datetime")
+    return moment
+
+
 def nl_to_ml(volume_nl: int | Fraction) -> Fraction:
     return Fraction(volume_nl) / NL_PER_ML
 
@@ -105,30 +143,23 @@ def display(value: Fraction | int | Decimal, places: int = 3) -> str:
 
     This is the only rounding in itb's arithmetic, and it is for display only.
     """
-    number = Fraction(value)
-    quantum = Decimal(1).scaleb(-places)
-    text = Decimal(number.numerator) / Decimal(number.denominator) if number.denominator != 1 \
-        else Decimal(number.numerator)
-    rounded = text.quantize(quantum, rounding=ROUND_HALF_EVEN) if places >= 0 else text
-    out = format(rounded, "f")
+    if places < 0:
+        raise InvalidInput("places", places, "0 or more decimal places")
+    # Round the exact value (Fraction.__round__ is exact half-to-even), then write the
+    # integer out: no Decimal context, so no 28-digit double rounding or overflow.
+    scaled = round(Fraction(value) * 10 ** places)
+    digits = str(abs(scaled)).rjust(places + 1, "0")
+    out = digits if places == 0 else f"{digits[:-places]}.{digits[-places:]}"
     if "." in out:
         out = out.rstrip("0").rstrip(".")
-    return "0" if out in ("-0", "") else out
+    return "0" if scaled == 0 else ("-" if scaled < 0 else "") + out
 
 
 def to_decimal_str(value: Fraction | int, places: int = 9) -> str:
     """Exact decimal text where the value terminates, else rounded to `places` (stated)."""
-    number = Fraction(value)
-    den = number.denominator
-    while den % 2 == 0:
-        den //= 2
-    while den % 5 == 0:
-        den //= 5
-    if den == 1:
-        d = Decimal(number.numerator) / Decimal(number.denominator)
-        out = format(d.normalize(), "f") if d != 0 else "0"
-        return out
-    return display(number, places)
+    text = to_exact_str(value)
+    # A Decimal division here would round to the context's 28 digits: use the exact text.
+    return display(Fraction(value), places) if "/" in text else text
 
 
 def to_exact_str(value: Fraction | int) -> str:
