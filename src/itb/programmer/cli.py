@@ -212,6 +212,16 @@ def session(factory: WandFactory) -> Iterator[ProgrammerClient]:
         close_quietly(client)
 
 
+@contextmanager
+def send_session(factory: WandFactory, view: PumpView, act: str) -> Iterator[ProgrammerClient]:
+    """A new session for the change the clinician just confirmed (the one that read the pump
+    closed before the question, so no idle timeout races the answer), after checking that
+    the pump is still as it was read."""
+    with session(factory) as client:
+        check_unchanged(client, view, act)
+        yield client
+
+
 def confirm(question: str, yes: bool) -> None:
     """Ask; a no (or no answer) raises NotConfirmed, so nothing is sent."""
     if yes:
@@ -358,8 +368,7 @@ def program(
         raise pump_refusal
     try:
         confirm(f"Send this program to pump {view.serial}?", yes)
-        with session(factory) as client:
-            check_unchanged(client, view, "new program")
+        with send_session(factory, view, "new program") as client:
             echo, _after = send_program(client, factory, view.program, spec,
                                         view.concentration_mcg_per_ml)
     except NotConfirmed:
@@ -657,13 +666,14 @@ def bolus(
                        f"{display(minutes)} min; with the program's {display(daily)} mcg/day the "
                        f"next 24 h hold about {display(daily + dose_mcg)} mcg (hard limit "
                        f"{display(limits.max_daily_dose_mcg)} mcg)."))
-        confirm(f"Give this bolus now on pump {view.serial}?", yes)
-        try:
+    confirm(f"Give this bolus now on pump {view.serial}?", yes)
+    try:
+        with send_session(factory, view, "bolus") as client:
             echo = client.bolus(dose_mcg, duration_s)
-        except CommandRejected as exc:
-            record(session_file, "bolus", view, view.serial, "refused",
-                   f"bolus {display(dose_mcg)} mcg refused by the pump: {exc}", details)
-            raise
+    except CommandRejected as exc:
+        record(session_file, "bolus", view, view.serial, "refused",
+               f"bolus {display(dose_mcg)} mcg refused by the pump: {exc}", details)
+        raise
     if echo.dose_mcg != dose_mcg:
         raise EchoMismatch(f"The pump echoed a bolus of {display(echo.dose_mcg)} mcg, not "
                            f"{display(dose_mcg)} mcg.", "Interrogate the pump at once.")
@@ -690,7 +700,8 @@ def stop(ctx: typer.Context, yes: YesOpt = False, host: HostOpt = DEFAULT_HOST,
                        "(high fever, altered mental status, rebound spasticity, muscle rigidity;"
                        " it can progress to rhabdomyolysis, organ failure and death). Plan the "
                        "resumption.", style="bold red"))
-        confirm(f"Stop the infusion on pump {view.serial}?", yes)
+    confirm(f"Stop the infusion on pump {view.serial}?", yes)
+    with send_session(factory, view, "stop") as client:
         changed = client.stop()
     record(session_file, "stop", view, view.serial, "done",
            f"infusion stopped: {changed.state}", {"state": changed.state, "at": iso(changed.at)})
@@ -709,7 +720,8 @@ def resume(ctx: typer.Context, yes: YesOpt = False, host: HostOpt = DEFAULT_HOST
     with session(factory) as client:
         view = read_view(client, serial)
         out.print(Text(f"Resume: {render.program_line(view.program)}."))
-        confirm(f"Resume the program on pump {view.serial}?", yes)
+    confirm(f"Resume the program on pump {view.serial}?", yes)
+    with send_session(factory, view, "resume") as client:
         changed = client.resume()
     record(session_file, "resume", view, view.serial, "done",
            f"infusion resumed: {changed.state}", {"state": changed.state, "at": iso(changed.at)})
@@ -854,7 +866,8 @@ def set_alarm_volume(
                        f"-> {render.ml(volume_nl)}."))
         for line in render.projection_lines(projection):
             out.print(Text(line))
-        confirm(f"Set the alarm volume on pump {view.serial}?", yes)
+    confirm(f"Set the alarm volume on pump {view.serial}?", yes)
+    with send_session(factory, view, "alarm volume") as client:
         echo = client.set_alarm_volume(volume_nl)
     if echo.low_reservoir_alarm_nl != volume_nl:
         raise EchoMismatch(f"The pump echoed an alarm volume of "
@@ -891,7 +904,8 @@ def set_clock(
         drift = target - view.now
         out.print(Text(f"Pump clock {render.when(view.now)} -> {render.when(target)} "
                        f"(a change of {drift.total_seconds():+.0f} s)."))
-        confirm(f"Set the clock of pump {view.serial}?", yes)
+    confirm(f"Set the clock of pump {view.serial}?", yes)
+    with send_session(factory, view, "clock setting") as client:
         echo = client.set_clock(target)
     if abs(echo.pump_time - target) > timedelta(seconds=1):
         raise EchoMismatch(f"The pump's clock reads {render.when(echo.pump_time)}, not "
