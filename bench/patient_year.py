@@ -30,9 +30,10 @@ from itb.sim import build_timeline, parse_scenario, run_scenario
 
 REPEATS = 5
 
-# A 24-step daily flex schedule: a higher rate at night and in the morning (hourly steps).
-_RATES = [560, 560, 560, 560, 560, 540, 540, 520, 500, 480, 480, 480,
-          480, 480, 480, 480, 480, 480, 500, 520, 540, 540, 560, 560]
+# A 24-step daily flex schedule, a different rate every hour (so 24 real rate changes a
+# day): higher at night and in the early morning, lower in the afternoon.
+_RATES = [566, 568, 570, 572, 560, 550, 540, 530, 520, 510, 500, 490,
+          480, 470, 474, 478, 482, 486, 500, 510, 520, 530, 540, 550]
 _STEPS = "\n".join(f'[[program.steps]]\nstart = "{h:02d}:00"\ndose_mcg_per_day = {r}\n'
                    for h, r in enumerate(_RATES))
 SCENARIO = f"""

@@ -108,3 +108,15 @@ def test_same_scenario_same_result() -> None:
     a = run(days=2)[2]
     b = run(days=2)[2]
     assert a == b
+
+
+def test_exact_segment_amounts_equal_the_pumps_own() -> None:
+    from itb.sim.runner import exact_mcg
+
+    result, _frame, summary = run(days=3, rest=(
+        '[[timeline]]\nday = 1\nevent = "refill"\nfill_ml = 20\nconcentration_mcg_per_ml = 500\n'
+        'bridge_bolus = true\n'))
+    segments = result.history.csf
+    assert len({s.mcg_per_ml for s in segments}) >= 2
+    assert exact_mcg(segments) == [s.mcg for s in segments]
+    assert sum(exact_mcg(segments), Fraction(0)) == Fraction(summary["delivery"]["csf_mcg"])

@@ -612,20 +612,19 @@ class _Run:
     def patient_pass(self, patient: Patient, end_s: int) -> PatientTrace:
         """The patient under all the drug that truly arrived, in one closed-form pass."""
         h = self.history
+        now_s = int(patient.now.timestamp())
         deliveries: list[DrugDelivery] = []
-        now = patient.now
-        for segment in h.csf:
-            deliveries.append(DrugDelivery(_dt(segment.start_s), _dt(segment.end_s),
-                                           segment.mcg, Route.CSF))
-        for segment in h.leak:
+        for segments, route in ((h.csf, Route.CSF), (h.leak, Route.POCKET)):
             # Drug that leaks out of a disconnected or broken catheter goes into the tissue
             # around it, from where it is absorbed like a pocket deposit.
-            deliveries.append(DrugDelivery(_dt(segment.start_s), _dt(segment.end_s),
-                                           segment.mcg, Route.POCKET))
+            for segment, mcg in zip(segments, exact_mcg(segments), strict=True):
+                if segment.start_s >= now_s:
+                    deliveries.append(DrugDelivery(_dt(segment.start_s), _dt(segment.end_s),
+                                                   mcg, route))
         for deposit in h.deposits:
-            at = _dt(deposit.time_s)
-            deliveries.append(DrugDelivery(at, at, deposit.mcg, Route.POCKET))
-        deliveries = [d for d in deliveries if d.start >= now]
+            if deposit.time_s >= now_s:
+                at = _dt(deposit.time_s)
+                deliveries.append(DrugDelivery(at, at, deposit.mcg, Route.POCKET))
         return patient.advance(_dt(end_s), deliveries, sample_every_s=SAMPLE_S)
 
     def result(self, parameters: PatientParameters, screening: ScreeningOutcome | None,
@@ -639,6 +638,20 @@ class _Run:
             faults=self.faults, plans=self.plans, program_changes_s=self.program_changes_s,
             refill_times_s=self.refill_times_s, implant_times_s=self.implant_times_s,
             final_status=status)
+
+
+def exact_mcg(segments: list[DeliverySegment]) -> list[Fraction]:
+    """The exact drug in each segment (a run has few concentrations: each is split into
+    numerator and denominator once, so each amount is one Fraction construction)."""
+    parts: dict[Fraction, tuple[int, int]] = {}
+    out = []
+    for segment in segments:
+        conc = segment.mcg_per_ml
+        pair = parts.get(conc)
+        if pair is None:
+            pair = parts[conc] = (conc.numerator, conc.denominator * NL_PER_ML)
+        out.append(Fraction(segment.volume_nl * pair[0], pair[1]))
+    return out
 
 
 def extra_detail(pocket_nl: int, conc: Fraction, true_conc: Fraction | None) -> str:

@@ -10,6 +10,7 @@ figures here are floats for plotting and reading; the exact totals are in the su
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -45,15 +46,26 @@ def _cumulative(starts: np.ndarray, ends: np.ndarray, amounts: np.ndarray,
 
 
 def _segments(segments: Sequence[DeliverySegment], unit: str) -> tuple[np.ndarray, ...]:
-    starts = np.fromiter((s.start_s for s in segments), dtype=np.float64, count=len(segments))
-    ends = np.fromiter((s.end_s for s in segments), dtype=np.float64, count=len(segments))
+    """Start, end and amount (nL, or mcg as a float for reading) of each segment."""
+    n = len(segments)
+    starts = np.fromiter((s.start_s for s in segments), dtype=np.float64, count=n)
+    ends = np.fromiter((s.end_s for s in segments), dtype=np.float64, count=n)
+    volumes = np.fromiter((s.volume_nl for s in segments), dtype=np.float64, count=n)
     if unit == "nl":
-        amounts = np.fromiter((s.volume_nl for s in segments), dtype=np.float64,
-                              count=len(segments))
-    else:
-        amounts = np.fromiter((float(s.mcg) for s in segments), dtype=np.float64,
-                              count=len(segments))
-    return starts, ends, amounts
+        return starts, ends, volumes
+    return starts, ends, volumes * _per_nl([s.mcg_per_ml for s in segments])
+
+
+def _per_nl(concentrations: Sequence[Fraction]) -> np.ndarray:
+    """mcg per nL for each concentration (float, for the timeline; a run has few kinds)."""
+    cache: dict[Fraction, float] = {}
+    out = np.empty(len(concentrations))
+    for i, c in enumerate(concentrations):
+        value = cache.get(c)
+        if value is None:
+            value = cache[c] = float(c) / NL_PER_ML
+        out[i] = value
+    return out
 
 
 def _commanded(segments: Sequence[CommandedSegment]) -> tuple[np.ndarray, ...]:
@@ -62,7 +74,7 @@ def _commanded(segments: Sequence[CommandedSegment]) -> tuple[np.ndarray, ...]:
     ends = np.fromiter((s.end_s for s in segments), dtype=np.float64, count=n)
     units = np.fromiter((s.flow_nl_per_day * (s.end_s - s.start_s) for s in segments),
                         dtype=np.float64, count=n)
-    mcg = np.fromiter((float(s.ideal_mcg) for s in segments), dtype=np.float64, count=n)
+    mcg = units / 86_400.0 * _per_nl([s.dose_mcg_per_ml for s in segments])
     return starts, ends, units, mcg
 
 
