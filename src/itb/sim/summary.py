@@ -184,7 +184,9 @@ def _patient_json(result: SimulationResult) -> dict[str, Any]:
     section = result.scenario.spec.patient
     return {
         "origin": p.origin,
-        "kind": ("population draw" if section.population_seed is not None else "explicit"),
+        "kind": ("population draw" if section.population_seed is not None else
+                 "explicit" if section.kinetics.model_dump(exclude_none=True)
+                 or section.response.model_dump(exclude_none=True) else "typical"),
         "established": result.scenario.established,
         "clearance_ml_per_h": round(p.kinetics.clearance_ml_per_h, 3),
         "half_life_h": round(p.kinetics.half_life_h, 3),
