@@ -166,3 +166,16 @@ def test_host_clock_is_utc_now(cli: Cli) -> None:
     assert cli("set-clock", "--host-clock", "--yes").exit_code == 0
     clock = datetime.fromtimestamp(cli.wand.pump.firmware_clock_s, UTC)
     assert before <= clock <= datetime.now(UTC)
+
+
+def test_an_unwritable_session_file_is_named_not_blamed_on_the_pump(wand, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from itb.programmer.cli import app
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = CliRunner().invoke(app, ["interrogate", "--session", str(blocker / "s.jsonl")],
+                                obj=wand.maker)
+    assert result.exit_code == 2
+    assert "session file" in result.stderr and "Cannot reach" not in result.stderr

@@ -170,7 +170,8 @@ def guarded(function: F) -> F:
         except (typer.Exit, typer.Abort):
             raise
         except (ItbError, OSError) as exc:
-            fail(exc, _last_options[0] if _last_options else None)
+            meta = getattr(kwargs.get("ctx"), "meta", {})
+            fail(exc, meta.get(_OPTIONS_KEY))
         except Exception as exc:  # a programmer bug must still end in a sentence, not a traceback
             typer.echo(f"Error: the programmer failed unexpectedly ({type(exc).__name__}: {exc}).",
                        err=True)
@@ -180,7 +181,8 @@ def guarded(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-_last_options: list[ConnectionOptions] = []
+# Where a command keeps its connection options, so an error can name host and port.
+_OPTIONS_KEY = "itb.programmer.connection"
 
 
 # ---- shared plumbing ---------------------------------------------------------------------------
@@ -198,7 +200,7 @@ def wand_factory(ctx: typer.Context, host: str, port: int, key_file: Path | None
                  serial: str | None) -> WandFactory:
     """The session opener: TCP to `itb pump serve`, or what a test put in `ctx.obj`."""
     options = ConnectionOptions(host, port, key_file, serial)
-    _last_options[:] = [options]
+    ctx.meta[_OPTIONS_KEY] = options
     maker = ctx.obj if callable(ctx.obj) else None
     return maker(options) if maker is not None else tcp_factory(options)
 

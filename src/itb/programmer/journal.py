@@ -50,20 +50,28 @@ class Journal:
                              None if pump_time is None else pump_time.isoformat(), outcome,
                              summary, details or {})
         line = json.dumps(entry.to_json(), sort_keys=True) + "\n"
-        if self.path.parent and not self.path.parent.exists():
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise InvalidInput("session file", str(self.path), "a writable file",
+                               exc.strerror) from None
         return entry
 
     def entries(self, serial: str | None = None) -> list[JournalEntry]:
         """Every entry (of one pump, if `serial` is given), oldest first."""
         if not self.path.exists():
             return []
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput("session file", str(self.path), "a readable session journal",
+                               str(exc)) from None
         out = []
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
