@@ -179,3 +179,20 @@ def test_an_unwritable_session_file_is_named_not_blamed_on_the_pump(wand, tmp_pa
                                 obj=wand.maker)
     assert result.exit_code == 2
     assert "session file" in result.stderr and "Cannot reach" not in result.stderr
+
+
+def test_a_weekly_program_set_elsewhere_is_shown_from_the_pump_mean_flow(cli: Cli) -> None:
+    from itb.pump import FlexStep, FlexTherapy, HardLimits, Program
+
+    day = 86_400
+    # Weekdays 300 mcg/day, weekend 400 mcg/day: mean (5 x 300 + 2 x 400) / 7 = 2,300 / 7.
+    weekly = FlexTherapy((FlexStep(0, 5 * day, Fraction(300)), FlexStep(5 * day, 2 * day,
+                                                                        Fraction(400))),
+                         period="weekly")
+    cli.wand.pump.program(Program(weekly, HardLimits(Fraction(600), Fraction(100))))
+    data = json.loads(cli("interrogate", "--json").stdout)
+    assert data["daily_dose_mcg"] == "2300/7"
+    assert data["dose_table"] is None and "mean flow" in data["daily_dose_source"]
+    assert data["low_reservoir_alarm_at"] is not None
+    readable = cli("interrogate")
+    assert readable.exit_code == 0 and "No 24-hour table" in readable.stdout
