@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.sim.conftest import SCENARIOS
 from typer.testing import CliRunner
 
 from itb.cli import app
+
+from .helpers import SCENARIOS
 
 runner = CliRunner()
 

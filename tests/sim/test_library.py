@@ -6,9 +6,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from tests.sim.conftest import SCENARIOS, Outcome, outcome
 
 from itb.sim import parse_scenario
+
+from .helpers import SCENARIOS, Outcome, outcome
 
 LIBRARY = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
 
