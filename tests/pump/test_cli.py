@@ -48,15 +48,44 @@ def test_readable_summary() -> None:
     assert "spinal fluid" in result.stdout and "low_reservoir" in result.stdout
 
 
-def test_flex_file(tmp_path: Path) -> None:
+def _hourly_steps() -> str:
+    return "\n".join(f'[[steps]]\nstart = "{h:02d}:00"\n'
+                     f"dose_mcg_per_day = {200 + 10 * (h % 6)}\n" for h in range(24))
+
+
+def test_flex_file_in_the_one_format_with_a_periodic_bolus(tmp_path: Path) -> None:
     flex = tmp_path / "flex.toml"
-    steps = "\n".join(f'[[step]]\nstart = "{h:02d}:00"\nend = "{h + 1:02d}:00"\n'
-                      f"dose_mcg_per_day = {200 + 10 * (h % 6)}\n" for h in range(24))
-    flex.write_text('time_zone = "+01:00"\nperiod = "daily"\n' + steps
+    flex.write_text('timezone = "Europe/Paris"\n' + _hourly_steps()
                     + '[[periodic_bolus]]\nstart = "08:00"\ndose_mcg = 20\nduration_minutes = 30\n')
     data = run_json(["pump", "simulate", "--flex", str(flex), "--days", "5", "--start",
                      "2026-01-05T00:00:00Z", "--concentration", "1000"])
     assert Fraction(data["commanded_mcg"]) > 5 * 200
+    # Steps average 225 mcg/day; the bolus replaces 30 min of the 08:00 step (220 mcg/day).
+    assert Fraction(data["programmed_daily_dose_mcg"]) == 225 - Fraction(220, 48) + 20
+    assert data["flex_time_zone"] == "Europe/Paris" and data["flex_utc_offset"] == "+01:00"
+
+
+def test_flex_zone_is_taken_at_its_offset_at_the_start_and_the_output_says_so(
+        tmp_path: Path) -> None:
+    flex = tmp_path / "flex.toml"
+    flex.write_text('timezone = "Europe/Paris"\n' + _hourly_steps())
+    summer = ["pump", "simulate", "--flex", str(flex), "--days", "2", "--start",
+              "2026-07-06T00:00:00Z"]
+    assert run_json(summer)["flex_utc_offset"] == "+02:00"
+    result = runner.invoke(app, summer)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "UTC+02:00" in text and "does not follow daylight saving" in text
+
+
+def test_weekly_flex_extension(tmp_path: Path) -> None:
+    flex = tmp_path / "weekly.toml"
+    flex.write_text('timezone = "UTC"\nperiod = "weekly"\n'
+                    '[[steps]]\nstart = "mon 00:00"\ndose_mcg_per_day = 200\n'
+                    '[[steps]]\nstart = "sat 00:00"\ndose_mcg_per_day = 300\n')
+    data = run_json(["pump", "simulate", "--flex", str(flex), "--days", "7", "--start",
+                     "2026-01-05T00:00:00Z"])
+    assert Fraction(data["programmed_daily_dose_mcg"]) == Fraction(5 * 200 + 2 * 300, 7)
 
 
 def test_faults_show_in_the_output() -> None:
@@ -104,21 +133,34 @@ def test_bad_input_is_one_clear_error_with_exit_2_and_no_output(args: list[str],
     assert "Traceback" not in result.stderr
 
 
-def test_overlapping_flex_steps_are_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("second", "period"), [
+    ('"12:00"', "daily"), ('"06:00"', "daily"), ('"00:00"', "daily"),
+    ('"mon 00:00"', "weekly"), ('"tue 12:00"', "weekly")])
+def test_overlapping_flex_steps_are_refused(tmp_path: Path, second: str, period: str) -> None:
+    first = '"12:00"' if period == "daily" else '"tue 12:00"'
     flex = tmp_path / "bad.toml"
-    flex.write_text('time_zone = "+00:00"\n[[step]]\nstart = "00:00"\nend = "13:00"\n'
-                    'dose_mcg_per_day = 200\n[[step]]\nstart = "12:00"\nend = "24:00"\n'
-                    'dose_mcg_per_day = 300\n')
+    flex.write_text(f'timezone = "UTC"\nperiod = "{period}"\n'
+                    f"[[steps]]\nstart = {first}\ndose_mcg_per_day = 200\n"
+                    f"[[steps]]\nstart = {second}\ndose_mcg_per_day = 300\n")
     result = runner.invoke(app, ["pump", "simulate", "--flex", str(flex), "--days", "2"])
     assert result.exit_code == 2 and result.stdout == ""
-    assert "steps[0]" in result.stderr and "overlap" in result.stderr
+    assert "steps[1]" in result.stderr and "overlap" in result.stderr
 
 
 def test_flex_file_must_state_its_time_zone(tmp_path: Path) -> None:
     flex = tmp_path / "nozone.toml"
-    flex.write_text('[[step]]\nstart = "00:00"\nend = "24:00"\ndose_mcg_per_day = 200\n')
+    flex.write_text('[[steps]]\nstart = "00:00"\ndose_mcg_per_day = 200\n')
     result = runner.invoke(app, ["pump", "simulate", "--flex", str(flex), "--days", "2"])
-    assert result.exit_code == 2 and "time_zone" in result.stderr
+    assert result.exit_code == 2 and "timezone" in result.stderr
+
+
+def test_the_old_pump_only_flex_format_is_gone(tmp_path: Path) -> None:
+    flex = tmp_path / "old.toml"
+    flex.write_text('time_zone = "+00:00"\n[[step]]\nstart = "00:00"\nend = "24:00"\n'
+                    "dose_mcg_per_day = 200\n")
+    result = runner.invoke(app, ["pump", "simulate", "--flex", str(flex), "--days", "2"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "old.toml: step" in result.stderr and "only the keys timezone and steps" in result.stderr
 
 
 def test_daily_dose_and_flex_are_exclusive(tmp_path: Path) -> None:

@@ -205,3 +205,33 @@ def test_delivery_across_dst_matches_minute_by_minute_wall_clock(zone: str,
     expected = _wall_clock_oracle_nl(flex, 1000, start, minutes)
     assert volume_delivered_nl(flex, Fraction(1000), start,
                                start + timedelta(minutes=minutes)) == expected
+
+
+@pytest.mark.parametrize(("extension", "key"), [
+    ('period = "weekly"\n', "period"),
+    ('[[periodic_bolus]]\nstart = "08:00"\ndose_mcg = 20\nduration_minutes = 30\n',
+     "periodic_bolus"),
+])
+def test_pump_program_extensions_are_refused_by_name_not_ignored(extension: str, key: str) -> None:
+    # Ignoring a periodic bolus would leave its drug out of a refill plan.
+    text = 'timezone = "UTC"\n' + extension + '[[steps]]\nstart = "07:00"\ndose_mcg_per_day = 1\n'
+    with pytest.raises(FlexScheduleError) as err:
+        parse_flex_toml(text, "pump.toml")
+    assert err.value.key == key
+    assert "pump-program extension" in str(err.value)
+    assert "itb pump simulate" in str(err.value)
+
+
+def test_period_daily_is_what_no_period_means() -> None:
+    assert parse_flex_toml('period = "daily"\n' + TOML_OK, "f.toml") == \
+        parse_flex_toml(TOML_OK, "f.toml")
+
+
+@pytest.mark.parametrize("second", ["07:00", "06:00"])
+def test_duplicate_or_out_of_order_step_is_refused_as_an_overlap(second: str) -> None:
+    text = ('timezone = "UTC"\n[[steps]]\nstart = "07:00"\ndose_mcg_per_day = 1\n'
+            f'[[steps]]\nstart = "{second}"\ndose_mcg_per_day = 2\n')
+    with pytest.raises(FlexScheduleError) as err:
+        parse_flex_toml(text, "bad.toml")
+    assert err.value.key == "steps[1].start"
+    assert "steps[1] overlaps steps[0]" in str(err.value)

@@ -7,9 +7,8 @@ computed before anything is printed, so a refusal leaves no partial output.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,17 @@ from itb.pump.programs import (
     compile_therapy,
 )
 from itb.pump.pump import DEFAULT_CATHETER_VOLUME_NL, Pump, to_datetime
-from itb.therapy.units import NL_PER_ML, display, in_range, ml_to_nl, to_decimal_str
+from itb.therapy.errors import FlexScheduleError
+from itb.therapy.flex import (
+    flex_file_steps,
+    make_schedule,
+    overlap_reason,
+    parse_dose_rate,
+    parse_start,
+    read_flex_toml,
+    zone_of,
+)
+from itb.therapy.units import NL_PER_ML, display, in_range, ml_to_nl, to_decimal_str, to_exact_str
 
 app = typer.Typer(name="pump", help="The implanted pump model: simulate a pump over days.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -47,89 +56,112 @@ def _fail(message: str) -> typer.Exit:
 
 
 # ---------------------------------------------------------------------- flex files
-def _clock_s(field_name: str, text: object, weekly: bool, *, allow_end: bool = False) -> int:
-    """Seconds after the period start for "HH:MM" (daily) or "mon HH:MM" (weekly)."""
-    if not isinstance(text, str):
-        raise InvalidInput(field_name, text, '"HH:MM"' + (' with a day, e.g. "mon 06:00"'
-                                                          if weekly else ""))
-    day = 0
-    value = text.strip().lower()
-    if weekly:
-        parts = value.split()
-        if len(parts) != 2 or parts[0] not in _DAYS:
-            raise InvalidInput(field_name, text, 'a day and a time, e.g. "mon 06:00"')
-        day = _DAYS.index(parts[0])
-        value = parts[1]
-    try:
-        hh, mm = value.split(":")
-        hours, minutes = int(hh), int(mm)
-    except ValueError:
-        raise InvalidInput(field_name, text, "a time HH:MM") from None
-    limit = 24 if allow_end else 23
-    if not (0 <= hours <= limit and 0 <= minutes <= 59) or (hours == 24 and minutes):
-        raise InvalidInput(field_name, text, "00:00 to 23:59" + (" or 24:00" if allow_end else ""))
-    return day * 86_400 + hours * 3600 + minutes * 60
+# The file format is itb's one flex format (itb.therapy.flex, docs/therapy.md "Flex
+# file"); the pump also runs its two extensions, period = "weekly" and periodic boluses.
+@dataclass(frozen=True)
+class FlexFile:
+    """A flex file as the pump runs it, and the fixed clock offset it was given."""
+
+    therapy: FlexTherapy
+    timezone: str
+    utc_offset_minutes: int
+
+    def clock_note(self, start: datetime) -> str:
+        return (f"flex steps in {self.timezone} local time run at UTC{_offset_text(self)}, "
+                f"the zone's offset at the start {start:%Y-%m-%d %H:%M} UTC; the pump clock "
+                "does not follow daylight saving (re-program at a change)")
 
 
-def _utc_offset_minutes(text: object) -> int:
-    if not isinstance(text, str) or len(text) != 6 or text[0] not in "+-" or text[3] != ":":
-        raise InvalidInput("time_zone", text, 'a UTC offset such as "+01:00" or "-05:00"')
-    try:
-        minutes = int(text[1:3]) * 60 + int(text[4:6])
-    except ValueError:
-        raise InvalidInput("time_zone", text, 'a UTC offset such as "+01:00"') from None
-    return minutes if text[0] == "+" else -minutes
+def _offset_text(flex: FlexFile) -> str:
+    sign = "-" if flex.utc_offset_minutes < 0 else "+"
+    return f"{sign}{abs(flex.utc_offset_minutes) // 60:02d}:{abs(flex.utc_offset_minutes) % 60:02d}"
 
 
-def load_flex(path: Path) -> FlexTherapy:
-    """A flex schedule from TOML (see docs/pump.md for the format)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InvalidInput("flex", str(path), "a readable TOML file", str(error)) from None
-    except tomllib.TOMLDecodeError as error:
-        raise InvalidInput("flex", str(path), "valid TOML", str(error)) from None
-    period = data.get("period", "daily")
-    if period not in ("daily", "weekly"):
-        raise InvalidInput("period", period, "daily or weekly")
-    weekly = period == "weekly"
-    period_s = 7 * 86_400 if weekly else 86_400
-    if "time_zone" not in data:
-        raise InvalidInput("time_zone", None, 'a stated UTC offset such as "+00:00"')
-    offset = _utc_offset_minutes(data["time_zone"])
-    raw_steps = data.get("step", [])
-    if not isinstance(raw_steps, list) or not raw_steps:
-        raise InvalidInput("step", raw_steps, "one or more [[step]] tables")
-    steps = []
-    for i, raw in enumerate(raw_steps):
-        start = _clock_s(f"step[{i}].start", raw.get("start"), weekly)
-        end = _clock_s(f"step[{i}].end", raw.get("end"), weekly, allow_end=True)
-        duration = (end - start) % period_s or period_s
-        dose = in_range(f"step[{i}].dose_mcg_per_day", _number(raw, "dose_mcg_per_day", i), 0,
-                        None, "mcg/day", low_inclusive=False)
-        steps.append(FlexStep(start, duration, dose))
+def _week_start_s(source: str, key: str, text: object) -> int:
+    """Seconds after Monday 00:00 local for a weekly step start such as "mon 06:00"."""
+    parts = text.strip().lower().split() if isinstance(text, str) else []
+    if len(parts) != 2 or parts[0] not in _DAYS:
+        raise FlexScheduleError(source, key, text, 'a day and a time, e.g. "mon 06:00" '
+                                '(period = "weekly")')
+    moment = parse_start(parts[1], source, key)
+    return _DAYS.index(parts[0]) * 86_400 + moment.hour * 3600 + moment.minute * 60
+
+
+def _flex_steps(data: dict[str, Any], source: str) -> tuple[FlexStep, ...]:
+    """Pump steps: each from its start until the next step's start, wrapping at the period."""
+    pairs = flex_file_steps(data, source, pump_extensions=True)
+    if data.get("period", "daily") == "daily":
+        schedule = make_schedule(pairs, data["timezone"], source)
+        return tuple(FlexStep((step.start.hour * 60 + step.start.minute) * 60,
+                              schedule.step_minutes(i) * 60, step.dose_mcg_per_day)
+                     for i, step in enumerate(schedule.steps))
+    starts = [_week_start_s(source, f"steps[{i}].start", start)
+              for i, (start, _dose) in enumerate(pairs)]
+    doses = [parse_dose_rate(dose, source, f"steps[{i}].dose_mcg_per_day")
+             for i, (_start, dose) in enumerate(pairs)]
+    for i in range(1, len(starts)):
+        if starts[i] <= starts[i - 1]:
+            raise FlexScheduleError(source, f"steps[{i}].start", pairs[i][0],
+                                    f"later than {pairs[i - 1][0]}", overlap_reason(i))
+    week_s = 7 * 86_400
+    ends = [*starts[1:], starts[0] + week_s]
+    return tuple(FlexStep(s, e - s, d) for s, e, d in zip(starts, ends, doses, strict=True))
+
+
+def _periodic_boluses(data: dict[str, Any], source: str) -> tuple[PeriodicBolus, ...]:
+    raw_boluses = data.get("periodic_bolus", [])
+    if not isinstance(raw_boluses, list):
+        raise FlexScheduleError(source, "periodic_bolus", raw_boluses,
+                                "[[periodic_bolus]] tables")
     boluses = []
-    for i, raw in enumerate(data.get("periodic_bolus", [])):
-        start = _clock_s(f"periodic_bolus[{i}].start", raw.get("start"), False)
-        dose = in_range(f"periodic_bolus[{i}].dose_mcg",
-                        _number(raw, "dose_mcg", i, "periodic_bolus"), 0, None, "mcg",
+    for i, raw in enumerate(raw_boluses):
+        key = f"periodic_bolus[{i}]"
+        if not isinstance(raw, dict):
+            raise FlexScheduleError(source, key, raw, "a [[periodic_bolus]] table")
+        extra = sorted(set(raw) - {"start", "dose_mcg", "duration_minutes"})
+        if extra:
+            raise FlexScheduleError(source, f"{key}.{extra[0]}", raw[extra[0]],
+                                    "only the keys start, dose_mcg and duration_minutes")
+        for needed in ("start", "dose_mcg", "duration_minutes"):
+            if needed not in raw:
+                raise FlexScheduleError(source, f"{key}.{needed}", "missing", "a value")
+        moment = parse_start(raw["start"], source, f"{key}.start")
+        # in_range reads integers or decimal strings exactly and refuses TOML floats.
+        dose = in_range(f"{source}: {key}.dose_mcg", raw["dose_mcg"], 0, None, "mcg",
                         low_inclusive=False)
-        minutes = in_range(f"periodic_bolus[{i}].duration_minutes",
-                           _number(raw, "duration_minutes", i, "periodic_bolus"), 1, 720, "min")
+        minutes = in_range(f"{source}: {key}.duration_minutes", raw["duration_minutes"], 1, 720,
+                           "min")
         if minutes.denominator != 1:
-            raise InvalidInput(f"periodic_bolus[{i}].duration_minutes", display(minutes),
-                               "whole minutes from 1 to 720")
-        boluses.append(PeriodicBolus(start, dose, int(minutes) * 60))
-    return FlexTherapy(tuple(steps), period, offset, tuple(boluses))
+            raise FlexScheduleError(source, f"{key}.duration_minutes", display(minutes),
+                                    "whole minutes from 1 to 720")
+        boluses.append(PeriodicBolus(moment.hour * 3600 + moment.minute * 60, dose,
+                                     int(minutes) * 60))
+    return tuple(boluses)
 
 
-def _number(raw: dict[str, Any], key: str, i: int, table: str = "step") -> Any:
-    value = raw.get(key)
-    if isinstance(value, float):
-        return str(value)  # TOML floats: read their decimal text, never the binary value
-    if value is None:
-        raise InvalidInput(f"{table}[{i}].{key}", None, "a number")
-    return value
+def load_flex(path: Path, start: datetime) -> FlexFile:
+    """The pump program of a flex file (docs/therapy.md "Flex file").
+
+    The pump clock keeps a fixed UTC offset (docs/pump.md), so the file's IANA zone is
+    taken at its offset at `start`, the simulation start.
+    """
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise FlexScheduleError(source, "(file)", "unreadable", "a readable TOML file",
+                                error.strerror) from None
+    data = read_flex_toml(text, source)
+    steps = _flex_steps(data, source)
+    zone = zone_of(data["timezone"], source)
+    offset = start.astimezone(zone).utcoffset() or timedelta(0)
+    if offset % timedelta(minutes=1):
+        raise FlexScheduleError(source, "timezone", data["timezone"],
+                                "a zone whose offset is whole minutes at the start")
+    minutes = int(offset // timedelta(minutes=1))
+    therapy = FlexTherapy(steps, data.get("period", "daily"), minutes,
+                          _periodic_boluses(data, source))
+    return FlexFile(therapy, data["timezone"], minutes)
 
 
 # ---------------------------------------------------------------------- simulation
@@ -150,6 +182,10 @@ class SimulationResult:
     alarms: list[dict[str, Any]] = field(default_factory=list)
     refills: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    programmed_daily_dose_mcg: Fraction = Fraction(0)
+    flex_time_zone: str | None = None
+    flex_utc_offset: str | None = None
+    flex_clock_note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -164,6 +200,8 @@ class SimulationResult:
             "battery_state": self.battery_state, "events": self.events,
             "log_overflowed": self.log_overflowed, "alarms": self.alarms,
             "refills": self.refills, "notes": self.notes,
+            "programmed_daily_dose_mcg": to_exact_str(self.programmed_daily_dose_mcg),
+            "flex_time_zone": self.flex_time_zone, "flex_utc_offset": self.flex_utc_offset,
         }
 
 
@@ -208,6 +246,7 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
     if (daily_dose is None) == (flex is None):
         raise InvalidInput("daily_dose", daily_dose, "exactly one of --daily-dose or --flex")
     therapy: Therapy
+    flex_file: FlexFile | None = None
     if daily_dose is not None:
         # The model's flow range at this concentration bounds the dose.
         lowest = Fraction(pump_model.min_flow_nl_per_day, NL_PER_ML) * conc
@@ -216,12 +255,14 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
                                              f"mcg/day at {display(conc)} mcg/mL"))
     else:
         assert flex is not None
-        therapy = load_flex(flex)
+        flex_file = load_flex(flex, start)
+        therapy = flex_file.therapy
     bolus_limit = in_range("max_bolus", max_bolus, 0, None, "mcg", low_inclusive=False)
+    compiled = compile_therapy(therapy, pump_model, conc, bolus_limit)
+    programmed_daily_mcg = compiled.daily_total_nl() * conc / NL_PER_ML
     if max_daily_dose is None:
         # Default limit: the programmed 24 h maximum plus a quarter, stated in --help.
-        planned = compile_therapy(therapy, pump_model, conc, bolus_limit).max_window_nl
-        limit = planned * conc / NL_PER_ML * Fraction(5, 4)
+        limit = compiled.max_window_nl * conc / NL_PER_ML * Fraction(5, 4)
     else:
         limit = in_range("max_daily_dose", max_daily_dose, 0, None, "mcg", low_inclusive=False)
     catheter_nl = ml_to_nl("catheter_ml", catheter_ml)
@@ -311,7 +352,11 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
         commanded_mcg=pump.commanded_mcg, leaked_mcg=leak, pocket_mcg=pump.physical.pocket_mcg,
         reservoir_nl=pump.physical.reservoir_nl, reservoir_estimate_nl=pump.reservoir_estimate_nl,
         battery_state=pump.status().battery_state, events=pump.log.next_index,
-        log_overflowed=pump.log.overflowed, alarms=alarms, refills=refills, notes=result_notes)
+        log_overflowed=pump.log.overflowed, alarms=alarms, refills=refills, notes=result_notes,
+        programmed_daily_dose_mcg=programmed_daily_mcg,
+        flex_time_zone=None if flex_file is None else flex_file.timezone,
+        flex_utc_offset=None if flex_file is None else _offset_text(flex_file),
+        flex_clock_note=None if flex_file is None else flex_file.clock_note(start))
 
 
 def _render(result: SimulationResult) -> None:
@@ -320,6 +365,8 @@ def _render(result: SimulationResult) -> None:
                   f"{result.end:%Y-%m-%d %H:%M} UTC", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
+    table.add_row("Programmed daily dose" + (" (flex mean)" if result.flex_time_zone else ""),
+                  f"{display(result.programmed_daily_dose_mcg)} mcg/day")
     table.add_row("Drug into the spinal fluid (true)", f"{display(result.delivered_mcg)} mcg")
     table.add_row("Drug the firmware counted", f"{display(result.commanded_mcg)} mcg")
     table.add_row("Drug lost to a leak", f"{display(result.leaked_mcg)} mcg")
@@ -331,6 +378,8 @@ def _render(result: SimulationResult) -> None:
     table.add_row("Battery", result.battery_state)
     table.add_row("Log events", str(result.events))
     console.print(table)
+    if result.flex_clock_note:
+        console.print(f"Flex clock: {result.flex_clock_note}.")
     if result.alarms:
         alarms = Table(title="Alarms raised")
         alarms.add_column("time")
@@ -357,7 +406,8 @@ def simulate(
     fill_ml: str | None = typer.Option(None, help="Initial fill in mL (default: full)."),
     concentration: str = typer.Option("500", help="Drug concentration, mcg/mL."),
     daily_dose: str | None = typer.Option(None, help="Simple continuous dose, mcg/day."),
-    flex: Path | None = typer.Option(None, help="Flex schedule TOML file (see docs/pump.md)."),
+    flex: Path | None = typer.Option(None, help="Flex schedule TOML file (docs/therapy.md, "
+                                     "'Flex file'); its zone runs at its UTC offset at --start."),
     alarm_ml: str | None = typer.Option(None, help="Low-reservoir alarm volume, mL "
                                         "(default: the model's, 2 mL)."),
     days: str = typer.Option("30", help="Days to simulate."),

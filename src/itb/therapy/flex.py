@@ -25,7 +25,17 @@ The TOML file format (parsed by `parse_flex_toml`, which the pump reuses):
     start = "22:00"
     dose_mcg_per_day = "250"
 
-Floats (`412.5` without quotes) are refused: TOML floats are binary.
+Floats (`412.5` without quotes) are refused: TOML floats are binary. Steps must be
+in time order with distinct starts; a step starting at or before the previous one
+overlaps it and is refused, naming the step.
+
+This is itb's one flex file format, for `itb calc`, `itb programmer program` and
+`itb pump simulate` alike. Two optional keys are pump-program extensions that only
+`itb pump simulate` runs: `period = "weekly"` (step starts such as "mon 06:00") and
+`[[periodic_bolus]]` tables. The therapy calculators plan daily schedules only, so
+`parse_flex_toml` refuses them by name rather than ignore drug the pump would give
+(`period = "daily"` is accepted: it is what a schedule without the key means). The
+whole format, extensions included, is documented in docs/therapy.md ("Flex file").
 """
 
 from __future__ import annotations
@@ -43,6 +53,10 @@ from itb.therapy.errors import FlexScheduleError
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, ExactLike, display, exact
 
 MINUTES_PER_DAY = 24 * 60
+FLEX_FILE_KEYS = ("timezone", "steps")
+# Keys only the pump program runs (itb pump simulate); see the module doc.
+PUMP_EXTENSION_KEYS = ("period", "periodic_bolus")
+FLEX_PERIODS = ("daily", "weekly")
 _FIXED_OFFSET_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "GMT", "Etc/GMT",
                                  "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"})
 
@@ -76,7 +90,7 @@ class FlexSchedule:
             if previous is not None and step.start <= previous:
                 raise FlexScheduleError(source, key + ".start", step.start.strftime("%H:%M"),
                                         f"later than {previous.strftime('%H:%M')}",
-                                        "steps must be in time order with distinct starts")
+                                        overlap_reason(index))
             if not isinstance(step.dose_mcg_per_day, Fraction) or step.dose_mcg_per_day <= 0:
                 raise FlexScheduleError(source, key + ".dose_mcg_per_day", step.dose_mcg_per_day,
                                         "an exact dose rate of more than 0 mcg/day",
@@ -103,6 +117,12 @@ class FlexSchedule:
 
     def max_dose_mcg_per_day(self) -> Fraction:
         return max(step.dose_mcg_per_day for step in self.steps)
+
+
+def overlap_reason(index: int) -> str:
+    """Why a step starting at or before the previous one is refused."""
+    return (f"steps[{index}] overlaps steps[{index - 1}]: a step runs until the next one "
+            "starts, so starts must be in time order and distinct")
 
 
 def zone_of(name: str, source: str = "flex schedule") -> ZoneInfo:
@@ -137,7 +157,8 @@ def parse_start(text: Any, source: str, key: str) -> time:
     return time(hour, minute)
 
 
-def _dose(value: Any, source: str, key: str) -> Fraction:
+def parse_dose_rate(value: Any, source: str, key: str) -> Fraction:
+    """A step's dose rate: an integer or a decimal string, more than 0 mcg/day."""
     if isinstance(value, (bool, float)):
         raise FlexScheduleError(source, key, value,
                                 'an integer or a decimal string such as "412.5"',
@@ -160,7 +181,7 @@ def make_schedule(steps: Iterable[tuple[Any, Any]], timezone: str,
     for index, (start, dose) in enumerate(steps):
         key = f"steps[{index}]"
         parsed.append(FlexStep(parse_start(start, source, key + ".start"),
-                               _dose(dose, source, key + ".dose_mcg_per_day")))
+                               parse_dose_rate(dose, source, key + ".dose_mcg_per_day")))
     if not parsed:
         raise FlexScheduleError(source, "steps", "none", "at least one step")
     for index in range(1, len(parsed)):
@@ -168,21 +189,46 @@ def make_schedule(steps: Iterable[tuple[Any, Any]], timezone: str,
             raise FlexScheduleError(source, f"steps[{index}].start",
                                     parsed[index].start.strftime("%H:%M"),
                                     f"later than {parsed[index - 1].start.strftime('%H:%M')}",
-                                    "steps must be in time order with distinct starts")
+                                    overlap_reason(index))
     return FlexSchedule(tuple(parsed), timezone)
 
 
-def parse_flex_toml(text: str, source: str) -> FlexSchedule:
-    """Parse the flex TOML format (see module doc). `source` names the file in errors."""
+def read_flex_toml(text: str, source: str) -> dict[str, Any]:
+    """The TOML document of a flex file, or FlexScheduleError naming the file."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FlexScheduleError(source, "(file)", "not valid TOML", "a TOML document",
                                 str(exc)) from None
-    unknown = sorted(set(data) - {"timezone", "steps"})
+
+
+def flex_file_steps(data: dict[str, Any], source: str, *,
+                    pump_extensions: bool = False) -> list[tuple[Any, Any]]:
+    """Check a parsed flex file's keys; its raw (start, dose_mcg_per_day) step pairs.
+
+    With `pump_extensions` the pump-program keys (`period`, `periodic_bolus`) are let
+    through for the caller (the pump) to read; without it they are refused by name.
+    """
+    unknown = sorted(set(data) - set(FLEX_FILE_KEYS) - set(PUMP_EXTENSION_KEYS))
     if unknown:
         raise FlexScheduleError(source, unknown[0], data[unknown[0]],
-                                "only the keys timezone and steps")
+                                "only the keys timezone and steps (and the pump-program "
+                                "extensions period and periodic_bolus)")
+    period = data.get("period", "daily")
+    if period not in FLEX_PERIODS:
+        raise FlexScheduleError(source, "period", period, '"daily" or "weekly"')
+    if not pump_extensions:
+        if period != "daily":
+            raise FlexScheduleError(source, "period", period, '"daily" (or no period key)',
+                                    "a weekly schedule is a pump-program extension that only "
+                                    "itb pump simulate runs; this calculation plans daily "
+                                    "schedules only")
+        if "periodic_bolus" in data:
+            raise FlexScheduleError(source, "periodic_bolus", "present",
+                                    "no [[periodic_bolus]] tables",
+                                    "periodic boluses are a pump-program extension that only "
+                                    "itb pump simulate runs; this calculation would leave "
+                                    "their drug out")
     if "timezone" not in data:
         raise FlexScheduleError(source, "timezone", "missing", "an IANA time zone name such as UTC")
     raw_steps = data.get("steps")
@@ -202,7 +248,17 @@ def parse_flex_toml(text: str, source: str) -> FlexSchedule:
             if needed not in raw:
                 raise FlexScheduleError(source, f"{key}.{needed}", "missing", "a value")
         pairs.append((raw["start"], raw["dose_mcg_per_day"]))
-    return make_schedule(pairs, data["timezone"], source)
+    return pairs
+
+
+def schedule_from_flex_data(data: dict[str, Any], source: str) -> FlexSchedule:
+    """The daily schedule of a parsed flex file; refuses the pump-program extensions."""
+    return make_schedule(flex_file_steps(data, source), data["timezone"], source)
+
+
+def parse_flex_toml(text: str, source: str) -> FlexSchedule:
+    """Parse the flex TOML format (see module doc). `source` names the file in errors."""
+    return schedule_from_flex_data(read_flex_toml(text, source), source)
 
 
 def flex_from_pattern(total_daily_dose_mcg: ExactLike, pattern: Sequence[tuple[Any, ExactLike]],
