@@ -27,7 +27,7 @@ from itb.sim.timeline import build_timeline
 app = typer.Typer(name="sim", help="Scenario simulation: a patient with an implanted pump.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 
-DEFAULT_OUT = Path("sim-output")
+DEFAULT_OUT = Path("out") / "sim"  # out/ is where itb writes its runs (git-ignored)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -110,7 +110,7 @@ def _render_summary(summary: dict[str, Any], out_dir: Path, console: Console) ->
 def run(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/sim.md)."),
     out: Path | None = typer.Option(None, "--out", help="Output folder (default: "
-                                    "sim-output/<scenario name>)."),
+                                    "out/sim/<scenario file name>)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
 ) -> None:
     """Run a scenario through the pump, therapy rules and patient; write its outputs."""
