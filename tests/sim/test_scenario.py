@@ -185,3 +185,10 @@ def test_a_replacement_fill_must_fit_the_new_pump() -> None:
     error = refused(text)
     assert error.problems[0][1] == "timeline[2].fill_ml"
     assert "synchromed-10" in error.problems[0][2]
+
+
+def test_overlapping_flex_steps_are_refused_naming_the_step() -> None:
+    flex = ('type = "flex"\nsteps = [{ start = "07:00", dose_mcg_per_day = 600 },\n'
+            '         { start = "07:00", dose_mcg_per_day = 500 }]\n')
+    error = refused(GOOD.replace('type = "simple"\ndaily_dose_mcg = 600\n', flex))
+    assert "steps[1] (start 07:00) overlaps steps[0]" in str(error)

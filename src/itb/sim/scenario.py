@@ -324,8 +324,12 @@ class ProgramSpec(_Model):
             if not self.steps or self.daily_dose_mcg is not None:
                 raise ValueError("a flex program needs steps (and no daily_dose_mcg)")
             starts = [s.start for s in self.steps]
-            if starts != sorted(starts) or len(set(starts)) != len(starts):
-                raise ValueError("flex steps must be in time order with distinct starts")
+            for i in range(1, len(starts)):  # "HH:MM" text sorts as time
+                if starts[i] <= starts[i - 1]:
+                    # The same words as itb.therapy.flex's refusal (one flex format).
+                    raise ValueError(f"steps[{i}] (start {starts[i]}) overlaps steps[{i - 1}] "
+                                     f"(start {starts[i - 1]}): a step runs until the next one "
+                                     "starts, so starts must be in time order and distinct")
             if any(s.dose_mcg_per_day <= 0 for s in self.steps):
                 raise ValueError("every flex step needs a dose rate of more than 0 mcg/day")
         return self
