@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -178,7 +178,7 @@ def guarded(function: F) -> F:
             typer.echo("Next: interrogate the pump to check its state, and report this fault.",
                        err=True)
             raise typer.Exit(2) from None
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 # Where a command keeps its connection options, so an error can name host and port.

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from fractions import Fraction
+from typing import TypeVar
 
 from itb.errors import InvalidInput
 from itb.programmer import schedule as sched
@@ -30,6 +32,8 @@ from itb.therapy.dosing import (
 from itb.therapy.errors import OverrideRequired, TitrationLimitExceeded, TitrationTooSoon
 from itb.therapy.flex import FlexSchedule
 from itb.therapy.units import display, in_range
+
+E = TypeVar("E", bound=StrEnum)
 
 
 @dataclass(frozen=True)
@@ -50,19 +54,20 @@ class PatientFacts:
                 f"({self.age_group.value}), {self.phase.value} phase")
 
 
+def _choice(field: str, value: str, enum: type[E]) -> E:
+    try:
+        return enum(value)
+    except ValueError:
+        raise InvalidInput(field, value, "one of: " + ", ".join(m.value for m in enum)) from None
+
+
 def patient_facts(origin: str, age_years: str, phase: str = "titration",
                   pediatric_rule: str = "5-15") -> PatientFacts:
     """Validated patient facts from command-line text."""
-    def choice(field: str, value: str, enum: type) -> object:
-        try:
-            return enum(value)
-        except ValueError:
-            raise InvalidInput(field, value, "one of: " + ", ".join(m.value for m in enum)) \
-                from None
-    age = in_range("age_years", age_years, 0, 130, "years")
-    return PatientFacts(choice("origin", origin, Origin),  # type: ignore[arg-type]
-                        age, choice("phase", phase, Phase),  # type: ignore[arg-type]
-                        choice("pediatric_rule", pediatric_rule, PediatricRule))  # type: ignore[arg-type]
+    return PatientFacts(_choice("origin", origin, Origin),
+                        in_range("age_years", age_years, 0, 130, "years"),
+                        _choice("phase", phase, Phase),
+                        _choice("pediatric_rule", pediatric_rule, PediatricRule))
 
 
 # ---- titration review ------------------------------------------------------------------------
@@ -194,13 +199,15 @@ class ProgramPreview:
 def new_limits(view: PumpView, max_daily_dose_mcg: Fraction | None,
                max_bolus_mcg: Fraction | None) -> HardLimitsSpec:
     """The hard limits for the new program: the current ones unless the clinician sets new."""
-    current = view.program.limits if view.program is not None else None
-    if current is None and (max_daily_dose_mcg is None or max_bolus_mcg is None):
-        raise InvalidInput("hard limits", "none on the pump",
-                           "--max-daily-dose and --max-bolus for a pump without a program")
-    daily = max_daily_dose_mcg if max_daily_dose_mcg is not None else current.max_daily_dose_mcg  # type: ignore[union-attr]
-    bolus = max_bolus_mcg if max_bolus_mcg is not None else current.max_bolus_mcg  # type: ignore[union-attr]
-    return HardLimitsSpec(daily, bolus)
+    if view.program is None:
+        if max_daily_dose_mcg is None or max_bolus_mcg is None:
+            raise InvalidInput("hard limits", "none on the pump",
+                               "--max-daily-dose and --max-bolus for a pump without a program")
+        return HardLimitsSpec(max_daily_dose_mcg, max_bolus_mcg)
+    current = view.program.limits
+    return HardLimitsSpec(
+        current.max_daily_dose_mcg if max_daily_dose_mcg is None else max_daily_dose_mcg,
+        current.max_bolus_mcg if max_bolus_mcg is None else max_bolus_mcg)
 
 
 def request_spec(view: PumpView, *, daily_dose_mcg: Fraction | None,
