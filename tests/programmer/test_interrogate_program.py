@@ -164,6 +164,20 @@ def test_bad_flex_file_is_one_sentence(cli: Cli, tmp_path: Path) -> None:
     assert result.stdout == ""
 
 
+def test_a_periodic_bolus_flex_file_is_refused_as_a_pump_extension(cli: Cli,
+                                                                   tmp_path: Path) -> None:
+    # The programmer's figures could not count the bolus: refused by name, nothing sent.
+    flex = tmp_path / "bolus.toml"
+    flex.write_text('timezone = "UTC"\n[[steps]]\nstart = "00:00"\ndose_mcg_per_day = 300\n'
+                    '[[periodic_bolus]]\nstart = "08:00"\ndose_mcg = 20\nduration_minutes = 30\n')
+    before = cli.wand.pump.active_program
+    result = cli("program", "--flex", str(flex), "--origin", "spinal", "--age-years", "40",
+                 "--yes")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "periodic_bolus" in result.stderr and "pump-program extension" in result.stderr
+    assert cli.wand.pump.active_program == before
+
+
 def test_pump_refusal_of_a_program_is_a_clear_sentence(cli: Cli) -> None:
     # Within the titration step, but the new hard limit is below the dose itself.
     result = cli("program", "--daily-dose", "360", "--origin", "spinal", "--age-years", "40",
