@@ -13,6 +13,7 @@ from itb.therapy.errors import FlexScheduleError
 from itb.therapy.flex import (
     FlexSchedule,
     FlexStep,
+    add_seconds,
     constant_schedule,
     flex_from_pattern,
     flex_from_step_doses,
@@ -235,3 +236,15 @@ def test_duplicate_or_out_of_order_step_is_refused_as_an_overlap(second: str) ->
         parse_flex_toml(text, "bad.toml")
     assert err.value.key == "steps[1].start"
     assert "steps[1] overlaps steps[0]" in str(err.value)
+
+
+def test_seconds_to_deliver_refuses_a_volume_beyond_the_horizon_instead_of_looping() -> None:
+    slow = make_schedule([("07:00", "0.000001"), ("22:00", "0.000001")], "Europe/Paris")
+    with pytest.raises(InvalidInput) as refused:
+        seconds_to_deliver(slow, Fraction(2000), datetime(2026, 1, 1, tzinfo=UTC), 40_000_000)
+    assert refused.value.field == "volume_nl"
+
+
+def test_add_seconds_past_year_9999_is_a_refusal_not_an_overflow() -> None:
+    with pytest.raises(InvalidInput, match="year 9999"):
+        add_seconds(datetime(9999, 12, 31, tzinfo=UTC), Fraction(10**6))

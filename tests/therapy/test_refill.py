@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from itb.errors import InvalidInput
 from itb.therapy.errors import Overfill, RefillDiscrepancy
-from itb.therapy.flex import make_schedule, volume_delivered_nl
+from itb.therapy.flex import MAX_DELIVERY_DAYS, make_schedule, volume_delivered_nl
 from itb.therapy.refill import check_refill, plan_refill
 
 NOW = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
@@ -167,3 +167,33 @@ def test_refill_check_refuses_invalid_input(kwargs: dict, field: str) -> None:
     with pytest.raises(InvalidInput) as err:
         check_refill(**args)
     assert err.value.field == field
+
+
+def test_plan_refill_refuses_a_dose_too_slow_to_empty_within_the_horizon_quickly() -> None:
+    # 1e-9 mcg/day used to walk ~10^13 days and overflow datetime; now one clear refusal.
+    with pytest.raises(InvalidInput) as refused:
+        plan_refill(reservoir_ml=20, concentration_mcg_per_ml=500, program="1e-9", alarm_ml=2,
+                    now=NOW)
+    assert refused.value.field == "daily_dose_mcg"
+    assert "36525 days" in refused.value.allowed
+
+
+def test_plan_refill_at_the_horizon_is_still_planned_exactly() -> None:
+    lowest = Fraction(20) * 500 / MAX_DELIVERY_DAYS
+    plan = plan_refill(reservoir_ml=20, concentration_mcg_per_ml=500, program=lowest, alarm_ml=2,
+                       now=NOW, stability_limit_days=None)
+    assert plan.days_to_empty == MAX_DELIVERY_DAYS
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"safety_margin_days": "1e99"}, "safety_margin_days"),
+    ({"stability_limit_days": "36526"}, "stability_limit_days"),
+    ({"now": datetime(9999, 12, 1, tzinfo=UTC)}, "now"),
+])
+def test_plan_refill_refuses_values_that_would_leave_the_calendar(kwargs: dict, field: str
+                                                                  ) -> None:
+    args = {"reservoir_ml": 20, "concentration_mcg_per_ml": 500, "program": 300, "alarm_ml": 2,
+            "now": NOW} | kwargs
+    with pytest.raises(InvalidInput) as refused:
+        plan_refill(**args)
+    assert refused.value.field == field

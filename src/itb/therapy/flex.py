@@ -53,6 +53,9 @@ from itb.therapy.errors import FlexScheduleError
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, ExactLike, display, exact
 
 MINUTES_PER_DAY = 24 * 60
+# How far ahead delivery is walked (not a clinical figure): a century is far beyond any
+# reservoir or battery, and it bounds the work and keeps instants inside datetime's range.
+MAX_DELIVERY_DAYS = 36_525
 FLEX_FILE_KEYS = ("timezone", "steps")
 # Keys only the pump program runs (itb pump simulate); see the module doc.
 PUMP_EXTENSION_KEYS = ("period", "periodic_bolus")
@@ -419,10 +422,15 @@ def seconds_to_deliver(schedule: FlexSchedule, concentration_mcg_per_ml: Fractio
         raise InvalidInput("volume_nl", display(remaining), "0 nL or more")
     if remaining == 0:
         return Fraction(0)
+    require_room_for_horizon("start", start)
     conc = concentration_mcg_per_ml
+    daily_nl = schedule.total_daily_dose_mcg() * NL_PER_ML / conc
+    if remaining > daily_nl * MAX_DELIVERY_DAYS:
+        raise InvalidInput("volume_nl", display(remaining),
+                           f"at most what the schedule delivers in {MAX_DELIVERY_DAYS} days "
+                           f"({display(daily_nl * MAX_DELIVERY_DAYS)} nL)")
     day = _first_day(schedule, start)
     fixed_offset = schedule.timezone in _FIXED_OFFSET_ZONES
-    daily_nl = schedule.total_daily_dose_mcg() * NL_PER_ML / conc
     elapsed = Fraction(0)
     first = True
     while True:
@@ -449,10 +457,24 @@ def seconds_to_deliver(schedule: FlexSchedule, concentration_mcg_per_ml: Fractio
         day += timedelta(days=1)
 
 
+def require_room_for_horizon(field: str, start: datetime) -> None:
+    """Refuse a start so late that walking MAX_DELIVERY_DAYS from it leaves datetime's range."""
+    try:  # the walk may look up to the horizon (and a day either side) past `start`
+        start + timedelta(days=MAX_DELIVERY_DAYS + 2)
+    except OverflowError:
+        raise InvalidInput(field, start.isoformat(),
+                           f"an instant at least {MAX_DELIVERY_DAYS + 2} days before the end "
+                           "of year 9999") from None
+
+
 def add_seconds(start: datetime, seconds: Fraction) -> datetime:
     """`start` plus exact seconds, floored to the microsecond (datetime's resolution).
 
     Flooring keeps alarm and empty times on the early, safe side.
     """
     micro = (seconds * 1_000_000).__floor__()
-    return start + timedelta(microseconds=micro)
+    try:
+        return start + timedelta(microseconds=micro)
+    except OverflowError:
+        raise InvalidInput("time", f"{start.isoformat()} + {display(seconds)} s",
+                           "an instant from year 1 to year 9999") from None

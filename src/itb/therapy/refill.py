@@ -13,16 +13,18 @@ beyond the reservoir's capacity is refused.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 
 from itb.errors import InvalidInput
 from itb.therapy import catalogue
 from itb.therapy.errors import Overfill, RefillDiscrepancy
 from itb.therapy.flex import (
+    MAX_DELIVERY_DAYS,
     FlexSchedule,
     add_seconds,
     constant_schedule,
+    require_room_for_horizon,
     seconds_to_deliver,
 )
 from itb.therapy.units import (
@@ -33,6 +35,8 @@ from itb.therapy.units import (
     exact,
     in_range,
     ml_to_nl,
+    require_utc,
+    to_exact_str,
 )
 
 
@@ -59,13 +63,6 @@ class RefillPlan:
     refill_overdue: bool  # refill_by is already past at `now`
 
 
-def _utc(field: str, moment: datetime) -> datetime:
-    if not isinstance(moment, datetime) or moment.tzinfo is None \
-            or moment.utcoffset() != timedelta(0):
-        raise InvalidInput(field, moment, "a timezone-aware UTC datetime")
-    return moment
-
-
 def plan_refill(*, reservoir_ml: ExactLike, concentration_mcg_per_ml: ExactLike,
                 program: ExactLike | FlexSchedule, alarm_ml: ExactLike, now: datetime,
                 safety_margin_days: ExactLike = catalogue.DEFAULT_REFILL_SAFETY_MARGIN_DAYS,
@@ -80,7 +77,8 @@ def plan_refill(*, reservoir_ml: ExactLike, concentration_mcg_per_ml: ExactLike,
     (alarm - safety margin) and (fill time + in-pump stability limit); the stability
     limit is an *unconfirmed* parameter (see catalogue) and `None` disables it.
     """
-    now = _utc("now", now)
+    now = require_utc("now", now)
+    require_room_for_horizon("now", now)
     conc = in_range("concentration_mcg_per_ml", concentration_mcg_per_ml, 0, None, "mcg/mL",
                     low_inclusive=False)
     reservoir_nl = ml_to_nl("reservoir_ml", reservoir_ml)
@@ -98,16 +96,24 @@ def plan_refill(*, reservoir_ml: ExactLike, concentration_mcg_per_ml: ExactLike,
                            f"0 mL up to less than the reservoir volume "
                            f"{display(Fraction(reservoir_nl, NL_PER_ML))} mL",
                            "at or below the alarm volume the alarm is already due: refill now")
-    margin = in_range("safety_margin_days", safety_margin_days, 0, None, "days")
+    margin = in_range("safety_margin_days", safety_margin_days, 0, MAX_DELIVERY_DAYS, "days")
     limit = None if stability_limit_days is None else in_range(
-        "stability_limit_days", stability_limit_days, 0, None, "days", low_inclusive=False)
-    filled = now if filled_at is None else _utc("filled_at", filled_at)
+        "stability_limit_days", stability_limit_days, 0, MAX_DELIVERY_DAYS, "days",
+        low_inclusive=False)
+    filled = now if filled_at is None else require_utc("filled_at", filled_at)
     if filled > now:
         raise InvalidInput("filled_at", filled.isoformat(), f"not after now ({now.isoformat()})")
 
     schedule = program if isinstance(program, FlexSchedule) else constant_schedule(program)
     daily_dose = schedule.total_daily_dose_mcg()
     flow = daily_dose / conc
+    # Refuse (not clamp) a program so slow that the reservoir outlasts the planning horizon.
+    lowest_dose = Fraction(reservoir_nl, NL_PER_ML) * conc / MAX_DELIVERY_DAYS
+    if daily_dose < lowest_dose:
+        raise InvalidInput("daily_dose_mcg", f"{to_exact_str(daily_dose)} mcg/day",
+                           f"at least {display(lowest_dose, 6)} mcg/day, so that "
+                           f"{display(Fraction(reservoir_nl, NL_PER_ML))} mL at {display(conc)} "
+                           f"mcg/mL empties within {MAX_DELIVERY_DAYS} days")
 
     to_alarm_s = seconds_to_deliver(schedule, conc, now, reservoir_nl - alarm_nl)
     to_empty_s = seconds_to_deliver(schedule, conc, now, reservoir_nl)
