@@ -447,7 +447,7 @@ def refill(
     conc_now = view.concentration_mcg_per_ml
     expected = report.reservoir.estimate_nl
 
-    def stop(reason: str, exc: BaseException, **known: Any) -> NoReturn:
+    def halt(reason: str, exc: BaseException, **known: Any) -> NoReturn:
         record_ = refill_mod.RefillRecord(
             serial=view.serial, pump_time=view.now, outcome=f"stopped: {reason}",
             expected_residual_nl=expected, withdrawn_nl=known.get("withdrawn_nl"),
@@ -472,7 +472,7 @@ def refill(
     try:
         confirm(f"Is this the patient's pump (serial {view.serial})?", yes)
     except NotConfirmed as exc:
-        stop("pump not confirmed", exc)
+        halt("pump not confirmed", exc)
 
     # 2. Residual withdrawn against the expected residual.
     out.print(Text("Step 2 of 7: withdraw the residual and compare", style="bold"))
@@ -482,7 +482,7 @@ def refill(
     try:
         residual = refill_mod.check_withdrawn(view, withdrawn_text)
     except RefillDiscrepancy as exc:
-        stop("residual discrepancy", exc, withdrawn_nl=withdrawn_nl,
+        halt("residual discrepancy", exc, withdrawn_nl=withdrawn_nl,
              discrepancy_nl=withdrawn_nl - expected)
     out.print(Text(f"Withdrawn {render.ml(withdrawn_nl)}, expected {render.ml(expected)}: "
                    f"difference {render.signed(Fraction(residual.discrepancy_nl, NL_PER_ML))}"
@@ -510,7 +510,7 @@ def refill(
         known["added_nl"] = ml_to_nl("added_ml", added_text)
         fill = refill_mod.check_fill(view, withdrawn_text, added_text)
     except (PrescriptionMismatch, Overfill) as exc:
-        stop("drug or volume refused", exc, **known)
+        halt("drug or volume refused", exc, **known)
     new_conc = product.concentration_mcg_per_ml
     out.print(Text(f"{brand} {display(new_conc)} mcg/mL, {render.ml(fill.fill_nl)} into a "
                    f"{render.ml(fill.capacity_nl)} reservoir."))
@@ -545,27 +545,27 @@ def refill(
                 f"{render.ml(fill.fill_nl)} of {display(new_conc)} mcg/mL"
                 + (", with bridge bolus" if bridge else "") + "?", yes)
     except NotConfirmed as exc:
-        stop("update not confirmed", exc, **known)
+        halt("update not confirmed", exc, **known)
     command = Refill(withdrawn_nl, fill.fill_nl, new_conc, bridge is not None)
     try:
         client = factory()
     except (*LINK_LOST, ItbError) as exc:
-        stop("pump not reachable for the update", exc, **known)
+        halt("pump not reachable for the update", exc, **known)
     try:
         check_unchanged(client, view, "refill")
         echo = client.call(command, RefillConfirmation)
     except LINK_LOST as lost:
         close_quietly(client)
-        stop("link lost during the update", refill_interrupted(factory, view, lost), **known)
+        halt("link lost during the update", refill_interrupted(factory, view, lost), **known)
     except ItbError as exc:
         close_quietly(client)
-        stop("the pump refused the refill or changed", exc, **known)
+        halt("the pump refused the refill or changed", exc, **known)
     problems = refill_mod.verify_refill_echo(withdrawn_nl=withdrawn_nl,
                                              added_nl=fill.fill_nl, concentration=new_conc,
                                              bridge=bridge is not None, echo=echo)
     if problems:
         close_quietly(client)
-        stop("echo mismatch", EchoMismatch(
+        halt("echo mismatch", EchoMismatch(
             "The pump's refill echo differs from what was sent: " + "; ".join(problems) + ".",
             "Interrogate the pump at once and check its reservoir and concentration."),
             **known)
