@@ -12,13 +12,20 @@ age, when given with the implant date, caps EOS (7 years for the reference pump)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 
 from itb.errors import InvalidInput
 from itb.therapy import catalogue
 from itb.therapy.flex import add_seconds
-from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, ExactLike, display, in_range
+from itb.therapy.units import (
+    NL_PER_ML,
+    SECONDS_PER_DAY,
+    ExactLike,
+    display,
+    in_range,
+    require_utc,
+)
 
 # ERI 90 days before EOS [MDT-UK via devices.md].
 _ERI_WARNING_S = catalogue.ERI_TO_END_OF_SERVICE_DAYS * SECONDS_PER_DAY
@@ -47,8 +54,7 @@ def forecast_battery(*, remaining_charge_nc: ExactLike, flow_ml_per_day: ExactLi
                      implanted_at: datetime | None = None,
                      automatic_shutoff_s: ExactLike | None = None) -> BatteryForecast:
     """When the ERI and EOS will come at a steady flow (mean flow for a flex schedule)."""
-    if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() != timedelta(0):
-        raise InvalidInput("now", now, "a timezone-aware UTC datetime")
+    now = require_utc("now", now)
     remaining = in_range("remaining_charge_nc", remaining_charge_nc, 0, None, "nC")
     flow = in_range("flow_ml_per_day", flow_ml_per_day, 0, 100, "mL/day")
     idle = in_range("idle_current_na", idle_current_na, 0, None, "nA")
@@ -65,8 +71,7 @@ def forecast_battery(*, remaining_charge_nc: ExactLike, flow_ml_per_day: ExactLi
         raise InvalidInput("implanted_at / automatic_shutoff_s", "only one given",
                            "both or neither")
     if implanted_at is not None and automatic_shutoff_s is not None:
-        if implanted_at.tzinfo is None or implanted_at.utcoffset() != timedelta(0) \
-                or implanted_at > now:
+        if require_utc("implanted_at", implanted_at) > now:
             raise InvalidInput("implanted_at", implanted_at, "a UTC datetime not after now")
         shutoff = in_range("automatic_shutoff_s", automatic_shutoff_s, 0, None, "s",
                            low_inclusive=False)

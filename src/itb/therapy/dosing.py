@@ -19,7 +19,7 @@ from itb.errors import InvalidInput
 from itb.therapy import catalogue
 from itb.therapy.catalogue import AgeGroup, ChangeReason, Origin, PediatricRule, Phase
 from itb.therapy.errors import OverrideRequired, TitrationLimitExceeded, TitrationTooSoon
-from itb.therapy.units import ExactLike, display, exact, in_range
+from itb.therapy.units import ExactLike, display, exact, in_range, require_utc
 
 
 def _choice(field: str, value: object, enum: type) -> object:
@@ -27,13 +27,6 @@ def _choice(field: str, value: object, enum: type) -> object:
         return enum(value)
     except ValueError:
         raise InvalidInput(field, value, "one of: " + ", ".join(m.value for m in enum)) from None
-
-
-def _utc(field: str, moment: datetime) -> datetime:
-    if not isinstance(moment, datetime) or moment.tzinfo is None \
-            or moment.utcoffset() != timedelta(0):
-        raise InvalidInput(field, moment, "a timezone-aware UTC datetime")
-    return moment
 
 
 def age_group_for(age_years: ExactLike) -> AgeGroup:
@@ -70,7 +63,7 @@ def initial_daily_dose(screening_dose_mcg: ExactLike, effect_duration_h: ExactLi
         rule = "effect lasted 8 h or less: daily dose = twice the screening dose"
     no_increase_before = None
     if infusion_start is not None:
-        no_increase_before = _utc("infusion_start", infusion_start) + timedelta(
+        no_increase_before = require_utc("infusion_start", infusion_start) + timedelta(
             hours=catalogue.NO_INCREASE_AFTER_START_H)
     return InitialDose(dose, hours, daily, rule, no_increase_before)
 
@@ -174,8 +167,8 @@ def check_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: Exa
     if last_change_at is not None:
         if now is None:
             raise InvalidInput("now", None, "the current UTC time when last_change_at is given")
-        last = _utc("last_change_at", last_change_at)
-        now = _utc("now", now)
+        last = require_utc("last_change_at", last_change_at)
+        now = require_utc("now", now)
         if last > now:
             raise InvalidInput("last_change_at", last.isoformat(),
                                f"not after now {now.isoformat()}")
@@ -186,7 +179,7 @@ def check_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: Exa
                                    "(and not in the first 24 hours of infusion)")
         next_not_before = now + timedelta(hours=catalogue.TITRATION_INTERVAL_H)
     elif now is not None:
-        next_not_before = _utc("now", now) + timedelta(hours=catalogue.TITRATION_INTERVAL_H)
+        next_not_before = require_utc("now", now) + timedelta(hours=catalogue.TITRATION_INTERVAL_H)
 
     _, _, rule = step_percent_bounds(origin, age_group, direction, pediatric_rule, phase)
     low, high = allowed_new_doses(current, origin, age_group, direction, pediatric_rule, phase)

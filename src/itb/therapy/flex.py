@@ -50,7 +50,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itb.errors import InvalidInput
 from itb.therapy.errors import FlexScheduleError
-from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, ExactLike, display, exact
+from itb.therapy.units import (
+    NL_PER_ML,
+    SECONDS_PER_DAY,
+    ExactLike,
+    display,
+    exact,
+    require_utc,
+)
 
 MINUTES_PER_DAY = 24 * 60
 # How far ahead delivery is walked (not a clinical figure): a century is far beyond any
@@ -346,12 +353,6 @@ def _seconds(delta: timedelta) -> Fraction:
                                                                              1_000_000)
 
 
-def _require_utc(field: str, moment: datetime) -> None:
-    if not isinstance(moment, datetime) or moment.tzinfo is None \
-            or moment.utcoffset() != timedelta(0):
-        raise InvalidInput(field, moment, "a timezone-aware UTC datetime")
-
-
 def _day_boundaries(schedule: FlexSchedule, day: date) -> list[datetime]:
     """UTC starts of each step on local `day`, plus the first step of the next day."""
     zone = schedule.zone
@@ -370,7 +371,7 @@ def _first_day(schedule: FlexSchedule, start: datetime) -> date:
 
 def segments(schedule: FlexSchedule, start: datetime) -> Iterator[Segment]:
     """The endless sequence of rate segments from `start` (UTC) on."""
-    _require_utc("start", start)
+    require_utc("start", start)
     day = _first_day(schedule, start)
     while True:
         bounds = _day_boundaries(schedule, day)
@@ -395,7 +396,7 @@ def volume_delivered_nl(schedule: FlexSchedule, concentration_mcg_per_ml: Fracti
                         start: datetime, end: datetime) -> Fraction:
     """Exact nanolitres the schedule delivers between two UTC instants."""
     _check_concentration(concentration_mcg_per_ml)
-    _require_utc("end", end)
+    require_utc("end", end)
     if end < start:
         raise InvalidInput("end", end.isoformat(), f"not before start {start.isoformat()}")
     total = Fraction(0)
@@ -416,7 +417,7 @@ def seconds_to_deliver(schedule: FlexSchedule, concentration_mcg_per_ml: Fractio
     longer in volume terms); whole local days are consumed at once where possible.
     """
     _check_concentration(concentration_mcg_per_ml)
-    _require_utc("start", start)
+    require_utc("start", start)
     remaining = Fraction(volume_nl)
     if remaining < 0:
         raise InvalidInput("volume_nl", display(remaining), "0 nL or more")

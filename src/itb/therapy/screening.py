@@ -22,7 +22,7 @@ from itb.errors import InvalidInput
 from itb.therapy import catalogue
 from itb.therapy.dosing import InitialDose, initial_daily_dose
 from itb.therapy.errors import NotACandidate, ScreeningProtocolError
-from itb.therapy.units import ExactLike, display, exact, in_range
+from itb.therapy.units import ExactLike, display, exact, in_range, require_utc
 
 # Modified Ashworth Scale grades and the numbers used to compare them (1+ counts as 1.5).
 ASHWORTH_GRADES: dict[str, Fraction] = {
@@ -100,9 +100,7 @@ def screening_bolus(*, dose_mcg: ExactLike, given_at: datetime, injection_s: int
                     effect_duration_h: ExactLike | None = None) -> ScreeningBolus:
     """A validated bolus record (exact numbers, UTC time)."""
     dose = exact("dose_mcg", dose_mcg)
-    if not isinstance(given_at, datetime) or given_at.tzinfo is None \
-            or given_at.utcoffset() != timedelta(0):
-        raise InvalidInput("given_at", given_at, "a timezone-aware UTC datetime")
+    require_utc("given_at", given_at)
     if isinstance(injection_s, bool) or not isinstance(injection_s, int) or injection_s <= 0:
         raise InvalidInput("injection_s", injection_s, "a whole number of seconds, more than 0")
     observed = in_range("observed_h", observed_h, 0, 72, "h", low_inclusive=False)
