@@ -196,3 +196,32 @@ def test_a_weekly_program_set_elsewhere_is_shown_from_the_pump_mean_flow(cli: Cl
     assert data["low_reservoir_alarm_at"] is not None
     readable = cli("interrogate")
     assert readable.exit_code == 0 and "No 24-hour table" in readable.stdout
+
+
+def test_report_also_as_pdf(cli: Cli, tmp_path: Path) -> None:
+    cli("program", "--daily-dose", "330", "--origin", "spinal", "--age-years", "40", "--yes")
+    html, pdf = tmp_path / "r.html", tmp_path / "pdf" / "r.pdf"
+    result = cli("report", "--out", str(html), "--pdf", str(pdf))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == [str(html), str(pdf)]
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page") >= 3  # text + two plots
+
+
+def test_report_lines_hold_the_interrogation_changes_and_refill(cli: Cli) -> None:
+    from itb.programmer.journal import Journal
+    from itb.programmer.report import report_lines
+    from itb.programmer.wand import read_view
+
+    withdrawn = to_exact_str(Fraction(cli.wand.pump.physical.reservoir_nl, 1_000_000))
+    cli("refill", "--withdrawn-ml", withdrawn, "--added-ml", "20", "--yes")
+    client = cli.wand.open_session()
+    try:
+        view = read_view(client)
+    finally:
+        client.close()
+    lines = report_lines(view, Journal(cli.session_file).entries(), session_file="s",
+                         generated_at=datetime(2026, 2, 1, tzinfo=UTC))
+    text = "\n".join(lines)
+    assert "INTERROGATION" in text and "Reservoir: 20 mL estimated" in text
+    assert "refill [done]" in text and "withdrawn ml: " + withdrawn in text

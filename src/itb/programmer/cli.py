@@ -927,11 +927,14 @@ def set_clock(
 def report(
     ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    pdf_file: Annotated[Path | None, typer.Option(
+        "--pdf", help="Also write the report as a PDF.")] = None,
     host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT, serial: SerialOpt = None,
     key_file: KeyOpt = None, session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
 ) -> None:
-    """Write the session report (self-contained HTML) after a final interrogation."""
-    from itb.programmer.report import render_report
+    """Write the session report (self-contained HTML, and PDF with --pdf) after a final
+    interrogation."""
+    from itb.programmer.report import render_report, write_pdf
 
     factory = wand_factory(ctx, host, port, key_file, serial)
     with session(factory) as client:
@@ -939,13 +942,25 @@ def report(
     record(session_file, "interrogation", view, view.serial, "done",
            "final interrogation for the session report", {"interrogation": view_to_json(view)})
     entries = journal_mod.Journal(session_file).entries(view.serial)
-    html = render_report(view, entries, generated_at=host_now(), session_file=str(session_file))
+    generated = host_now()
+    html = render_report(view, entries, generated_at=generated, session_file=str(session_file))
     try:
-        if out_file.parent and not out_file.parent.exists():
-            out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = out_file.with_name(out_file.name + ".tmp")
         tmp.write_text(html, encoding="utf-8")
         tmp.replace(out_file)
     except OSError as exc:
         raise InvalidInput("--out", str(out_file), "a writable file path", exc.strerror) from None
+    if pdf_file is not None:
+        try:
+            pdf_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = pdf_file.with_name(pdf_file.name + ".tmp")
+            write_pdf(view, entries, tmp, generated_at=generated,
+                      session_file=str(session_file))
+            tmp.replace(pdf_file)
+        except OSError as exc:
+            raise InvalidInput("--pdf", str(pdf_file), "a writable file path",
+                               exc.strerror) from None
     typer.echo(str(out_file))
+    if pdf_file is not None:
+        typer.echo(str(pdf_file))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +22,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: the report is written in a terminal or in CI
 import matplotlib.pyplot as plt
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
 
 from itb.programmer import schedule as sched
 from itb.programmer.journal import JournalEntry
@@ -65,7 +68,7 @@ def _png(figure: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def dose_profile_png(view: PumpView) -> str | None:
+def dose_profile_figure(view: PumpView) -> Figure | None:
     if view.hourly is None:
         return None
     figure, axes = plt.subplots(figsize=(7, 2.6))
@@ -80,10 +83,10 @@ def dose_profile_png(view: PumpView) -> str | None:
     axes.set_ylabel("mcg per hour")
     axes.set_title("24-hour dose profile of the active program")
     axes.grid(axis="y", alpha=0.3)
-    return _png(figure)
+    return figure
 
 
-def reservoir_png(view: PumpView) -> str | None:
+def reservoir_figure(view: PumpView) -> Figure | None:
     curve = reservoir_curve(view)
     if len(curve) < 2:
         return None
@@ -102,7 +105,11 @@ def reservoir_png(view: PumpView) -> str | None:
     axes.legend(fontsize=7, loc="upper right")
     axes.grid(alpha=0.3)
     figure.autofmt_xdate()
-    return _png(figure)
+    return figure
+
+
+def _png_of(figure: Figure | None) -> str | None:
+    return None if figure is None else _png(figure)
 
 
 def render_report(view: PumpView, entries: list[JournalEntry], *, generated_at: datetime,
@@ -125,5 +132,74 @@ def render_report(view: PumpView, entries: list[JournalEntry], *, generated_at: 
         refills=refills, first_interrogation=first, hourly=hourly,
         daily_total=None if view.hourly is None else display(sum(
             (row.dose_mcg for row in view.hourly), Fraction(0))),
-        dose_png=dose_profile_png(view), reservoir_png=reservoir_png(view),
+        dose_png=_png_of(dose_profile_figure(view)), reservoir_png=_png_of(reservoir_figure(view)),
         rounding_note=ROUNDING_NOTE)
+
+
+# ---- PDF (matplotlib's PDF backend: no further dependency) -----------------------------------
+
+A4_INCHES = (8.27, 11.69)
+LINES_PER_PAGE = 72
+WRAP_COLUMNS = 105
+
+
+def report_lines(view: PumpView, entries: list[JournalEntry], *, generated_at: datetime,
+                 session_file: str) -> list[str]:
+    """The report's text, line by line, for the PDF (the HTML has the same content)."""
+    data = view_to_json(view)
+    plan = view.projection.plan
+    lines = [f"Programming session report, pump {data['serial']}",
+             "itb simulation: not a medical device, not medical advice.",
+             f"Generated {when(generated_at)} (programmer clock) from {session_file}.", "",
+             "INTERROGATION",
+             f"Pump: {data['serial']}, {data['model']} ({data['model_description']})",
+             f"Implanted: {when(view.report.implanted)}; pump clock {when(view.now)}",
+             f"Battery: {data['battery_status']}; expected ERI {when(view.battery_eri_at)}",
+             f"Reservoir: {data['reservoir_estimate_ml']} mL estimated (capacity "
+             f"{data['reservoir_capacity_ml']} mL, alarm at {data['low_reservoir_alarm_ml']} mL)",
+             f"Drug: {data['concentration_mcg_per_ml']} mcg/mL",
+             f"Program: {program_line(view.program)}",
+             f"Daily dose: {data['daily_dose_mcg'] or '-'} mcg/day",
+             f"Infusion: {data['infusion_state']}",
+             "Low-reservoir alarm: " + ("due now" if data["low_reservoir_alarm_due"]
+                                        else when(view.projection.low_reservoir_alarm_at)),
+             "Refill by: " + ("-" if plan is None
+                              else f"{when(plan.refill_by)} ({plan.refill_by_reason})"),
+             "Alarms: " + (", ".join(
+                 f"{a['kind']} ({'critical' if a['critical'] else 'non-critical'}, since "
+                 f"{a['since']})" for a in data["alarms"]) or "none"),
+             "", "CHANGES MADE IN THIS SESSION"]
+    changes = [e for e in entries if e.kind not in ("interrogation", "log_view")]
+    lines += [f"{e.pump_time or '-'}  {e.kind} [{e.outcome}]: {e.summary}"
+              + (f" Override reason: {e.details['override_reason']}."
+                 if e.details.get("override_reason") else "") for e in changes] or ["None."]
+    lines += ["", "REFILL RECORD"]
+    refills = [e.details["refill"] for e in entries if e.kind == "refill" and "refill" in e.details]
+    for record in refills:
+        lines += [f"{key.replace('_', ' ')}: {value}" for key, value in record.items()
+                  if value not in (None, [], "")] + [""]
+    if not refills:
+        lines.append("No refill in this session.")
+    lines += ["", ROUNDING_NOTE]
+    wrapped: list[str] = []
+    for line in lines:
+        wrapped += textwrap.wrap(line, WRAP_COLUMNS, subsequent_indent="    ") or [""]
+    return wrapped
+
+
+def write_pdf(view: PumpView, entries: list[JournalEntry], path: Path, *,
+              generated_at: datetime, session_file: str) -> None:
+    """The report as a PDF: text pages, then the dose profile and reservoir projection."""
+    lines = report_lines(view, entries, generated_at=generated_at, session_file=session_file)
+    with PdfPages(path) as pdf:
+        for start in range(0, len(lines), LINES_PER_PAGE):
+            page = plt.figure(figsize=A4_INCHES)
+            for row, line in enumerate(lines[start:start + LINES_PER_PAGE]):
+                page.text(0.05, 0.96 - row * 0.0128, line, family="monospace", fontsize=7.5,
+                          va="top")
+            pdf.savefig(page)
+            plt.close(page)
+        for figure in (dose_profile_figure(view), reservoir_figure(view)):
+            if figure is not None:
+                pdf.savefig(figure, bbox_inches="tight")
+                plt.close(figure)
