@@ -194,3 +194,17 @@ def test_no_titration_step_ever_exceeds_its_bound(current: int, proposed: int, o
         assert low <= change <= high
     else:
         assert Fraction(10) <= change <= 20
+
+
+LAST_HOUR = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+
+
+def test_times_whose_next_24_hours_leave_the_calendar_are_refused_by_field() -> None:
+    # Used to raise OverflowError (a traceback in itb calc titrate --now 9999-12-31...).
+    with pytest.raises(InvalidInput) as refused:
+        check_titration(current_mcg_per_day=400, proposed_mcg_per_day=450, origin="spinal",
+                        age_group="adult", now=LAST_HOUR)
+    assert refused.value.field == "now"
+    with pytest.raises(InvalidInput) as refused:
+        initial_daily_dose(50, 10, LAST_HOUR)
+    assert refused.value.field == "infusion_start"

@@ -150,3 +150,17 @@ def test_candidate_check_refuses_invalid_input(kwargs: dict, field: str) -> None
     with pytest.raises(InvalidInput) as err:
         assess_candidate(**args)
     assert err.value.field == field
+
+
+def test_a_bolus_whose_24_hour_follow_up_leaves_the_calendar_is_refused() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        screening_bolus(dose_mcg=50, given_at=datetime(9999, 12, 31, tzinfo=UTC),
+                        injection_s=60, observed_h=4, before=TIGHT, after=SAME)
+    assert refused.value.field == "given_at"
+
+
+@pytest.mark.parametrize("points", [Fraction(0), Fraction(9, 2), Fraction(-1)])
+def test_positive_response_ashworth_threshold_must_fit_the_scale(points: Fraction) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        PositiveResponseCriterion(min_ashworth_decrease=points)
+    assert refused.value.field == "min_ashworth_decrease"

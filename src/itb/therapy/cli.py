@@ -91,7 +91,8 @@ def _instant(field: str, text: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(field, text, "an ISO-8601 time such as 2026-03-01T08:00:00Z") from None
+        raise InvalidInput(field, text or '""',
+                           "an ISO-8601 time such as 2026-03-01T08:00:00Z") from None
     if moment.tzinfo is None:
         raise InvalidInput(field, text, "an ISO-8601 time with a UTC offset or Z",
                            "a time without an offset is ambiguous")
@@ -489,6 +490,10 @@ def screening(
     """The labeled screening protocol, or the decision for a recorded trial."""
 
     def compute() -> tuple[dict[str, Any], Callable[[Console], None]]:
+        # Checked even without --trial: an option given is never silently ignored.
+        criterion = PositiveResponseCriterion(
+            min_ashworth_decrease=exact("min_ashworth_decrease", min_ashworth_decrease),
+            min_spasm_frequency_decrease=min_spasm_decrease)
         conc = catalogue.SCREENING_CONCENTRATION_MCG_PER_ML
         protocol = [{"bolus": i + 1, "dose_mcg": _x(d), "volume_ml": _x(d / conc),
                      "hours_after_previous": 0 if i == 0 else catalogue.SCREENING_INTERVAL_H}
@@ -508,9 +513,6 @@ def screening(
                      ("observation", "4 to 8 hours after each bolus"),
                      ("no response to 100 mcg", "not a candidate for an implanted pump")]
             return data, _table("Screening trial protocol (label)", rows, numbers=False)
-        criterion = PositiveResponseCriterion(
-            min_ashworth_decrease=exact("min_ashworth_decrease", min_ashworth_decrease),
-            min_spasm_frequency_decrease=min_spasm_decrease)
         record = evaluate_trial(_read_trial(trial), criterion)
         data = {
             "decision": record.decision.value, "reason": record.reason,

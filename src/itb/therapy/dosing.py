@@ -12,14 +12,21 @@ Rules from the Lioresal Intrathecal / Gablofen labeling (catalogue [LIO-LABEL]):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 
 from itb.errors import InvalidInput
 from itb.therapy import catalogue
 from itb.therapy.catalogue import AgeGroup, ChangeReason, Origin, PediatricRule, Phase
 from itb.therapy.errors import OverrideRequired, TitrationLimitExceeded, TitrationTooSoon
-from itb.therapy.units import ExactLike, display, exact, in_range, require_utc
+from itb.therapy.units import (
+    ExactLike,
+    display,
+    exact,
+    hours_after,
+    in_range,
+    require_utc,
+)
 
 
 def _choice(field: str, value: object, enum: type) -> object:
@@ -63,8 +70,8 @@ def initial_daily_dose(screening_dose_mcg: ExactLike, effect_duration_h: ExactLi
         rule = "effect lasted 8 h or less: daily dose = twice the screening dose"
     no_increase_before = None
     if infusion_start is not None:
-        no_increase_before = require_utc("infusion_start", infusion_start) + timedelta(
-            hours=catalogue.NO_INCREASE_AFTER_START_H)
+        no_increase_before = hours_after("infusion_start", require_utc(
+            "infusion_start", infusion_start), catalogue.NO_INCREASE_AFTER_START_H)
     return InitialDose(dose, hours, daily, rule, no_increase_before)
 
 
@@ -172,14 +179,15 @@ def check_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: Exa
         if last > now:
             raise InvalidInput("last_change_at", last.isoformat(),
                                f"not after now {now.isoformat()}")
-        earliest = last + timedelta(hours=catalogue.TITRATION_INTERVAL_H)
+        earliest = hours_after("last_change_at", last, catalogue.TITRATION_INTERVAL_H)
         if now < earliest:
             raise TitrationTooSoon("now", now.isoformat(), f"{earliest.isoformat()} or later",
                                    "the dose may change once every 24 hours "
                                    "(and not in the first 24 hours of infusion)")
-        next_not_before = now + timedelta(hours=catalogue.TITRATION_INTERVAL_H)
+        next_not_before = hours_after("now", now, catalogue.TITRATION_INTERVAL_H)
     elif now is not None:
-        next_not_before = require_utc("now", now) + timedelta(hours=catalogue.TITRATION_INTERVAL_H)
+        next_not_before = hours_after("now", require_utc("now", now),
+                                      catalogue.TITRATION_INTERVAL_H)
 
     _, _, rule = step_percent_bounds(origin, age_group, direction, pediatric_rule, phase)
     low, high = allowed_new_doses(current, origin, age_group, direction, pediatric_rule, phase)

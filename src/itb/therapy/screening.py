@@ -22,7 +22,14 @@ from itb.errors import InvalidInput
 from itb.therapy import catalogue
 from itb.therapy.dosing import InitialDose, initial_daily_dose
 from itb.therapy.errors import NotACandidate, ScreeningProtocolError
-from itb.therapy.units import ExactLike, display, exact, in_range, require_utc
+from itb.therapy.units import (
+    ExactLike,
+    display,
+    exact,
+    hours_after,
+    in_range,
+    require_utc,
+)
 
 # Modified Ashworth Scale grades and the numbers used to compare them (1+ counts as 1.5).
 ASHWORTH_GRADES: dict[str, Fraction] = {
@@ -62,9 +69,12 @@ class PositiveResponseCriterion:
     min_spasm_frequency_decrease: int = catalogue.POSITIVE_RESPONSE_MIN_SPASM_FREQUENCY_DECREASE
 
     def __post_init__(self) -> None:
-        if not isinstance(self.min_ashworth_decrease, Fraction) or self.min_ashworth_decrease <= 0:
+        top = max(ASHWORTH_GRADES.values())
+        if not isinstance(self.min_ashworth_decrease, Fraction) \
+                or not 0 < self.min_ashworth_decrease <= top:
             raise InvalidInput("min_ashworth_decrease", self.min_ashworth_decrease,
-                               "an exact number of points more than 0")
+                               f"an exact number of points more than 0 and at most {top} "
+                               "(the whole Modified Ashworth Scale)")
         if isinstance(self.min_spasm_frequency_decrease, bool) \
                 or not isinstance(self.min_spasm_frequency_decrease, int) \
                 or not 1 <= self.min_spasm_frequency_decrease <= PENN_SPASM_FREQUENCY_MAX:
@@ -101,6 +111,8 @@ def screening_bolus(*, dose_mcg: ExactLike, given_at: datetime, injection_s: int
     """A validated bolus record (exact numbers, UTC time)."""
     dose = exact("dose_mcg", dose_mcg)
     require_utc("given_at", given_at)
+    # The next bolus may follow 24 h later: that instant must exist on the calendar.
+    hours_after("given_at", given_at, catalogue.SCREENING_INTERVAL_H)
     if isinstance(injection_s, bool) or not isinstance(injection_s, int) or injection_s <= 0:
         raise InvalidInput("injection_s", injection_s, "a whole number of seconds, more than 0")
     observed = in_range("observed_h", observed_h, 0, 72, "h", low_inclusive=False)

@@ -116,6 +116,15 @@ def require_utc(field: str, moment: object) -> datetime:
     return moment
 
 
+def hours_after(field: str, moment: datetime, hours: int) -> datetime:
+    """`moment` + `hours`, or InvalidInput (naming `field`) if that passes year 9999."""
+    try:
+        return moment + timedelta(hours=hours)
+    except OverflowError:
+        raise InvalidInput(field, moment.isoformat(),
+                           f"an instant at least {hours} h before the end of year 9999") from None
+
+
 def nl_to_ml(volume_nl: int | Fraction) -> Fraction:
     return Fraction(volume_nl) / NL_PER_ML
 
