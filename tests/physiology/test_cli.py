@@ -87,3 +87,17 @@ def test_installed_itb_command_runs_triage() -> None:
     bad = subprocess.run([str(itb), "triage", "-s", "nope"], capture_output=True, text=True,
                          timeout=60, check=False)
     assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
+
+
+def test_list_with_other_options_is_refused_not_silently_ignored() -> None:
+    result = runner.invoke(app, ["triage", "--list", "-s", "fever"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--list" in result.stderr and "--symptom" in result.stderr
+
+
+def test_odd_numbers_for_pump_facts_exit_2_with_one_sentence() -> None:
+    for value in ("NaN", "-inf", "1e999999999", "", "\u0663", "-1", "1e99"):
+        result = runner.invoke(app, ["triage", "-s", "fever", "--days-since-refill", value])
+        assert result.exit_code == 2, (value, result.output)
+        assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1, value
+        assert "days_since_refill" in result.stderr, value

@@ -56,6 +56,15 @@ def triage(
 ) -> None:
     """Triage reported symptoms: emergency, call the care team, or routine (seeds 003/004)."""
     if list_names:
+        others = {"--symptom": bool(symptom), "--days-since-refill": days_since_refill,
+                  "--hours-since-program-change": hours_since_program_change,
+                  "--alarm-heard": alarm_heard, "--alarm-tone": alarm_tone,
+                  "--refill-overdue": refill_overdue, "--days-since-implant": days_since_implant,
+                  "--json": as_json}
+        given = [name for name, value in others.items() if value not in (None, False)]
+        if given:  # never ignore what was asked: --list only lists
+            raise _fail(f"--list = given with {given[0]} is not allowed: allowed is --list "
+                        "alone (it only prints the symptom names)")
         typer.echo("\n".join(SYMPTOM_NAMES))
         return
     try:
