@@ -122,3 +122,17 @@ def test_random_structures_decode_or_raise_only_typed_errors(kind: int, fields: 
     except (WireFormatError, InvalidInput):
         return  # the only refusals allowed: typed, never a crash
     assert type(message) in REQUESTS.kinds().values()
+
+
+@pytest.mark.parametrize("page", [ReadLog, ReadSecurityLog])
+@pytest.mark.parametrize(("since_index", "limit", "field"), [
+    (-1, 10, "since_index"), (0, 0, "limit"), (0, 129, "limit"),
+])
+def test_log_page_requests_refuse_a_bad_start_or_size_on_the_wire_too(
+        page: type, since_index: int, limit: int, field: str) -> None:
+    with pytest.raises(InvalidInput) as direct:
+        page(since_index, limit)
+    assert direct.value.field == field
+    with pytest.raises(InvalidInput) as decoded:
+        REQUESTS.decode(cbor2.dumps([page.KIND, [since_index, limit]]))
+    assert decoded.value.field == field

@@ -33,6 +33,14 @@ def _utc(field: str, moment: datetime) -> None:
         raise InvalidInput(field, moment, "a timezone-aware UTC datetime")
 
 
+def _check_page(since_index: int, limit: int) -> None:
+    """A log page request (event log or security log): a start index and a page size."""
+    if since_index < 0:
+        raise InvalidInput("since_index", since_index, "0 or more")
+    if not 1 <= limit <= MAX_LOG_PAGE:
+        raise InvalidInput("limit", limit, f"1 to {MAX_LOG_PAGE} entries")
+
+
 # ---- program schema ------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +170,7 @@ class ReadLog(Command):
     limit: int = MAX_LOG_PAGE
 
     def __post_init__(self) -> None:
-        if self.since_index < 0:
-            raise InvalidInput("since_index", self.since_index, "0 or more")
-        if not 1 <= self.limit <= MAX_LOG_PAGE:
-            raise InvalidInput("limit", self.limit, f"1 to {MAX_LOG_PAGE} entries")
+        _check_page(self.since_index, self.limit)
 
 
 @REQUESTS.register
@@ -178,10 +183,7 @@ class ReadSecurityLog(Command):
     limit: int = MAX_LOG_PAGE
 
     def __post_init__(self) -> None:
-        if self.since_index < 0:
-            raise InvalidInput("since_index", self.since_index, "0 or more")
-        if not 1 <= self.limit <= MAX_LOG_PAGE:
-            raise InvalidInput("limit", self.limit, f"1 to {MAX_LOG_PAGE} entries")
+        _check_page(self.since_index, self.limit)
 
 
 @REQUESTS.register
