@@ -165,3 +165,16 @@ def test_screening_refuses_bad_doses(typical: PatientParameters) -> None:
     for bad in (0, -50, 50.0):
         with pytest.raises(InvalidInput):
             screening_response(typical, bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("baseline_ashworth", float("nan")), ("baseline_ashworth", 4.5), ("hill", True),
+    ("hill", 0.0), ("max_effect", float("inf")), ("tolerance_multiplier", 0.5),
+    ("baseline_spasms_per_hour", "3"),
+])
+def test_response_parameters_refuse_non_finite_bool_text_and_out_of_range(field: str,
+                                                                          value: object) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        SpasticityResponse(**{field: value})
+    assert refused.value.field == field
+    assert "and at most" in refused.value.allowed

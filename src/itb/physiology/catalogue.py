@@ -31,6 +31,20 @@ from __future__ import annotations
 
 import math
 
+from itb.errors import InvalidInput
+
+
+def parameter_in_range(name: str, value: float, low: float, high: float = math.inf, *,
+                       low_open: bool = True) -> float:
+    """`value` as a float if it is a finite number in (low, high] ([low, high] when not
+    `low_open`); else InvalidInput naming the parameter and its range. Used by every
+    patient-model parameter set, so a NaN or a bool never enters the model."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or value > high or value < low or (low_open and value == low):
+        bound = "more than" if low_open else "at least"
+        raise InvalidInput(name, value, f"a number {bound} {low} and at most {high}")
+    return float(value)
+
 # --- CSF pharmacokinetics (typical patient) ----------------------------------------
 
 # [LABEL] CSF clearance ~30 mL/h after a lumbar bolus; approximates CSF turnover.

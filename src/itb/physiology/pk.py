@@ -38,16 +38,11 @@ from itb.errors import InvalidInput
 from itb.physiology import catalogue as cat
 from itb.physiology.linear import FloatArray, LinearSystem
 
+_positive_in = cat.parameter_in_range  # every CSF parameter is open at its low end
+
 LUMBAR, CISTERNAL, EFFECT, ADAPTED, POCKET, PLASMA = range(6)
 N_STATES = 6
 CSF_INPUT, POCKET_INPUT = 0, 1
-
-
-def _positive(name: str, value: float, low: float = 0.0, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or not low < value <= high:
-        raise InvalidInput(name, value, f"a number more than {low} and at most {high}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -129,20 +124,20 @@ class CsfKinetics:
     _flows: CsfFlows = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _positive("clearance_ml_per_h", self.clearance_ml_per_h, 0.0, 500.0)
-        _positive("half_life_h", self.half_life_h, 0.0, 100.0)
-        _positive("lumbar_to_cisternal_ratio", self.lumbar_to_cisternal_ratio, 1.0, 50.0)
-        _positive("effect_site_rate_per_h", self.effect_site_rate_per_h, 0.0, 100.0)
-        _positive("weight_kg", self.weight_kg, 0.0, 500.0)
-        _positive("cisternal_clearance_share", self.cisternal_clearance_share, 0.0, 1.0)
+        _positive_in("clearance_ml_per_h", self.clearance_ml_per_h, 0.0, 500.0)
+        _positive_in("half_life_h", self.half_life_h, 0.0, 100.0)
+        _positive_in("lumbar_to_cisternal_ratio", self.lumbar_to_cisternal_ratio, 1.0, 50.0)
+        _positive_in("effect_site_rate_per_h", self.effect_site_rate_per_h, 0.0, 100.0)
+        _positive_in("weight_kg", self.weight_kg, 0.0, 500.0)
+        _positive_in("cisternal_clearance_share", self.cisternal_clearance_share, 0.0, 1.0)
         if self.cisternal_clearance_share >= 1.0:
             raise InvalidInput("cisternal_clearance_share", self.cisternal_clearance_share,
                                "more than 0 and less than 1")
-        _positive("cisternal_to_lumbar_volume", self.cisternal_to_lumbar_volume, 0.0, 100.0)
-        _positive("dependence_time_constant_h", self.dependence_time_constant_h, 0.0, 1e5)
-        _positive("systemic_volume_ml_per_kg", self.systemic_volume_ml_per_kg, 0.0, 1e4)
-        _positive("systemic_half_life_h", self.systemic_half_life_h, 0.0, 1000.0)
-        _positive("pocket_absorption_half_life_h", self.pocket_absorption_half_life_h, 0.0,
+        _positive_in("cisternal_to_lumbar_volume", self.cisternal_to_lumbar_volume, 0.0, 100.0)
+        _positive_in("dependence_time_constant_h", self.dependence_time_constant_h, 0.0, 1e5)
+        _positive_in("systemic_volume_ml_per_kg", self.systemic_volume_ml_per_kg, 0.0, 1e4)
+        _positive_in("systemic_half_life_h", self.systemic_half_life_h, 0.0, 1000.0)
+        _positive_in("pocket_absorption_half_life_h", self.pocket_absorption_half_life_h, 0.0,
                   1000.0)
         object.__setattr__(self, "_flows", self._solve_flows())
 

@@ -13,7 +13,6 @@ plateau") and [PENN-KROIN], [SPAIN-2000] in `catalogue`. Every function is vecto
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,18 +21,13 @@ from itb.errors import InvalidInput
 from itb.physiology import catalogue as cat
 from itb.physiology.linear import FloatArray
 
+_check = cat.parameter_in_range
+
 # Modified Ashworth Scale ceiling: 4 = affected part rigid in flexion or extension.
 MAX_ASHWORTH = 4.0
 # Rebound above the untreated baseline by withdrawal stage ([LABEL] boxed warning:
 # "exaggerated rebound spasticity and muscle rigidity"). *unconfirmed* sizes.
 REBOUND_ASHWORTH_BY_STAGE = (0.0, 0.0, 0.5, 1.0, 1.0)
-
-
-def _check(name: str, value: float, low: float, high: float, *, low_open: bool = True) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value > high or value < low or (low_open and value == low):
-        bound = "more than" if low_open else "at least"
-        raise InvalidInput(name, value, f"{bound} {low} and at most {high}")
 
 
 @dataclass(frozen=True)
