@@ -127,19 +127,35 @@ def test_overdose_stages_rise_with_the_index() -> None:
     assert list(model.stage(np.zeros(3), np.array([0.0, 0.31, 2.0]))) == [0, 2, 4]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"need_share": 1.5}, {"stage_hours": (0.0, 30.0, 20.0, 40.0)},
-    {"depth_for_stage": (0.5, 0.6, 0.2, 0.1)}])
-def test_bad_withdrawal_thresholds_are_refused(kwargs: dict) -> None:
-    with pytest.raises(InvalidInput):
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"need_share": 1.5}, "need_share"), ({"need_share": True}, "need_share"),
+    ({"stage_hours": (0.0, 30.0, 20.0, 40.0)}, "stage_hours"),
+    ({"depth_for_stage": (0.5, 0.6, 0.2, 0.1)}, "depth_for_stage"),
+    # NaN compares false with everything: it used to pass these checks unnoticed.
+    ({"min_dependence_share": NAN}, "min_dependence_share"),
+    ({"severe_min_dependence_share": NAN}, "severe_min_dependence_share"),
+    ({"stage_hours": (0.0, 6.0, 24.0, NAN)}, "stage_hours[3]"),
+])
+def test_bad_withdrawal_thresholds_are_refused_by_name(kwargs: dict, field: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
         WithdrawalModel(**kwargs)
+    assert refused.value.field == field
 
 
-def test_bad_overdose_thresholds_are_refused() -> None:
-    with pytest.raises(InvalidInput):
-        OverdoseModel(index_for_stage=(4.0, 2.0, 16.0, 32.0))
-    with pytest.raises(InvalidInput):
-        OverdoseModel(side_effect_index=5.0)
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"index_for_stage": (4.0, 2.0, 16.0, 32.0)}, "index_for_stage"),
+    ({"index_for_stage": (1.0, 2.0, 4.0, NAN)}, "index_for_stage[3]"),
+    ({"side_effect_index": 5.0}, "side_effect_index"),
+    ({"side_effect_index": True}, "side_effect_index"),
+    ({"side_effect_index": NAN}, "side_effect_index"),
+])
+def test_bad_overdose_thresholds_are_refused_by_name(kwargs: dict, field: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        OverdoseModel(**kwargs)
+    assert refused.value.field == field
 
 
 def test_withdrawal_is_milder_after_a_low_dose_early_in_therapy(

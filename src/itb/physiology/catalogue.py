@@ -41,8 +41,9 @@ def parameter_in_range(name: str, value: float, low: float, high: float = math.i
     patient-model parameter set, so a NaN or a bool never enters the model."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
             or value > high or value < low or (low_open and value == low):
-        bound = "more than" if low_open else "at least"
-        raise InvalidInput(name, value, f"a number {bound} {low} and at most {high}")
+        bounds = [f"{'more than' if low_open else 'at least'} {low}"] if math.isfinite(low) else []
+        bounds += [f"at most {high}"] if math.isfinite(high) else []
+        raise InvalidInput(name, value, " ".join(["a finite number", " and ".join(bounds)]).strip())
     return float(value)
 
 # --- CSF pharmacokinetics (typical patient) ----------------------------------------

@@ -41,6 +41,8 @@ SYMPTOMS_BY_STAGE: tuple[tuple[str, ...], ...] = (
 
 
 def _increasing(name: str, values: tuple[float, ...]) -> None:
+    for index, value in enumerate(values):  # finite numbers first: NaN defeats the ordering
+        cat.parameter_in_range(f"{name}[{index}]", value, 0.0)
     if len(values) != 4 or any(v <= 0 for v in values) or list(values) != sorted(set(values)):
         raise InvalidInput(name, values, "four increasing positive thresholds")
 
@@ -58,6 +60,7 @@ class OverdoseModel:
     def __post_init__(self) -> None:
         _increasing("index_for_stage", self.index_for_stage)
         _increasing("plasma_mcg_per_ml_for_stage", self.plasma_mcg_per_ml_for_stage)
+        cat.parameter_in_range("side_effect_index", self.side_effect_index, 0.0)
         if not 0 < self.side_effect_index < self.index_for_stage[0]:
             raise InvalidInput("side_effect_index", self.side_effect_index,
                                f"more than 0 and less than {self.index_for_stage[0]}")

@@ -22,6 +22,7 @@ words. [NSWIKI] "the severe syndrome can progress over 24-72 hours to rhabdomyol
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +66,12 @@ class WithdrawalModel:
         default=tuple(cat.WITHDRAWAL_DEPTH_FOR_STAGE[s] for s in (1, 2, 3, 4)))
 
     def __post_init__(self) -> None:
+        # Each number finite and not a bool first, so NaN cannot slip past the comparisons.
+        for name in ("need_share", "min_dependence_share", "severe_min_dependence_share"):
+            cat.parameter_in_range(name, getattr(self, name), 0.0, low_open=False)
+        for name in ("stage_hours", "depth_for_stage"):
+            for index, value in enumerate(getattr(self, name)):
+                cat.parameter_in_range(f"{name}[{index}]", value, -math.inf, low_open=False)
         if not 0 < self.need_share < 1:
             raise InvalidInput("need_share", self.need_share, "more than 0 and less than 1")
         if self.min_dependence_share < 0:
