@@ -101,7 +101,13 @@ def test_refill_with_bridge_bolus() -> None:
                            concentration_mcg_per_ml=Fraction(1000), bridge_bolus=True)
         report = wand.interrogate()
     assert done.reservoir_estimate_nl == 18_000_000 and done.concentration_mcg_per_ml == 1000
-    assert done.bridge_bolus_nl > 0 and done.bridge_until is not None
+    # The old drug in tubing and catheter goes out at the old 0.6 mL/day (300 mcg/day at
+    # 500 mcg/mL): exactly the dead volume, over dead volume / old flow, rounded up to 1 s.
+    dead_nl = b.adapter.pump.model.tubing_volume_nl + b.adapter.pump.catheter_volume_nl
+    assert dead_nl > 0
+    assert done.bridge_bolus_nl == dead_nl
+    assert done.bridge_until == IMPLANT + timedelta(days=10, seconds=-(-dead_nl * 86_400
+                                                                       // 600_000))
     assert done.discrepancy_nl == done.withdrawn_nl - done.expected_residual_nl
     assert report.reservoir.concentration_mcg_per_ml == 1000
 
