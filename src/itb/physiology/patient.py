@@ -36,6 +36,7 @@ from itb.physiology import withdrawal as wd
 from itb.physiology.linear import FloatArray
 from itb.physiology.pk import CSF_INPUT, LUMBAR, N_STATES, POCKET, POCKET_INPUT
 from itb.physiology.population import PatientParameters
+from itb.therapy.units import require_utc
 
 _H = 3600.0
 
@@ -48,10 +49,7 @@ class Route(StrEnum):
 def _utc(field: str, value: datetime) -> datetime:
     if value.__class__ is datetime and value.tzinfo is UTC:  # the common case, fast
         return value
-    if not isinstance(value, datetime) or value.tzinfo is None or \
-            value.utcoffset() != timedelta(0):
-        raise InvalidInput(field, value, "a timezone-aware UTC datetime")
-    return value
+    return require_utc(field, value)
 
 
 @dataclass(frozen=True)

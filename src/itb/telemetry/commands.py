@@ -22,15 +22,10 @@ from itb.errors import InvalidInput
 from itb.telemetry.codec import Message
 from itb.telemetry.keys import Role
 from itb.telemetry.messages import ANY_ROLE, CLINICIAN_ONLY, REQUESTS, RESPONSES, Command
+from itb.therapy.units import require_utc
 
 # Log entries asked for per page; the pump also cuts a page to fit one frame.
 MAX_LOG_PAGE = 128
-
-
-def _utc(field: str, moment: datetime) -> None:
-    if not isinstance(moment, datetime) or moment.utcoffset() is None \
-            or moment.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
-        raise InvalidInput(field, moment, "a timezone-aware UTC datetime")
 
 
 def _check_page(since_index: int, limit: int) -> None:
@@ -280,7 +275,7 @@ class SetClock(Command):
     pump_time: datetime
 
     def __post_init__(self) -> None:
-        _utc("pump_time", self.pump_time)
+        require_utc("pump_time", self.pump_time)
 
 
 @REQUESTS.register
