@@ -203,7 +203,7 @@ def test_interactive_refill_wizard_updates_the_pump(served: ServedPump) -> None:
     entries = [json.loads(line) for line in served.session.read_text().splitlines()]
     refill = [e for e in entries if e["kind"] == "refill" and e["outcome"] == "done"][-1]
     assert refill["details"]["refill"]["drug"] == "Gablofen"
-    assert refill["details"]["refill"]["withdrawn_ml"] == syringe
+    assert exact(refill["details"]["refill"]["withdrawn_ml"]) == exact(syringe)
 
 
 # ---- program: a refused titration step, then an override --------------------------------------
