@@ -57,7 +57,7 @@ concentration_mcg_per_ml = 2000
 
 [program]
 type = "flex"
-utc_offset = "+01:00"
+timezone = "Europe/Paris"
 {_STEPS}
 [auto_refill]
 fill_ml = 20

@@ -21,7 +21,7 @@ FLEX = ProgramSpec(type="flex", utc_offset="+01:00", steps=[
 
 
 def test_refill_schedule_in_utc_delivers_exactly_like_the_local_schedule() -> None:
-    built = build_program(FLEX, MODEL, Fraction(2000))
+    built = build_program(FLEX, MODEL, Fraction(2000), 0)
     utc = built.refill_schedule()
     assert utc.timezone == "UTC"
     local = make_schedule([(s.start, s.dose_mcg_per_day) for s in FLEX.steps], "Etc/GMT-1")
@@ -33,7 +33,7 @@ def test_refill_schedule_in_utc_delivers_exactly_like_the_local_schedule() -> No
 
 
 def test_flex_program_daily_dose_is_exact() -> None:
-    built = build_program(FLEX, MODEL, Fraction(2000))
+    built = build_program(FLEX, MODEL, Fraction(2000), 0)
     expected = (Fraction(560) * 7 + Fraction(480) * Fraction(25, 2)
                 + Fraction(520) * Fraction(9, 2)) / 24
     assert built.daily_dose_mcg == expected
@@ -101,3 +101,30 @@ def test_first_screening_bolus_agrees_with_the_patient_models_own_judgement(
                                                                      doses_mcg=[Fraction(50)]),
                             int(start.timestamp()) + 3 * 86_400)
     assert outcome.record.responses[0] == reference.positive
+
+
+def test_a_zones_flex_clock_offset_is_the_one_in_force_when_the_program_is_entered() -> None:
+    spec = ProgramSpec(type="flex", timezone="Europe/Paris", steps=[
+        {"start": "07:00", "dose_mcg_per_day": 400}, {"start": "22:00", "dose_mcg_per_day": 600}])
+    winter = build_program(spec, MODEL, Fraction(2000),
+                           int(datetime(2026, 1, 15, tzinfo=UTC).timestamp()))
+    summer = build_program(spec, MODEL, Fraction(2000),
+                           int(datetime(2026, 7, 15, tzinfo=UTC).timestamp()))
+    assert (winter.utc_offset_minutes, summer.utc_offset_minutes) == (60, 120)
+    assert winter.program.therapy.utc_offset_minutes == 60
+    # 07:00 local is 06:00 UTC in winter, 05:00 UTC in summer.
+    assert [s.start.strftime("%H:%M") for s in winter.refill_schedule().steps] == \
+        ["06:00", "21:00"]
+    assert [s.start.strftime("%H:%M") for s in summer.refill_schedule().steps] == \
+        ["05:00", "20:00"]
+
+
+def test_zone_and_offset_together_are_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="not both"):
+        ProgramSpec(type="simple", daily_dose_mcg=Fraction(500), timezone="UTC",
+                    utc_offset="+00:00")
+    with pytest.raises(ValidationError, match="IANA"):
+        ProgramSpec(type="simple", daily_dose_mcg=Fraction(500), timezone="Mars/Olympus")

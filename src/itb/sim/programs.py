@@ -44,6 +44,8 @@ class BuiltProgram:
     program: Program
     concentration_mcg_per_ml: Fraction
     daily_dose_mcg: Fraction  # mean dose over a day, exact
+    entered_s: int  # when the clinician entered it (sets a zone's flex-clock offset)
+    utc_offset_minutes: int
 
     def refill_schedule(self) -> FlexSchedule:
         """The program as itb.therapy's schedule, for refill planning (`plan_refill`).
@@ -55,14 +57,14 @@ class BuiltProgram:
         spec = self.spec
         if spec.type == "simple" or spec.steps is None:
             return constant_schedule(self.daily_dose_mcg)
-        offset = spec.utc_offset_minutes
+        offset = self.utc_offset_minutes
         steps = sorted(((step.start_s // 60 - offset) % MINUTES_PER_DAY, step.dose_mcg_per_day)
                        for step in spec.steps)
         return make_schedule([(f"{m // 60:02d}:{m % 60:02d}", dose) for m, dose in steps],
                              "UTC", "program")
 
 
-def _therapy(spec: ProgramSpec) -> Therapy:
+def _therapy(spec: ProgramSpec, utc_offset_minutes: int) -> Therapy:
     if spec.type == "simple":
         assert spec.daily_dose_mcg is not None
         return ContinuousTherapy(spec.daily_dose_mcg)
@@ -73,13 +75,15 @@ def _therapy(spec: ProgramSpec) -> Therapy:
         # A step lasts until the next starts; the last wraps past midnight to the first.
         end = starts[i + 1] if i + 1 < len(starts) else starts[0] + SECONDS_PER_DAY
         steps.append(FlexStep(step.start_s, end - step.start_s, step.dose_mcg_per_day))
-    return FlexTherapy(tuple(steps), "daily", spec.utc_offset_minutes)
+    return FlexTherapy(tuple(steps), "daily", utc_offset_minutes)
 
 
-def build_program(spec: ProgramSpec, model: PumpModel, concentration_mcg_per_ml: Fraction
-                  ) -> BuiltProgram:
-    """The pump `Program` for `spec`; raises the pump's InvalidProgram if it does not fit."""
-    therapy = _therapy(spec)
+def build_program(spec: ProgramSpec, model: PumpModel, concentration_mcg_per_ml: Fraction,
+                  entered_s: int) -> BuiltProgram:
+    """The pump `Program` for `spec` entered at `entered_s` (UTC seconds); raises the pump's
+    InvalidProgram if it does not fit the model at the concentration."""
+    offset = spec.utc_offset_minutes_at(entered_s)
+    therapy = _therapy(spec, offset)
     schedule = compile_therapy(therapy, model, concentration_mcg_per_ml, spec.max_bolus_mcg)
     daily = schedule.daily_total_nl() * concentration_mcg_per_ml / NL_PER_ML
     limit = spec.max_daily_dose_mcg
@@ -88,7 +92,7 @@ def build_program(spec: ProgramSpec, model: PumpModel, concentration_mcg_per_ml:
         limit = Fraction(math.ceil(planned * DEFAULT_LIMIT_HEADROOM))
     program = Program(therapy, HardLimits(limit, spec.max_bolus_mcg))
     validate_program(program, model, concentration_mcg_per_ml)
-    return BuiltProgram(spec, program, concentration_mcg_per_ml, daily)
+    return BuiltProgram(spec, program, concentration_mcg_per_ml, daily, entered_s, offset)
 
 
 def scaled_program(spec: ProgramSpec, percent: Fraction, concentration_mcg_per_ml: Fraction

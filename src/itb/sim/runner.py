@@ -320,7 +320,8 @@ class _Run:
         program_spec = spec.program
         if scenario.established:
             assert program_spec is not None
-            built = build_program(program_spec, self.model, spec.implant.concentration_mcg_per_ml)
+            built = build_program(program_spec, self.model, spec.implant.concentration_mcg_per_ml,
+                                  scenario.implant_s)
             days = spec.patient.days_on_therapy
             assert days is not None
             patient = Patient.on_steady_therapy(parameters, scenario.start, built.daily_dose_mcg,
@@ -379,7 +380,7 @@ class _Run:
         spec = self.spec
         model = model or self.model
         conc = concentration or spec.implant.concentration_mcg_per_ml
-        self.built = build_program(program_spec, model, conc)
+        self.built = build_program(program_spec, model, conc, at_s)
         if fill_nl is None:
             fill_nl = model.reservoir_capacity_nl if spec.implant.fill_ml is None else int(
                 spec.implant.fill_ml * NL_PER_ML)
@@ -492,7 +493,7 @@ class _Run:
         else:
             spec = scaled_program(self.built.spec, event.percent, conc)
             what = f"(titration {display(event.percent)} %)"
-        built = build_program(spec, pump.model, conc)
+        built = build_program(spec, pump.model, conc, when)
         if event.titration_check:
             check_dose_change(self.built.daily_dose_mcg, built.daily_dose_mcg,
                               self.spec.patient, event.phase, self.last_dose_change_s, when,
@@ -570,7 +571,8 @@ class _Run:
             bridge_bolus=event.bridge_bolus)
         assert self.built is not None
         if conc != self.built.concentration_mcg_per_ml:
-            self.built = build_program(self.built.spec, pump.model, conc)
+            # The same program (same flex clock) now counted at the new concentration.
+            self.built = build_program(self.built.spec, pump.model, conc, self.built.entered_s)
         self.refill_times_s.append(when)
         if event.error in ("pocket_fill", "wrong_concentration"):
             self.faults.append(FaultRecord(when, f"refill_{event.error}", extra_detail(

@@ -34,6 +34,7 @@ from pydantic import (
 
 from itb.errors import InvalidInput, ItbError
 from itb.pump.catalogue import MODELS
+from itb.therapy.flex import zone_of
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, exact
 
 MAX_DURATION_DAYS = 3653  # ten years: beyond any pump's service life (devices.md: 7 years)
@@ -294,27 +295,53 @@ class ProgramSpec(_Model):
     type: Literal["simple", "flex"] = "simple"
     daily_dose_mcg: Exact | None = None
     steps: list[FlexStepSpec] | None = None
-    utc_offset: str = "+00:00"
+    # The flex clock: an IANA zone (the canonical flex key, as in itb.therapy's flex files),
+    # whose UTC offset is taken when the program is entered, or a fixed offset; not both.
+    timezone: str | None = None
+    utc_offset: str | None = None
     max_daily_dose_mcg: Exact | None = None  # default: see docs/sim.md
     max_bolus_mcg: Exact = Fraction(100)
 
     @field_validator("utc_offset")
     @classmethod
-    def _offset(cls, value: str) -> str:
+    def _offset(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         m = _OFFSET.match(value)
         if not m or int(m.group(2)) > 14 or int(m.group(3)) > 59:
             raise ValueError('must be a UTC offset such as "+01:00" or "-05:00"')
         return value
 
-    @property
-    def utc_offset_minutes(self) -> int:
-        m = _OFFSET.match(self.utc_offset)
-        assert m is not None
-        minutes = int(m.group(2)) * 60 + int(m.group(3))
-        return minutes if m.group(1) == "+" else -minutes
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                zone_of(value, "program")
+            except InvalidInput:
+                raise ValueError("must be an IANA time zone name such as UTC or "
+                                 "Europe/Paris") from None
+        return value
+
+    def utc_offset_minutes_at(self, entered_s: int) -> int:
+        """The flex clock's offset when the program is entered: the pump clock does not
+        follow daylight saving, so a zone's offset at that moment holds until reprogrammed."""
+        if self.utc_offset is not None:
+            m = _OFFSET.match(self.utc_offset)
+            assert m is not None
+            minutes = int(m.group(2)) * 60 + int(m.group(3))
+            return minutes if m.group(1) == "+" else -minutes
+        if self.timezone is not None:
+            moment = datetime.fromtimestamp(entered_s, tz=zone_of(self.timezone, "program"))
+            offset = moment.utcoffset()
+            assert offset is not None
+            return int(offset.total_seconds()) // 60
+        return 0
 
     @model_validator(mode="after")
     def _shape(self) -> ProgramSpec:
+        if self.timezone is not None and self.utc_offset is not None:
+            raise ValueError("give the flex clock as timezone or as utc_offset, not both")
         if self.type == "simple":
             if self.daily_dose_mcg is None or self.steps is not None:
                 raise ValueError("a simple program needs daily_dose_mcg and no steps")
@@ -759,7 +786,7 @@ def _check_programs(scenario: Scenario, lines: dict[tuple[Any, ...], int]) -> No
     program = None
     if spec.program is not None:
         try:
-            program = build_program(spec.program, model, conc)
+            program = build_program(spec.program, model, conc, scenario.implant_s)
         except InvalidInput as error:
             problems.append((_line_for(("program",), lines), "program", str(error)))
     last_change_s = scenario.implant_s
@@ -769,7 +796,7 @@ def _check_programs(scenario: Scenario, lines: dict[tuple[Any, ...], int]) -> No
             conc = event.concentration_mcg_per_ml
             if program is not None:
                 try:
-                    build_program(program.spec, model, conc)
+                    build_program(program.spec, model, conc, program.entered_s)
                 except InvalidInput as error:
                     problems.append((_line_for(("timeline", index, "concentration_mcg_per_ml"),
                                                lines), f"timeline[{index}]",
@@ -785,7 +812,7 @@ def _check_programs(scenario: Scenario, lines: dict[tuple[Any, ...], int]) -> No
             try:
                 new_spec = event.program if isinstance(event, ProgramEvent) else \
                     scaled_program(program.spec, event.percent, conc)  # type: ignore[union-attr]
-                new = build_program(new_spec, model, conc)
+                new = build_program(new_spec, model, conc, when)
             except InvalidInput as error:
                 problems.append((_line_for(loc, lines), _key_text(loc), str(error)))
                 continue
