@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from itb.errors import InvalidInput
+from itb.telemetry.cli import require_loopback
 from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.commands import ContinuousSpec, HardLimitsSpec, ProgramSpec
 from itb.telemetry.errors import CommandRejected, KeyFileError, LinkRefused, SessionClosed
@@ -73,6 +74,8 @@ def test_pump_new_writes_state_and_both_keys(state: Path) -> None:
     (["--model", "synchromed-ii-20", "--concentration", "0.1e"], "concentration"),
     (["--model", "synchromed-ii-20", "--serial", "bad serial"], "serial"),
     (["--model", "synchromed-ii-20", "--daily-dose", "-3"], "daily_dose"),
+    # An empty pump cannot be primed: refused by name, not by the prime step's own message.
+    (["--model", "synchromed-ii-20", "--fill-ml", "-0"], "fill_ml"),
 ])
 def test_pump_new_refuses_bad_input_in_one_sentence(tmp_path: Path, args: list[str],
                                                     field: str) -> None:
@@ -86,6 +89,34 @@ def test_pump_new_refuses_an_existing_serial(state: Path) -> None:
     done = run_itb("pump", "new", "--state", str(state), "--model", "synchromed-ii-20",
                    "--serial", SERIAL)
     assert done.returncode == 2 and "serial" in done.stderr
+
+
+def test_pump_new_refuses_a_state_path_it_cannot_write_in_one_sentence(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    done = run_itb("pump", "new", "--state", str(not_a_dir), "--model", "synchromed-ii-20")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: state = ") and done.stderr.count("\n") == 1
+
+
+def test_serve_listens_on_loopback_only(tmp_path: Path) -> None:
+    # Checked before the state directory is read, so an empty one is enough here.
+    done = run_itb("pump", "serve", "--state", str(tmp_path), "--port", "0", "--host", "0.0.0.0")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: host = 0.0.0.0 ") and "loopback" in done.stderr
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("localhost", True),
+    ("0.0.0.0", False), ("::", False), ("8.8.8.8", False), ("example.org", False), ("", False),
+])
+def test_only_loopback_addresses_are_accepted_for_serving(host: str, loopback: bool) -> None:
+    if loopback:
+        require_loopback(host)
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            require_loopback(host)
+        assert refused.value.field == "host"
 
 
 def test_serve_refuses_an_empty_state_directory(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ value and what is allowed, with exit status 2 and no partial output.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import secrets
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -47,6 +48,20 @@ def _fail(exc: ItbError) -> None:
     raise typer.Exit(2)
 
 
+def require_loopback(host: str) -> None:
+    """Refuse a listening address off this machine: the simulated pumps are served on
+    loopback only (issue 4), so no other host on a network can reach them."""
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise InvalidInput("host", host or '""', "a loopback address: 127.0.0.1 (or another "
+                           "127.x.y.z), ::1 or localhost")
+
+
 def register_pump_commands(group: typer.Typer) -> None:
     """Add `new` and `serve` to the `itb pump` group."""
     group.command("new")(pump_new)
@@ -74,8 +89,9 @@ def pump_new(
         chosen_serial = check_serial(serial) if serial is not None \
             else "ITB-" + secrets.token_hex(4).upper()
         capacity_ml = Fraction(pump_model.reservoir_capacity_nl, NL_PER_ML)
+        # More than 0: the implant ends with a priming bolus, which needs drug.
         fill_nl = pump_model.reservoir_capacity_nl if fill_ml is None else ml_to_nl(
-            "fill_ml", in_range("fill_ml", fill_ml, 0, capacity_ml, "mL"))
+            "fill_ml", in_range("fill_ml", fill_ml, 0, capacity_ml, "mL", low_inclusive=False))
         conc = in_range("concentration", concentration, 0, None, "mcg/mL", low_inclusive=False)
         dose = in_range("daily_dose", daily_dose, 0, None, "mcg/day", low_inclusive=False)
         limit = dose * DEFAULT_MAX_DAILY_DOSE_FACTOR if max_daily_dose is None \
@@ -103,6 +119,10 @@ def pump_new(
     except FileExistsError as exc:
         _fail(InvalidInput("key file", exc.filename, "a path where no key file exists yet"))
         return
+    except OSError as exc:  # e.g. --state is a file, or a directory itb may not write
+        _fail(InvalidInput("state", str(state), "a directory itb can create and write in",
+                           exc.strerror))
+        return
     fill_text = display(Fraction(fill_nl, NL_PER_ML))
     typer.echo(f"implanted {chosen_serial}: {pump_model.name}, {fill_text}"
                f" mL at {display(conc)} mcg/mL, {display(dose)} mcg/day "
@@ -116,10 +136,12 @@ def pump_serve(
     port: int = typer.Option(..., "--port", help="TCP port on 127.0.0.1 (0 picks a free one)."),
     speed: str = typer.Option("1", "--speed",
                               help="Pump time runs this many times faster than real time."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback)."),
+    host: str = typer.Option("127.0.0.1", "--host",
+                             help="Loopback address to listen on (127.0.0.0/8, ::1, localhost)."),
 ) -> None:
     """Serve every pump in DIR over the secure wand protocol, clocks running."""
     try:
+        require_loopback(host)
         factor = in_range("speed", speed, 0, 1_000_000, "x real time", low_inclusive=False)
         if not 0 <= port <= 65535:
             raise InvalidInput("port", port, "0 to 65535")
@@ -142,4 +164,5 @@ def pump_serve(
     try:
         asyncio.run(server.run(host, port, ready))
     except OSError as exc:
-        _fail(InvalidInput("port", port, "a free port", str(exc)))
+        _fail(InvalidInput("host:port", f"{host}:{port}", "a free port on this machine",
+                           str(exc)))
