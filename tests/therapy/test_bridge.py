@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from itb.errors import InvalidInput
-from itb.therapy.bridge import catheter_volume_ml, plan_bridge_bolus
+from itb.therapy.bridge import BridgeBolus, catheter_volume_ml, plan_bridge_bolus
 
 
 def test_catheter_volume_prometra_figure() -> None:
@@ -27,31 +27,51 @@ def test_bridge_500_to_2000_keeps_old_dose_then_new_rate() -> None:
     assert bridge.new_daily_dose_mcg == 300
 
 
+def drug_reached_mcg(bridge: BridgeBolus, t_days: Fraction) -> Fraction:
+    """Drug that reached the patient by `t_days` after the change, by following the fluid.
+
+    Independent of the plan's own dose fields: the pump pushes at the bridge rate, then at
+    the new rate; what leaves the catheter tip is first the dead volume of old drug, then
+    new drug (first in, first out).
+    """
+    bridge_days = bridge.bridge_duration_s / 86400
+    pushed_ml = (bridge.bridge_rate_ml_per_day * t_days if t_days <= bridge_days else
+                 bridge.bridge_rate_ml_per_day * bridge_days
+                 + bridge.new_rate_ml_per_day * (t_days - bridge_days))
+    old_ml = min(pushed_ml, bridge.dead_volume_ml)
+    return old_ml * bridge.old_concentration_mcg_per_ml \
+        + (pushed_ml - old_ml) * bridge.new_concentration_mcg_per_ml
+
+
 @settings(max_examples=80, deadline=None)
-@given(old_conc=st.sampled_from([500, 1000, 2000]), new_conc=st.sampled_from([500, 1000, 2000]),
+@given(concentrations=st.lists(st.integers(min_value=1, max_value=4000), min_size=2,
+                               max_size=2, unique=True),
        old_dose=st.integers(min_value=12, max_value=2000),
        new_dose=st.one_of(st.none(), st.integers(min_value=12, max_value=2000)),
        tubing_ul=st.integers(min_value=0, max_value=500),
-       catheter_ul=st.integers(min_value=1, max_value=500))
+       catheter_ul=st.integers(min_value=1, max_value=500),
+       window_start=st.fractions(min_value=0, max_value=3, max_denominator=1000))
 def test_bridge_bolus_always_returns_to_the_new_program_with_the_same_daily_dose(
-        old_conc: int, new_conc: int, old_dose: int, new_dose: int | None, tubing_ul: int,
-        catheter_ul: int) -> None:
-    if old_conc == new_conc:
-        return
+        concentrations: list[int], old_dose: int, new_dose: int | None, tubing_ul: int,
+        catheter_ul: int, window_start: Fraction) -> None:
+    old_conc, new_conc = concentrations
     bridge = plan_bridge_bolus(old_concentration_mcg_per_ml=old_conc,
                                new_concentration_mcg_per_ml=new_conc,
                                old_daily_dose_mcg=old_dose, new_daily_dose_mcg=new_dose,
                                pump_tubing_ml=Fraction(tubing_ul, 1000),
                                catheter_ml=Fraction(catheter_ul, 1000))
-    # During the bridge the old drug runs at the old daily dose ...
-    assert bridge.bridge_rate_ml_per_day * old_conc == old_dose
-    assert bridge.bridge_dose_mcg_per_day == old_dose
-    # ... it lasts exactly as long as the dead volume takes ...
-    assert bridge.bridge_duration_s * bridge.bridge_rate_ml_per_day / 86400 \
-        == bridge.dead_volume_ml
-    # ... and afterwards the new program gives the prescribed daily dose.
     expected_new = old_dose if new_dose is None else new_dose
-    assert bridge.new_rate_ml_per_day * new_conc == expected_new
+    bridge_days = bridge.bridge_duration_s / 86400
+    # Any one-day window (starting within the first days, so some straddle the switch)
+    # gets the old daily dose for its part in the bridge and the new one after: the old
+    # drug is never pushed at the new rate, nor the new drug at the bridge rate.
+    start, end = window_start * bridge_days, window_start * bridge_days + 1
+    in_bridge = max(Fraction(0), min(end, bridge_days) - start)
+    assert drug_reached_mcg(bridge, end) - drug_reached_mcg(bridge, start) \
+        == old_dose * in_bridge + expected_new * (1 - in_bridge)
+    # The old drug is exactly used up when the new program takes over.
+    assert drug_reached_mcg(bridge, bridge_days) == bridge.dead_volume_ml * old_conc
+    assert bridge.bridge_dose_mcg == bridge.dead_volume_ml * old_conc
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [
