@@ -166,34 +166,47 @@ def test_age_group_for_under_12_is_child() -> None:
         age_group_for(-1)
 
 
-@settings(max_examples=150, deadline=None)
+def labeled_step_percent(increase: bool, origin: Origin, age: AgeGroup, rule: PediatricRule,
+                         phase: Phase) -> tuple[int, int]:
+    """The label's step per change (devices.md "Titration"/"Maintenance"), written out
+    independently of the catalogue so that the property checks the code against it."""
+    if not increase:
+        return 10, 20
+    if age is AgeGroup.CHILD:
+        return (5, 10) if rule is PediatricRule.FIVE_TO_TEN else (5, 15)
+    if phase is Phase.MAINTENANCE:
+        return (10, 40) if origin is Origin.SPINAL else (5, 20)
+    return (10, 30) if origin is Origin.SPINAL else (5, 15)
+
+
+@settings(max_examples=200, deadline=None)
 @given(current=st.integers(min_value=12, max_value=2000),
-       proposed=st.integers(min_value=1, max_value=3000),
+       # A change of -30.0% to +50.0% in steps of 0.1%: dense around every bound, so both
+       # accepted and refused proposals (and the exact bounds themselves) are drawn often.
+       change_tenths=st.integers(min_value=-300, max_value=500).filter(lambda t: t != 0),
        origin=st.sampled_from(list(Origin)), age=st.sampled_from(list(AgeGroup)),
        rule=st.sampled_from(list(PediatricRule)), phase=st.sampled_from(list(Phase)))
-def test_no_titration_step_ever_exceeds_its_bound(current: int, proposed: int, origin: Origin,
-                                                  age: AgeGroup, rule: PediatricRule,
-                                                  phase: Phase) -> None:
-    if proposed == current:
-        return
+def test_no_titration_step_ever_exceeds_its_bound(current: int, change_tenths: int,
+                                                  origin: Origin, age: AgeGroup,
+                                                  rule: PediatricRule, phase: Phase) -> None:
+    change_percent = Fraction(change_tenths, 10)
+    proposed = current * (100 + change_percent) / 100
+    low, high = labeled_step_percent(change_tenths > 0, origin, age, rule, phase)
+    within_label = low <= abs(change_percent) <= high
     try:
         decision = check_titration(current_mcg_per_day=current, proposed_mcg_per_day=proposed,
                                    origin=origin, age_group=age, pediatric_rule=rule,
                                    phase=phase, override_reason="property test")
     except TitrationLimitExceeded as err:
-        assert not err.low_mcg_per_day <= proposed <= err.high_mcg_per_day
+        assert not within_label  # refused only outside the labeled step ...
+        sign = 1 if change_tenths > 0 else -1
+        # ... and the refusal states exactly the labeled range of new doses.
+        assert {err.low_mcg_per_day, err.high_mcg_per_day} == {
+            Fraction(current * (100 + sign * low), 100),
+            Fraction(current * (100 + sign * high), 100)}
         return
-    change = abs(decision.change_percent)
-    if proposed > current:
-        if age is AgeGroup.CHILD:
-            low, high = (5, 10) if rule is PediatricRule.FIVE_TO_TEN else (5, 15)
-        elif phase is Phase.MAINTENANCE:
-            low, high = (10, 40) if origin is Origin.SPINAL else (5, 20)
-        else:
-            low, high = (10, 30) if origin is Origin.SPINAL else (5, 15)
-        assert low <= change <= high
-    else:
-        assert Fraction(10) <= change <= 20
+    assert within_label  # accepted only inside it
+    assert decision.change_percent == change_percent
 
 
 LAST_HOUR = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
