@@ -191,6 +191,41 @@ def test_screening_trial_file_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "bolus[0]" in result.stderr
 
 
+GOOD_BOLUS = ("dose_mcg = 50\ngiven_at = 2026-03-02T09:00:00Z\ninjection_s = 90\n"
+              'observed_h = 8\nashworth_before = "3"\nspasm_frequency_before = 3\n'
+              "spasm_frequency_after = 3\n")
+
+
+@pytest.mark.parametrize(("content", "where"), [
+    (b"bolus = [1, 2]\n", "bolus[0] = 1 "),  # was a TypeError traceback
+    (b"\xff\xfe[[bolus]]\n", "not UTF-8"),  # was a UnicodeDecodeError traceback
+    (("[[bolus]]\n" + GOOD_BOLUS + 'ashworth_after = "9"\n').encode(),
+     "bolus[0].ashworth_after = 9 "),
+    (("[[bolus]]\n" + GOOD_BOLUS.replace("injection_s = 90", "injection_s = 9.5")
+      + 'ashworth_after = "3"\n').encode(), "bolus[0].injection_s = 9.5 "),
+    (("[[bolus]]\n" + GOOD_BOLUS.replace("spasm_frequency_after = 3", "spasm_frequency_after = 7")
+      + 'ashworth_after = "3"\n').encode(), "bolus[0].spasm_frequency_after = 7 "),
+    (("[[bolus]]\n" + GOOD_BOLUS + 'ashworth_after = "3"\n' + "[[bolus]]\n"
+      + GOOD_BOLUS + 'ashworth_after = "3"\n').encode(), "bolus[1].dose_mcg = 50 "),
+])
+def test_trial_file_errors_name_the_file_the_bolus_and_the_key(tmp_path: Path, content: bytes,
+                                                               where: str) -> None:
+    trial = tmp_path / "trial.toml"
+    trial.write_bytes(content)
+    result = run("screening", "--trial", str(trial), "--json")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith(f"error: {trial}") and where in result.stderr
+
+
+def test_flex_file_that_is_not_utf8_is_one_sentence(tmp_path: Path) -> None:
+    flex = tmp_path / "flex.toml"
+    flex.write_bytes(b"\xfftimezone = 'UTC'\n")
+    result = run("rate", "--concentration", "500", "--flex", str(flex))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert str(flex) in result.stderr and "not UTF-8" in result.stderr
+
+
 def test_candidate_json() -> None:
     result = run("candidate", "--weight-kg", "12", "--severe", "--oral-inadequate", "--json")
     assert result.exit_code == 0

@@ -105,10 +105,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _read_flex(path: Path) -> FlexSchedule:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FlexScheduleError(str(path), "(file)", "unreadable", "a readable TOML file",
-                                exc.strerror) from None
+        text = _read_text(path)
+    except InvalidInput as exc:
+        raise FlexScheduleError(str(path), "(file)", exc.value, exc.allowed, exc.reason) from None
     return parse_flex_toml(text, str(path))
 
 
@@ -433,13 +432,29 @@ _BOLUS_KEYS = {"dose_mcg", "given_at", "injection_s", "observed_h", "ashworth_be
                "effect_duration_h"}
 
 
+def _read_text(path: Path) -> str:
+    """The file's UTF-8 text, or one refusal naming the file (unreadable or not UTF-8)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(str(path), "unreadable", "a readable TOML file",
+                           exc.strerror) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(str(path), f"not UTF-8 text (byte {exc.start})",
+                           "a TOML file in UTF-8") from None
+
+
+def _trial_error(key: str, exc: InvalidInput, rename: dict[str, str] | None = None
+                 ) -> ScreeningProtocolError:
+    """A value refused inside a trial file, re-named with the file and the bolus it is in."""
+    field = (rename or {}).get(exc.field, exc.field)
+    return ScreeningProtocolError(f"{key}.{field}", exc.value, exc.allowed, exc.reason)
+
+
 def _read_trial(path: Path) -> list[Any]:
     source = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScreeningProtocolError(source, "unreadable", "a readable TOML file",
-                                     exc.strerror) from None
+        data = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ScreeningProtocolError(source, "not valid TOML", "a TOML document",
                                      str(exc)) from None
@@ -450,6 +465,9 @@ def _read_trial(path: Path) -> list[Any]:
     boluses = []
     for index, entry in enumerate(raw):
         key = f"{source}: bolus[{index}]"
+        if not isinstance(entry, dict):
+            raise ScreeningProtocolError(key, entry, "a [[bolus]] table with the keys "
+                                         + ", ".join(sorted(_BOLUS_KEYS)))
         missing = sorted(_BOLUS_KEYS - {"effect_duration_h"} - set(entry))
         extra = sorted(set(entry) - _BOLUS_KEYS)
         if missing or extra:
@@ -465,12 +483,23 @@ def _read_trial(path: Path) -> list[Any]:
                                                                       str(given))
         if given_at.tzinfo is None:
             raise InvalidInput(f"{key}.given_at", given, "a time with a UTC offset or Z")
-        boluses.append(screening_bolus(
-            dose_mcg=entry["dose_mcg"], given_at=given_at.astimezone(UTC),
-            injection_s=entry["injection_s"], observed_h=entry["observed_h"],
-            before=SpasticityScore(str(entry["ashworth_before"]), entry["spasm_frequency_before"]),
-            after=SpasticityScore(str(entry["ashworth_after"]), entry["spasm_frequency_after"]),
-            effect_duration_h=entry.get("effect_duration_h")))
+        scores = []
+        for when in ("before", "after"):
+            try:
+                scores.append(SpasticityScore(str(entry[f"ashworth_{when}"]),
+                                              entry[f"spasm_frequency_{when}"]))
+            except InvalidInput as exc:
+                raise _trial_error(key, exc, {"ashworth": f"ashworth_{when}",
+                                              "spasm_frequency": f"spasm_frequency_{when}"}
+                                   ) from None
+        try:
+            boluses.append(screening_bolus(
+                dose_mcg=entry["dose_mcg"], given_at=given_at.astimezone(UTC),
+                injection_s=entry["injection_s"], observed_h=entry["observed_h"],
+                before=scores[0], after=scores[1],
+                effect_duration_h=entry.get("effect_duration_h")))
+        except InvalidInput as exc:
+            raise _trial_error(key, exc) from None
     return boluses
 
 
@@ -513,7 +542,13 @@ def screening(
                      ("observation", "4 to 8 hours after each bolus"),
                      ("no response to 100 mcg", "not a candidate for an implanted pump")]
             return data, _table("Screening trial protocol (label)", rows, numbers=False)
-        record = evaluate_trial(_read_trial(trial), criterion)
+        try:
+            record = evaluate_trial(_read_trial(trial), criterion)
+        except ScreeningProtocolError as exc:
+            if exc.field.startswith("boluses"):  # the protocol check: name the file's bolus
+                raise ScreeningProtocolError(f"{trial}: bolus" + exc.field.removeprefix("boluses"),
+                                             exc.value, exc.allowed, exc.reason) from None
+            raise
         data = {
             "decision": record.decision.value, "reason": record.reason,
             "responses": list(record.responses),
