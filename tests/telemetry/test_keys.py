@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from itb.errors import InvalidInput
+from itb.telemetry.client import read_key_file
 from itb.telemetry.errors import KeyFileError
 from itb.telemetry.keys import LinkKey, Role, check_serial, role_key
 
@@ -42,3 +45,12 @@ def test_serial_format() -> None:
     for bad in ("", "-A", "a1", "A" * 33, "A B"):
         with pytest.raises(InvalidInput):
             check_serial(bad)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00junk", b"", b"itb-key v1\n", "\u0660".encode()])
+def test_reading_a_junk_key_file_is_a_key_file_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "junk.key"
+    path.write_bytes(content)
+    with pytest.raises(KeyFileError) as refused:
+        read_key_file(path)
+    assert str(path) in str(refused.value)

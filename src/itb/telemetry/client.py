@@ -79,10 +79,13 @@ R = TypeVar("R", bound=Message)
 def read_key_file(path: Path, serial: str | None = None) -> LinkKey:
     """The key in `path`; refuses a missing file or one made for another pump."""
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise KeyFileError(str(path), "a readable key file written by 'itb pump new'",
                            exc.strerror) from None
+    except UnicodeDecodeError:  # binary junk is a bad key file, not a crash
+        raise KeyFileError(str(path), "a key file written by 'itb pump new'",
+                           "the file is not text") from None
     key = LinkKey.from_text(text, str(path))
     if serial is not None and key.serial != check_serial(serial):
         raise InvalidInput("serial", serial, f"{key.serial} (the pump {path} is for)")
