@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from itb.telemetry.server import PumpServer
 from itb.telemetry.store import StateStore, StateUnreadable, decode_state, encode_state
 
 SERIAL = "ITB-0001"
@@ -95,3 +96,19 @@ def test_checksum_detects_a_changed_body() -> None:
     data[-3] ^= 1
     with pytest.raises(StateUnreadable, match="checksum"):
         decode_state(bytes(data), "x")
+
+
+@pytest.mark.parametrize("document", [
+    {"n": 1},  # no format, key or pump
+    {"format": 1, "pump_key": "zz", "pump": {}, "link_guard": {}, "security_log": {}},
+    {"format": 1, "pump_key": "00" * 32, "pump": {"alarms": "x"}, "link_guard": {},
+     "security_log": {}},
+])
+def test_a_checksummed_document_that_does_not_fit_is_state_unreadable_naming_the_file(
+        tmp_path: Path, document: dict) -> None:
+    # The checksum proves itb wrote it, not that it fits this version: never a traceback.
+    store = StateStore(tmp_path)
+    store.save(SERIAL, document)
+    with pytest.raises(StateUnreadable) as refused:
+        PumpServer(store)
+    assert refused.value.path == str(store.path(SERIAL))

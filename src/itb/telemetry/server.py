@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from itb.errors import ItbError
 from itb.telemetry.framing import Frame, FrameDecoder, FrameType
 from itb.telemetry.guard import LinkPolicy
 from itb.telemetry.link import parse_hello
 from itb.telemetry.runtime import SimulatedPump
-from itb.telemetry.store import StateStore
+from itb.telemetry.store import StateStore, StateUnreadable
 
 # Bytes and seconds a connection may use before its HELLO: bounds what an idle or
 # garbage-spewing client can hold.
@@ -47,6 +48,20 @@ class ServerStats:
     errors: list[str] = field(default_factory=list)
 
 
+def _revive(store: StateStore, serial: str, *, now_s: float, speed: float,
+            policy: LinkPolicy | None) -> SimulatedPump:
+    """The pump in `serial`'s state file; a document that passed its checksum but does not
+    fit (hand-edited, or from another itb version) is StateUnreadable naming the file."""
+    document = store.load(serial)
+    try:
+        return SimulatedPump.from_document(document, now_s=now_s, speed=speed, policy=policy)
+    except (ItbError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        detail = str(exc) if isinstance(exc, ItbError) else f"{type(exc).__name__}: {exc}"
+        raise StateUnreadable(str(store.path(serial)),
+                              f"the document does not fit this itb version ({detail[:200]})"
+                              ) from None
+
+
 class PumpServer:
     """Serves every pump of a state directory on one TCP port."""
 
@@ -62,8 +77,7 @@ class PumpServer:
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         now = clock()
         self.pumps: dict[str, SimulatedPump] = {
-            serial: SimulatedPump.from_document(store.load(serial), now_s=now, speed=speed,
-                                                policy=policy)
+            serial: _revive(store, serial, now_s=now, speed=speed, policy=policy)
             for serial in store.serials()}
         self._connections: dict[tuple[str, int], _Connection] = {}
         self._server: asyncio.Server | None = None
