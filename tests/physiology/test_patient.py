@@ -187,3 +187,11 @@ def test_concentrations_and_scores_stay_in_range_for_any_deliveries(
     assert np.all((trace.ashworth >= 0) & (trace.ashworth <= 4))
     assert np.all((trace.withdrawal_stage >= 0) & (trace.withdrawal_stage <= 4))
     assert np.all((trace.overdose_stage >= 0) & (trace.overdose_stage <= 4))
+
+
+@pytest.mark.parametrize("days", [10**9, Fraction(10**12)])
+def test_steady_therapy_started_before_year_1_is_refused_by_name(typical: PatientParameters,
+                                                                 days: int | Fraction) -> None:
+    with pytest.raises(InvalidInput) as refused:  # was an OverflowError
+        Patient.on_steady_therapy(typical, T0, 460, days)
+    assert refused.value.field == "days_on_therapy"

@@ -192,8 +192,12 @@ class Patient:
                              ("days_on_therapy", days_on_therapy)):
             if isinstance(value, bool) or not isinstance(value, int | Fraction) or value < 0:
                 raise InvalidInput(field, value, "an exact number (int or Fraction), 0 or more")
-        patient = cls(parameters, start,
-                      therapy_started_at=start - timedelta(days=float(days_on_therapy)),
+        try:  # a therapy start before year 1 is not a date (OverflowError otherwise)
+            therapy_started_at = _utc("start", start) - timedelta(days=float(days_on_therapy))
+        except OverflowError:
+            raise InvalidInput("days_on_therapy", days_on_therapy,
+                               f"at most the days from year 1 to {start.date()}") from None
+        patient = cls(parameters, start, therapy_started_at=therapy_started_at,
                       check_every_s=check_every_s)
         u = np.zeros(2)
         u[CSF_INPUT] = float(daily_dose_mcg) / 24.0
