@@ -60,3 +60,10 @@ def test_battery_refuses_invalid_input(kwargs: dict, field: str) -> None:
     with pytest.raises(InvalidInput) as err:
         forecast_battery(**args)
     assert err.value.field == field
+
+
+def test_a_charge_lasting_past_year_9999_is_refused_naming_the_charge() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        forecast_battery(remaining_charge_nc="1e99", flow_ml_per_day="0.6", now=NOW, **MODEL)
+    assert refused.value.field == "remaining_charge_nc"
+    assert "9200 nA" in refused.value.allowed

@@ -81,7 +81,13 @@ def forecast_battery(*, remaining_charge_nc: ExactLike, flow_ml_per_day: ExactLi
         if shutoff - age < to_eos:
             to_eos, limited = max(shutoff - age, Fraction(0)), True
     to_eri = max(to_eos - warning, Fraction(0))
+    try:
+        eos_at = add_seconds(now, to_eos)
+    except InvalidInput:  # name the input that asks for it, not the computed instant
+        raise InvalidInput("remaining_charge_nc", f"{display(remaining)} nC",
+                           f"a charge that runs out before year 9999 at the drain of "
+                           f"{display(drain)} nA") from None
     return BatteryForecast(now=now, drain_nc_per_s=drain, seconds_to_eos=to_eos,
-                           seconds_to_eri=to_eri, eos_at=add_seconds(now, to_eos),
+                           seconds_to_eri=to_eri, eos_at=eos_at,
                            eri_at=add_seconds(now, to_eri), limited_by_shutoff=limited,
                            eri_already_due=to_eri == 0)
