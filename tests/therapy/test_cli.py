@@ -252,3 +252,22 @@ def test_drugs_lists_catalogue() -> None:
     data = json.loads(run("drugs", "--json").stdout)
     assert {"brand": "Gablofen", "concentration_mcg_per_ml": "1000", "screening_only": False,
             "source": "GAB-LABEL"} in data["products"]
+
+
+@pytest.mark.parametrize(("args", "field", "value"), [
+    (("rate", "--concentration", "500"), "--daily-dose / --flex", "neither given"),
+    (("rate", "--concentration", "500", "--daily-dose", "300", "--flex", "f.toml"),
+     "--daily-dose / --flex", "both given"),
+    (("refill", "--reservoir-ml", "20", "--concentration", "500", "--alarm-ml", "2"),
+     "--daily-dose / --flex", "neither given"),
+    (("titrate", "--current", "400", "--proposed", "450", "--origin", "spinal"),
+     "--age-group / --age-years", "neither given"),
+    (("bridge", "--old-concentration", "500", "--new-concentration", "2000", "--daily-dose",
+      "300", "--pump-tubing-ml", "0.2", "--catheter-ml", "0.1", "--catheter-length-cm", "50"),
+     "--catheter-ml / --catheter-length-cm", "both given"),
+])
+def test_option_choices_are_refused_in_the_field_value_allowed_form(
+        args: tuple[str, ...], field: str, value: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"error: {field} = {value} is not allowed: allowed is ")

@@ -56,8 +56,14 @@ JSON_OPTION = typer.Option(False, "--json", help="Print JSON (exact values as st
 NOW_OPTION = typer.Option(None, "--now", help="Current time, ISO-8601 with offset (default: now).")
 
 
-class _Refused(Exception):
-    """Raised inside a command to stop with one message (exit 2)."""
+def _exactly_one(options: dict[str, object], *, both_allowed: str | None = None) -> None:
+    """Refuse options given both or neither (both is fine when `both_allowed` says how), in
+    the usual field = value / allowed form."""
+    given = [name for name, value in options.items() if value is not None]
+    if len(given) == 1 or (given and both_allowed):
+        return
+    allowed = f"one or both of them ({both_allowed})" if both_allowed else "exactly one of them"
+    raise InvalidInput(" / ".join(options), "both given" if given else "neither given", allowed)
 
 
 def _run(json_output: bool, compute: Callable[[], tuple[dict[str, Any], Callable[[Console], None]]]
@@ -65,7 +71,7 @@ def _run(json_output: bool, compute: Callable[[], tuple[dict[str, Any], Callable
     """Compute everything first; then print JSON or the rendering. Refusals exit 2."""
     try:
         data, render = compute()
-    except (ItbError, _Refused) as exc:
+    except ItbError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     if json_output:
@@ -142,8 +148,7 @@ def rate(
         conc = exact("concentration_mcg_per_ml", concentration)
         if conc <= 0:
             raise InvalidInput("concentration_mcg_per_ml", concentration, "more than 0 mcg/mL")
-        if (daily_dose is None) == (flex is None):
-            raise _Refused("give exactly one of --daily-dose or --flex")
+        _exactly_one({"--daily-dose": daily_dose, "--flex": flex})
         steps: list[dict[str, str]] = []
         if flex is not None:
             schedule = _read_flex(flex)
@@ -212,7 +217,8 @@ def refill(
         elif daily_dose is not None:
             program = daily_dose
         else:
-            raise _Refused("give --daily-dose or --flex (or both)")
+            _exactly_one({"--daily-dose": daily_dose, "--flex": flex},
+                         both_allowed="with both, the daily dose must be the flex total")
         plan = plan_refill(
             reservoir_ml=reservoir_ml, concentration_mcg_per_ml=concentration, program=program,
             alarm_ml=alarm_ml, now=now_at, safety_margin_days=margin_days,
@@ -313,8 +319,7 @@ def bridge(
     """Bridge bolus for a concentration change, and the new flow rate."""
 
     def compute() -> tuple[dict[str, Any], Callable[[Console], None]]:
-        if (catheter_ml is None) == (catheter_length_cm is None):
-            raise _Refused("give exactly one of --catheter-ml or --catheter-length-cm")
+        _exactly_one({"--catheter-ml": catheter_ml, "--catheter-length-cm": catheter_length_cm})
         catheter = (exact("catheter_ml", catheter_ml) if catheter_ml is not None
                     else catheter_volume_ml(catheter_length_cm or "", catheter_ml_per_cm))
         plan = plan_bridge_bolus(old_concentration_mcg_per_ml=old_concentration,
@@ -367,8 +372,7 @@ def titrate(
     """Check a proposed dose change against the labeled titration step."""
 
     def compute() -> tuple[dict[str, Any], Callable[[Console], None]]:
-        if (age_group is None) == (age_years is None):
-            raise _Refused("give exactly one of --age-group or --age-years")
+        _exactly_one({"--age-group": age_group, "--age-years": age_years})
         group = age_group if age_group is not None else age_group_for(age_years or "")
         decision = check_titration(
             current_mcg_per_day=current, proposed_mcg_per_day=proposed, origin=origin,
