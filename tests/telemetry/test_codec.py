@@ -80,6 +80,9 @@ def test_encoding_is_compact() -> None:
     [0x03, [2**70, 10]],                           # bignum
     [0x17, [cbor2.CBORTag(1, 5)]],                 # a CBOR date tag
     [0x10, [[5, [[300, 1]]], [[1, 1], [1, 1]], None, False]],  # bad union tag
+    [0x11, [None, 1000, [500, 1], 1]],             # 1 is not a bool (bridge_bolus)
+    [0x16, ["x" * 1025]],                          # text longer than MAX_TEXT
+    [0x16, [b"LOW_RESERVOIR"]],                    # bytes where text is expected
     "not a message",
 ])
 def test_malformed_messages_are_refused_with_wire_format_error(raw: object) -> None:

@@ -184,6 +184,16 @@ def _decode(raw: Any, tp: Any, where: str) -> Any:
         raise WireFormatError(f"{where}{exc}") from None
 
 
+def _exact_type(kind: type, max_len: int | None, expected: str) -> Decoder:
+    """A decoder that takes only `kind` itself (no subclass: True is not an int here), and
+    at most `max_len` long, so a peer cannot make us hold more than one frame's worth."""
+    def check(raw: Any) -> Any:
+        if type(raw) is not kind or (max_len is not None and len(raw) > max_len):
+            raise WireFormatError(f": expected {expected}")
+        return raw
+    return check
+
+
 @cache
 def _decoder(tp: Any) -> Decoder:
     origin = typing.get_origin(tp)
@@ -204,25 +214,13 @@ def _decoder(tp: Any) -> Decoder:
             return tuple(out)
         return sequence
     if tp is bool:
-        def boolean(raw: Any) -> Any:
-            if type(raw) is not bool:
-                raise WireFormatError(": expected true or false")
-            return raw
-        return boolean
+        return _exact_type(bool, None, "true or false")
     if tp is int:
         return lambda raw: _int(raw, "")
     if tp is str:
-        def text(raw: Any) -> Any:
-            if type(raw) is not str or len(raw) > MAX_TEXT:
-                raise WireFormatError(f": expected text of at most {MAX_TEXT} characters")
-            return raw
-        return text
+        return _exact_type(str, MAX_TEXT, f"text of at most {MAX_TEXT} characters")
     if tp is bytes:
-        def octets(raw: Any) -> Any:
-            if type(raw) is not bytes or len(raw) > MAX_BYTES:
-                raise WireFormatError(f": expected at most {MAX_BYTES} bytes")
-            return raw
-        return octets
+        return _exact_type(bytes, MAX_BYTES, f"at most {MAX_BYTES} bytes")
     if tp is Fraction:
         return _fraction
     if tp is datetime:
