@@ -192,3 +192,28 @@ def test_overlapping_flex_steps_are_refused_naming_the_step() -> None:
             '         { start = "07:00", dose_mcg_per_day = 500 }]\n')
     error = refused(GOOD.replace('type = "simple"\ndaily_dose_mcg = 600\n', flex))
     assert "steps[1] (start 07:00) overlaps steps[0]" in str(error)
+
+
+def test_patient_parameters_the_model_refuses_are_reported_at_their_key() -> None:
+    text = GOOD.replace("days_on_therapy = 400",
+                        "days_on_therapy = 400\n\n[patient.kinetics]\nhalf_life_h = 1000")
+    error = refused(text)
+    line, key, reason = error.problems[0]
+    assert key == "patient.kinetics.half_life_h" and line == 11
+    assert "half_life_h" in reason and "100" in reason
+
+
+def test_a_scenario_must_end_before_the_calendar_does() -> None:
+    error = refused(GOOD.replace("start = 2026-01-05T08:00:00Z", "start = 9999-12-31T23:59:59Z"))
+    assert error.problems[0][1] == "scenario.start"
+
+
+def test_an_empty_pump_cannot_be_implanted() -> None:
+    error = refused(GOOD.replace("fill_ml = 20\n", "fill_ml = 0\n", 1))
+    assert error.problems[0][1] == "implant.fill_ml"
+
+
+def test_a_pump_history_longer_than_a_pumps_life_is_refused() -> None:
+    error = refused(GOOD.replace("date = 2026-01-05T08:00:00Z", "date = 2015-01-05T08:00:00Z"))
+    assert error.problems[0][1] == "implant.date"
+    assert "in service at the start" in error.problems[0][2]

@@ -14,7 +14,6 @@ Sans-IO: no files, no clock, no printing. Progress is reported through a callbac
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,12 +29,8 @@ from itb.physiology import (
     Patient,
     PatientParameters,
     PatientTrace,
-    Population,
     Route,
-    typical_patient,
 )
-from itb.physiology.pk import CsfKinetics
-from itb.physiology.response import SpasticityResponse
 from itb.pump import Pump
 from itb.pump.catalogue import MODELS, PumpModel
 from itb.pump.physical import PocketDeposit
@@ -46,7 +41,6 @@ from itb.sim.scenario import (
     BolusEvent,
     CatheterRevisionEvent,
     FaultEvent,
-    PatientSection,
     ProgramEvent,
     ProgramSpec,
     RefillEvent,
@@ -148,33 +142,6 @@ class SimulationResult:
     refill_times_s: list[int]
     implant_times_s: list[int]
     final_status: dict[str, Any] | None
-
-
-# ---------------------------------------------------------------------- the patient
-def build_patient(section: PatientSection) -> PatientParameters:
-    """Typical, drawn from a population, or typical with explicit overrides."""
-    if section.population_seed is not None:
-        population = Population(section.population_seed, section.origin)
-        for _ in range(section.draw):
-            population.draw()
-        return population.draw()
-    base = typical_patient(section.origin)
-    kinetics = section.kinetics.model_dump(exclude_none=True)
-    response = section.response.model_dump(exclude_none=True)
-    try:
-        return PatientParameters(
-            origin=section.origin,
-            kinetics=CsfKinetics(**{**_fields(base.kinetics, CsfKinetics), **kinetics}),
-            response=SpasticityResponse(**{**_fields(base.response, SpasticityResponse),
-                                           **response}),
-        )
-    except InvalidInput as error:
-        raise InvalidInput(f"patient: {error.field}", error.value, error.allowed,
-                           error.reason) from None
-
-
-def _fields(instance: Any, cls: type) -> dict[str, Any]:
-    return {f.name: getattr(instance, f.name) for f in dataclasses.fields(cls) if f.init}
 
 
 # ---------------------------------------------------------------------- the run
@@ -315,7 +282,7 @@ class _Run:
     # -- the run --------------------------------------------------------------------------
     def run(self) -> SimulationResult:
         scenario, spec = self.scenario, self.spec
-        parameters = build_patient(spec.patient)
+        parameters = scenario.parameters
         start_s, end_s = scenario.start_s, scenario.end_s
         program_spec = spec.program
         if scenario.established:
@@ -425,9 +392,15 @@ class _Run:
             if due >= start_s:
                 break
             self.advance(due)
+            if pump.end_of_service:
+                break  # a battery that ran out early (high flow): reported below
             pump.refill(added_nl=fill_nl, concentration_mcg_per_ml=pump.concentration_mcg_per_ml)
             self.refill_times_s.append(due)
         self.advance(start_s)
+        if pump.end_of_service:
+            raise InvalidInput("implant.date", _dt(self.scenario.implant_s).isoformat(),
+                               "a pump still in service at scenario.start (this one reached end "
+                               "of service before it at this program's flow)")
         self.collect_log()
         self.queue = []
         self.recording = True
@@ -443,7 +416,10 @@ class _Run:
             assert auto is not None
             event = RefillEvent(event="refill", day=Fraction(0), fill_ml=auto.fill_ml,
                                 note="planned refill (auto_refill)")
-            self.refill(when, event, "auto")
+            try:
+                self.refill(when, event, "auto")
+            except ItbError as error:  # e.g. after end of service: reported, no new plan
+                self.note(when, "scenario", "refused", f"planned refill: {error}")
             return
         if kind == "clear_stall":
             try:
@@ -694,7 +670,6 @@ __all__ = [
     "RefillRecord",
     "SimEvent",
     "SimulationResult",
-    "build_patient",
     "concat_traces",
     "run_scenario",
 ]

@@ -38,6 +38,10 @@ from itb.therapy.flex import zone_of
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, exact
 
 MAX_DURATION_DAYS = 3653  # ten years: beyond any pump's service life (devices.md: 7 years)
+# The pump counts UTC seconds from 1970; a scenario (and any pump history before it, at most
+# a pump's 7-year life) ends well before year 9999, where datetimes end.
+EARLIEST_START = datetime(1980, 1, 1, tzinfo=UTC)
+LATEST_START = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class ScenarioError(ItbError):
@@ -135,6 +139,15 @@ class ScenarioInfo(_Model):
     start: UtcTime
     duration_days: Exact
 
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: datetime) -> datetime:
+        if not EARLIEST_START <= value <= LATEST_START:
+            raise ValueError(f"must be from {EARLIEST_START:%Y-%m-%d} to {LATEST_START:%Y-%m-%d} "
+                             "(the pump clock counts seconds from 1970; the scenario must end "
+                             "before year 9999)")
+        return value
+
     @field_validator("duration_days")
     @classmethod
     def _duration(cls, value: Fraction) -> Fraction:
@@ -173,7 +186,7 @@ class PatientSection(_Model):
     origin: Literal["spinal", "cerebral", "child"] = "spinal"
     # A population draw: the `draw`-th patient (0 = first) of Population(population_seed).
     population_seed: int | None = Field(default=None, ge=0)
-    draw: int = Field(default=0, ge=0, le=100_000)
+    draw: int = Field(default=0, ge=0, le=999)  # each draw costs ~2 ms
     # An established patient: on the first program's dose, at steady state, this long.
     days_on_therapy: Exact | None = None
     age_years: Exact | None = None
@@ -544,6 +557,7 @@ class Scenario:
     # Timeline events with their absolute times (UTC seconds), in time order (file order
     # for equal times); each with its index in the file's [[timeline]] list.
     events: tuple[tuple[int, int, Any], ...]
+    parameters: Any  # itb.physiology.PatientParameters, built (and checked) at validation
 
     @property
     def name(self) -> str:
@@ -698,6 +712,21 @@ def _resolve(spec: ScenarioFile, source: str, lines: dict[tuple[Any, ...], int])
                     f"{model.name}")
     if implant_s > end_s:
         problem(("implant", "date"), "must be no later than the scenario's end")
+    fill_nl = model.reservoir_capacity_nl if spec.implant.fill_ml is None else \
+        spec.implant.fill_ml * NL_PER_ML
+    if fill_nl <= 0:
+        problem(("implant", "fill_ml"), "must be more than 0 mL: the pump is filled at implant "
+                "(the priming bolus needs drug)")
+    if implant_s < start_s:
+        alarm = model.low_reservoir_alarm_default_nl if spec.pump.low_reservoir_alarm_ml is None \
+            else spec.pump.low_reservoir_alarm_ml * NL_PER_ML
+        if implant_s < start_s - model.automatic_shutoff_s:
+            problem(("implant", "date"), f"a pump implanted before scenario.start must still be "
+                    f"in service at the start: at most {model.automatic_shutoff_s // 86_400} "
+                    "days (its automatic shut-off, devices.md: 7 years) before it")
+        if fill_nl <= alarm:
+            problem(("implant", "fill_ml"), "a pump history is refilled on the planned dates to "
+                    "this volume, so it must be more than the low-reservoir alarm volume")
     if established:
         if spec.screening is not None:
             problem(("screening",), "an established patient (patient.days_on_therapy) has no "
@@ -747,6 +776,9 @@ def _resolve(spec: ScenarioFile, source: str, lines: dict[tuple[Any, ...], int])
             problem(key, "must be at or after implant.date (the pump acts need the pump)")
         if isinstance(event, ReplacePumpEvent):
             new_model = MODELS[event.model or spec.pump.model]
+            if event.fill_ml is not None and event.fill_ml == 0:
+                problem(("timeline", index, "fill_ml"), "must be more than 0 mL: the new pump "
+                        "is filled and primed")
             if event.fill_ml is not None and \
                     event.fill_ml * NL_PER_ML > new_model.reservoir_capacity_nl:
                 problem(("timeline", index, "fill_ml"),
@@ -766,10 +798,17 @@ def _resolve(spec: ScenarioFile, source: str, lines: dict[tuple[Any, ...], int])
                     event.pocket_fill_ml > event.fill_ml:
                 problem(("timeline", index, "pocket_fill_ml"), "must be at most fill_ml")
         events.append((when, index, event))
+    from itb.sim.patients import build_patient, parameter_key
+
+    parameters = None
+    try:
+        parameters = build_patient(spec.patient)
+    except InvalidInput as error:
+        problem(parameter_key(error.field), str(error))
     if problems:
         raise ScenarioError(source, problems)
     events.sort(key=lambda item: (item[0], item[1]))
-    scenario = Scenario(source, spec, start_s, end_s, implant_s, tuple(events))
+    scenario = Scenario(source, spec, start_s, end_s, implant_s, tuple(events), parameters)
     _check_programs(scenario, lines)
     return scenario
 
