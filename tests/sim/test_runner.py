@@ -15,6 +15,8 @@ from itb.sim import (
     summarize,
 )
 
+from .helpers import SCENARIOS as SCENARIOS_DIR
+
 BASE = """\
 [scenario]
 name = "inline"
@@ -120,3 +122,19 @@ def test_exact_segment_amounts_equal_the_pumps_own() -> None:
     assert len({s.mcg_per_ml for s in segments}) >= 2
     assert exact_mcg(segments) == [s.mcg for s in segments]
     assert sum(exact_mcg(segments), Fraction(0)) == Fraction(summary["delivery"]["csf_mcg"])
+
+
+def test_a_patient_year_is_event_driven_and_fast() -> None:
+    """bench/patient_year.py measures it properly (target 0.2 s); this guards against a
+    fixed-step loop creeping in (this process's CPU time, generous bound for a shared CI)."""
+    import time
+
+    text = (SCENARIOS_DIR / "normal-year.toml").read_text(encoding="utf-8")
+    scenario = parse_scenario(text, "normal-year.toml")
+    start = time.process_time()
+    result = run_scenario(scenario)
+    frame = build_timeline(result)
+    spent = time.process_time() - start
+    assert len(frame) == 365 * 288
+    assert len(result.history.csf) < 2_000  # segments only where something changes
+    assert spent < 1.0
