@@ -1,17 +1,85 @@
 """The `itb` command line: a thin Typer shell over the pure packages.
 
-Each part of the system brings its own sub-command group from its own `cli`
-module; this file only gathers them and turns itb's errors into one clear line.
+Each part of the system brings its own command group from its own `cli` module.
+This file only gathers them, and loads a group when it is used, not before: the
+simulator's plotting and the patient model's numerics cost about a second to import,
+which a clinician running `itb calc refill` should not pay.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+
 import typer
+from typer.core import TyperGroup, _click
 
 import itb
 
+
+def _mount_calc() -> typer.Typer:
+    from itb.therapy.cli import app as calc_app
+
+    return calc_app
+
+
+def _mount_pump() -> typer.Typer:
+    from itb.pump.cli import app as pump_app
+    from itb.telemetry.cli import register_pump_commands
+
+    # `itb pump new` and `itb pump serve` belong to the wand link (itb.telemetry).
+    register_pump_commands(pump_app)
+    return pump_app
+
+
+def _mount_triage() -> typer.Typer:
+    from itb.physiology.cli import triage
+
+    single = typer.Typer()
+    single.command("triage")(triage)
+    return single
+
+
+def _module_app(module: str) -> Callable[[], typer.Typer]:
+    def mount() -> typer.Typer:
+        loaded: typer.Typer = importlib.import_module(module).app
+        return loaded
+
+    return mount
+
+
+# One line per part of the system: the command name and how to load it.
+_GROUPS: dict[str, Callable[[], typer.Typer]] = {
+    "calc": _mount_calc,
+    "pump": _mount_pump,
+    "programmer": _module_app("itb.programmer.cli"),
+    "sim": _module_app("itb.sim.cli"),
+    "triage": _mount_triage,
+}
+
+
+class _LazyGroups(TyperGroup):
+    """A command group that imports a part of itb only when its command is used."""
+
+    _loaded: dict[str, _click.Command]
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *_GROUPS]
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        if cmd_name not in _GROUPS:
+            return super().get_command(ctx, cmd_name)
+        loaded = self.__dict__.setdefault("_loaded", {})
+        if cmd_name not in loaded:
+            command = typer.main.get_command(_GROUPS[cmd_name]())
+            command.name = cmd_name
+            loaded[cmd_name] = command
+        return loaded[cmd_name]
+
+
 app = typer.Typer(
     name="itb",
+    cls=_LazyGroups,
     help="itb: an intrathecal baclofen pump system in software. "
     "For simulation, education, research and device-software engineering; "
     "it does not drive a real implanted device.",
@@ -26,22 +94,6 @@ def version() -> None:
     typer.echo(itb.__version__)
 
 
-# Sub-command groups, one per part of the system (each adds its own line here).
-from itb.therapy.cli import app as calc_app  # noqa: E402
-
-app.add_typer(calc_app, name="calc")
-from itb.physiology.cli import triage as triage_command  # noqa: E402
-
-app.command("triage")(triage_command)
-from itb.pump.cli import app as pump_app  # noqa: E402
-
-app.add_typer(pump_app, name="pump")
-from itb.telemetry.cli import register_pump_commands  # noqa: E402
-
-register_pump_commands(pump_app)
-from itb.sim.cli import app as sim_app  # noqa: E402
-
-app.add_typer(sim_app, name="sim")
-from itb.programmer.cli import app as programmer_app  # noqa: E402
-
-app.add_typer(programmer_app, name="programmer")
+@app.callback()
+def main() -> None:
+    """itb: an intrathecal baclofen pump system in software (simulation only)."""
