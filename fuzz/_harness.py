@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from itertools import count
 
+import atheris
+
 from itb.telemetry.commands import ReadStatus
 from itb.telemetry.events import CommandReceived, ResponseReceived
+from itb.telemetry.framing import FrameType, encode_frame
 from itb.telemetry.guard import LinkGuard, LinkPolicy
 from itb.telemetry.keys import LinkKey, Role, role_key
 from itb.telemetry.link import ProgrammerLink, PumpLink
@@ -87,3 +90,14 @@ def check_programmer(programmer: ProgrammerLink, chunks: list[bytes]) -> None:
     programmer.tick(now + 1)
 
 
+def link_chunks(fdp: atheris.FuzzedDataProvider) -> list[bytes]:
+    """What a link target feeds: raw byte runs and well-framed frames of every type."""
+    chunks = []
+    while fdp.remaining_bytes():
+        if fdp.ConsumeBool():
+            # Well-framed (valid CRC) bodies reach the crypto and parsers, not just the CRC.
+            kind = list(FrameType)[fdp.ConsumeIntInRange(0, len(FrameType) - 1)]
+            chunks.append(encode_frame(kind, fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 120))))
+        else:
+            chunks.append(fdp.ConsumeBytes(fdp.ConsumeIntInRange(1, 64)))
+    return chunks
