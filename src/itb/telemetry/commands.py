@@ -28,14 +28,6 @@ from itb.therapy.units import require_utc
 MAX_LOG_PAGE = 128
 
 
-def _check_page(since_index: int, limit: int) -> None:
-    """A log page request (event log or security log): a start index and a page size."""
-    if since_index < 0:
-        raise InvalidInput("since_index", since_index, "0 or more")
-    if not 1 <= limit <= MAX_LOG_PAGE:
-        raise InvalidInput("limit", limit, f"1 to {MAX_LOG_PAGE} entries")
-
-
 # ---- program schema ------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -155,30 +147,34 @@ class ReadStatus(Command):
     ROLES: ClassVar[frozenset[Role]] = ANY_ROLE
 
 
+@dataclass(frozen=True, slots=True)
+class _LogPageRequest(Command):
+    """A log page request (event log or security log): a start index and a page size."""
+
+    since_index: int
+    limit: int = MAX_LOG_PAGE
+
+    def __post_init__(self) -> None:
+        if self.since_index < 0:
+            raise InvalidInput("since_index", self.since_index, "0 or more")
+        if not 1 <= self.limit <= MAX_LOG_PAGE:
+            raise InvalidInput("limit", self.limit, f"1 to {MAX_LOG_PAGE} entries")
+
+
 @REQUESTS.register
 @dataclass(frozen=True, slots=True)
-class ReadLog(Command):
+class ReadLog(_LogPageRequest):
     """Log entries from `since_index` on, at most `limit` (a page)."""
 
     KIND: ClassVar[int] = 0x03
-    since_index: int
-    limit: int = MAX_LOG_PAGE
-
-    def __post_init__(self) -> None:
-        _check_page(self.since_index, self.limit)
 
 
 @REQUESTS.register
 @dataclass(frozen=True, slots=True)
-class ReadSecurityLog(Command):
+class ReadSecurityLog(_LogPageRequest):
     """The link's own log of dropped frames, failed handshakes and lockouts."""
 
     KIND: ClassVar[int] = 0x04
-    since_index: int
-    limit: int = MAX_LOG_PAGE
-
-    def __post_init__(self) -> None:
-        _check_page(self.since_index, self.limit)
 
 
 @REQUESTS.register
