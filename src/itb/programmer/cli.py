@@ -53,6 +53,7 @@ from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.commands import (
     AcknowledgeAlarm,
     AlarmAcknowledged,
+    InfusionChanged,
     LogEntryInfo,
     Refill,
     RefillConfirmation,
@@ -687,6 +688,19 @@ def bolus(
                    f"{render.when(echo.ends)}.", style="bold green"))
 
 
+def change_infusion(factory: WandFactory, view: PumpView, yes: bool, session_file: Path,
+                    out: Console, *, kind: str, question: str,
+                    send: Callable[[ProgrammerClient], InfusionChanged], done: str) -> None:
+    """Stop or resume: confirm, send in a new session, journal it and show the pump's state."""
+    confirm(question, yes)
+    with send_session(factory, view, kind) as client:
+        changed = send(client)
+    record(session_file, kind, view, view.serial, "done",
+           f"infusion {done}: {changed.state}", {"state": changed.state, "at": iso(changed.at)})
+    out.print(Text(f"Pump {view.serial}: {changed.state} since {render.when(changed.at)}.",
+                   style="bold"))
+
+
 @app.command()
 @guarded
 def stop(ctx: typer.Context, yes: YesOpt = False, host: HostOpt = DEFAULT_HOST,
@@ -702,13 +716,9 @@ def stop(ctx: typer.Context, yes: YesOpt = False, host: HostOpt = DEFAULT_HOST,
                        "(high fever, altered mental status, rebound spasticity, muscle rigidity;"
                        " it can progress to rhabdomyolysis, organ failure and death). Plan the "
                        "resumption.", style="bold red"))
-    confirm(f"Stop the infusion on pump {view.serial}?", yes)
-    with send_session(factory, view, "stop") as client:
-        changed = client.stop()
-    record(session_file, "stop", view, view.serial, "done",
-           f"infusion stopped: {changed.state}", {"state": changed.state, "at": iso(changed.at)})
-    out.print(Text(f"Pump {view.serial}: {changed.state} since {render.when(changed.at)}.",
-                   style="bold"))
+    change_infusion(factory, view, yes, session_file, out, kind="stop",
+                    question=f"Stop the infusion on pump {view.serial}?",
+                    send=lambda client: client.stop(), done="stopped")
 
 
 @app.command()
@@ -722,13 +732,9 @@ def resume(ctx: typer.Context, yes: YesOpt = False, host: HostOpt = DEFAULT_HOST
     with session(factory) as client:
         view = read_view(client, serial)
         out.print(Text(f"Resume: {render.program_line(view.program)}."))
-    confirm(f"Resume the program on pump {view.serial}?", yes)
-    with send_session(factory, view, "resume") as client:
-        changed = client.resume()
-    record(session_file, "resume", view, view.serial, "done",
-           f"infusion resumed: {changed.state}", {"state": changed.state, "at": iso(changed.at)})
-    out.print(Text(f"Pump {view.serial}: {changed.state} since {render.when(changed.at)}.",
-                   style="bold"))
+    change_infusion(factory, view, yes, session_file, out, kind="resume",
+                    question=f"Resume the program on pump {view.serial}?",
+                    send=lambda client: client.resume(), done="resumed")
 
 
 # ---- alarms, log -------------------------------------------------------------------------------
