@@ -928,6 +928,18 @@ def set_clock(
 # ---- report ------------------------------------------------------------------------------------
 
 
+def write_whole(flag: str, path: Path, write: Callable[[Path], object]) -> None:
+    """Write a file through a .tmp beside it, renamed into place, so no half-written file is
+    left under its name; a file system refusal names the option that gave the path."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        write(tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        raise InvalidInput(flag, str(path), "a writable file path", exc.strerror) from None
+
+
 @app.command()
 @guarded
 def report(
@@ -950,23 +962,10 @@ def report(
     entries = journal_mod.Journal(session_file).entries(view.serial)
     generated = host_now()
     html = render_report(view, entries, generated_at=generated, session_file=str(session_file))
-    try:
-        out_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_file.with_name(out_file.name + ".tmp")
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(out_file)
-    except OSError as exc:
-        raise InvalidInput("--out", str(out_file), "a writable file path", exc.strerror) from None
+    write_whole("--out", out_file, lambda tmp: tmp.write_text(html, encoding="utf-8"))
     if pdf_file is not None:
-        try:
-            pdf_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = pdf_file.with_name(pdf_file.name + ".tmp")
-            write_pdf(view, entries, tmp, generated_at=generated,
-                      session_file=str(session_file))
-            tmp.replace(pdf_file)
-        except OSError as exc:
-            raise InvalidInput("--pdf", str(pdf_file), "a writable file path",
-                               exc.strerror) from None
+        write_whole("--pdf", pdf_file, lambda tmp: write_pdf(
+            view, entries, tmp, generated_at=generated, session_file=str(session_file)))
     typer.echo(str(out_file))
     if pdf_file is not None:
         typer.echo(str(pdf_file))
