@@ -208,6 +208,19 @@ def test_report_also_as_pdf(cli: Cli, tmp_path: Path) -> None:
     assert data.startswith(b"%PDF") and data.count(b"/Type /Page") >= 3  # text + two plots
 
 
+@pytest.mark.parametrize("flag", ["--out", "--pdf"])
+def test_an_unwritable_report_path_names_its_option_and_prints_no_path(
+        cli: Cli, tmp_path: Path, flag: str) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    paths = {"--out": tmp_path / "r.html", "--pdf": tmp_path / "r.pdf"}
+    paths[flag] = blocker / "r"
+    result = cli("report", "--out", str(paths["--out"]), "--pdf", str(paths["--pdf"]))
+    assert result.exit_code == 2
+    assert f"{flag} = {blocker / 'r'}" in result.stderr and "a writable file path" in result.stderr
+    assert result.stdout == ""
+
+
 def test_report_lines_hold_the_interrogation_changes_and_refill(cli: Cli) -> None:
     from itb.programmer.journal import Journal
     from itb.programmer.report import report_lines
