@@ -65,3 +65,22 @@ def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["sim", "run", str(tmp_path / "nope.toml")])
     assert result.exit_code == 2
     assert "cannot read the scenario file" in result.output
+
+
+def test_deeply_nested_toml_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    scenario = tmp_path / "deep.toml"
+    scenario.write_text("a = " + "[" * 100_000 + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["sim", "validate", str(scenario)])
+    assert result.exit_code == 2
+    assert "nested too deeply" in result.output
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not a RecursionError
+
+
+def test_an_oversized_scenario_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    scenario = tmp_path / "huge.toml"
+    event = '[[timeline]]\nday = 1\nevent = "refill"\nfill_ml = 1\n'
+    scenario.write_text(event * 50_000, encoding="utf-8")  # about 2.2 MB
+    result = runner.invoke(app, ["sim", "run", str(scenario), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "larger than 1048576 bytes" in result.output
+    assert not (tmp_path / "o").exists()

@@ -27,6 +27,9 @@ from itb.sim.timeline import build_timeline
 app = typer.Typer(name="sim", help="Scenario simulation: a patient with an implanted pump.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 
+# The library's scenarios are under 5 kB; 1 MiB leaves room for long timelines while a
+# multi-megabyte file (thousands of events) cannot tie up validation for seconds.
+MAX_SCENARIO_BYTES = 1024 * 1024
 DEFAULT_OUT = Path("out") / "sim"  # out/ is where itb writes its runs (git-ignored)
 
 
@@ -38,7 +41,14 @@ def _fail(message: str) -> typer.Exit:
 def read_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file (the only file reading in itb.sim)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            # Read one byte past the limit so an oversized file is refused without
+            # loading all of it (a scenario is a few kB; a huge file is a mistake).
+            raw = handle.read(MAX_SCENARIO_BYTES + 1)
+        if len(raw) > MAX_SCENARIO_BYTES:
+            raise ScenarioError(str(path), [(None, "", f"the scenario file is larger than "
+                                                       f"{MAX_SCENARIO_BYTES} bytes")])
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError(str(path), [(None, "", f"cannot read the scenario file ({error})")]
                             ) from None

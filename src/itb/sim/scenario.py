@@ -669,6 +669,11 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         match = re.search(r"line (\d+)", str(error))
         line = int(match.group(1)) if match else None
         raise ScenarioError(source, [(line, "", f"not valid TOML ({error})")]) from None
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table; a hostile file of
+        # thousands of '[' would otherwise end in a traceback, not a refusal.
+        raise ScenarioError(source, [(None, "", "not valid TOML (arrays or inline tables "
+                                                "nested too deeply)")]) from None
     lines = key_lines(text)
     try:
         spec = ScenarioFile.model_validate(data)
