@@ -48,6 +48,8 @@ app = typer.Typer(name="pump", help="The implanted pump model: simulate a pump o
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 MAX_SIMULATED_DAYS = 3653  # ten years: beyond any pump's service life
+# A week of one-minute steps is ~10,080 lines of well under 100 bytes; 1 MiB is ample.
+MAX_FLEX_FILE_BYTES = 1 << 20
 
 
 def _fail(message: str) -> typer.Exit:
@@ -147,10 +149,20 @@ def load_flex(path: Path, start: datetime) -> FlexFile:
     """
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # Read one byte past the bound, so /dev/zero or a huge file is refused, not read.
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FLEX_FILE_BYTES + 1)
     except OSError as error:
         raise FlexScheduleError(source, "(file)", "unreadable", "a readable TOML file",
                                 error.strerror) from None
+    if len(raw) > MAX_FLEX_FILE_BYTES:
+        raise FlexScheduleError(source, "(file)", f"more than {MAX_FLEX_FILE_BYTES} bytes",
+                                f"a TOML file of at most {MAX_FLEX_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise FlexScheduleError(source, "(file)", f"byte {error.start} is not UTF-8",
+                                "a UTF-8 TOML text file") from None
     data = read_flex_toml(text, source)
     steps = _flex_steps(data, source)
     zone = zone_of(data["timezone"], source)

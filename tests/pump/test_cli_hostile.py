@@ -1,0 +1,46 @@
+"""`itb pump simulate` against hostile input: every refusal is exit 2, one sentence
+naming the field, nothing on stdout, no traceback, no hang."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from itb.cli import app
+
+runner = CliRunner()
+BASE = ["pump", "simulate", "--daily-dose", "500", "--days", "2",
+        "--start", "2026-01-05T08:00:00Z", "--json"]
+
+
+def refused(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(("content", "named"), [
+    (b"\xaf\x00\xff binary junk", "UTF-8"),
+    (b'timezone = "UTC"\n\xff\xfe', "UTF-8"),
+    (b'timezone = "UTC"\n' + b"#" * (2 << 20), "bytes"),
+])
+def test_a_binary_non_utf8_or_huge_flex_file_is_refused_by_name(
+        tmp_path: Path, content: bytes, named: str) -> None:
+    path = tmp_path / "flex.toml"
+    path.write_bytes(content)
+    line = refused(["pump", "simulate", "--flex", str(path), "--days", "2", "--json"])
+    assert "(file)" in line and named in line
+
+
+def test_an_endless_flex_file_is_refused_without_reading_it_all() -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero here")
+    line = refused(["pump", "simulate", "--flex", "/dev/zero", "--days", "2", "--json"])
+    assert "bytes" in line
