@@ -110,3 +110,32 @@ def test_a_refill_recorded_during_the_wizard_stops_it(cli: Cli) -> None:
     assert "a refill was recorded" in result.stderr
     record = json.loads(cli.session_file.read_text().splitlines()[-1])["details"]["refill"]
     assert record["outcome"].startswith("stopped")
+
+
+def test_a_binary_key_file_is_a_key_file_error_not_a_crash(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from itb.programmer.cli import app
+
+    key = tmp_path / "bin.key"
+    key.write_bytes(b"garbage\n\xff\xfe")
+    result = CliRunner().invoke(app, ["interrogate", "--port", "1", "--key-file", str(key),
+                                      "--session", str(tmp_path / "s.jsonl")])
+    assert result.exit_code == 2
+    assert "not UTF-8 text" in result.stderr and "--key-file" in result.stderr
+    assert "failed unexpectedly" not in result.stderr
+
+
+@pytest.mark.parametrize("serial", ["", "  "])
+def test_an_empty_serial_is_refused_by_name(tmp_path, serial: str) -> None:
+    from typer.testing import CliRunner
+
+    from itb.programmer.cli import app
+
+    key = tmp_path / "k.key"
+    key.write_text("itb-telemetry-key 1 serial=T-1 scope=clinic key=" + "00" * 32 + "\n")
+    result = CliRunner().invoke(app, ["interrogate", "--port", "1", "--key-file", str(key),
+                                      "--serial", serial, "--session", str(tmp_path / "s.jsonl")])
+    assert result.exit_code == 2
+    assert "--serial" in result.stderr and "the serial is empty" in result.stderr
+    assert "this key file is for pump" not in result.stderr

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from itb.errors import ItbError
+from itb.errors import InvalidInput, ItbError
 from itb.programmer import schedule as sched
 from itb.programmer.errors import EchoMismatch, LinkInterrupted, PumpChanged
 from itb.programmer.programming import verify_echo
@@ -48,10 +48,19 @@ def load_key(path: Path | None, serial: str | None) -> LinkKey:
     if path is None:
         raise KeyFileError("(none)", "a key file given with --key-file",
                            "the programmer needs the pump's clinic key")
+    if serial is not None and not serial.strip():
+        # An empty --serial would otherwise be compared with the key's serial and reported
+        # as a key for another pump, which sends the clinician after the wrong option.
+        raise InvalidInput("--serial", repr(serial), "a pump serial such as S1",
+                           "the serial is empty")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise KeyFileError(str(path), "a readable key file", exc.strerror) from None
+    except UnicodeDecodeError:
+        # A binary or wrongly encoded file is a wrong key file, not a programmer fault.
+        raise KeyFileError(str(path), "a readable key file",
+                           "it is not UTF-8 text, so not an itb key file") from None
     key = LinkKey.from_text(text, str(path))
     if serial is not None and key.serial != serial:
         raise KeyFileError(str(path), f"the key of pump {serial}",
