@@ -44,3 +44,22 @@ def test_an_endless_flex_file_is_refused_without_reading_it_all() -> None:
         pytest.skip("no /dev/zero here")
     line = refused(["pump", "simulate", "--flex", "/dev/zero", "--days", "2", "--json"])
     assert "bytes" in line
+
+
+@pytest.mark.parametrize("start", [
+    "9999-12-31T00:00:00+00:00",   # the run's end is past year 9999 (traceback before)
+    "9999-12-31T23:59:59-05:00",   # past year 9999 once in UTC (OverflowError before)
+    "1969-12-31T23:59:59Z",        # before the pump clock's epoch
+    "0001-01-01T00:00:00Z",
+])
+def test_a_start_whose_run_leaves_the_calendar_is_refused_by_name(start: str) -> None:
+    args = [a if a != "2026-01-05T08:00:00Z" else start for a in BASE]
+    line = refused(args)
+    assert line.startswith(f"error: start = {start}") and "1970-01-01" in line
+
+
+def test_the_latest_allowed_start_runs_the_longest_run() -> None:
+    result = runner.invoke(app, ["pump", "simulate", "--daily-dose", "500", "--days", "3653",
+                                 "--start", "9989-01-01T00:00:00Z", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"end": "9999-01-02T00:00:00+00:00"' in result.stdout

@@ -48,6 +48,10 @@ app = typer.Typer(name="pump", help="The implanted pump model: simulate a pump o
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 MAX_SIMULATED_DAYS = 3653  # ten years: beyond any pump's service life
+# The pump clock counts whole seconds from 1970 (itb.pump.pump.to_datetime); the
+# latest start leaves room for the longest run inside Python's datetime range.
+EARLIEST_START = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_START = datetime(9989, 1, 1, tzinfo=UTC)
 # A week of one-minute steps is ~10,080 lines of well under 100 bytes; 1 MiB is ample.
 MAX_FLEX_FILE_BYTES = 1 << 20
 
@@ -455,7 +459,15 @@ def simulate(
                                    "2026-01-05T08:00:00Z") from None
             if begin.tzinfo is None:
                 raise InvalidInput("start", start, "an ISO-8601 time with a zone (Z or +01:00)")
-            begin = begin.astimezone(UTC)
+            try:
+                begin = begin.astimezone(UTC)
+            except OverflowError:  # e.g. 9999-12-31T23:59-05:00 is past year 9999 in UTC
+                begin = datetime.max.replace(tzinfo=UTC)
+            if not EARLIEST_START <= begin <= LATEST_START:
+                raise InvalidInput("start", start, f"a time from {EARLIEST_START:%Y-%m-%d} "
+                                   f"(the pump clock's epoch) to {LATEST_START:%Y-%m-%d} UTC "
+                                   f"(a run of up to {MAX_SIMULATED_DAYS} days must end "
+                                   "before year 10000)")
             if begin.microsecond:
                 raise InvalidInput("start", start, "a time in whole seconds")
         result = simulate_pump(
