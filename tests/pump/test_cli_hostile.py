@@ -63,3 +63,21 @@ def test_the_latest_allowed_start_runs_the_longest_run() -> None:
                                  "--start", "9989-01-01T00:00:00Z", "--json"])
     assert result.exit_code == 0, result.output
     assert '"end": "9999-01-02T00:00:00+00:00"' in result.stdout
+
+
+@pytest.mark.parametrize(("option", "value", "field"), [
+    ("--occlusion-at", "50", "occlusion_at"),        # silently ignored before
+    ("--disconnect-at", "2.5", "disconnect_at"),
+    ("--memory-corruption-at", "3", "memory_corruption_at"),
+    ("--stall", "100:1", "stall days"),
+    ("--stall", "1:1e90", "stall hours"),            # a stall no run could show
+])
+def test_a_fault_outside_the_run_is_refused_not_ignored(option: str, value: str,
+                                                        field: str) -> None:
+    line = refused([*BASE, option, value])
+    assert line.startswith(f"error: {field} = ")
+
+
+def test_a_fault_on_the_last_moment_of_the_run_is_accepted() -> None:
+    result = runner.invoke(app, [*BASE, "--occlusion-at", "2", "--stall", "1:48"])
+    assert result.exit_code == 0, result.output

@@ -221,14 +221,18 @@ class SimulationResult:
         }
 
 
-def _parse_day_pairs(option: str, values: list[str]) -> list[tuple[Fraction, Fraction]]:
+def _parse_day_pairs(option: str, values: list[str],
+                     span: Fraction) -> list[tuple[Fraction, Fraction]]:
+    """DAYS:HOURS pairs; the start must fall within the run (0 to `span` days), while
+    the duration may outlast it (a stall still present at the end is reported so)."""
     out = []
     for text in values:
         parts = text.split(":")
         if len(parts) != 2:
             raise InvalidInput(option, text, "DAYS:HOURS, e.g. 10:2")
-        day = in_range(option + " days", parts[0], 0, MAX_SIMULATED_DAYS, "days")
-        hours = in_range(option + " hours", parts[1], 0, None, "h", low_inclusive=False)
+        day = in_range(option + " days", parts[0], 0, span, "days")
+        hours = in_range(option + " hours", parts[1], 0, MAX_SIMULATED_DAYS * 24, "h",
+                         low_inclusive=False)
         out.append((day, hours))
     return out
 
@@ -295,15 +299,15 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
     # Scheduled acts: (time_s, order, name, argument).
     acts: list[tuple[int, int, str, Any]] = []
     for text in occlusion_at:
-        day = in_range("occlusion_at", text, 0, MAX_SIMULATED_DAYS, "days")
+        day = in_range("occlusion_at", text, 0, span, "days")
         acts.append((start_s + _seconds("occlusion_at", day), 1, "occlude", None))
     for text in disconnect_at:
-        day = in_range("disconnect_at", text, 0, MAX_SIMULATED_DAYS, "days")
+        day = in_range("disconnect_at", text, 0, span, "days")
         acts.append((start_s + _seconds("disconnect_at", day), 1, "disconnect", None))
     for text in memory_corruption_at:
-        day = in_range("memory_corruption_at", text, 0, MAX_SIMULATED_DAYS, "days")
+        day = in_range("memory_corruption_at", text, 0, span, "days")
         acts.append((start_s + _seconds("memory_corruption_at", day), 1, "corrupt", None))
-    for day, hours in _parse_day_pairs("stall", stall):
+    for day, hours in _parse_day_pairs("stall", stall, span):
         begin = start_s + _seconds("stall", day)
         acts.append((begin, 2, "stall", None))
         acts.append((begin + _seconds("stall", hours / 24), 0, "unstall", None))
