@@ -238,3 +238,32 @@ def test_report_lines_hold_the_interrogation_changes_and_refill(cli: Cli) -> Non
     text = "\n".join(lines)
     assert "INTERROGATION" in text and "Reservoir: 20 mL estimated" in text
     assert "refill [done]" in text and "withdrawn ml: " + withdrawn in text
+
+
+@pytest.mark.parametrize("odd", ["", "Program Changed", "１"])
+def test_an_odd_log_kind_is_refused_by_name_before_the_pump_is_read(cli: Cli, odd: str) -> None:
+    result = cli("log", "--kind", odd)
+    assert result.exit_code == 2
+    assert "--kind" in result.stderr and "program_changed" in result.stderr
+    assert result.stdout == ""
+    assert cli.wand.sessions == 0
+
+
+def test_a_log_kind_with_no_entries_lists_the_kinds_present(cli: Cli) -> None:
+    result = cli("log", "--kind", "no_such_kind")
+    assert result.exit_code == 0
+    assert "No entries of kind no_such_kind" in result.stdout
+    assert "program_changed" in result.stdout  # the implant's program is in the log
+
+
+@pytest.mark.parametrize("flag", ["--out", "--pdf"])
+def test_an_empty_or_directory_report_path_is_refused_before_the_pump_is_read(
+        cli: Cli, tmp_path: Path, flag: str) -> None:
+    for odd in ("", str(tmp_path)):
+        paths = {"--out": str(tmp_path / "r.html"), "--pdf": str(tmp_path / "r.pdf"), flag: odd}
+        result = cli("report", "--out", paths["--out"], "--pdf", paths["--pdf"])
+        assert result.exit_code == 2
+        assert flag in result.stderr and "a file path to write" in result.stderr
+        assert "failed unexpectedly" not in result.stderr
+        assert result.stdout == ""
+        assert cli.wand.sessions == 0  # refused before any session with the pump

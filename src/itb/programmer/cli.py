@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -72,6 +73,7 @@ from itb.therapy.units import NL_PER_ML, display, exact, in_range, ml_to_nl, to_
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7400
+_LOG_KIND = re.compile(r"[a-z][a-z0-9_]{0,63}")  # the pump logs snake_case kinds
 
 app = typer.Typer(
     help="The clinician programmer: interrogate, program, refill and look after a pump "
@@ -807,6 +809,11 @@ def log(
     end = None if until is None else parse_instant("--until", until)
     if start is not None and end is not None and end < start:
         raise InvalidInput("--until", until, f"not before --since {since}")
+    for name in kind or []:
+        # Pump log kinds are snake_case words (program_changed, refill...); an empty or
+        # odd --kind would otherwise filter silently to an empty table.
+        if not _LOG_KIND.fullmatch(name):
+            raise InvalidInput("--kind", repr(name), "a log entry kind such as program_changed")
     factory = wand_factory(ctx, host, port, key_file, serial)
     with session(factory) as client:
         view = read_view(client, serial)
@@ -836,6 +843,10 @@ def log(
                       details if len(details) <= 160 else details[:157] + "...")
     out = console()
     out.print(table)
+    if kind and not chosen:
+        present = sorted({e.kind for e in view.log})
+        out.print(Text(f"No entries of kind {', '.join(kind)}; kinds in this pump's log: "
+                       f"{', '.join(present) or 'none'}.", style="yellow"))
     if view.report.log_overflowed:
         out.print(Text(f"{view.report.log_overflowed} older entries fell off the pump's log "
                        "ring.", style="yellow"))
@@ -928,6 +939,14 @@ def set_clock(
 # ---- report ------------------------------------------------------------------------------------
 
 
+def require_file_path(flag: str, path: Path) -> None:
+    """Refuse an empty path or a directory for an output file before the pump is read, so
+    the clinician learns of it at once (an empty --out became Path('.'), which has no name
+    to write a .tmp beside)."""
+    if not path.name or path.is_dir():
+        raise InvalidInput(flag, str(path), "a file path to write", "it names a directory")
+
+
 def write_whole(flag: str, path: Path, write: Callable[[Path], object]) -> None:
     """Write a file through a .tmp beside it, renamed into place, so no half-written file is
     left under its name; a file system refusal names the option that gave the path."""
@@ -954,6 +973,9 @@ def report(
     interrogation."""
     from itb.programmer.report import render_report, write_pdf
 
+    require_file_path("--out", out_file)
+    if pdf_file is not None:
+        require_file_path("--pdf", pdf_file)
     factory = wand_factory(ctx, host, port, key_file, serial)
     with session(factory) as client:
         view = read_view(client, serial)
