@@ -7,6 +7,7 @@ from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
 
+import pytest
 from tests.programmer.conftest import IMPLANTED, SERIAL, Cli, make_pump
 
 from itb.pump import ContinuousTherapy, FlexTherapy
@@ -162,6 +163,22 @@ def test_bad_flex_file_is_one_sentence(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "steps[0].start" in result.stderr and "Traceback" not in result.output
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"a = " + b"[" * 100_000 + b"\n", "nested too deeply"),
+    (b"start = \xff\xfe\n", "not UTF-8 text"),
+])
+def test_a_hostile_flex_file_is_refused_as_input_not_a_fault(
+        cli: Cli, tmp_path: Path, content: bytes, reason: str) -> None:
+    flex = tmp_path / "hostile.toml"
+    flex.write_bytes(content)
+    result = cli("program", "--flex", str(flex), "--origin", "spinal", "--age-years", "40",
+                 "--yes")
+    assert result.exit_code == 2
+    assert "--flex" in result.stderr and reason in result.stderr
+    assert "failed unexpectedly" not in result.stderr
+    assert cli.wand.sessions == 0  # refused before the pump was read
 
 
 def test_a_periodic_bolus_flex_file_is_refused_as_a_pump_extension(cli: Cli,

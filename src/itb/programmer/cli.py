@@ -333,7 +333,16 @@ def program(
             text = flex.read_text(encoding="utf-8")
         except OSError as exc:
             raise InvalidInput("--flex", str(flex), "a readable TOML file", exc.strerror) from None
-        schedule = parse_flex_toml(text, str(flex))
+        except UnicodeDecodeError:
+            raise InvalidInput("--flex", str(flex), "a readable TOML file",
+                               "it is not UTF-8 text") from None
+        try:
+            schedule = parse_flex_toml(text, str(flex))
+        except RecursionError:
+            # tomllib recurses per nested array; thousands of '[' must be a refusal, not a
+            # "failed unexpectedly" fault report.
+            raise InvalidInput("--flex", str(flex), "a readable TOML file",
+                               "arrays or inline tables nested too deeply") from None
     limit_daily = None if max_daily_dose is None else in_range(
         "max daily dose", max_daily_dose, 0, None, "mcg", low_inclusive=False)
     limit_bolus = None if max_bolus is None else in_range(
