@@ -49,7 +49,11 @@ def test_interactive_refill_answers_every_prompt(cli: Cli) -> None:
     assert cli.wand.pump.concentration_mcg_per_ml == 1000
     record = last_entry(cli)["details"]["refill"]
     assert record["bridge_bolus"]["dead_volume_ml"] == "0.352"
-    assert record["bridge_bolus"]["pump_volume_ml"] is not None
+    # The pump pushes its own stored dead volume (tubing + its 0.11 mL catheter), not the
+    # clinic's 50 cm figure, and the wizard says the two differ.
+    assert record["bridge_bolus"]["pump_volume_ml"] == "0.332"
+    assert "Note: the pump's bridge bolus is 0.332 mL, the clinic's dead volume 0.352 mL" \
+        in result.stdout
     assert record["previous_concentration_mcg_per_ml"] == "500"
 
 
@@ -119,7 +123,10 @@ def test_concentration_change_with_bridge_bolus(cli: Cli) -> None:
     assert "for 13.28 h" in result.stdout
     record = last_entry(cli)["details"]["refill"]
     assert record["bridge_bolus"]["rate_ml_per_day"] == "0.6"
-    assert record["bridge_bolus"]["until"] is not None
+    # The refill is at 08:00 pump time; 0.332 mL at 0.6 mL/day ends 13 h 16 min 48 s later.
+    assert record["bridge_bolus"]["until"] == "2026-01-30T21:16:48+00:00"
+    assert record["bridge_bolus"]["pump_volume_ml"] == "0.332"
+    assert pump.overlay.volume_nl == 332_000
 
 
 def test_declining_the_pump_identity_stops_at_step_one(cli: Cli) -> None:
