@@ -81,3 +81,21 @@ def test_a_fault_outside_the_run_is_refused_not_ignored(option: str, value: str,
 def test_a_fault_on_the_last_moment_of_the_run_is_accepted() -> None:
     result = runner.invoke(app, [*BASE, "--occlusion-at", "2", "--stall", "1:48"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("option", "value", "field"), [
+    ("--max-daily-dose", "1e90", "max_daily_dose_mcg"),   # accepted before: no limit at all
+    ("--max-bolus", "1e90", "max_bolus_mcg"),
+    ("--max-bolus", "12001", "max_bolus_mcg"),            # 24 mL/day x 500 mcg/mL = 12,000
+])
+def test_a_hard_limit_the_pump_cannot_reach_is_refused(option: str, value: str,
+                                                       field: str) -> None:
+    line = refused([*BASE, option, value])
+    assert line.startswith(f"error: {field} = ") and "maximum flow" in line
+
+
+def test_the_default_daily_limit_never_exceeds_what_the_pump_can_deliver() -> None:
+    # 12,000 mcg/day is the maximum flow at 500 mcg/mL; +25% would be refused by the core.
+    result = runner.invoke(app, ["pump", "simulate", "--daily-dose", "12000", "--days", "1",
+                                 "--start", "2026-01-05T08:00:00Z", "--json"])
+    assert result.exit_code == 0, result.output

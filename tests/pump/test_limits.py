@@ -210,3 +210,41 @@ def test_a_dose_reduction_is_accepted_after_the_patient_used_every_bolus() -> No
     pump.program(continuous(200, max_daily=261, max_bolus=30, patient_bolus=pb))
     assert pump.active_program is not None
     assert pump.active_program.therapy == ContinuousTherapy(Fraction(200))
+
+
+# synchromed-ii-20 at 500 mcg/mL: 24 mL/day maximum flow is 12,000 mcg in 24 h; one
+# stroke (catalogue nominal_stroke_nl) is added to the daily ceiling for quantisation.
+def test_hard_limits_beyond_what_the_pump_can_deliver_are_refused_at_implant() -> None:
+    from itb.pump.catalogue import get_model
+    from itb.pump.errors import InvalidProgram
+    from itb.pump.programs import max_deliverable_daily_dose_mcg
+    model = get_model("synchromed-ii-20")
+    ceiling = max_deliverable_daily_dose_mcg(model, Fraction(500))
+    assert ceiling == Fraction(24_000_000 + model.nominal_stroke_nl, 2000)
+    implant(continuous(max_daily=ceiling, max_bolus=12_000))  # the ceilings themselves are fine
+    with pytest.raises(InvalidProgram, match=r"max_daily_dose_mcg.*maximum flow"):
+        implant(continuous(max_daily=ceiling + Fraction(1, 1000)))
+    with pytest.raises(InvalidProgram, match=r"max_bolus_mcg.*maximum flow"):
+        implant(continuous(max_bolus=12_001))
+    with pytest.raises(InvalidProgram, match="max_daily_dose_mcg"):
+        implant(continuous(max_daily=10**90))
+
+
+def test_a_program_change_to_an_undeliverable_limit_is_refused_and_changes_nothing() -> None:
+    from itb.pump.errors import InvalidProgram
+    pump = implant()
+    pump.advance(at(hours=5))
+    before = (pump.active_program, pump.log.next_index, pump.commanded_nl)
+    with pytest.raises(InvalidProgram, match="max_bolus_mcg"):
+        pump.program(continuous(max_bolus=10**90))
+    assert (pump.active_program, pump.log.next_index, pump.commanded_nl) == before
+
+
+def test_a_refill_at_a_lower_concentration_keeps_limits_set_at_the_higher_one() -> None:
+    # 40,000 mcg is deliverable at 2000 mcg/mL (48,000 in 24 h) but not at 500 (12,000).
+    pump = implant(continuous(dose=300, max_daily=40_000), conc=2000)
+    pump.advance(at(days=30))
+    pump.refill(added_nl=10_000_000, concentration_mcg_per_ml=Fraction(500))
+    assert pump.active_program is not None
+    assert pump.active_program.limits.max_daily_dose_mcg == 40_000
+    assert pump.concentration_mcg_per_ml == 500

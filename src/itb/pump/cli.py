@@ -29,6 +29,7 @@ from itb.pump.programs import (
     Program,
     Therapy,
     compile_therapy,
+    max_deliverable_daily_dose_mcg,
 )
 from itb.pump.pump import DEFAULT_CATHETER_VOLUME_NL, Pump, to_datetime
 from itb.therapy.errors import FlexScheduleError
@@ -281,8 +282,10 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
     compiled = compile_therapy(therapy, pump_model, conc, bolus_limit)
     programmed_daily_mcg = compiled.daily_total_nl() * conc / NL_PER_ML
     if max_daily_dose is None:
-        # Default limit: the programmed 24 h maximum plus a quarter, stated in --help.
-        limit = compiled.max_window_nl * conc / NL_PER_ML * Fraction(5, 4)
+        # Default limit: the programmed 24 h maximum plus a quarter, stated in --help, but
+        # never above what the pump can deliver in 24 h (the core refuses such a limit).
+        limit = min(compiled.max_window_nl * conc / NL_PER_ML * Fraction(5, 4),
+                    max_deliverable_daily_dose_mcg(pump_model, conc))
     else:
         limit = in_range("max_daily_dose", max_daily_dose, 0, None, "mcg", low_inclusive=False)
     catheter_nl = ml_to_nl("catheter_ml", catheter_ml)
@@ -436,8 +439,10 @@ def simulate(
     refill_every_days: str | None = typer.Option(
         None, help="Empty and refill to full at the same concentration every N days."),
     max_daily_dose: str | None = typer.Option(
-        None, help="Clinician's maximum daily dose, mcg (default: programmed 24 h dose + 25%)."),
-    max_bolus: str = typer.Option("100", help="Clinician's maximum bolus, mcg."),
+        None, help="Clinician's maximum daily dose, mcg (default: programmed 24 h dose + 25%, "
+        "at most what the pump can deliver in 24 h)."),
+    max_bolus: str = typer.Option("100", help="Clinician's maximum bolus, mcg (at most a day "
+                                   "at the model's maximum flow)."),
     catheter_ml: str = typer.Option(
         to_decimal_str(Fraction(DEFAULT_CATHETER_VOLUME_NL, NL_PER_ML)),
         help="Catheter volume, mL (tubing to tip)."),

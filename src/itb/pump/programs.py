@@ -318,12 +318,15 @@ def _max_24h_nl(offsets: tuple[int, ...], rates: tuple[int, ...], period: int) -
     return Fraction(best, SECONDS_PER_DAY)
 
 
-def validate_program(program: Program, model: PumpModel,
-                     concentration_mcg_per_ml: Fraction) -> RateSchedule:
+def validate_program(program: Program, model: PumpModel, concentration_mcg_per_ml: Fraction,
+                     *, limits_set_now: bool = True) -> RateSchedule:
     """Check every field of `program`; return its compiled schedule.
 
     The programmed 24 h dose (largest in any 24 h window), plus the patient-bolus
     allowance, plus one stroke of quantisation, must fit the maximum daily dose.
+    When the clinician sets the limits now (`limits_set_now`), they must also be
+    deliverable (`check_limits_deliverable`); a refill or a reboot re-checks a program
+    whose limits were set earlier, at a concentration that may since have fallen.
     """
     if not isinstance(program, Program):
         raise InvalidProgram("program", type(program).__name__, "a Program")
@@ -352,7 +355,41 @@ def validate_program(program: Program, model: PumpModel,
     if limits.max_daily_dose_mcg < min_dose + stroke_mcg:
         raise InvalidProgram("max_daily_dose_mcg", f"{display(limits.max_daily_dose_mcg)} mcg",
                              f"at least {display(min_dose + stroke_mcg)} mcg (the minimum rate)")
+    if limits_set_now:
+        check_limits_deliverable(limits, model, concentration_mcg_per_ml)
     return schedule
+
+
+def max_deliverable_daily_dose_mcg(model: PumpModel,
+                                   concentration_mcg_per_ml: Fraction) -> Fraction:
+    """The highest maximum daily dose `check_limits_deliverable` accepts (see there)."""
+    return Fraction(model.max_flow_nl_per_day + model.nominal_stroke_nl) \
+        * concentration_mcg_per_ml / NL_PER_ML
+
+
+def check_limits_deliverable(limits: HardLimits, model: PumpModel,
+                             concentration_mcg_per_ml: Fraction) -> None:
+    """Refuse hard limits above what this pump can physically deliver at this concentration.
+
+    A bolus lasts at most 24 h at no more than the model's maximum flow, and the base
+    rate never exceeds it either, so nothing can move more than one day at maximum flow
+    (plus one stroke of quantisation) in any 24 h. A limit above that is not a limit: a
+    typo such as 1e90 mcg would read as protection and give none. Checked when a clinician
+    sets limits (implant, program change); a later refill at a lower concentration only
+    lowers what the pump can deliver, so it keeps the limit set.
+    """
+    ceiling_mcg = Fraction(model.max_flow_nl_per_day) * concentration_mcg_per_ml / NL_PER_ML
+    daily_ceiling_mcg = max_deliverable_daily_dose_mcg(model, concentration_mcg_per_ml)
+    reason = (f"what {model.name} can deliver in 24 h at its maximum flow "
+              f"({display(Fraction(model.max_flow_nl_per_day, NL_PER_ML))} mL/day) "
+              f"at {display(concentration_mcg_per_ml)} mcg/mL")
+    if limits.max_daily_dose_mcg > daily_ceiling_mcg:
+        raise InvalidProgram("max_daily_dose_mcg", f"{display(limits.max_daily_dose_mcg)} mcg",
+                             f"at most {display(daily_ceiling_mcg)} mcg, {reason} "
+                             "plus one stroke")
+    if limits.max_bolus_mcg > ceiling_mcg:
+        raise InvalidProgram("max_bolus_mcg", f"{display(limits.max_bolus_mcg)} mcg",
+                             f"at most {display(ceiling_mcg)} mcg, {reason}")
 
 
 def program_to_dict(program: Program) -> dict[str, Any]:

@@ -852,7 +852,7 @@ class Pump:
         self.active_program = program
         self.concentration_mcg_per_ml = conc
         self.low_reservoir_alarm_nl = int(data["low_reservoir_alarm_nl"])
-        self.schedule = validate_program(program, self.model, conc)
+        self.schedule = validate_program(program, self.model, conc, limits_set_now=False)
         self._cache_valid = False
 
     def _enter_memory_error(self, reason: str) -> None:
@@ -1019,7 +1019,7 @@ class Pump:
         _whole_nl("added_nl", added_nl, 0, cap - residual)
         _whole_nl("pocket_fill_nl", pocket_fill_nl, 0, added_nl)
         assert self.active_program is not None
-        schedule = validate_program(self.active_program, self.model, conc)
+        schedule = validate_program(self.active_program, self.model, conc, limits_set_now=False)
         overlay = None
         old_conc = self.concentration_mcg_per_ml
         if bridge_bolus:
@@ -1304,7 +1304,8 @@ class Pump:
         if data["program"] is not None:
             pump.active_program = program_from_dict(data["program"])
             pump.schedule = validate_program(pump.active_program, model,
-                                             pump.concentration_mcg_per_ml)
+                                             pump.concentration_mcg_per_ml,
+                                             limits_set_now=False)
         pump.catheter_volume_nl = int(data["catheter_volume_nl"])
         pump.stopped = bool(data["stopped"])
         pump.stalled = bool(data["stalled"])
