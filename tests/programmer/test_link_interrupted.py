@@ -139,3 +139,25 @@ def test_an_empty_serial_is_refused_by_name(tmp_path, serial: str) -> None:
     assert result.exit_code == 2
     assert "--serial" in result.stderr and "the serial is empty" in result.stderr
     assert "this key file is for pump" not in result.stderr
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "1e999", "７４００", "", "-1", "nan"])
+def test_an_odd_port_is_an_error_and_next_sentence_not_a_usage_box(tmp_path, port: str) -> None:
+    from typer.testing import CliRunner
+
+    from itb.programmer.cli import app
+
+    key = tmp_path / "k.key"
+    key.write_text("itb-telemetry-key 1 serial=T-1 scope=clinic key=" + "00" * 32 + "\n")
+    result = CliRunner().invoke(app, ["interrogate", "--port", port, "--key-file", str(key),
+                                      "--session", str(tmp_path / "s.jsonl")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: --port = {port!r} is not allowed")
+    assert "1 to 65535" in result.stderr and "\nNext: " in result.stderr
+
+
+def test_the_default_port_and_plain_ports_are_read_exactly() -> None:
+    from itb.programmer.cli import DEFAULT_PORT, pump_port
+
+    assert pump_port(DEFAULT_PORT) == 7400
+    assert pump_port("1") == 1 and pump_port("65535") == 65535 and pump_port(47811) == 47811

@@ -72,7 +72,7 @@ from itb.therapy.flex import parse_flex_toml
 from itb.therapy.units import NL_PER_ML, display, exact, in_range, ml_to_nl, to_exact_str
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 7400
+DEFAULT_PORT = "7400"  # text: --port is checked by pump_port
 _LOG_KIND = re.compile(r"[a-z][a-z0-9_]{0,63}")  # the pump logs snake_case kinds
 
 app = typer.Typer(
@@ -83,8 +83,10 @@ app = typer.Typer(
 
 HostOpt = Annotated[str, typer.Option("--host", envvar="ITB_PUMP_HOST",
                                       help="Address of the pump server (loopback).")]
-PortOpt = Annotated[int, typer.Option("--port", envvar="ITB_PUMP_PORT", min=1, max=65535,
-                                      help="Port of the pump server.")]
+# Read as text and checked by pump_port, so a bad port (0, 70000, 1e999, unicode digits)
+# gets the programmer's Error/Next sentence rather than a usage box.
+PortOpt = Annotated[str, typer.Option("--port", envvar="ITB_PUMP_PORT",
+                                      help="Port of the pump server, 1 to 65535.")]
 SerialOpt = Annotated[str | None, typer.Option(
     "--serial", envvar="ITB_SERIAL", help="The patient's pump serial; the pump must match.")]
 KeyOpt = Annotated[Path | None, typer.Option(
@@ -199,10 +201,19 @@ def host_now() -> datetime:
     return datetime.now(UTC)
 
 
-def wand_factory(ctx: typer.Context, host: str, port: int, key_file: Path | None,
+def pump_port(text: str | int) -> int:
+    """The --port value as a TCP port; only ASCII digits (int() would also take '７４００')."""
+    value = str(text)
+    if not (value.isascii() and value.isdigit() and len(value) <= 5
+            and 1 <= int(value) <= 65535):
+        raise InvalidInput("--port", repr(value), "a TCP port number from 1 to 65535")
+    return int(value)
+
+
+def wand_factory(ctx: typer.Context, host: str, port: str | int, key_file: Path | None,
                  serial: str | None) -> WandFactory:
     """The session opener: TCP to `itb pump serve`, or what a test put in `ctx.obj`."""
-    options = ConnectionOptions(host, port, key_file, serial)
+    options = ConnectionOptions(host, pump_port(port), key_file, serial)
     ctx.meta[_OPTIONS_KEY] = options
     maker = ctx.obj if callable(ctx.obj) else None
     return maker(options) if maker is not None else tcp_factory(options)
