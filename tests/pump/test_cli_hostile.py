@@ -99,3 +99,21 @@ def test_the_default_daily_limit_never_exceeds_what_the_pump_can_deliver() -> No
     result = runner.invoke(app, ["pump", "simulate", "--daily-dose", "12000", "--days", "1",
                                  "--start", "2026-01-05T08:00:00Z", "--json"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("option", "value", "field"), [
+    ("--seed", "abc", "seed"),          # a Rich usage box from Typer before, not one sentence
+    ("--seed", "1.5", "seed"),
+    ("--seed", "-1", "seed"),           # random.Random(-1) is random.Random(1): refused
+    ("--seed", str(2**64), "seed"),
+    ("--pocket-fill-refill", "x", "pocket_fill_refill"),
+])
+def test_whole_number_options_are_read_by_itb_and_refused_in_one_sentence(
+        option: str, value: str, field: str) -> None:
+    assert refused([*BASE, option, value]).startswith(f"error: {field} = {value} ")
+
+
+def test_a_fractional_pocket_fill_refill_number_is_refused() -> None:
+    line = refused([*BASE, "--days", "3", "--refill-every-days", "1",
+                    "--pocket-fill-refill", "1.5"])
+    assert line.startswith("error: pocket_fill_refill = 1.5 ")

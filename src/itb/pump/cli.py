@@ -49,6 +49,8 @@ app = typer.Typer(name="pump", help="The implanted pump model: simulate a pump o
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 MAX_SIMULATED_DAYS = 3653  # ten years: beyond any pump's service life
+# random.Random(seed) uses abs(seed), so negative seeds would repeat positive ones.
+MAX_SEED = 2**64 - 1
 # The pump clock counts whole seconds from 1970 (itb.pump.pump.to_datetime); the
 # latest start leaves room for the longest run inside Python's datetime range.
 EARLIEST_START = datetime(1970, 1, 1, tzinfo=UTC)
@@ -238,6 +240,14 @@ def _parse_day_pairs(option: str, values: list[str],
     return out
 
 
+def _whole(option: str, text: str, low: int, high: int, unit: str) -> int:
+    """A whole number typed on the command line, read exactly (no float, no "1_000")."""
+    number = in_range(option, text, low, high, unit)
+    if number.denominator != 1:
+        raise InvalidInput(option, text, f"a whole number from {low} to {high}")
+    return int(number)
+
+
 def _seconds(option: str, days: Fraction) -> int:
     seconds = days * 86_400
     if seconds.denominator != 1:
@@ -247,9 +257,9 @@ def _seconds(option: str, days: Fraction) -> int:
 
 def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_dose: str | None,
                   flex: Path | None, alarm_ml: str | None, days: str, start: datetime,
-                  seed: int, refill_every_days: str | None, max_daily_dose: str | None,
+                  seed: str, refill_every_days: str | None, max_daily_dose: str | None,
                   max_bolus: str, catheter_ml: str, prime: bool, occlusion_at: list[str],
-                  disconnect_at: list[str], stall: list[str], pocket_fill_refill: list[int],
+                  disconnect_at: list[str], stall: list[str], pocket_fill_refill: list[str],
                   memory_corruption_at: list[str]) -> SimulationResult:
     """Build and run one pump (pure: no printing). Raises ItbError on bad input."""
     pump_model = get_model(model)
@@ -296,8 +306,9 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
         refill_every_s = _seconds("refill_every_days", every)
     program = Program(therapy, HardLimits(limit, bolus_limit))
     start_s = int(start.timestamp())
-    pump = Pump.implant(pump_model, serial=f"SIM-{seed}", at=start, fill_nl=fill_nl,
-                        concentration_mcg_per_ml=conc, program=program, seed=seed,
+    seed_number = _whole("seed", seed, 0, MAX_SEED, "")
+    pump = Pump.implant(pump_model, serial=f"SIM-{seed_number}", at=start, fill_nl=fill_nl,
+                        concentration_mcg_per_ml=conc, program=program, seed=seed_number,
                         catheter_volume_nl=catheter_nl, low_reservoir_alarm_nl=alarm_nl)
     # Scheduled acts: (time_s, order, name, argument).
     acts: list[tuple[int, int, str, Any]] = []
@@ -320,11 +331,11 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
         while t < start_s + span_s:
             refill_times.append(t)
             t += refill_every_s
-    for number in pocket_fill_refill:
-        if not 1 <= number <= len(refill_times):
-            raise InvalidInput("pocket_fill_refill", number,
-                               f"1 to {len(refill_times)} (the scheduled refills)"
-                               if refill_times else "no value: no refills are scheduled")
+    if pocket_fill_refill and not refill_times:
+        raise InvalidInput("pocket_fill_refill", pocket_fill_refill[0],
+                           "no value: no refills are scheduled")
+    pocket_fills = {_whole("pocket_fill_refill", text, 1, len(refill_times), "")
+                    for text in pocket_fill_refill}
     for k, t in enumerate(refill_times, start=1):
         acts.append((t, 3, "refill", k))
     acts.sort(key=lambda a: (a[0], a[1]))
@@ -352,7 +363,7 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
             elif name == "unstall":
                 pump.clear_motor_stall()
             elif name == "refill":
-                pocket = pump_model.reservoir_capacity_nl if arg in pocket_fill_refill else 0
+                pocket = pump_model.reservoir_capacity_nl if arg in pocket_fills else 0
                 refill = pump.refill(added_nl=pump_model.reservoir_capacity_nl,
                                      concentration_mcg_per_ml=conc, pocket_fill_nl=pocket)
                 refills.append({
@@ -435,7 +446,8 @@ def simulate(
                                         "(default: the model's, 2 mL)."),
     days: str = typer.Option("30", help="Days to simulate."),
     start: str | None = typer.Option(None, help="Implant time, ISO-8601 with zone (default now)."),
-    seed: int = typer.Option(0, help="Seed for this pump's stroke calibration and drift."),
+    seed: str = typer.Option("0", help="Seed for this pump's stroke calibration and drift "
+                             f"(0 to {MAX_SEED})."),
     refill_every_days: str | None = typer.Option(
         None, help="Empty and refill to full at the same concentration every N days."),
     max_daily_dose: str | None = typer.Option(
@@ -450,7 +462,7 @@ def simulate(
     occlusion_at: list[str] = typer.Option([], help="Fully occlude the catheter at DAYS."),
     disconnect_at: list[str] = typer.Option([], help="Disconnect the catheter at DAYS."),
     stall: list[str] = typer.Option([], help="Motor stall DAYS:HOURS (e.g. MRI at day 10, 2 h)."),
-    pocket_fill_refill: list[int] = typer.Option(
+    pocket_fill_refill: list[str] = typer.Option(
         [], help="Make the Nth scheduled refill a pocket fill (1 = first)."),
     memory_corruption_at: list[str] = typer.Option(
         [], help="Flip a bit in the active program slot at DAYS."),
