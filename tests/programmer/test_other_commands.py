@@ -267,3 +267,15 @@ def test_an_empty_or_directory_report_path_is_refused_before_the_pump_is_read(
         assert "failed unexpectedly" not in result.stderr
         assert result.stdout == ""
         assert cli.wand.sessions == 0  # refused before any session with the pump
+
+
+@pytest.mark.parametrize(("flag", "odd"), [
+    ("--page", "0"), ("--page", "1e999"), ("--page", "９"), ("--page", "9" * 5000),
+    ("--page-size", "0"), ("--page-size", "501"), ("--page-size", ""),
+])
+def test_an_odd_page_option_is_an_error_sentence_before_the_pump_is_read(
+        cli: Cli, flag: str, odd: str) -> None:
+    result = cli("log", flag, odd)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {flag} = ") and "\nNext: " in result.stderr
+    assert result.stdout == "" and cli.wand.sessions == 0

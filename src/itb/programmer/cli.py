@@ -201,13 +201,20 @@ def host_now() -> datetime:
     return datetime.now(UTC)
 
 
-def pump_port(text: str | int) -> int:
-    """The --port value as a TCP port; only ASCII digits (int() would also take '７４００')."""
+def whole_number(flag: str, text: str | int, low: int, high: int, allowed: str) -> int:
+    """A whole-number option read from text: ASCII digits only (int() would also take
+    '７４００'), at most 12 of them (int() refuses strings over 4300 digits with a
+    ValueError), within low..high; anything else is an InvalidInput naming the flag."""
     value = str(text)
-    if not (value.isascii() and value.isdigit() and len(value) <= 5
-            and 1 <= int(value) <= 65535):
-        raise InvalidInput("--port", repr(value), "a TCP port number from 1 to 65535")
+    if not (value.isascii() and value.isdigit() and len(value) <= 12
+            and low <= int(value) <= high):
+        raise InvalidInput(flag, repr(value), allowed)
     return int(value)
+
+
+def pump_port(text: str | int) -> int:
+    """The --port value as a TCP port."""
+    return whole_number("--port", text, 1, 65535, "a TCP port number from 1 to 65535")
 
 
 def wand_factory(ctx: typer.Context, host: str, port: str | int, key_file: Path | None,
@@ -818,13 +825,16 @@ def log(
                      ] = None,
     until: Annotated[str | None, typer.Option("--until", help="Up to this time (ISO-8601).")
                      ] = None,
-    page: Annotated[int, typer.Option("--page", min=1, help="Page, 1 = newest.")] = 1,
-    page_size: Annotated[int, typer.Option("--page-size", min=1, max=500)] = 20,
+    page_text: Annotated[str, typer.Option("--page", help="Page, 1 = newest.")] = "1",
+    page_size_text: Annotated[str, typer.Option("--page-size", help="Entries per page, 1 to "
+                                                "500.")] = "20",
     as_json: JsonOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
     serial: SerialOpt = None, key_file: KeyOpt = None,
     session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
 ) -> None:
     """The pump's event log as a paged table, newest first, filtered by kind and time."""
+    page = whole_number("--page", page_text, 1, 10**12, "a page number, 1 or more")
+    page_size = whole_number("--page-size", page_size_text, 1, 500, "1 to 500 entries")
     start = None if since is None else parse_instant("--since", since)
     end = None if until is None else parse_instant("--until", until)
     if start is not None and end is not None and end < start:
