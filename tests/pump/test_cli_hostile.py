@@ -117,3 +117,12 @@ def test_a_fractional_pocket_fill_refill_number_is_refused() -> None:
     line = refused([*BASE, "--days", "3", "--refill-every-days", "1",
                     "--pocket-fill-refill", "1.5"])
     assert line.startswith("error: pocket_fill_refill = 1.5 ")
+
+
+@pytest.mark.parametrize("fill", ["0", "-0", "0e-999"])
+def test_an_empty_fill_with_priming_is_refused_by_the_fill_option(fill: str) -> None:
+    # Before: "prime refused: the reservoir is empty", naming no option.
+    line = refused([*BASE, "--fill-ml", fill])
+    assert line.startswith("error: fill_ml = 0 mL ") and "--no-prime" in line
+    result = runner.invoke(app, [*BASE, "--fill-ml", fill, "--no-prime"])
+    assert result.exit_code == 0, result.output

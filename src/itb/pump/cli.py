@@ -267,6 +267,10 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
     fill_nl = pump_model.reservoir_capacity_nl if fill_ml is None else ml_to_nl("fill_ml", fill_ml)
     cap_ml = Fraction(pump_model.reservoir_capacity_nl, NL_PER_ML)
     in_range("fill_ml", Fraction(fill_nl, NL_PER_ML), 0, cap_ml, "mL")
+    if prime and fill_nl == 0:
+        # The pump refuses to prime from an empty reservoir; say so by the option's name.
+        raise InvalidInput("fill_ml", "0 mL", f"more than 0 to {display(cap_ml)} mL with --prime "
+                           "(the priming bolus needs drug), or 0 with --no-prime")
     alarm_nl = None if alarm_ml is None else ml_to_nl("alarm_ml", alarm_ml)
     if alarm_nl is not None:
         in_range("alarm_ml", Fraction(alarm_nl, NL_PER_ML),
