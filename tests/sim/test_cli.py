@@ -84,3 +84,15 @@ def test_an_oversized_scenario_file_is_refused_before_it_is_parsed(tmp_path: Pat
     assert result.exit_code == 2
     assert "larger than 1048576 bytes" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_an_integer_of_thousands_of_digits_is_refused_without_a_traceback(
+        tmp_path: Path) -> None:
+    text = (SCENARIOS / "missed-refill.toml").read_text(encoding="utf-8")
+    scenario = tmp_path / "digits.toml"
+    scenario.write_text(text.replace("duration_days = 50", "duration_days = " + "9" * 5000),
+                        encoding="utf-8")
+    result = runner.invoke(app, ["sim", "validate", str(scenario)])
+    assert result.exit_code == 2
+    assert "not valid TOML" in result.output and "4300 digits" in result.output
+    assert isinstance(result.exception, SystemExit)

@@ -669,6 +669,11 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         match = re.search(r"line (\d+)", str(error))
         line = int(match.group(1)) if match else None
         raise ScenarioError(source, [(line, "", f"not valid TOML ({error})")]) from None
+    except ValueError as error:
+        # tomllib hands integers to int(), whose guard against huge digit strings (over
+        # 4300 digits) raises a plain ValueError, not a TOMLDecodeError.
+        reason = str(error).split(";")[0]  # drop int()'s advice about set_int_max_str_digits
+        raise ScenarioError(source, [(None, "", f"not valid TOML ({reason})")]) from None
     except RecursionError:
         # tomllib recurses once per nested array or inline table; a hostile file of
         # thousands of '[' would otherwise end in a traceback, not a refusal.
