@@ -168,6 +168,8 @@ def test_bad_flex_file_is_one_sentence(cli: Cli, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("content", "reason"), [
     (b"a = " + b"[" * 100_000 + b"\n", "nested too deeply"),
     (b"start = \xff\xfe\n", "not UTF-8 text"),
+    (b'timezone = "UTC"\n[[steps]]\nstart = "00:00"\ndose_mcg_per_day = ' + b"9" * 5000,
+     "4300 digits"),
 ])
 def test_a_hostile_flex_file_is_refused_as_input_not_a_fault(
         cli: Cli, tmp_path: Path, content: bytes, reason: str) -> None:

@@ -356,6 +356,12 @@ def program(
                                "it is not UTF-8 text") from None
         try:
             schedule = parse_flex_toml(text, str(flex))
+        except ItbError:
+            raise
+        except ValueError as exc:
+            # tomllib's int() refuses numbers over 4300 digits with a plain ValueError.
+            raise InvalidInput("--flex", str(flex), "a readable TOML file",
+                               str(exc).split(";")[0]) from None
         except RecursionError:
             # tomllib recurses per nested array; thousands of '[' must be a refusal, not a
             # "failed unexpectedly" fault report.
