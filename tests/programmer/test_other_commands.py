@@ -138,10 +138,14 @@ def test_report_without_a_session_says_no_changes(cli: Cli, tmp_path: Path) -> N
     assert "No refill in this session." in html
 
 
-def test_a_damaged_session_journal_is_one_sentence(cli: Cli, tmp_path: Path) -> None:
-    cli.session_file.write_text("not json\n")
+@pytest.mark.parametrize("damage", ["not json\n", "[1]\n", '"text"\n', "[" * 100_000 + "\n"])
+def test_a_damaged_session_journal_is_one_sentence(cli: Cli, tmp_path: Path,
+                                                    damage: str) -> None:
+    cli.session_file.write_text(damage)
     result = cli("report", "--out", str(tmp_path / "r.html"))
     assert result.exit_code == 2 and "session file" in result.stderr
+    assert "line 1" in result.stderr and "failed unexpectedly" not in result.stderr
+    assert not (tmp_path / "r.html").exists()
 
 
 @pytest.mark.parametrize("command", [

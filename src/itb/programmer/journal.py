@@ -81,7 +81,9 @@ class Journal:
                 entry = JournalEntry(str(data["at"]), str(data["kind"]), str(data["serial"]),
                                      data["pump_time"], str(data["outcome"]),
                                      str(data["summary"]), dict(data["details"]))
-            except (ValueError, KeyError, TypeError):
+            # AttributeError: a line that is JSON but not an object ([1], "x"); RecursionError:
+            # a line of thousands of nested arrays. Both are foreign lines, not programmer faults.
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 raise InvalidInput("session file", f"{self.path} line {number}",
                                    f"lines written by itb programmer ({FORMAT})") from None
             if serial is None or entry.serial == serial:
