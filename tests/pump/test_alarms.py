@@ -149,3 +149,41 @@ def test_eri_and_eos_are_logged_as_battery_milestones() -> None:
     assert milestones == ["elective_replacement_indicator", "end_of_service"]
     with pytest.raises(ActRefused, match="end of service"):
         pump.refill(added_nl=1_000_000, concentration_mcg_per_ml=Fraction(500))
+
+
+def test_every_raised_alarm_logs_its_own_pattern_and_repeat_interval() -> None:
+    pump = implant(fill_nl=3_000_000)
+    pump.start_motor_stall("mri")
+    pump.clear_motor_stall()
+    pump.corrupt_memory()
+    pump.program(continuous())
+    pump.advance(at(days=6))
+    pump.inject_low_battery_reset()
+    raised = {dict(e.details)["kind"]: dict(e.details) for e in pump.log.entries()
+              if e.kind == "alarm_raised"}
+    assert set(raised) >= {"motor_stall", "memory_error", "low_reservoir", "reservoir_empty",
+                           "low_battery_reset"}
+    for kind, details in raised.items():
+        assert details["pattern"] == AlarmKind(kind).pattern
+        assert details["critical"] == str(AlarmKind(kind).critical)
+        assert details["repeat_s"] == str(pump.model.alarm_repeat_s)
+
+
+def test_a_silenced_critical_alarm_rearms_after_its_interval_inside_one_long_advance() -> None:
+    # catalogue: critical_rearm_s = 1 h (unconfirmed), alarm_repeat_s = 1 h (unconfirmed).
+    pump = implant()
+    pump.advance(at(hours=1))
+    pump.start_motor_stall("mri")
+    acknowledged_s = pump.now_s
+    assert pump.acknowledge_alarm(AlarmKind.MOTOR_STALL) == 1
+    charge = pump.physical.battery_nc
+    pump.advance(at(hours=11))  # one call: the re-arm must still fall at its own time
+    rearmed = [e for e in pump.log.entries() if e.kind == "alarm_rearmed"]
+    assert [e.time_s - acknowledged_s for e in rearmed] == [pump.model.critical_rearm_s]
+    alarm = pump.alarms[AlarmKind.MOTOR_STALL]
+    assert alarm.sounding_from_s == acknowledged_s + pump.model.critical_rearm_s
+    # 10 h stalled: idle drain for 10 h plus the tones from the re-arm on (9 of them).
+    tones = alarm.tones_between(acknowledged_s, pump.now_s, pump.model.alarm_repeat_s)
+    assert tones == 9
+    assert charge - pump.physical.battery_nc == (pump.model.idle_current_na * 10 * 3600
+                                                 + tones * pump.model.critical_tone_charge_nc)
