@@ -13,6 +13,7 @@ from itb.errors import InvalidInput
 from itb.programmer import schedule as sched
 from itb.programmer.programming import (
     NEEDS_OVERRIDE,
+    NOT_CHECKED,
     OVERRIDDEN,
     SAME_TOTAL,
     WITHIN,
@@ -144,3 +145,15 @@ def test_patient_facts_are_validated() -> None:
         patient_facts("spinal", "-1")
     with pytest.raises(InvalidInput):
         review(300, 330, reason="   ")
+
+
+def test_without_a_program_a_dose_above_the_usual_range_still_needs_an_override() -> None:
+    # A pump in memory error has lost its program; reprogramming it must not bypass the
+    # labeled usual maintenance range (spinal adult 300-800 mcg/day, LIO-LABEL).
+    assert review(None, 800).status == NOT_CHECKED
+    refused = review(None, 100_000)
+    assert refused.status == NEEDS_OVERRIDE and refused.needs_override
+    assert "800 mcg/day" in str(refused.refusal())
+    accepted = review(None, 900, reason="restoring the dose in the patient's record")
+    assert accepted.status == OVERRIDDEN
+    assert accepted.override_reason == "restoring the dose in the patient's record"

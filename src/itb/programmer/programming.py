@@ -21,7 +21,14 @@ from itb.programmer import schedule as sched
 from itb.programmer.errors import OverrideNeeded
 from itb.programmer.view import Projection, PumpView, project_reservoir
 from itb.telemetry.commands import HardLimitsSpec, ProgramConfirmation, ProgramSpec
-from itb.therapy.catalogue import AgeGroup, ChangeReason, Origin, PediatricRule, Phase
+from itb.therapy.catalogue import (
+    MAINTENANCE,
+    AgeGroup,
+    ChangeReason,
+    Origin,
+    PediatricRule,
+    Phase,
+)
 from itb.therapy.dosing import (
     TitrationDecision,
     age_group_for,
@@ -129,8 +136,21 @@ def review_titration(*, current_mcg_per_day: Fraction | None, proposed_mcg_per_d
     if override_reason is not None and reason is None:
         raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
     if current_mcg_per_day is None or current_mcg_per_day <= 0:
-        return TitrationReview(None, proposed_mcg_per_day, NOT_CHECKED, "", None, None, (),
-                               reason, None)
+        # No program to step from (a new pump, or one in memory error after its program was
+        # lost): the step rules cannot apply, but the labeled usual maintenance range still
+        # does (itb.therapy.dosing: a dose above it needs an override with a reason;
+        # catalogue.MAINTENANCE, LIO-LABEL), so a lost program is not a way around it.
+        usual = MAINTENANCE[(patient.origin, patient.age_group)]
+        if proposed_mcg_per_day <= usual.usual_high_mcg_per_day:
+            return TitrationReview(None, proposed_mcg_per_day, NOT_CHECKED, "", None, None, (),
+                                   reason, None)
+        rule = (f"at most the usual maintenance range's {display(usual.usual_high_mcg_per_day)} "
+                f"mcg/day for {patient.origin} origin, {patient.age_group}, with no current "
+                "program to step from")
+        return TitrationReview(None, proposed_mcg_per_day,
+                               NEEDS_OVERRIDE if reason is None else OVERRIDDEN, rule, None,
+                               None, (f"outside the usual maintenance range {rule}",), reason,
+                               None)
     current = current_mcg_per_day
     if proposed_mcg_per_day == current:
         return TitrationReview(current, proposed_mcg_per_day, SAME_TOTAL, "", None, None, (),
