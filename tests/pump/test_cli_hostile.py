@@ -126,3 +126,29 @@ def test_an_empty_fill_with_priming_is_refused_by_the_fill_option(fill: str) -> 
     assert line.startswith("error: fill_ml = 0 mL ") and "--no-prime" in line
     result = runner.invoke(app, [*BASE, "--fill-ml", fill, "--no-prime"])
     assert result.exit_code == 0, result.output
+
+
+def test_alarms_are_read_from_the_log_ring_before_it_can_overwrite_them() -> None:
+    from itb.pump.cli import AlarmCollector
+
+    from .helpers import at, implant
+    pump = implant(fill_nl=3_000_000)
+    collector = AlarmCollector()
+    pump.advance(at(days=6))  # low reservoir, then reservoir empty
+    collector.read(pump)
+    for i in range(pump.log.capacity):  # a busy stretch overwrites every alarm entry
+        pump.log.append(pump.now_s, "telemetry_session", n=i)
+    collector.read(pump)
+    assert [a["kind"] for a in collector.alarms] == ["low_reservoir", "reservoir_empty"]
+    assert collector.missed == 0 and pump.log.overflowed > 0
+    # Entries lost before a read are counted, not silently skipped.
+    for i in range(pump.log.capacity + 7):
+        pump.log.append(pump.now_s, "telemetry_session", n=i)
+    collector.read(pump)
+    assert collector.missed == 7
+
+
+def test_the_readable_summary_shows_the_log_overflow_count() -> None:
+    result = runner.invoke(app, [a for a in BASE if a != "--json"])
+    assert result.exit_code == 0, result.output
+    assert "Log entries overwritten (ring full)" in result.stdout

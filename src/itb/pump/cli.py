@@ -248,6 +248,32 @@ def _whole(option: str, text: str, low: int, high: int, unit: str) -> int:
     return int(number)
 
 
+@dataclass
+class AlarmCollector:
+    """The alarms raised in a run, read from the pump's log after every act.
+
+    The log is a bounded ring (docs/pump.md); reading it only at the end would drop the
+    oldest alarms of a long, busy run without a word. Entries overwritten before they
+    were read are counted, so a loss is reported, never silent.
+    """
+
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+    next_index: int = 0
+    missed: int = 0
+
+    def read(self, pump: Pump) -> None:
+        entries = pump.log.since(self.next_index, pump.log.capacity)
+        if entries and entries[0].index > self.next_index:
+            self.missed += entries[0].index - self.next_index
+        for entry in entries:
+            if entry.kind == "alarm_raised":
+                details = dict(entry.details)
+                self.alarms.append({"time": to_datetime(entry.time_s).isoformat(),
+                                    "kind": details["kind"],
+                                    "critical": details["critical"] == "True"})
+        self.next_index = pump.log.next_index
+
+
 def _seconds(option: str, days: Fraction) -> int:
     seconds = days * 86_400
     if seconds.denominator != 1:
@@ -346,6 +372,7 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
     result_notes: list[str] = []
     refills: list[dict[str, Any]] = []
     csf = leak = Fraction(0)
+    collector = AlarmCollector()
     if prime:
         pump.prime()
     end_s = start_s + span_s
@@ -353,6 +380,7 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
         if when > end_s:
             continue
         report = pump.advance(to_datetime(when))
+        collector.read(pump)
         csf += report.csf_mcg
         leak += report.leaked_mcg
         try:
@@ -379,12 +407,15 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
                     "pocket_fill": bool(pocket)})
         except ActRefused as refused:
             result_notes.append(f"{to_datetime(when).isoformat()}: {refused}")
+        collector.read(pump)
     report = pump.advance(to_datetime(end_s))
+    collector.read(pump)
     csf += report.csf_mcg
     leak += report.leaked_mcg
-    alarms = [{"time": to_datetime(e.time_s).isoformat(), "kind": dict(e.details)["kind"],
-               "critical": dict(e.details)["critical"] == "True"}
-              for e in pump.log.entries() if e.kind == "alarm_raised"]
+    alarms = collector.alarms
+    if collector.missed:
+        result_notes.append(f"{collector.missed} log entries were overwritten in the pump's "
+                            "ring before they were read; alarms among them are not listed")
     return SimulationResult(
         model=pump_model.name, start=start, end=to_datetime(end_s), delivered_mcg=csf,
         commanded_mcg=pump.commanded_mcg, leaked_mcg=leak, pocket_mcg=pump.physical.pocket_mcg,
@@ -415,6 +446,7 @@ def _render(result: SimulationResult) -> None:
                   f"{display(Fraction(result.reservoir_estimate_nl, NL_PER_ML))} mL")
     table.add_row("Battery", result.battery_state)
     table.add_row("Log events", str(result.events))
+    table.add_row("Log entries overwritten (ring full)", str(result.log_overflowed))
     console.print(table)
     if result.flex_clock_note:
         console.print(f"Flex clock: {result.flex_clock_note}.")
