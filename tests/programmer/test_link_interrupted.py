@@ -161,3 +161,38 @@ def test_the_default_port_and_plain_ports_are_read_exactly() -> None:
 
     assert pump_port(DEFAULT_PORT) == 7400
     assert pump_port("1") == 1 and pump_port("65535") == 65535 and pump_port(47811) == 47811
+
+
+
+def test_a_fifo_key_file_or_flex_file_is_refused_without_waiting_for_a_writer(
+        tmp_path) -> None:
+    import os
+
+    from typer.testing import CliRunner
+
+    from itb.programmer.cli import app
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer came
+    key = tmp_path / "k.key"
+    key.write_text("itb-telemetry-key 1 serial=T-1 scope=clinic key=" + "00" * 32 + "\n")
+    session = str(tmp_path / "s.jsonl")
+    by_key = CliRunner().invoke(app, ["interrogate", "--port", "1", "--key-file", str(fifo),
+                                      "--session", session])
+    assert by_key.exit_code == 2 and "key file" in by_key.stderr
+    assert "not a regular file" in by_key.stderr
+    by_flex = CliRunner().invoke(app, ["program", "--flex", str(fifo), "--origin", "spinal",
+                                       "--age-years", "40", "--port", "1", "--key-file",
+                                       str(key), "--session", session])
+    assert by_flex.exit_code == 2 and "--flex" in by_flex.stderr
+    assert "not a regular file" in by_flex.stderr
+
+
+def test_a_fifo_session_journal_is_refused_without_waiting_for_a_writer(cli: Cli,
+                                                                        tmp_path) -> None:
+    import os
+
+    os.mkfifo(cli.session_file)
+    result = cli("report", "--out", str(tmp_path / "r.html"))
+    assert result.exit_code == 2
+    assert "session file" in result.stderr and "not a regular file" in result.stderr

@@ -96,3 +96,13 @@ def test_an_integer_of_thousands_of_digits_is_refused_without_a_traceback(
     assert result.exit_code == 2
     assert "not valid TOML" in result.output and "4300 digits" in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "scenario.toml"
+    os.mkfifo(fifo)
+    result = runner.invoke(app, ["sim", "validate", str(fifo)])  # would block if opened
+    assert result.exit_code == 2
+    assert "not a regular file" in result.output

@@ -347,6 +347,10 @@ def program(
                                                     low_inclusive=False)
     schedule = None
     if flex is not None:
+        if flex.exists() and not flex.is_file() and not flex.is_dir():
+            # A FIFO or device would block the read.
+            raise InvalidInput("--flex", str(flex), "a readable TOML file",
+                               "it is not a regular file")
         try:
             text = flex.read_text(encoding="utf-8")
         except OSError as exc:

@@ -50,6 +50,7 @@ class Journal:
                              None if pump_time is None else pump_time.isoformat(), outcome,
                              summary, details or {})
         line = json.dumps(entry.to_json(), sort_keys=True) + "\n"
+        self._require_regular_file()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as handle:
@@ -61,10 +62,18 @@ class Journal:
                                exc.strerror) from None
         return entry
 
+    def _require_regular_file(self) -> None:
+        """A FIFO or device as --session would block the open; a directory gets the OS's
+        own reason from the open."""
+        if self.path.exists() and not self.path.is_file() and not self.path.is_dir():
+            raise InvalidInput("session file", str(self.path), "a regular file",
+                               "it is not a regular file")
+
     def entries(self, serial: str | None = None) -> list[JournalEntry]:
         """Every entry (of one pump, if `serial` is given), oldest first."""
         if not self.path.exists():
             return []
+        self._require_regular_file()
         try:
             text = self.path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

@@ -53,6 +53,9 @@ def load_key(path: Path | None, serial: str | None) -> LinkKey:
         # as a key for another pump, which sends the clinician after the wrong option.
         raise InvalidInput("--serial", repr(serial), "a pump serial such as S1",
                            "the serial is empty")
+    if Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir():
+        # A FIFO or device would block the read (a directory gets the OS's own reason).
+        raise KeyFileError(str(path), "a readable key file", "it is not a regular file")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:

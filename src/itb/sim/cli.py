@@ -40,6 +40,11 @@ def _fail(message: str) -> typer.Exit:
 
 def read_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file (the only file reading in itb.sim)."""
+    if path.exists() and not path.is_file():
+        # Opening a FIFO blocks until something writes to it: refuse anything that is not a
+        # regular file before opening it, so validation never hangs.
+        raise ScenarioError(str(path), [(None, "", "cannot read the scenario file (it is not "
+                                                   "a regular file)")])
     try:
         with path.open("rb") as handle:
             # Read one byte past the limit so an oversized file is refused without
