@@ -248,3 +248,14 @@ def test_a_refill_at_a_lower_concentration_keeps_limits_set_at_the_higher_one() 
     assert pump.active_program is not None
     assert pump.active_program.limits.max_daily_dose_mcg == 40_000
     assert pump.concentration_mcg_per_ml == 500
+
+
+def test_a_float_bolus_dose_is_refused_as_inexact_not_as_over_the_limit() -> None:
+    from itb.errors import InvalidInput
+    pump = implant()
+    pump.advance(at(hours=5))  # the priming bolus is over
+    before = pump.to_state()
+    with pytest.raises(InvalidInput, match="exact Fraction") as refusal:
+        pump.give_bolus(10.0, 600)  # type: ignore[arg-type]
+    assert not isinstance(refusal.value, LimitExceeded)
+    assert pump.to_state() == before

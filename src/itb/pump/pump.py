@@ -881,8 +881,10 @@ class Pump:
     def _bolus_overlay(self, kind: str, field_prefix: str, dose_mcg: Fraction,
                        duration_s: int) -> Overlay:
         assert self.active_program is not None
-        if not isinstance(dose_mcg, Fraction) or dose_mcg <= 0 \
-                or dose_mcg > self.active_program.limits.max_bolus_mcg:
+        if not isinstance(dose_mcg, Fraction):  # a float 10.0 is not "over the limit"
+            raise InvalidInput(f"{field_prefix}dose_mcg", dose_mcg, "an exact Fraction of mcg",
+                               "binary floats are not exact")
+        if dose_mcg <= 0 or dose_mcg > self.active_program.limits.max_bolus_mcg:
             raise LimitExceeded(f"{field_prefix}dose_mcg", dose_mcg,
                                 f"more than 0 to "
                                 f"{display(self.active_program.limits.max_bolus_mcg)} mcg "
