@@ -152,3 +152,27 @@ def test_the_readable_summary_shows_the_log_overflow_count() -> None:
     result = runner.invoke(app, [a for a in BASE if a != "--json"])
     assert result.exit_code == 0, result.output
     assert "Log entries overwritten (ring full)" in result.stdout
+
+
+@pytest.mark.parametrize(("option", "field"), [
+    ("--model", "model"), ("--start", "start"), ("--fill-ml", "fill_ml"), ("--days", "days"),
+    ("--concentration", "concentration"), ("--alarm-ml", "alarm_ml"), ("--seed", "seed"),
+    ("--max-bolus", "max_bolus"), ("--catheter-ml", "catheter_ml"),
+])
+def test_an_empty_value_is_named_and_shown_as_empty_quotes(option: str, field: str) -> None:
+    line = refused([*BASE, option, ""])
+    assert line.startswith(f'error: {field} = "" is not allowed: allowed is ')
+
+
+@pytest.mark.parametrize("value", ["nan", "-inf", "1e999", "1e999999999", "١٠", "1_000", "0x10",
+                                   "+-1", "1/0", " "])
+@pytest.mark.parametrize(("option", "field"), [
+    ("--fill-ml", "fill_ml"), ("--concentration", "concentration"), ("--daily-dose", "daily_dose"),
+    ("--alarm-ml", "alarm_ml"), ("--days", "days"), ("--max-daily-dose", "max_daily_dose"),
+    ("--max-bolus", "max_bolus"), ("--catheter-ml", "catheter_ml"),
+    ("--refill-every-days", "refill_every_days"), ("--occlusion-at", "occlusion_at"),
+    ("--seed", "seed"),
+])
+def test_odd_number_text_is_refused_by_the_exact_reader_for_every_option(
+        option: str, field: str, value: str) -> None:
+    assert refused([*BASE, option, value]).startswith(f"error: {field} = ")

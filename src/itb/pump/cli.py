@@ -288,7 +288,8 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
                   disconnect_at: list[str], stall: list[str], pocket_fill_refill: list[str],
                   memory_corruption_at: list[str]) -> SimulationResult:
     """Build and run one pump (pure: no printing). Raises ItbError on bad input."""
-    pump_model = get_model(model)
+    # An empty value would print as "model =  is not allowed"; show it as "".
+    pump_model = get_model(model) if model else get_model('""')
     conc = in_range("concentration", concentration, 0, 100_000, "mcg/mL", low_inclusive=False)
     fill_nl = pump_model.reservoir_capacity_nl if fill_ml is None else ml_to_nl("fill_ml", fill_ml)
     cap_ml = Fraction(pump_model.reservoir_capacity_nl, NL_PER_ML)
@@ -512,7 +513,7 @@ def simulate(
             try:
                 begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
             except ValueError:
-                raise InvalidInput("start", start, "an ISO-8601 time such as "
+                raise InvalidInput("start", start or '""', "an ISO-8601 time such as "
                                    "2026-01-05T08:00:00Z") from None
             if begin.tzinfo is None:
                 raise InvalidInput("start", start, "an ISO-8601 time with a zone (Z or +01:00)")
