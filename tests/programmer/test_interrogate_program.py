@@ -204,3 +204,36 @@ def test_pump_refusal_of_a_program_is_a_clear_sentence(cli: Cli) -> None:
     assert result.exit_code == 2
     assert "The pump refused" in result.stderr and "max_daily_dose_mcg" in result.stderr
     assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(300))
+
+
+def test_raising_the_hard_limit_above_the_labeled_maximum_needs_an_override(cli: Cli) -> None:
+    # The label reports at most 2,003 mcg/day for spinal origin (catalogue.MAINTENANCE).
+    before = cli.wand.pump.active_program
+    result = cli("program", "--daily-dose", "300", "--origin", "spinal", "--age-years", "40",
+                 "--max-daily-dose", "100000", "--yes")
+    assert result.exit_code == 2, result.output
+    assert "max daily dose (hard limit)" in result.stderr and "2003" in result.stderr
+    assert cli.wand.pump.active_program == before
+    # Up to the labeled maximum needs no override.
+    result = cli("program", "--daily-dose", "300", "--origin", "spinal", "--age-years", "40",
+                 "--max-daily-dose", "2003", "--yes")
+    assert result.exit_code == 0, result.output
+    assert cli.wand.pump.active_program.limits.max_daily_dose_mcg == 2003
+
+
+def test_a_hard_limit_above_the_labeled_maximum_goes_ahead_with_a_reason(cli: Cli) -> None:
+    result = cli("program", "--daily-dose", "300", "--origin", "spinal", "--age-years", "40",
+                 "--max-daily-dose", "2400", "--override-reason",
+                 "documented refractory spasticity, neurosurgery agrees", "--yes")
+    assert result.exit_code == 0, result.output
+    assert cli.wand.pump.active_program.limits.max_daily_dose_mcg == 2400
+    entry = journal(cli)[-1]
+    assert entry["details"]["override_reason"].startswith("documented refractory")
+    assert any("hard limit" in v for v in entry["details"]["violations"])
+
+
+def test_lowering_or_keeping_the_hard_limit_never_needs_an_override(cli: Cli) -> None:
+    result = cli("program", "--daily-dose", "300", "--origin", "spinal", "--age-years", "40",
+                 "--max-daily-dose", "400", "--yes")
+    assert result.exit_code == 0, result.output
+    assert cli.wand.pump.active_program.limits.max_daily_dose_mcg == 400

@@ -10,7 +10,7 @@ will supply them when the clinic service exists).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from fractions import Fraction
@@ -97,6 +97,8 @@ class TitrationReview:
     violations: tuple[str, ...]
     override_reason: str | None
     decision: TitrationDecision | None
+    # Set when the hard limit, not the dose, is what needs the override: (field, value).
+    refused_setting: tuple[str, str] | None = None
 
     @property
     def change_mcg_per_day(self) -> Fraction | None:
@@ -116,6 +118,9 @@ class TitrationReview:
         return self.status == NEEDS_OVERRIDE
 
     def refusal(self) -> OverrideNeeded:
+        if self.refused_setting is not None:
+            field, value = self.refused_setting
+            return OverrideNeeded(field, value, self.rule, self.violations)
         low, high = self.allowed_low_mcg_per_day, self.allowed_high_mcg_per_day
         allowed = self.rule if low is None or high is None else \
             f"{display(low)} to {display(high)} mcg/day ({self.rule})"
@@ -200,6 +205,33 @@ def review_titration(*, current_mcg_per_day: Fraction | None, proposed_mcg_per_d
                            tuple(violations), reason, decision)
 
 
+def review_hard_limit(titration: TitrationReview, *, current_limit_mcg: Fraction | None,
+                      new_limit_mcg: Fraction, patient: PatientFacts) -> TitrationReview:
+    """Add the hard-limit check to a titration review.
+
+    The maximum daily dose is the firmware's last line of defence against an overdose, so
+    raising it above the highest maintenance dose the label reports for this patient's
+    origin and age (LIO-LABEL: spinal 2,003, cerebral 1,400, under 12 1,199 mcg/day;
+    catalogue.MAINTENANCE) needs an override with a reason, like a dose outside the rules.
+    Keeping or lowering the limit never does.
+    """
+    reported_high = MAINTENANCE[(patient.origin, patient.age_group)].reported_high_mcg_per_day
+    raised = current_limit_mcg is None or new_limit_mcg > current_limit_mcg
+    if not raised or new_limit_mcg <= reported_high:
+        return titration
+    rule = (f"at most {display(reported_high)} mcg per 24 h, the highest maintenance dose the "
+            f"label reports for {patient.origin} origin, {patient.age_group}")
+    violation = (f"hard limit above the labeled maximum maintenance dose "
+                 f"{display(reported_high)} mcg/day")
+    status = NEEDS_OVERRIDE if titration.override_reason is None else OVERRIDDEN
+    only_limit = not titration.violations
+    return replace(titration, status=status, violations=(*titration.violations, violation),
+                   rule=rule if only_limit else titration.rule,
+                   refused_setting=("max daily dose (hard limit)",
+                                    f"{display(new_limit_mcg)} mcg per 24 h")
+                   if only_limit else None)
+
+
 # ---- the preview -----------------------------------------------------------------------------
 
 
@@ -266,6 +298,10 @@ def build_preview(view: PumpView, spec: ProgramSpec, echo: ProgramConfirmation |
                                  proposed_mcg_per_day=daily, patient=patient,
                                  last_change_at=view.last_program_change_at, now=view.now,
                                  override_reason=override_reason)
+    titration = review_hard_limit(
+        titration, current_limit_mcg=None if view.program is None
+        else view.program.limits.max_daily_dose_mcg,
+        new_limit_mcg=spec.limits.max_daily_dose_mcg, patient=patient)
     report = view.report
     low_alarm = next((a for a in report.alarms if a.code == "low_reservoir"), None)
     projection = project_reservoir(
