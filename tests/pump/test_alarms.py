@@ -187,3 +187,16 @@ def test_a_silenced_critical_alarm_rearms_after_its_interval_inside_one_long_adv
     assert tones == 9
     assert charge - pump.physical.battery_nc == (pump.model.idle_current_na * 10 * 3600
                                                  + tones * pump.model.critical_tone_charge_nc)
+
+
+def test_end_of_service_comes_90_days_after_eri_at_a_steady_rate_as_devices_md_states() -> None:
+    # devices.md: "After the ERI alarm the pump runs on and stops after 90 days". 300 mcg/day
+    # at 2000 mcg/mL from a 40 mL reservoir: no reservoir alarm in the way, only ERI sounding.
+    pump = implant(continuous(300), model="synchromed-ii-40", conc=2000, fill_nl=40_000_000)
+    pump.advance(at(days=1))
+    pump.physical.battery_nc = pump.model.idle_current_na * 100 * 86_400  # near ERI
+    pump.advance(at(days=200))
+    times = {dict(e.details)["milestone"]: e.time_s for e in pump.log.entries()
+             if e.kind == "battery_milestone"}
+    gap_s = times["end_of_service"] - times["elective_replacement_indicator"]
+    assert abs(gap_s - pump.model.eri_warning_s) <= 3600  # was 87.1 days before the fix

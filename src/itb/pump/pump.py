@@ -620,10 +620,17 @@ class Pump:
         return drain
 
     def _eri_reached(self, charge_nc: int, flow: int) -> bool:
-        """ERI: the charge left is no more than `eri_warning_s` of the present drain."""
+        """ERI: the charge left is no more than `eri_warning_s` of the present drain.
+
+        The drain includes the ERI alarm's own tone, which sounds from ERI on (every
+        `alarm_repeat_s`), so that at a steady rate the pump stops `eri_warning_s` after
+        ERI, as devices.md states ("stops after 90 days"), not ~3 days sooner.
+        """
         m = self.model
-        per_day_units = m.idle_current_na * DAY_S * m.nominal_stroke_nl \
-            + m.stroke_charge_nc * flow
+        per_day_units = Fraction(m.idle_current_na * DAY_S * m.nominal_stroke_nl
+                                 + m.stroke_charge_nc * flow) \
+            + Fraction(m.noncritical_tone_charge_nc * DAY_S * m.nominal_stroke_nl,
+                       m.alarm_repeat_s)
         return charge_nc * m.nominal_stroke_nl * DAY_S <= per_day_units * m.eri_warning_s
 
     def _battery_crossing(self, start_s: int, end_s: int, flow: int) -> int:
