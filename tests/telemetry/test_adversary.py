@@ -34,7 +34,7 @@ def recorded_stop() -> tuple[object, bytes]:
 
 
 def audit_kinds(b) -> list[str]:
-    return [e.kind for e in b.adapter.security_log.entries]
+    return [e.kind for e in b.adapter.security_log.entries()]
 
 
 @given(st.binary(min_size=1, max_size=600))
@@ -166,7 +166,7 @@ def test_idle_session_times_out_end_to_end() -> None:
     with pytest.raises(SessionClosed, match="idle timeout"):
         wand.read_status()
     b.host.tick(b.clock.now_s)
-    (ended,) = [e for e in b.adapter.security_log.entries if e.kind == "session_ended"]
+    (ended,) = [e for e in b.adapter.security_log.entries() if e.kind == "session_ended"]
     assert ended.details == (("reason", "idle timeout"),)
 
 

@@ -229,4 +229,4 @@ def test_patient_handheld_cannot_give_clinician_commands(act: str) -> None:
             getattr(handheld, act)(*args.get(act, ()), **kwargs.get(act, {}))
         assert refused.value.code == "not_permitted"
         assert b.pump_state() == before
-    assert b.adapter.security_log.entries[1].kind == "role_violation"
+    assert b.adapter.security_log.entries()[1].kind == "role_violation"

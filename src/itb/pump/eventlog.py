@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 MIN_CAPACITY = 4096  # issue 2: a ring of at least 4,096 entries
 
@@ -32,12 +32,15 @@ class LogEntry:
                    tuple((str(k), str(v)) for k, v in data["details"].items()))
 
 
-class EventLog:
-    """A ring of `LogEntry`s; `next_index` is the index the next entry will get."""
+class BoundedLog:
+    """A ring of `LogEntry`s; `next_index` is the index the next entry will get.
 
-    def __init__(self, capacity: int = MIN_CAPACITY) -> None:
-        if capacity < MIN_CAPACITY:
-            raise ValueError(f"event log capacity must be at least {MIN_CAPACITY}")
+    The firmware's event log and the wand link's audit log are both this ring.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("log capacity must be at least 1")
         self.capacity = capacity
         self._ring: deque[LogEntry] = deque(maxlen=capacity)
         self.next_index = 0
@@ -77,10 +80,19 @@ class EventLog:
                 "overflowed": self.overflowed, "entries": [e.to_dict() for e in self._ring]}
 
     @classmethod
-    def from_state(cls, data: dict[str, Any]) -> EventLog:
+    def from_state(cls, data: dict[str, Any]) -> Self:
         log = cls(int(data["capacity"]))
         log.next_index = int(data["next_index"])
         log.overflowed = int(data["overflowed"])
         for entry in data["entries"]:
             log._ring.append(LogEntry.from_dict(entry))
         return log
+
+
+class EventLog(BoundedLog):
+    """The firmware's event log: a ring of at least 4,096 entries (issue 2)."""
+
+    def __init__(self, capacity: int = MIN_CAPACITY) -> None:
+        if capacity < MIN_CAPACITY:
+            raise ValueError(f"event log capacity must be at least {MIN_CAPACITY}")
+        super().__init__(capacity)

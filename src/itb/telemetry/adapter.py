@@ -15,7 +15,6 @@ off the air never alters the pump's state.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from fractions import Fraction
@@ -35,7 +34,7 @@ from itb.pump import (
     Pump,
 )
 from itb.pump import Program as PumpProgram
-from itb.pump.eventlog import LogEntry
+from itb.pump.eventlog import BoundedLog, LogEntry
 from itb.pump.pump import to_datetime
 from itb.telemetry.codec import Message
 from itb.telemetry.commands import (
@@ -134,36 +133,11 @@ def program_from_pump(program: PumpProgram) -> ProgramSpec:
 
 # ---- the link's audit log -----------------------------------------------------------------
 
-class SecurityLog:
+class SecurityLog(BoundedLog):
     """A bounded ring of link events (sessions, dropped frames, lockouts), pump-clock stamped."""
 
     def __init__(self, capacity: int = SECURITY_LOG_CAPACITY) -> None:
-        self.capacity = capacity
-        self.entries: deque[LogEntry] = deque(maxlen=capacity)
-        self.next_index = 0
-        self.overflowed = 0
-
-    def append(self, time_s: int, kind: str, **details: object) -> None:
-        if len(self.entries) == self.capacity:
-            self.overflowed += 1
-        self.entries.append(LogEntry(self.next_index, time_s, kind,
-                                     tuple((k, str(v)) for k, v in details.items())))
-        self.next_index += 1
-
-    def since(self, index: int, limit: int) -> list[LogEntry]:
-        return [e for e in self.entries if e.index >= index][:limit]
-
-    def to_state(self) -> dict[str, Any]:
-        return {"capacity": self.capacity, "next_index": self.next_index,
-                "overflowed": self.overflowed, "entries": [e.to_dict() for e in self.entries]}
-
-    @classmethod
-    def from_state(cls, data: dict[str, Any]) -> SecurityLog:
-        log = cls(int(data["capacity"]))
-        log.next_index = int(data["next_index"])
-        log.overflowed = int(data["overflowed"])
-        log.entries.extend(LogEntry.from_dict(e) for e in data["entries"])
-        return log
+        super().__init__(capacity)
 
 
 # ---- the adapter ---------------------------------------------------------------------------
