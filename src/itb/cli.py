@@ -17,12 +17,6 @@ from typer.core import TyperGroup, _click
 import itb
 
 
-def _mount_calc() -> typer.Typer:
-    from itb.therapy.cli import app as calc_app
-
-    return calc_app
-
-
 def _mount_pump() -> typer.Typer:
     from itb.pump.cli import app as pump_app
     from itb.telemetry.cli import register_pump_commands
@@ -50,7 +44,7 @@ def _module_app(module: str) -> Callable[[], typer.Typer]:
 
 # One line per part of the system: the command name and how to load it.
 _GROUPS: dict[str, Callable[[], typer.Typer]] = {
-    "calc": _mount_calc,
+    "calc": _module_app("itb.therapy.cli"),
     "pump": _mount_pump,
     "programmer": _module_app("itb.programmer.cli"),
     "sim": _module_app("itb.sim.cli"),
