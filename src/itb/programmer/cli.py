@@ -38,7 +38,13 @@ from itb.programmer.errors import (
     PrescriptionMismatch,
     ProgrammerError,
 )
-from itb.programmer.programming import build_preview, new_limits, patient_facts, request_spec
+from itb.programmer.programming import (
+    TitrationReview,
+    build_preview,
+    new_limits,
+    patient_facts,
+    request_spec,
+)
 from itb.programmer.view import PumpView, project_reservoir, view_to_json
 from itb.programmer.wand import (
     LINK_LOST,
@@ -67,7 +73,12 @@ from itb.telemetry.errors import (
     LinkTimeout,
     SessionClosed,
 )
-from itb.therapy.errors import FlexScheduleError, Overfill, RefillDiscrepancy
+from itb.therapy.errors import (
+    FlexScheduleError,
+    LargeDecreaseUnconfirmed,
+    Overfill,
+    RefillDiscrepancy,
+)
 from itb.therapy.flex import parse_flex_toml
 from itb.therapy.units import NL_PER_ML, display, exact, in_range, ml_to_nl, to_exact_str
 
@@ -121,10 +132,14 @@ def explain(exc: BaseException, options: ConnectionOptions | None = None) -> tup
         return f"Wrong concentration: {exc}.", (
             "Use the prescribed drug, or have the prescription changed and give "
             f"--prescribed-concentration. {nothing_sent}")
+    if isinstance(exc, LargeDecreaseUnconfirmed):
+        return f"Large decrease not confirmed: {exc}.", (
+            "Confirm it with --confirm-large-decrease (or answer the question interactively), "
+            f"or choose a smaller step. {nothing_sent}")
     if isinstance(exc, OverrideNeeded):
-        return f"Dose change refused: {exc}.", (
+        return f"Dose change refused: {exc}.", (exc.next_step or (
             "Choose a dose in the allowed range, or give --override-reason with the clinical "
-            f"reason for going beyond it. {nothing_sent}")
+            "reason for going beyond it.")) + f" {nothing_sent}"
     if isinstance(exc, FlexScheduleError):
         return f"Flex schedule refused: {exc}.", f"Correct the flex file. {nothing_sent}"
     if isinstance(exc, KeyFileError):
@@ -333,6 +348,10 @@ def program(
         "--max-bolus", help="New maximum bolus, mcg (default: keep).")] = None,
     override_reason: Annotated[str | None, typer.Option(
         "--override-reason", help="Clinical reason to go beyond the titration rules.")] = None,
+    confirm_large_decrease: Annotated[bool, typer.Option(
+        "--confirm-large-decrease",
+        help="Confirm a cut larger than 20% (it can bring on withdrawal); asked otherwise.")
+    ] = False,
     yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
     serial: SerialOpt = None, key_file: KeyOpt = None,
     session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
@@ -394,6 +413,8 @@ def program(
                "new": sched.program_to_json(spec), "patient": patient.describe(),
                "titration": titration.status, "violations": list(titration.violations),
                "override_reason": titration.override_reason,
+               "titration_notes": list(titration.notes),
+               "large_decrease_confirmed": titration.large_decrease or None,
                "previous_daily_dose_mcg": None if view.daily_dose_mcg is None
                else dec(view.daily_dose_mcg),
                "daily_dose_mcg": dec(preview.daily_dose_mcg),
@@ -409,11 +430,12 @@ def program(
                "refused by the pump: " + summary, {**details, "error": str(pump_refusal)})
         raise pump_refusal
     try:
+        confirm_decrease(titration, confirm_large_decrease, yes)
         confirm(f"Send this program to pump {view.serial}?", yes)
         with send_session(factory, view, "new program") as client:
             echo, _after = send_program(client, factory, view.program, spec,
                                         view.concentration_mcg_per_ml)
-    except NotConfirmed:
+    except (NotConfirmed, LargeDecreaseUnconfirmed):
         record(session_file, "program", view, view.serial, "cancelled", "cancelled: " + summary,
                details)
         raise
@@ -429,6 +451,19 @@ def program(
     out.print(Text(f"Program sent and verified: the pump's echo and a fresh interrogation show "
                    f"the new program in force since {render.when(echo.effective)}.",
                    style="bold green"))
+
+
+def confirm_decrease(titration: TitrationReview, confirmed: bool, yes: bool) -> None:
+    """A cut beyond the labeled decrease step is confirmed on its own: --yes alone is not
+    enough (it answers routine questions), the flag or an answer to this question is."""
+    if not titration.large_decrease or confirmed:
+        return
+    if yes:
+        raise LargeDecreaseUnconfirmed(
+            "daily dose", f"{display(titration.proposed_mcg_per_day)} mcg/day",
+            "a large decrease confirmed with --confirm-large-decrease",
+            titration.withdrawal_warning)
+    confirm("This large decrease can bring on withdrawal. Confirm the large decrease?", False)
 
 
 # ---- refill ------------------------------------------------------------------------------------

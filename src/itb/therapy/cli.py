@@ -30,7 +30,11 @@ from itb.therapy import catalogue
 from itb.therapy.battery import forecast_battery
 from itb.therapy.bridge import catheter_volume_ml, plan_bridge_bolus
 from itb.therapy.dilution import prepare_dilution
-from itb.therapy.dosing import age_group_for, check_titration, initial_daily_dose
+from itb.therapy.dosing import (
+    TitrationDecision,
+    check_titration,
+    initial_daily_dose,
+)
 from itb.therapy.errors import FlexScheduleError, ScreeningProtocolError
 from itb.therapy.flex import FlexSchedule, parse_flex_toml
 from itb.therapy.refill import check_refill, plan_refill
@@ -355,10 +359,13 @@ def bridge(
 @app.command()
 def titrate(
     current: str = typer.Option(..., "--current", help="current daily dose, mcg/day"),
-    proposed: str = typer.Option(..., "--proposed", help="proposed daily dose, mcg/day"),
+    proposed: str = typer.Option(..., "--proposed", help="proposed daily dose, mcg/day "
+                                 "(0: a stop)"),
     origin: str = typer.Option(..., "--origin", help="spinal or cerebral"),
     age_group: str | None = typer.Option(None, "--age-group", help="adult or child"),
-    age_years: str | None = typer.Option(None, "--age-years", help="age (child under 12)"),
+    age_years: str | None = typer.Option(None, "--age-years",
+                                         help="age (pediatric rule under 18, under-12 "
+                                              "maintenance figures)"),
     pediatric_rule: str = typer.Option("5-15", "--pediatric-rule", help="5-15 or 5-10"),
     phase: str = typer.Option("titration", "--phase",
                               help="titration (post-implant) or maintenance (refill visit)"),
@@ -366,42 +373,63 @@ def titrate(
                                            help="time of the last change or infusion start"),
     now: str | None = NOW_OPTION,
     override_reason: str | None = typer.Option(None, "--override-reason",
-                                               help="reason to go outside the usual range"),
+                                               help="reason to go beyond the rules for an "
+                                                    "increase"),
+    confirm_large_decrease: bool = typer.Option(
+        False, "--confirm-large-decrease",
+        help="confirm a cut larger than 20% (it can bring on withdrawal)"),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Check a proposed dose change against the labeled titration step."""
+    """Check a proposed dose change: increases against the labeled step, decreases at any time."""
 
     def compute() -> tuple[dict[str, Any], Callable[[Console], None]]:
         _exactly_one({"--age-group": age_group, "--age-years": age_years})
-        group = age_group if age_group is not None else age_group_for(age_years or "")
         decision = check_titration(
             current_mcg_per_day=current, proposed_mcg_per_day=proposed, origin=origin,
-            age_group=group, pediatric_rule=pediatric_rule, phase=phase,
+            age_group=age_group or "adult", age_years=age_years,
+            pediatric_rule=pediatric_rule, phase=phase,
             last_change_at=None if last_change is None else _instant("last_change", last_change),
-            now=_instant("now", now), override_reason=override_reason)
-        data = {
-            "accepted": True, "current_mcg_per_day": _x(decision.current_mcg_per_day),
-            "proposed_mcg_per_day": _x(decision.proposed_mcg_per_day),
-            "change_percent": _x(decision.change_percent), "reason": decision.reason.value,
-            "allowed_low_mcg_per_day": _x(decision.allowed_low_mcg_per_day),
-            "allowed_high_mcg_per_day": _x(decision.allowed_high_mcg_per_day),
-            "rule": decision.rule, "outside_usual_range": decision.outside_usual_range,
-            "override_reason": decision.override_reason,
-            "next_change_not_before": _iso(decision.next_change_not_before),
-        }
-        rows = [("change", f"{_shown(decision.current_mcg_per_day)} -> "
-                           f"{_shown(decision.proposed_mcg_per_day, 'mcg/day')} "
-                           f"({_shown(decision.change_percent, '%')})"),
-                ("rule", decision.rule),
-                ("allowed", f"{_shown(decision.allowed_low_mcg_per_day)} to "
-                            f"{_shown(decision.allowed_high_mcg_per_day, 'mcg/day')}"),
-                ("usual maintenance range", f"{display(decision.usual_low_mcg_per_day)} to "
-                                            f"{display(decision.usual_high_mcg_per_day)} mcg/day"
-                 + (" (outside: override given)" if decision.override_reason else "")),
-                ("next change not before (UTC)", _iso(decision.next_change_not_before) or "")]
-        return data, _table("Titration: accepted", rows)
+            now=_instant("now", now), override_reason=override_reason,
+            confirm_large_decrease=confirm_large_decrease)
+        return _titration_output(decision)
 
     _run(json_output, compute)
+
+
+def _titration_output(decision: TitrationDecision
+                      ) -> tuple[dict[str, Any], Callable[[Console], None]]:
+    data = {
+        "accepted": True, "current_mcg_per_day": _x(decision.current_mcg_per_day),
+        "proposed_mcg_per_day": _x(decision.proposed_mcg_per_day),
+        "change_percent": _x(decision.change_percent), "reason": decision.reason.value,
+        "allowed_low_mcg_per_day": _x(decision.allowed_low_mcg_per_day),
+        "allowed_high_mcg_per_day": _x(decision.allowed_high_mcg_per_day),
+        "usual_step_low_mcg_per_day": _x(decision.usual_step_low_mcg_per_day),
+        "usual_step_high_mcg_per_day": _x(decision.usual_step_high_mcg_per_day),
+        "rule": decision.rule, "outside_usual_range": decision.outside_usual_range,
+        "override_reason": decision.override_reason,
+        "overridden": [str(v) for v in decision.violations],
+        "notes": list(decision.notes), "large_decrease": decision.large_decrease,
+        "withdrawal_warning": decision.withdrawal_warning,
+        "next_change_not_before": _iso(decision.next_change_not_before),
+    }
+    rows = [("change", f"{_shown(decision.current_mcg_per_day)} -> "
+                       f"{_shown(decision.proposed_mcg_per_day, 'mcg/day')} "
+                       f"({_shown(decision.change_percent, '%')})"),
+            ("rule", decision.rule),
+            ("usual step", f"{_shown(decision.usual_step_low_mcg_per_day)} to "
+                           f"{_shown(decision.usual_step_high_mcg_per_day, 'mcg/day')}"),
+            ("allowed", f"{_shown(decision.allowed_low_mcg_per_day)} to "
+                        f"{_shown(decision.allowed_high_mcg_per_day, 'mcg/day')}"),
+            ("usual maintenance range", f"{display(decision.usual_low_mcg_per_day)} to "
+                                        f"{display(decision.usual_high_mcg_per_day)} mcg/day")]
+    rows += [("note", note) for note in decision.notes]
+    rows += [("overridden", f"{v} (reason: {decision.override_reason})")
+             for v in decision.violations]
+    if decision.withdrawal_warning:
+        rows.append(("warning (confirmed)", decision.withdrawal_warning))
+    rows.append(("next increase not before (UTC)", _iso(decision.next_change_not_before) or ""))
+    return data, _table("Titration: accepted", rows)
 
 
 @app.command("initial-dose")
