@@ -44,6 +44,7 @@ from itb.therapy.screening import (
     assess_candidate,
     evaluate_trial,
     screening_bolus,
+    screening_doses,
 )
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, display, exact, to_exact_str
 
@@ -546,6 +547,9 @@ def screening(
     min_spasm_decrease: int = typer.Option(
         catalogue.POSITIVE_RESPONSE_MIN_SPASM_FREQUENCY_DECREASE, "--min-spasm-decrease",
         help="positive response: Penn spasm frequency fall (unconfirmed default)"),
+    small_child: bool = typer.Option(
+        False, "--small-child",
+        help="a very small child: 25 mcg may be tried first (unconfirmed label figure)"),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """The labeled screening protocol, or the decision for a recorded trial."""
@@ -558,7 +562,7 @@ def screening(
         conc = catalogue.SCREENING_CONCENTRATION_MCG_PER_ML
         protocol = [{"bolus": i + 1, "dose_mcg": _x(d), "volume_ml": _x(d / conc),
                      "hours_after_previous": 0 if i == 0 else catalogue.SCREENING_INTERVAL_H}
-                    for i, d in enumerate(catalogue.SCREENING_DOSES_MCG)]
+                    for i, d in enumerate(screening_doses(small_child))]
         if trial is None:
             data: dict[str, Any] = {
                 "concentration_mcg_per_ml": _x(conc), "boluses": protocol,
@@ -575,7 +579,7 @@ def screening(
                      ("no response to 100 mcg", "not a candidate for an implanted pump")]
             return data, _table("Screening trial protocol (label)", rows, numbers=False)
         try:
-            record = evaluate_trial(_read_trial(trial), criterion)
+            record = evaluate_trial(_read_trial(trial), criterion, small_child=small_child)
         except ScreeningProtocolError as exc:
             if exc.field.startswith("boluses"):  # the protocol check: name the file's bolus
                 raise ScreeningProtocolError(f"{trial}: bolus" + exc.field.removeprefix("boluses"),

@@ -3,10 +3,13 @@
 Rules from the Lioresal Intrathecal / Gablofen labeling (catalogue [LIO-LABEL]):
 - initial daily dose: the screening dose if its effect lasted more than 8 h,
   otherwise twice the screening dose; no increase in the first 24 h;
-- titration once every 24 h: spinal origin +10-30%, cerebral origin +5-15%,
-  children +5-15% (some labels +5-10%), decreases for side effects -10-20%;
-- maintenance (at refill visits): spinal +10-40%, cerebral +5-20%, side effects -10-20%;
-- a dose outside the usual maintenance range needs an explicit override with a reason.
+- increases at most once every 24 h, usual steps: spinal origin +10-30%, cerebral origin
+  +5-15%, children (the cerebral-origin rule) +5-15% (some labels +5-10%); maintenance
+  (at refill visits): spinal +10-40%, cerebral/children +5-20%. Smaller steps are allowed
+  with a note; beyond the top of the step needs an override with a reason;
+- decreases at any time, down to a stop; -10-20% is the suggested step for side
+  effects; a larger cut warns of withdrawal and needs confirmation;
+- an increase above the usual maintenance range needs an explicit override with a reason.
 """
 
 from __future__ import annotations
@@ -60,13 +63,20 @@ class InitialDose:
 
 
 def initial_daily_dose(screening_dose_mcg: ExactLike, effect_duration_h: ExactLike,
-                       infusion_start: datetime | None = None) -> InitialDose:
-    """The starting daily dose from the screening dose that gave a positive response."""
+                       infusion_start: datetime | None = None, *,
+                       small_child: bool = False) -> InitialDose:
+    """The starting daily dose from the screening dose that gave a positive response
+    (25 mcg too for a very small child, catalogue.SMALL_CHILD_SCREENING_DOSE_MCG)."""
     dose = exact("screening_dose_mcg", screening_dose_mcg)
-    if dose not in catalogue.SCREENING_DOSES_MCG:
+    doses = catalogue.SCREENING_DOSES_MCG
+    if small_child:
+        doses = (catalogue.SMALL_CHILD_SCREENING_DOSE_MCG, *doses)
+    if dose not in doses:
         raise InvalidInput("screening_dose_mcg", display(dose),
                            "one of the labeled screening doses: "
-                           + ", ".join(display(d) for d in catalogue.SCREENING_DOSES_MCG) + " mcg")
+                           + ", ".join(display(d) for d in doses) + " mcg",
+                           "25 mcg only for a very small child" if not small_child
+                           and dose == catalogue.SMALL_CHILD_SCREENING_DOSE_MCG else None)
     hours = in_range("effect_duration_h", effect_duration_h, 0, 72, "h", low_inclusive=False)
     if hours > catalogue.INITIAL_DOSE_LONG_EFFECT_H:
         daily, rule = dose, "effect lasted more than 8 h: daily dose = screening dose"
