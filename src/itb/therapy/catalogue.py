@@ -250,6 +250,12 @@ DEFAULT_REFILL_DISCREPANCY_THRESHOLD_ML = Fraction(2)
 # Reservoir sizes of the reference pumps: 20 or 40 mL [DEVICES, *unconfirmed*]; seed 002: 10 mL.
 RESERVOIR_CAPACITIES_ML: tuple[Fraction, ...] = (Fraction(10), Fraction(20), Fraction(40))
 
+# The pump's minimum flow: about 0.048 mL/day, the SynchroMed minimum rate [DEVICES,
+# *unconfirmed*; the pump catalogue uses the same figure]. A prescribed daily dose whose
+# flow at the chosen strength falls below it cannot be delivered: the strength must be
+# lower (a prescribed dilution, itb.therapy.dilution).
+DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY = Fraction("0.048")
+
 # --- Bridge bolus / catheter ----------------------------------------------------------
 
 # Implanted catheter volume per cm: 0.0026 mL/cm for the Prometra intrathecal catheter

@@ -37,7 +37,7 @@ from itb.therapy.dosing import (
 )
 from itb.therapy.errors import FlexScheduleError, ScreeningProtocolError
 from itb.therapy.flex import FlexSchedule, parse_flex_toml
-from itb.therapy.refill import check_refill, plan_refill
+from itb.therapy.refill import below_minimum_flow, check_refill, plan_refill
 from itb.therapy.screening import (
     PositiveResponseCriterion,
     SpasticityScore,
@@ -145,6 +145,9 @@ def rate(
     concentration: str = typer.Option(..., "--concentration", help="mcg/mL"),
     daily_dose: str | None = typer.Option(None, "--daily-dose", help="mcg/day"),
     flex: Path | None = typer.Option(None, "--flex", help="flex schedule TOML file"),
+    min_flow: str = typer.Option(to_exact_str(catalogue.DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY),
+                                 "--min-flow-ml-per-day",
+                                 help="the pump's minimum flow (unconfirmed default)"),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Flow rate for a daily dose (or each step of a flex schedule) at a concentration."""
@@ -179,9 +182,22 @@ def rate(
             data["steps"] = steps
             rows += [(f"step {s['start']}", f"{display(exact('d', s['dose_mcg_per_day']))} mcg/day"
                       f" = {display(exact('f', s['flow_ml_per_day']))} mL/day") for s in steps]
+        lowest = min((exact("d", s["dose_mcg_per_day"]) for s in steps), default=dose)
+        _flag_min_flow(data, rows, lowest, conc, min_flow)
         return data, _table("Flow rate", rows)
 
     _run(json_output, compute)
+
+
+def _flag_min_flow(data: dict[str, Any], rows: list[tuple[str, str]], lowest_dose: Fraction,
+                   conc: Fraction, min_flow: str) -> None:
+    """Flag (not refuse) a flow below the pump's minimum: the lowest step's flow counts."""
+    flag = below_minimum_flow(lowest_dose, conc, min_flow)
+    data["min_flow_ml_per_day"] = _x(exact("min_flow_ml_per_day", min_flow))
+    data["below_pump_minimum"] = flag is not None
+    data["below_pump_minimum_note"] = None if flag is None else flag.sentence()
+    if flag is not None:
+        rows.append(("WARNING: below the pump's minimum flow", flag.sentence()))
 
 
 # --- refill ----------------------------------------------------------------------------
@@ -204,6 +220,9 @@ def refill(
     no_stability_limit: bool = typer.Option(False, "--no-stability-limit"),
     filled_at: str | None = typer.Option(None, "--filled-at", help="when filled (default: now)"),
     capacity_ml: str | None = typer.Option(None, "--capacity-ml", help="reservoir capacity, mL"),
+    min_flow: str = typer.Option(to_exact_str(catalogue.DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY),
+                                 "--min-flow-ml-per-day",
+                                 help="the pump's minimum flow (unconfirmed default)"),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Days to the low-reservoir alarm and to empty, their times, and the refill-by date."""
@@ -269,6 +288,10 @@ def refill(
         if plan.stability_limit_at is not None:
             rows.append(("stability limit (UTC)",
                          f"{_iso(plan.stability_limit_at)} (unconfirmed parameter)"))
+        lowest = min((step.dose_mcg_per_day for step in program.steps), default=None) \
+            if flex is not None else plan.daily_dose_mcg
+        _flag_min_flow(data, rows, lowest or plan.daily_dose_mcg,
+                       plan.concentration_mcg_per_ml, min_flow)
         return data, _table("Refill plan", rows)
 
     _run(json_output, compute)
