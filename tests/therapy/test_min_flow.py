@@ -31,4 +31,8 @@ def test_calc_rate_and_refill_flag_a_flow_below_the_minimum() -> None:
                                  "500", "--daily-dose", "20", "--alarm-ml", "2", "--now",
                                  "2026-01-01T00:00:00Z"])
     assert refill.exit_code == 0, refill.output
-    assert "below the pump's minimum flow" in refill.stdout
+    assert "WARNING" in refill.stdout
+    as_json = runner.invoke(app, ["calc", "refill", "--reservoir-ml", "20", "--concentration",
+                                  "500", "--daily-dose", "20", "--alarm-ml", "2", "--now",
+                                  "2026-01-01T00:00:00Z", "--json"])
+    assert json.loads(as_json.stdout)["below_pump_minimum"] is True
