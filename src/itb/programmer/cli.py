@@ -28,7 +28,7 @@ from rich.text import Text
 from itb.errors import InvalidInput, ItbError
 from itb.programmer import journal as journal_mod
 from itb.programmer import refill as refill_mod
-from itb.programmer import render
+from itb.programmer import refill_details, render
 from itb.programmer import schedule as sched
 from itb.programmer.errors import (
     EchoMismatch,
@@ -507,6 +507,23 @@ def refill(
     catheter_length_cm: Annotated[str | None, typer.Option(
         "--catheter-length-cm", help="Implanted catheter length, cm (for a bridge bolus).")
     ] = None,
+    diluted_from: Annotated[str | None, typer.Option(
+        "--diluted-from", help="Prescribed dilution: the marketed stock strength, mcg/mL.")
+    ] = None,
+    diluent: Annotated[str | None, typer.Option(
+        "--diluent", help="Prescribed dilution: preservative-free 0.9% sodium chloride.")
+    ] = None,
+    lot: Annotated[str | None, typer.Option("--lot", help="The drug's lot number.")] = None,
+    expiry: Annotated[str | None, typer.Option(
+        "--expiry", help="The drug's expiry date, YYYY-MM-DD (expired drug is refused).")
+    ] = None,
+    second_check_by: Annotated[str | None, typer.Option(
+        "--second-check-by", help="Who checked the strength and the program (second person).")
+    ] = None,
+    wasted_ml: Annotated[str | None, typer.Option(
+        "--wasted-ml", help="Volume wasted, mL (default: the withdrawn residual).")] = None,
+    pocket_skin_check: Annotated[str | None, typer.Option(
+        "--pocket-skin-check", help="Findings of the pocket and skin check.")] = None,
     yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
     serial: SerialOpt = None, key_file: KeyOpt = None,
     session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
@@ -579,16 +596,24 @@ def refill(
     known: dict[str, Any] = {"withdrawn_nl": withdrawn_nl,
                              "discrepancy_nl": residual.discrepancy_nl, "brand": brand}
     try:
-        product = refill_mod.check_drug(brand, conc_text, prescribed_text)
-        known["conc"] = product.concentration_mcg_per_ml
+        new_conc, dilution = refill_details.check_strength(brand, conc_text, prescribed_text,
+                                                           diluted_from, diluent)
+        known["conc"] = new_conc
         known["prescribed"] = exact("prescribed concentration", prescribed_text)
         known["added_nl"] = ml_to_nl("added_ml", added_text)
         fill = refill_mod.check_fill(view, withdrawn_text, added_text)
-    except (PrescriptionMismatch, Overfill) as exc:
+        refill_details.check_min_flow(view, new_conc)
+        details = refill_details.refill_details(
+            lot=lot, expiry=expiry, second_check_by=second_check_by, wasted_ml=wasted_ml,
+            pocket_skin_check=pocket_skin_check, withdrawn_nl=withdrawn_nl,
+            pump_time=view.now, dilution=dilution)
+    except InvalidInput as exc:
         halt("drug or volume refused", exc, **known)
-    new_conc = product.concentration_mcg_per_ml
-    out.print(Text(f"{brand} {display(new_conc)} mcg/mL, {render.ml(fill.fill_nl)} into a "
-                   f"{render.ml(fill.capacity_nl)} reservoir."))
+    out.print(Text(f"{brand} {display(new_conc)} mcg/mL"
+                   + ("" if dilution is None else f" (prescribed dilution of "
+                      f"{display(dilution.stock_mcg_per_ml)} mcg/mL in {dilution.diluent})")
+                   + f", {render.ml(fill.fill_nl)} into a "
+                     f"{render.ml(fill.capacity_nl)} reservoir."))
 
     # 4. Bridge bolus for a change of concentration.
     out.print(Text("Step 4 of 7: concentration change", style="bold"))
@@ -673,7 +698,7 @@ def refill(
     record(session_file, "refill", after, view.serial, "done",
            f"refilled {render.ml(fill.fill_nl)} of {brand} {display(new_conc)} mcg/mL "
            f"(withdrawn {render.ml(withdrawn_nl)}, expected {render.ml(expected)})",
-           {"refill": record_.to_json()})
+           {"refill": record_.to_json() | details.to_json()})
     out.print(Text("Step 7 of 7: refill record written to the session journal "
                    f"{session_file}", style="bold green"))
 
