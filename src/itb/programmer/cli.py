@@ -45,6 +45,7 @@ from itb.programmer.programming import (
     patient_facts,
     request_spec,
 )
+from itb.programmer.response_check import review_response
 from itb.programmer.view import PumpView, project_reservoir, view_to_json
 from itb.programmer.wand import (
     LINK_LOST,
@@ -352,6 +353,12 @@ def program(
         "--confirm-large-decrease",
         help="Confirm a cut larger than 20% (it can bring on withdrawal); asked otherwise.")
     ] = False,
+    response: Annotated[str | None, typer.Option(
+        "--response", help="Spasticity since the last increase: improved, unchanged or worse.")
+    ] = None,
+    catheter_checked: Annotated[str | None, typer.Option(
+        "--catheter-checked", help="After a poor response: the catheter and pump check done "
+        "and its result.")] = None,
     yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
     serial: SerialOpt = None, key_file: KeyOpt = None,
     session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
@@ -406,7 +413,10 @@ def program(
         except CommandRejected as exc:
             dry_run, pump_refusal = None, exc
     # The session is closed while the clinician reads the preview (no idle timeout to race).
-    preview = build_preview(view, spec, dry_run, patient, override_reason, notes)
+    checked = review_response(view, sched.daily_dose_mcg(spec) or Fraction(0), response,
+                              catheter_checked, override_reason)
+    preview = build_preview(view, spec, dry_run, patient, override_reason,
+                            notes + ((checked.note,) if checked.note else ()))
     out.print(render.preview(preview))
     titration = preview.titration
     details = {"previous": None if view.program is None else sched.program_to_json(view.program),
@@ -414,6 +424,8 @@ def program(
                "titration": titration.status, "violations": list(titration.violations),
                "override_reason": titration.override_reason,
                "titration_notes": list(titration.notes),
+               "response": response, "poor_response": checked.note if checked.poor else None,
+               "catheter_checked": catheter_checked,
                "large_decrease_confirmed": titration.large_decrease or None,
                "previous_daily_dose_mcg": None if view.daily_dose_mcg is None
                else dec(view.daily_dose_mcg),

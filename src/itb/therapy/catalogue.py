@@ -203,6 +203,17 @@ SMALL_CHILD_SCREENING_DOSE_MCG = Fraction(25)
 # for children under 12, not the age limit of the pediatric dosing rules (above).
 CHILD_MAX_AGE_YEARS = 12
 
+# Poor response to rising doses (issue 16.15). The label reads a sudden need for much
+# larger doses as a sign of a catheter complication (kink or dislodgement) [LIO-LABEL
+# "Maintenance Therapy", as recalled; primary text not retrieved], and about 5% of
+# patients a year become refractory to rising doses [DEVICES "Tolerance"]. itb's
+# definition (*unconfirmed* parameters): the clinician judges spasticity unchanged or worse
+# after the daily dose has risen at least twice, or by at least 50%, within 30 days; then
+# the catheter and the pump are checked before the next increase.
+POOR_RESPONSE_WINDOW_DAYS = 30
+POOR_RESPONSE_MIN_INCREASES = 2
+POOR_RESPONSE_MIN_RISE_PERCENT = Fraction(50)
+
 # --- Maintenance ranges [LIO-LABEL via DEVICES "Maintenance"] -------------------------
 
 
