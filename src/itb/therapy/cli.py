@@ -46,6 +46,7 @@ from itb.therapy.screening import (
     screening_bolus,
     screening_doses,
 )
+from itb.therapy.taper import DEFAULT_TAPER_INTERVAL_DAYS, taper_plan
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, display, exact, to_exact_str
 
 app = typer.Typer(
@@ -454,6 +455,41 @@ def _titration_output(decision: TitrationDecision
         rows.append(("warning (confirmed)", decision.withdrawal_warning))
     rows.append(("next increase not before (UTC)", _iso(decision.next_change_not_before) or ""))
     return data, _table("Titration: accepted", rows)
+
+
+@app.command()
+def taper(
+    current: str = typer.Option(..., "--current", help="current daily dose, mcg/day"),
+    concentration: str = typer.Option(..., "--concentration", help="mcg/mL in the pump"),
+    start: str | None = typer.Option(None, "--start", help="first step (default: now)"),
+    step_percent: str = typer.Option("10", "--step-percent", help="decrease per step, 10-20%"),
+    interval_days: int = typer.Option(DEFAULT_TAPER_INTERVAL_DAYS, "--interval-days",
+                                      help="days between steps (unconfirmed default)"),
+    floor: str | None = typer.Option(None, "--floor", help="stop tapering below this, mcg/day"),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """A stepwise taper plan before an elective explant (never an abrupt stop)."""
+
+    def compute() -> tuple[dict[str, Any], Callable[[Console], None]]:
+        plan = taper_plan(current_mcg_per_day=current, concentration_mcg_per_ml=concentration,
+                          start=_instant("start", start), step_percent=step_percent,
+                          interval_days=interval_days, floor_mcg_per_day=floor)
+        data = {"current_mcg_per_day": _x(plan.current_mcg_per_day),
+                "step_percent": _x(plan.step_percent), "interval_days": plan.interval_days,
+                "floor_mcg_per_day": _x(plan.floor_mcg_per_day),
+                "steps": [{"at": _iso(st.at), "daily_dose_mcg": _x(st.daily_dose_mcg),
+                           "flow_ml_per_day": _x(st.flow_ml_per_day)} for st in plan.steps],
+                "explant_from": _iso(plan.explant_from)}
+        rows = [(f"step {i + 1}: {_iso(st.at)}", f"{_shown(st.daily_dose_mcg, 'mcg/day')}")
+                for i, st in enumerate(plan.steps)]
+        rows += [("floor", _shown(plan.floor_mcg_per_day, "mcg/day")),
+                 ("explant from (UTC)", _iso(plan.explant_from) or ""),
+                 ("note", "each step is within the labeled 10-20% decrease; the interval is "
+                          "an unconfirmed itb default; oral baclofen is cover, not a "
+                          "replacement")]
+        return data, _table("Taper plan before an elective explant", rows)
+
+    _run(json_output, compute)
 
 
 @app.command("initial-dose")
