@@ -1103,3 +1103,9 @@ def report(
     typer.echo(str(out_file))
     if pdf_file is not None:
         typer.echo(str(pdf_file))
+
+
+# The emergency acts live in their own module, which uses the helpers above.
+from itb.programmer.emergency_cli import emergency_app  # noqa: E402
+
+app.add_typer(emergency_app, name="emergency")
