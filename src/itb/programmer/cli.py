@@ -337,7 +337,8 @@ def program(
     origin: Annotated[str | None, typer.Option(
         "--origin", help="The patient's spasticity origin: spinal or cerebral.")] = None,
     age_years: Annotated[str | None, typer.Option(
-        "--age-years", help="The patient's age in years (children: under 12).")] = None,
+        "--age-years", help="The patient's age in years (pediatric step under 18; "
+        "under-12 maintenance figures).")] = None,
     phase: Annotated[str, typer.Option(
         "--phase", help="titration (after implant) or maintenance (at refill visits).")
     ] = "titration",
