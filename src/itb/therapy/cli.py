@@ -190,10 +190,11 @@ def rate(
     _run(json_output, compute)
 
 
-def _flag_min_flow(data: dict[str, Any], rows: list[tuple[str, str]], lowest_dose: Fraction,
-                   conc: Fraction, min_flow: str) -> None:
-    """Flag (not refuse) a flow below the pump's minimum: the lowest step's flow counts."""
-    flag = below_minimum_flow(lowest_dose, conc, min_flow)
+def _flag_min_flow(data: dict[str, Any], rows: list[tuple[str, str]],
+                   dose: Fraction | FlexSchedule, conc: Fraction, min_flow: str) -> None:
+    """Flag (not refuse) a flow below the pump's minimum: a flex schedule's lowest step counts."""
+    lowest = dose if isinstance(dose, Fraction) else min(s.dose_mcg_per_day for s in dose.steps)
+    flag = below_minimum_flow(lowest, conc, min_flow)
     data["min_flow_ml_per_day"] = _x(exact("min_flow_ml_per_day", min_flow))
     data["below_pump_minimum"] = flag is not None
     data["below_pump_minimum_note"] = None if flag is None else flag.sentence()
@@ -289,9 +290,7 @@ def refill(
         if plan.stability_limit_at is not None:
             rows.append(("stability limit (UTC)",
                          f"{_iso(plan.stability_limit_at)} (unconfirmed parameter)"))
-        lowest = min((step.dose_mcg_per_day for step in program.steps), default=None) \
-            if flex is not None else plan.daily_dose_mcg
-        _flag_min_flow(data, rows, lowest or plan.daily_dose_mcg,
+        _flag_min_flow(data, rows, program if flex is not None else plan.daily_dose_mcg,
                        plan.concentration_mcg_per_ml, min_flow)
         return data, _table("Refill plan", rows)
 

@@ -218,6 +218,44 @@ def _too_soon(direction: ChangeReason, last_change_at: datetime | None,
     return None, following
 
 
+def _increase_findings(current: Fraction, proposed: Fraction, step_low: Fraction,
+                       step_high: Fraction, high_pct: Fraction, rule: str,
+                       usual: catalogue.MaintenanceRange, who: str, notes: list[str],
+                       violations: list[InvalidInput]) -> None:
+    """An increase: a note below the usual step; a rule break beyond its top or above the
+    usual maintenance range."""
+    if proposed < step_low:
+        notes.append(f"smaller than the usual step ({rule}): allowed")
+    if proposed > step_high:
+        violations.append(TitrationLimitExceeded(
+            "proposed_mcg_per_day", f"{display(proposed)} mcg/day",
+            f"more than {display(current)} up to {display(step_high)} mcg/day ({rule})",
+            low_mcg_per_day=current, high_mcg_per_day=step_high,
+            reason=f"beyond the largest labeled step of {high_pct}%"))
+    if proposed > usual.usual_high_mcg_per_day:
+        violations.append(OverrideRequired(
+            "proposed_mcg_per_day", f"{display(proposed)} mcg/day",
+            f"the usual maintenance range {display(usual.usual_low_mcg_per_day)} to "
+            f"{display(usual.usual_high_mcg_per_day)} mcg/day for {who}",
+            "outside it, give an explicit override with a reason"))
+
+
+def _decrease_findings(proposed: Fraction, cut: Fraction, low_pct: Fraction, high_pct: Fraction,
+                       rule: str, usual: catalogue.MaintenanceRange, notes: list[str]
+                       ) -> str | None:
+    """A decrease: notes only; the withdrawal warning (returned) for a large cut."""
+    if proposed == 0:
+        notes.append("a stop: the pump keeps its minimum rate (see itb programmer stop)")
+    if cut < low_pct:
+        notes.append(f"smaller than the suggested decrease for side effects ({rule}): allowed")
+    if proposed < usual.usual_low_mcg_per_day:
+        notes.append(f"below the usual maintenance range {display(usual.usual_low_mcg_per_day)}"
+                     f" to {display(usual.usual_high_mcg_per_day)} mcg/day: allowed")
+    if cut > catalogue.LARGE_DECREASE_PERCENT:
+        return WITHDRAWAL_WARNING.format(pct=display(cut), low=low_pct, high=high_pct)
+    return None
+
+
 def assess_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: ExactLike,
                      origin: Origin | str, age_group: AgeGroup | str,
                      reason: ChangeReason | str | None = None,
@@ -271,38 +309,15 @@ def assess_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: Ex
     change_pct = (proposed - current) * 100 / current
     notes: list[str] = []
     violations: list[InvalidInput] = [] if too_soon is None else [too_soon]
-    large = False
-    warning = None
+    warning: str | None = None  # set for a large cut
     if direction is ChangeReason.INCREASE:
         allowed_low, allowed_high = current, step_high
-        if proposed < step_low:
-            notes.append(f"smaller than the usual step ({rule}): allowed")
-        if proposed > step_high:
-            violations.append(TitrationLimitExceeded(
-                "proposed_mcg_per_day", f"{display(proposed)} mcg/day",
-                f"more than {display(current)} up to {display(step_high)} mcg/day ({rule})",
-                low_mcg_per_day=current, high_mcg_per_day=step_high,
-                reason=f"beyond the largest labeled step of {high_pct}%"))
-        if proposed > usual.usual_high_mcg_per_day:
-            violations.append(OverrideRequired(
-                "proposed_mcg_per_day", f"{display(proposed)} mcg/day",
-                f"the usual maintenance range {display(usual.usual_low_mcg_per_day)} to "
-                f"{display(usual.usual_high_mcg_per_day)} mcg/day for {origin} origin, "
-                f"{age_group}", "outside it, give an explicit override with a reason"))
+        _increase_findings(current, proposed, step_low, step_high, high_pct, rule, usual,
+                           f"{origin} origin, {age_group}", notes, violations)
     else:
         allowed_low, allowed_high = Fraction(0), current
-        cut = -change_pct
-        if proposed == 0:
-            notes.append("a stop: the pump keeps its minimum rate (see itb programmer stop)")
-        if cut < low_pct:
-            notes.append(f"smaller than the suggested decrease for side effects ({rule}): "
-                         "allowed")
-        if cut > catalogue.LARGE_DECREASE_PERCENT:
-            large = True
-            warning = WITHDRAWAL_WARNING.format(pct=display(cut), low=low_pct, high=high_pct)
-        if proposed < usual.usual_low_mcg_per_day:
-            notes.append(f"below the usual maintenance range {display(usual.usual_low_mcg_per_day)}"
-                         f" to {display(usual.usual_high_mcg_per_day)} mcg/day: allowed")
+        warning = _decrease_findings(proposed, -change_pct, low_pct, high_pct, rule, usual,
+                                     notes)
     if pediatric and age_years is not None \
             and in_range("age_years", age_years, 0, 130, "years") \
             < catalogue.PEDIATRIC_MIN_AGE_YEARS:
@@ -318,7 +333,8 @@ def assess_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: Ex
         override_reason=override_reason.strip() if override_reason else None,
         next_change_not_before=next_not_before, usual_step_low_mcg_per_day=step_low,
         usual_step_high_mcg_per_day=step_high, notes=tuple(notes),
-        violations=tuple(violations), large_decrease=large, withdrawal_warning=warning)
+        violations=tuple(violations), large_decrease=warning is not None,
+        withdrawal_warning=warning)
 
 
 def check_titration(*, confirm_large_decrease: bool = False, **kwargs: object
