@@ -79,6 +79,11 @@ def test_the_record_holds_lot_expiry_second_check_waste_and_pocket_check(cli: Cl
     assert record["second_check_of_strength_and_program_by"] == "RN J. Okafor"
     assert record["withdrawn_ml"] == withdrawn and record["wasted_ml"] == "5"
     assert record["pocket_and_skin_check"] == "pocket flat, skin intact"
+    out = cli.tmp / "visit.html"
+    assert cli("report", "--out", str(out)).exit_code == 0
+    html = out.read_text()
+    assert "LT-2291A / 2027-06-30" in html and "RN J. Okafor" in html
+    assert "pocket flat, skin intact" in html
 
 
 def test_unrecorded_fields_say_so_and_waste_is_at_least_the_residual(cli: Cli) -> None:
