@@ -101,7 +101,8 @@ def test_pocket_fill_overdoses_within_hours() -> None:
     symptom = fault["first_symptom_after"]
     assert symptom is not None and symptom["hours_after_fault"] < 4
     assert {"drowsiness", "weakness"} <= set(symptom["symptoms"])
-    assert s["worst"]["overdose"]["stage"] >= 2
+    # 40 mg absorbed systemically peaks at ~0.6 mcg/mL: mild, above the oral range (16.6).
+    assert s["worst"]["overdose"]["stage"] >= 1
     assert s["first_symptom"]["triage"]["disposition"] == "emergency"
     assert s["first_symptom"]["triage"]["causes"][0] == "overdose"
     assert Fraction(s["delivery"]["pocket_mcg"]) == 40_000  # 20 mL at 2000 mcg/mL

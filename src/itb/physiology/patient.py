@@ -82,12 +82,13 @@ class DrugDelivery:
                                    "one of: " + ", ".join(r.value for r in Route)) from None
 
 
-def symptoms_for(withdrawal_stage: int, overdose_stage: int, side_effects: bool) -> tuple[str, ...]:
-    """Symptom names (triage vocabulary) a patient in these stages reports."""
+def symptoms_for(withdrawal_stage: int, overdose_stage: int, side_effects: int) -> tuple[str, ...]:
+    """Symptom names (triage vocabulary) a patient in these stages reports; `side_effects`
+    is the side-effect mask (`overdose.SLEEPINESS`, `overdose.LOOSE_MUSCLES`)."""
     names = list(wd.SYMPTOMS_BY_STAGE[withdrawal_stage]) + list(
         od.SYMPTOMS_BY_STAGE[overdose_stage])
     if side_effects and overdose_stage == 0:
-        names += list(od.SIDE_EFFECT_SYMPTOMS)
+        names += list(od.side_effect_names(int(side_effects)))
     return tuple(dict.fromkeys(names))
 
 
@@ -139,7 +140,7 @@ class PatientTrace:
     withdrawal_stage: np.ndarray
     overdose_stage: np.ndarray
     overdose_index: FloatArray
-    side_effects: np.ndarray
+    side_effects: np.ndarray  # mask: overdose.SLEEPINESS | overdose.LOOSE_MUSCLES
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -149,7 +150,7 @@ class PatientTrace:
 
     def symptoms_at(self, i: int) -> tuple[str, ...]:
         return symptoms_for(int(self.withdrawal_stage[i]), int(self.overdose_stage[i]),
-                            bool(self.side_effects[i]))
+                            int(self.side_effects[i]))
 
 
 class Patient:
@@ -391,11 +392,16 @@ class Patient:
         p = self.parameters
         days = self._days_on_therapy(t_h)
         ce = conc["effect_site_mcg_per_ml"]
-        relaxation = p.response.relaxation(ce, days)
-        stage_w = p.withdrawal.stage(self._hours_under(t_h), ce, conc["adapted_mcg_per_ml"],
+        adapted = conc["adapted_mcg_per_ml"]
+        # Tolerance fades without drug (issue 16.4): held in proportion to the adaptation.
+        held = p.response.tolerance_held_share(adapted, days)
+        relaxation = p.response.relaxation(ce, days, held)
+        stage_w = p.withdrawal.stage(self._hours_under(t_h), ce, adapted,
                                      p.response.ec50_initial_mcg_per_ml)
-        index = p.overdose.index(ce, p.response.ec50_mcg_per_ml(days))
+        index = p.overdose.index(ce, p.response.ec50_mcg_per_ml(days, held))
         stage_o = p.overdose.stage(index, conc["plasma_mcg_per_ml"])
+        ashworth = p.response.ashworth(relaxation, stage_w)
+        side = p.overdose.side_effects(index, self._tone_drop(ashworth, adapted, days, held))
         return PatientTrace(
             start=self.start, t_s=t_h * _H,
             lumbar_mcg_per_ml=conc["lumbar_mcg_per_ml"],
@@ -403,11 +409,27 @@ class Patient:
             effect_site_mcg_per_ml=ce, adapted_mcg_per_ml=conc["adapted_mcg_per_ml"],
             plasma_mcg_per_ml=conc["plasma_mcg_per_ml"], pocket_mcg=conc["pocket_mcg"],
             relaxation=relaxation,
-            ashworth=p.response.ashworth(relaxation, stage_w),
+            ashworth=ashworth,
             spasms_per_hour=p.response.spasms_per_hour(relaxation, stage_w),
             withdrawal_stage=stage_w, overdose_stage=stage_o, overdose_index=index,
-            side_effects=p.overdose.side_effects(index),
+            side_effects=side,
         )
+
+    def _tone_drop(self, ashworth: FloatArray, adapted: FloatArray, days: FloatArray,
+                   held: FloatArray) -> FloatArray:
+        """How far the tone is below the tone the patient is used to, as a share of it: the
+        Ashworth score at the level they are adapted to, minus the score now, over the
+        former (issue 9.9: "loose muscles" is what the patient feels). NaN while they have
+        no treated tone of their own yet (not adapted: a screening bolus is meant to
+        relax)."""
+        p = self.parameters
+        usual = p.response.ashworth(p.response.relaxation(adapted, days, held),
+                                    np.zeros(len(ashworth), dtype=np.int8))
+        adapted_enough = np.asarray(adapted) >= (p.withdrawal.min_dependence_share
+                                                 * p.response.ec50_initial_mcg_per_ml)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = (usual - np.asarray(ashworth)) / usual
+        return np.where(adapted_enough & (usual > 0), share, np.nan)
 
     def _days_on_therapy(self, t_h: FloatArray) -> FloatArray:
         if self._therapy_start_h is None:

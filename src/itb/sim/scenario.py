@@ -167,6 +167,7 @@ class KineticsParameters(_Model):
     effect_site_rate_per_h: ModelFloat | None = None
     weight_kg: ModelFloat | None = None
     dependence_time_constant_h: ModelFloat | None = None
+    renal_function: ModelFloat | None = None  # 1 normal kidneys, less when impaired
 
 
 class ResponseParameters(_Model):

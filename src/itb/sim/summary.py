@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from itb.physiology.overdose import STAGE_NAMES as OVERDOSE_STAGE_NAMES
-from itb.physiology.patient import symptoms_for
 from itb.physiology.triage import AlarmTone, PumpFacts, triage
 from itb.physiology.withdrawal import STAGE_NAMES as WITHDRAWAL_STAGE_NAMES
 from itb.sim.runner import AlarmSpan, SimulationResult
@@ -80,7 +79,7 @@ def _first_symptom(frame: pd.DataFrame, start_s: int, from_s: int) -> dict[str, 
     i = int(idx[0])
     w = int(frame["withdrawal_stage"].iat[i])
     o = int(frame["overdose_stage"].iat[i])
-    names = symptoms_for(w, o, bool(frame["side_effects"].iat[i]))
+    names = tuple(frame["symptoms"].iat[i].split())
     return {"time_s": int(t[i]), "time": _iso(t[i]), "symptoms": list(names),
             "withdrawal_stage": w, "overdose_stage": o}
 
