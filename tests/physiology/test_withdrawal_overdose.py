@@ -16,7 +16,7 @@ import pytest
 from itb.errors import InvalidInput
 from itb.physiology.overdose import OverdoseModel
 from itb.physiology.patient import DrugDelivery, Patient, Route
-from itb.physiology.population import PatientParameters
+from itb.physiology.population import PatientParameters, Population
 from itb.physiology.withdrawal import WithdrawalModel
 
 from .conftest import T0, hours
@@ -71,11 +71,59 @@ def test_a_screening_bolus_creates_no_dependence(typical: PatientParameters) -> 
     assert trace.withdrawal_stage.max() == 0
 
 
-def test_untreated_withdrawal_ends_once_adaptation_fades(typical: PatientParameters) -> None:
+def test_untreated_life_threatening_withdrawal_persists_until_treated(
+        typical: PatientParameters) -> None:
+    # Issue 16.3: life-threatening withdrawal does not resolve at home.
     patient = Patient.on_steady_therapy(typical, T0, 460, 365)
     trace = patient.advance(T0 + hours(24 * 30), sample_every_s=3600)
     assert trace.withdrawal_stage.max() == 4
+    first = int(np.argmax(trace.withdrawal_stage == 4))
+    assert np.all(trace.withdrawal_stage[first:] == 4)
+    since = patient.untreated_life_threatening_withdrawal_since
+    assert since is not None and abs((since - T0).total_seconds() - trace.t_s[first]) <= 3600
+    # Restoring intrathecal baclofen at the previous dose ends it within hours.
+    now = T0 + hours(24 * 30)
+    treated = patient.advance(now + hours(24), [DrugDelivery(now, now + hours(24),
+                                                              Fraction(460))])
+    assert treated.withdrawal_stage[-1] == 0
+    assert patient.untreated_life_threatening_withdrawal_since is None
+    # The same patient, split into daily calls, holds it the same way.
+    split = Patient.on_steady_therapy(typical, T0, 460, 365)
+    stages = np.concatenate([split.advance(T0 + hours(24 * d), sample_every_s=3600)
+                             .withdrawal_stage for d in range(1, 31)])
+    assert np.array_equal(stages, trace.withdrawal_stage)
+
+
+def test_milder_withdrawal_resolves_on_its_own(typical: PatientParameters) -> None:
+    # A patient whose withdrawal stops at stage 2 gets better as the adaptation fades.
+    mild = dataclasses.replace(typical, withdrawal=WithdrawalModel(max_stage=2))
+    trace = Patient.on_steady_therapy(mild, T0, 460, 365).advance(
+        T0 + hours(24 * 30), sample_every_s=3600)
+    assert trace.withdrawal_stage.max() == 2
     assert trace.withdrawal_stage[-1] == 0
+
+
+def test_withdrawal_severity_varies_across_a_population_severe_is_the_minority() -> None:
+    # Issue 16.2: the same abrupt stop of 460 mcg/day after a year, 200 patients.
+    worst = []
+    onset = []
+    for params in Population(7).draw_many(200):
+        trace = Patient.on_steady_therapy(params, T0, 460, 365).advance(
+            T0 + hours(96), sample_every_s=1800)
+        worst.append(int(trace.withdrawal_stage.max()))
+        if worst[-1] >= 2:
+            onset.append(first_hour(trace, trace.withdrawal_stage >= 2))
+    worst_arr = np.asarray(worst)
+    assert set(worst) >= {1, 2, 3, 4}
+    assert 0.1 <= np.mean(worst_arr >= 3) < 0.5  # severe: a minority
+    assert np.ptp(onset) > 12  # the pace varies too
+
+
+def test_life_threatening_withdrawal_needs_a_higher_dose(typical: PatientParameters) -> None:
+    # Issue 16.2: severity grows with the dose (adaptation): 200 mcg/day after a year stops
+    # at the severe stage, 460 reaches the life-threatening one.
+    low = Patient.on_steady_therapy(typical, T0, 200, 365).advance(T0 + hours(96))
+    assert low.withdrawal_stage.max() == 3
 
 
 def test_pocket_fill_causes_an_overdose_within_hours(typical: PatientParameters) -> None:

@@ -160,6 +160,18 @@ WITHDRAWAL_MIN_DEPENDENCE_SHARE = 0.5
 # need an adaptation of at least this share of the initial EC50 (*unconfirmed*), which a
 # typical patient passes at about 115 mcg/day.
 WITHDRAWAL_SEVERE_MIN_DEPENDENCE_SHARE = 1.0
+# Stage 4 (life-threatening) needs an adaptation of at least this share of the initial EC50
+# (a typical patient passes it at about 230 mcg/day): severity grows with the dose
+# [NSWIKI]. *unconfirmed*.
+WITHDRAWAL_LIFE_THREATENING_MIN_DEPENDENCE_SHARE = 2.0
+# Across a population most interruptions give mild or moderate withdrawal and severe
+# withdrawal is the minority (issue 16.2; [LABEL] boxed warning: "in rare cases" advanced
+# to rhabdomyolysis and death). The worst stage a patient can reach is drawn with these
+# probabilities (*unconfirmed* shares), and the pace of progression varies log-normally
+# around the typical timing (log-sd *unconfirmed*). The typical patient keeps stage 4 and
+# the typical timing, so single-patient examples show the whole syndrome.
+WITHDRAWAL_MAX_STAGE_PROBABILITIES = {1: 0.35, 2: 0.40, 3: 0.15, 4: 0.10}
+WITHDRAWAL_PACE_LOG_SD = 0.3
 # Hours spent under the needed concentration before each stage. Early signs appear within
 # hours of the loss ([LABEL] boxed warning early signs); the severe syndrome progresses
 # over 24-72 h to rhabdomyolysis [NSWIKI]. With the effect-site lag (~7 h to cross the

@@ -182,6 +182,11 @@ class Patient:
         self._spell_starts: list[float] = []
         self._spell_ends: list[float] = []
         self._last_check: tuple[float, float, bool] | None = None  # (t_h, gap, under)
+        # Life-threatening withdrawal held until treated (issue 16.3): [start_h, end_h)
+        # (end inf while untreated) and the effect-site level that counts as restored.
+        self._hold_starts: list[float] = []
+        self._hold_ends: list[float] = []
+        self._hold_level: float | None = None
 
     @classmethod
     def on_steady_therapy(cls, parameters: PatientParameters, start: datetime,
@@ -366,6 +371,54 @@ class Patient:
             elif self._spell_open():
                 self._spell_ends[-1] = float(crossing)
         self._last_check = (float(pt[-1]), float(pg[-1]), bool(pu[-1]))
+        self._find_holds(t, ce, adapted)
+
+    def _find_holds(self, t: FloatArray, ce: FloatArray, adapted: FloatArray) -> None:
+        """Life-threatening withdrawal does not resolve at home (issue 16.3): once stage 4
+        is reached it is held until the drug is restored, i.e. until the effect site is
+        back above the needed level of the moment stage 4 began (not the fading one)."""
+        model = self.parameters.withdrawal
+        if model.max_stage < 4:
+            return
+        stage = model.stage(self._hours_under(t), ce, adapted,
+                            self.parameters.response.ec50_initial_mcg_per_ml)
+        i = 0
+        while i < len(t):
+            if self._hold_level is not None:
+                restored = np.flatnonzero(ce[i:] >= self._hold_level)
+                if not len(restored):
+                    return
+                j = i + int(restored[0])
+                self._hold_ends[-1] = float(t[j])
+                self._hold_level = None
+            else:
+                reached = np.flatnonzero(stage[i:] >= 4)
+                if not len(reached):
+                    return
+                j = i + int(reached[0])
+                if self._hold_starts and self._hold_starts[-1] == float(t[j]):
+                    return  # the same instant, seen at the end of the last call
+                self._hold_starts.append(float(t[j]))
+                self._hold_ends.append(math.inf)
+                self._hold_level = model.need_share * float(adapted[j])
+            i = j + 1
+
+    def _held(self, t_h: FloatArray) -> np.ndarray:
+        if not self._hold_starts:
+            return np.zeros(len(t_h), dtype=bool)
+        starts = np.asarray(self._hold_starts)
+        ends = np.asarray(self._hold_ends)
+        k = np.searchsorted(starts, t_h, side="right") - 1
+        kk = np.maximum(k, 0)
+        return (k >= 0) & (t_h < ends[kk])
+
+    @property
+    def untreated_life_threatening_withdrawal_since(self) -> datetime | None:
+        """When life-threatening withdrawal began, if it is still untreated now: beyond
+        what this model can tell (in reality intensive care is needed)."""
+        if self._hold_level is None or not self._hold_starts:
+            return None
+        return self.start + timedelta(hours=self._hold_starts[-1])
 
     def _spell_open(self) -> bool:
         return bool(self._spell_ends) and math.isinf(self._spell_ends[-1])
@@ -398,6 +451,7 @@ class Patient:
         relaxation = p.response.relaxation(ce, days, held)
         stage_w = p.withdrawal.stage(self._hours_under(t_h), ce, adapted,
                                      p.response.ec50_initial_mcg_per_ml)
+        stage_w = np.where(self._held(t_h), np.int8(4), stage_w).astype(np.int8)
         index = p.overdose.index(ce, p.response.ec50_mcg_per_ml(days, held))
         stage_o = p.overdose.stage(index, conc["plasma_mcg_per_ml"])
         ashworth = p.response.ashworth(relaxation, stage_w)

@@ -54,6 +54,8 @@ from itb.therapy.refill import RefillPlan, check_refill, plan_refill
 from itb.therapy.units import NL_PER_ML, display
 
 SAMPLE_S = 300  # the timeline's resolution: 5 minutes
+# An established patient's pump is primed this long before the scenario starts (16.7).
+PRIMED_BEFORE_S = 86_400
 Progress = Callable[[float, str], None]
 
 
@@ -321,7 +323,10 @@ class _Run:
                 assert dose is not None
                 program_spec = ProgramSpec(type="simple", daily_dose_mcg=dose)
         assert program_spec is not None
-        self.implant(program_spec, scenario.implant_s)
+        if scenario.established and scenario.implant_s >= start_s and spec.implant.prime:
+            self.implant_primed(program_spec, scenario.implant_s)
+        else:
+            self.implant(program_spec, scenario.implant_s)
         if scenario.implant_s < start_s:
             self.pre_history(start_s)
         self.recording = True
@@ -373,6 +378,34 @@ class _Run:
                   f"{model.name}, {display(_ml(fill_nl))} mL at {display(conc)} mcg/mL, "
                   f"{display(self.built.daily_dose_mcg)} mcg/day")
         self.collect_log()
+        self.plan(at_s)
+
+    def implant_primed(self, program_spec: ProgramSpec, at_s: int) -> None:
+        """An established patient's pump at the scenario's start already runs with drug at
+        the catheter tip (issue 16.7): the pump is implanted and primed a day before, out
+        of the record, and refilled to the implant's fill at the start, so the patient's
+        delivery does not stop while saline is pushed out of a new catheter."""
+        self.recording = False
+        self.implant(program_spec, at_s - PRIMED_BEFORE_S)
+        pump = self.pump
+        assert pump is not None
+        self.advance(at_s)
+        fill_nl = self.capacity_nl if self.spec.implant.fill_ml is None else int(
+            self.spec.implant.fill_ml * NL_PER_ML)
+        pump.refill(added_nl=fill_nl, concentration_mcg_per_ml=pump.concentration_mcg_per_ml)
+        self.collect_log()
+        self.queue = []
+        self.plans = []
+        self.recording = True
+        for times in (self.implant_times_s, self.program_changes_s, self.refill_times_s):
+            times[-1] = at_s
+        self.last_dose_change_s = at_s
+        assert self.built is not None
+        self.note(at_s, "clinic", "pump_implanted",
+                  f"{pump.model.name}, {display(_ml(fill_nl))} mL at "
+                  f"{display(pump.concentration_mcg_per_ml)} mcg/mL, "
+                  f"{display(self.built.daily_dose_mcg)} mcg/day (established patient: "
+                  "catheter already primed with drug)")
         self.plan(at_s)
 
     def pre_history(self, start_s: int) -> None:
@@ -503,7 +536,13 @@ class _Run:
                 self.push(when + int(event.duration_h * 3600), 0, "clear_stall", event.cause)
                 detail += f" for {display(event.duration_h)} h"
         elif event.fault == "memory_error":
+            # The stored program fails its check. The pump keeps two copies and recovers a
+            # single flipped copy from the other (an established pump has both), so the
+            # fault flips the same bit in the second copy too when the first is recovered.
             pump.corrupt_memory()
+            if pump.safe_state is None:
+                active = pump.nvm.active()
+                pump.corrupt_memory(slot=active.slot if active else 0)
         elif event.fault == "low_battery_reset":
             pump.inject_low_battery_reset()
         self.faults.append(FaultRecord(when, event.fault, detail))
@@ -535,11 +574,16 @@ class _Run:
             check_text = f"discrepancy: {discrepancy}"
             self.note(when, "clinic", "refill_discrepancy", str(discrepancy))
             if not event.override_discrepancy:
+                # The residual is drawn out into the syringe (that is how it was measured)
+                # and discarded before the check stops the refill (issue 16.8): the pump is
+                # left empty, and the next refill finds nothing to withdraw.
+                pump.refill(added_nl=0, concentration_mcg_per_ml=pump.concentration_mcg_per_ml)
                 self.refills.append(RefillRecord(
                     when, "blocked", expected, withdrawn, withdrawn - shown_expected, check_text,
                     error=event.error))
                 self.note(when, "clinic", "refill_blocked",
-                          "the refill is blocked until the cause is found (itb.therapy rule)")
+                          f"residual {display(_ml(withdrawn))} mL withdrawn and discarded; "
+                          "the refill is stopped until the cause is found (itb.therapy rule)")
                 return
         report = pump.refill(
             added_nl=fill_nl, concentration_mcg_per_ml=conc, pocket_fill_nl=pocket_nl,

@@ -106,6 +106,35 @@ def _worst(frame: pd.DataFrame, column: str, names: tuple[str, ...],
             "first_reached": _iso(start_s + round(float(frame["hours"].iat[i]) * 3600))}
 
 
+def _side_effects_seen(frame: pd.DataFrame, start_s: int, from_s: int) -> list[dict[str, Any]]:
+    """Each common side effect (seed 001) the patient felt, with its first time and hours."""
+    t = start_s + np.round(frame["hours"].to_numpy() * 3600.0)
+    side = frame["side_effects"].to_numpy().astype(bool)
+    words = frame["symptoms"].astype(str)
+    out = []
+    for name in ("sleepiness", "loose-muscles"):
+        felt = side & words.str.contains(name, regex=False).to_numpy()
+        idx = np.flatnonzero(felt & (t >= from_s))
+        if len(idx):
+            out.append({"symptom": name, "first": _iso(t[idx[0]]),
+                        "hours": round(len(idx) * 300 / 3600, 2)})
+    return out
+
+
+def _beyond_model(frame: pd.DataFrame, start_s: int) -> str | None:
+    """Life-threatening withdrawal still untreated at the end of the run (issue 16.3): the
+    model holds it at stage 4, but what happens next is beyond it."""
+    stage = frame["withdrawal_stage"].to_numpy()
+    if len(stage) == 0 or stage[-1] < 4:
+        return None
+    below = np.flatnonzero(stage < 4)
+    i = int(below[-1]) + 1 if len(below) else 0
+    since = _iso(start_s + round(float(frame["hours"].iat[i]) * 3600))
+    return (f"life-threatening withdrawal untreated since {since} and at the end of the run: "
+            "it does not resolve at home and needs intensive care and intrathecal baclofen "
+            "restored; its course after this point is beyond the model")
+
+
 def _alarm_json(span: AlarmSpan) -> dict[str, Any]:
     return {"kind": span.kind, "critical": span.critical, "raised": _iso(span.raised_s),
             "cleared": None if span.cleared_s is None else _iso(span.cleared_s)}
@@ -158,7 +187,10 @@ def summarize(result: SimulationResult, frame: pd.DataFrame) -> dict[str, Any]:
         "withdrawal": _worst(frame, "withdrawal_stage", WITHDRAWAL_STAGE_NAMES, start_s),
         "overdose": _worst(frame, "overdose_stage", OVERDOSE_STAGE_NAMES, start_s),
         "max_ashworth": round(float(frame["ashworth"].max()), 2) if len(frame) else None,
+        "min_ashworth": round(float(frame["ashworth"].min()), 2) if len(frame) else None,
+        "side_effects": _side_effects_seen(frame, start_s, therapy_from),
     }
+    out["beyond_model"] = _beyond_model(frame, start_s)
     out["faults"] = [_fault_json(result, frame, f.time_s, f.fault, f.detail)
                      for f in result.faults]
     out["refills"] = [_refill_json(r) for r in result.refills]
@@ -202,10 +234,12 @@ def _fault_json(result: SimulationResult, frame: pd.DataFrame, time_s: int, faul
                         if r.time_s >= time_s and r.check.startswith("discrepancy")), None)
     symptom = _first_symptom(frame, result.scenario.start_s, time_s)
     signals = []
+    # At the same moment the discrepancy comes first: an alarm then is its consequence (a
+    # blocked refill leaves the pump emptied, issue 16.8).
     if alarm is not None:
-        signals.append((alarm.raised_s, "alarm: " + alarm.kind))
+        signals.append((alarm.raised_s, 1, "alarm: " + alarm.kind))
     if discrepancy is not None:
-        signals.append((discrepancy.time_s, "refill residual discrepancy"))
+        signals.append((discrepancy.time_s, 0, "refill residual discrepancy"))
     detected = min(signals) if signals else None
     return {
         "time": _iso(time_s), "fault": fault, "detail": detail,
@@ -218,7 +252,7 @@ def _fault_json(result: SimulationResult, frame: pd.DataFrame, time_s: int, faul
         "first_symptom_after": None if symptom is None else {
             "time": symptom["time"], "symptoms": symptom["symptoms"],
             "hours_after_fault": _hours(symptom["time_s"] - time_s)},
-        "detected_by": None if detected is None else detected[1],
+        "detected_by": None if detected is None else detected[2],
         "hours_to_detection": None if detected is None else _hours(detected[0] - time_s),
     }
 
