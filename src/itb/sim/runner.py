@@ -35,6 +35,7 @@ from itb.pump import Pump
 from itb.pump.catalogue import MODELS, PumpModel
 from itb.pump.physical import PocketDeposit
 from itb.pump.pump import CommandedSegment, DeliverySegment
+from itb.sim import acts
 from itb.sim.programs import BuiltProgram, build_program, check_dose_change, scaled_program
 from itb.sim.scenario import (
     AcknowledgeEvent,
@@ -121,6 +122,8 @@ class PumpHistory:
     # (time_s, true reservoir nL, firmware estimate nL, cumulative true outflow nL,
     #  cumulative commanded volume in 1/86,400 nL) at each act and advance.
     anchors: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    # Drug injected through the catheter access port straight into the CSF: (time_s, mcg).
+    access_port: list[tuple[int, Fraction]] = field(default_factory=list)
     out_total_nl: int = 0
     commanded_units: int = 0
 
@@ -144,6 +147,7 @@ class SimulationResult:
     refill_times_s: list[int]
     implant_times_s: list[int]
     final_status: dict[str, Any] | None
+    calls: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------- the run
@@ -172,6 +176,9 @@ class _Run:
         self.auto_generation = 0
         self.pump_count = 0
         self.last_dose_change_s = scenario.implant_s
+        self.gap_since_s: int | None = None  # the pump stopped or emptied (sim.acts)
+        self.retitrate_target: BuiltProgram | None = None
+        self.calls: list[tuple[int, tuple[str, ...]]] = []
 
     # -- small helpers ------------------------------------------------------------------
     def note(self, time_s: int, source: str, kind: str, detail: str = "") -> None:
@@ -454,6 +461,12 @@ class _Run:
             except ItbError as error:  # e.g. after end of service: reported, no new plan
                 self.note(when, "scenario", "refused", f"planned refill: {error}")
             return
+        if kind == "retitrate_step":
+            try:
+                acts.retitrate_step(self, when)
+            except ItbError as error:
+                self.note(when, "scenario", "refused", f"restart titration step: {error}")
+            return
         if kind == "clear_stall":
             try:
                 pump.clear_motor_stall()
@@ -478,11 +491,15 @@ class _Run:
             elif isinstance(event, CatheterRevisionEvent):
                 volume_ml = event.catheter_volume_ml or self.spec.implant.catheter_volume_ml
                 pump.revise_catheter(int(volume_ml * NL_PER_ML))
-                pump.prime()
+                # Prime the new catheter's volume only: the pump tubing still holds drug,
+                # and priming it too would push it out as an unintended bolus.
+                pump.prime(int(volume_ml * NL_PER_ML))
                 self.note(when, "clinic", "catheter_revision",
                           f"new catheter {display(volume_ml)} mL, primed")
             elif isinstance(event, ReplacePumpEvent):
                 self.replace(when, event)
+            elif isinstance(event, acts.ACT_EVENTS):
+                acts.handle(self, when, event)
             elif isinstance(event, AcknowledgeEvent):
                 count = pump.acknowledge_alarm()
                 self.note(when, "clinic", "alarms_acknowledged", f"{count} silenced")
@@ -508,6 +525,7 @@ class _Run:
                               self.spec.patient, event.phase, self.last_dose_change_s, when,
                               event.override_reason)
         pump.program(built.program)
+        self.gap_since_s = None  # a new program ends a stop (sim.acts)
         if built.daily_dose_mcg != self.built.daily_dose_mcg:
             self.last_dose_change_s = when
         self.built = built
@@ -647,6 +665,10 @@ class _Run:
             if deposit.time_s >= now_s:
                 at = _dt(deposit.time_s)
                 deliveries.append(DrugDelivery(at, at, deposit.mcg, Route.POCKET))
+        for time_s, mcg in h.access_port:
+            if time_s >= now_s:
+                at = _dt(time_s)
+                deliveries.append(DrugDelivery(at, at, mcg, Route.CSF))
         return patient.advance(_dt(end_s), deliveries, sample_every_s=SAMPLE_S)
 
     def result(self, parameters: PatientParameters, screening: ScreeningOutcome | None,
@@ -659,7 +681,7 @@ class _Run:
             alarms=sorted(self.alarms, key=lambda a: a.raised_s), refills=self.refills,
             faults=self.faults, plans=self.plans, program_changes_s=self.program_changes_s,
             refill_times_s=self.refill_times_s, implant_times_s=self.implant_times_s,
-            final_status=status)
+            final_status=status, calls=self.calls)
 
 
 def exact_mcg(segments: list[DeliverySegment]) -> list[Fraction]:

@@ -121,6 +121,20 @@ def _side_effects_seen(frame: pd.DataFrame, start_s: int, from_s: int) -> list[d
     return out
 
 
+def _call_json(result: SimulationResult, frame: pd.DataFrame, time_s: int,
+               reported: tuple[str, ...]) -> dict[str, Any]:
+    """A patient's call: what they report plus what the simulated patient feels then,
+    triaged with the pump facts a carer would know."""
+    start_s = result.scenario.start_s
+    t = start_s + np.round(frame["hours"].to_numpy() * 3600.0)
+    i = int(np.searchsorted(t, time_s, side="right")) - 1
+    felt = frame["symptoms"].iat[i].split() if 0 <= i < len(frame) else []
+    names = list(dict.fromkeys([*reported, *felt]))
+    facts = pump_facts_at(result, time_s)
+    return {"time": _iso(time_s), "reported": list(reported), "felt": felt,
+            "pump_facts": facts.described(), "triage": triage(names, facts).as_json()}
+
+
 def _beyond_model(frame: pd.DataFrame, start_s: int) -> str | None:
     """Life-threatening withdrawal still untreated at the end of the run (issue 16.3): the
     model holds it at stage 4, but what happens next is beyond it."""
@@ -191,6 +205,7 @@ def summarize(result: SimulationResult, frame: pd.DataFrame) -> dict[str, Any]:
         "side_effects": _side_effects_seen(frame, start_s, therapy_from),
     }
     out["beyond_model"] = _beyond_model(frame, start_s)
+    out["calls"] = [_call_json(result, frame, t, names) for t, names in result.calls]
     out["faults"] = [_fault_json(result, frame, f.time_s, f.fault, f.detail)
                      for f in result.faults]
     out["refills"] = [_refill_json(r) for r in result.refills]
