@@ -5,6 +5,7 @@ docs/sim.md)."""
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 
 import pytest
 
@@ -130,3 +131,26 @@ def test_bad_act_events_are_refused_with_their_key(extra: str, key: str) -> None
     with pytest.raises(ItbError) as refused:
         parse_scenario(UNTREATED + extra, "inline.toml")
     assert key in str(refused.value)
+
+
+def test_a_poor_response_to_rising_doses_prompts_a_catheter_check_that_finds_the_leak() -> None:
+    # Issue 16.15: the check comes before the next increase, and the increase is held.
+    o = outcome("poor-response-catheter-check")
+    checks = events(o, "catheter_check")
+    assert len(checks) == 1 and "catheter leaks" in checks[0].detail
+    assert "increase is held" in checks[0].detail
+    increases = [e for e in events(o, "program") if "titration 20 %" in e.detail]
+    assert len(increases) == 2  # the third was held
+    fault = next(f for f in o.summary["faults"] if f["fault"] == "catheter_leak")
+    assert fault["detected_by"] == "catheter check on a poor response"
+    assert o.rows_between(10, 12)["ashworth"].max() < 2.0  # revised: control is back
+
+
+def test_a_good_response_needs_no_check() -> None:
+    from itb.sim.clinic import Increase, poor_response
+
+    seen = [Increase(0, Fraction(400), 3.0), Increase(86_400, Fraction(480), 2.4)]
+    assert not poor_response(seen, 2 * 86_400, Fraction(576), 1.8)  # tone fell and is low
+    assert poor_response(seen, 2 * 86_400, Fraction(576), 2.9)       # tone did not fall
+    assert not poor_response(seen, 30 * 86_400, Fraction(576), 2.9)  # increases long ago
+    assert not poor_response(seen[:1], 2 * 86_400, Fraction(576), 3.0)

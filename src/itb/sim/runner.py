@@ -35,7 +35,7 @@ from itb.pump import Pump
 from itb.pump.catalogue import MODELS, PumpModel
 from itb.pump.physical import PocketDeposit
 from itb.pump.pump import CommandedSegment, DeliverySegment
-from itb.sim import acts
+from itb.sim import acts, clinic
 from itb.sim.programs import BuiltProgram, build_program, check_dose_change, scaled_program
 from itb.sim.scenario import (
     AcknowledgeEvent,
@@ -179,6 +179,11 @@ class _Run:
         self.gap_since_s: int | None = None  # the pump stopped or emptied (sim.acts)
         self.retitrate_target: BuiltProgram | None = None
         self.calls: list[tuple[int, tuple[str, ...]]] = []
+        self.patient: Patient | None = None
+        self.patient_traces: list[PatientTrace] = []
+        self.fed = [0, 0, 0, 0]  # history items already given to the patient (csf, leak,
+        # pocket deposits, access-port boluses)
+        self.increases: list[clinic.Increase] = []
 
     # -- small helpers ------------------------------------------------------------------
     def note(self, time_s: int, source: str, kind: str, detail: str = "") -> None:
@@ -304,7 +309,8 @@ class _Run:
                                                 days)
         else:
             patient = Patient(parameters, scenario.start)
-        traces: list[PatientTrace] = []
+        traces: list[PatientTrace] = self.patient_traces
+        self.patient = patient
         screening = None
         self.recording = True
         if spec.screening is not None:
@@ -524,6 +530,8 @@ class _Run:
             check_dose_change(self.built.daily_dose_mcg, built.daily_dose_mcg,
                               self.spec.patient, event.phase, self.last_dose_change_s, when,
                               event.override_reason)
+        if not self.response_check(when, built.daily_dose_mcg):
+            return  # held: the check found a pump or catheter fault (noted)
         pump.program(built.program)
         self.gap_since_s = None  # a new program ends a stop (sim.acts)
         if built.daily_dose_mcg != self.built.daily_dose_mcg:
@@ -650,26 +658,61 @@ class _Run:
         self.anchor()
 
     def patient_pass(self, patient: Patient, end_s: int) -> PatientTrace:
-        """The patient under all the drug that truly arrived, in one closed-form pass."""
+        """The patient under all the drug that truly arrived and was not yet given to them
+        (`observe` gives it in pieces when the clinic examines the patient), in one
+        closed-form pass; splitting a pass gives the same samples."""
         h = self.history
         now_s = int(patient.now.timestamp())
         deliveries: list[DrugDelivery] = []
-        for segments, route in ((h.csf, Route.CSF), (h.leak, Route.POCKET)):
+        for slot, (segments, route) in enumerate(((h.csf, Route.CSF), (h.leak, Route.POCKET))):
             # Drug that leaks out of a disconnected or broken catheter goes into the tissue
             # around it, from where it is absorbed like a pocket deposit.
-            for segment, mcg in zip(segments, exact_mcg(segments), strict=True):
+            fresh = segments[self.fed[slot]:]
+            self.fed[slot] = len(segments)
+            for segment, mcg in zip(fresh, exact_mcg(fresh), strict=True):
                 if segment.start_s >= now_s:
                     deliveries.append(DrugDelivery(_dt(segment.start_s), _dt(segment.end_s),
                                                    mcg, route))
-        for deposit in h.deposits:
+        for deposit in h.deposits[self.fed[2]:]:
             if deposit.time_s >= now_s:
                 at = _dt(deposit.time_s)
                 deliveries.append(DrugDelivery(at, at, deposit.mcg, Route.POCKET))
-        for time_s, mcg in h.access_port:
+        self.fed[2] = len(h.deposits)
+        for time_s, mcg in h.access_port[self.fed[3]:]:
             if time_s >= now_s:
                 at = _dt(time_s)
                 deliveries.append(DrugDelivery(at, at, mcg, Route.CSF))
+        self.fed[3] = len(h.access_port)
         return patient.advance(_dt(end_s), deliveries, sample_every_s=SAMPLE_S)
+
+    def observe(self, when: int) -> float:
+        """The clinic examines the patient now: the Modified Ashworth score (the patient
+        model is brought up to now with what has truly arrived)."""
+        patient = self.patient
+        assert patient is not None
+        if when > int(patient.now.timestamp()):
+            self.patient_traces.append(self.patient_pass(patient, when))
+        return patient.state_at(_dt(when)).ashworth
+
+    def response_check(self, when: int, proposed: Fraction) -> bool:
+        """Before an increase: on a poor response to rising doses the clinic checks the
+        pump and catheter first (sim.clinic); True if the increase may go ahead."""
+        assert self.built is not None and self.pump is not None
+        current = self.built.daily_dose_mcg
+        if proposed <= current or not self.recording:
+            return True
+        ashworth = self.observe(when)
+        if clinic.poor_response(self.increases, when, current, ashworth):
+            finding = clinic.check_pump_and_catheter(self.pump)
+            self.note(when, "clinic", "catheter_check",
+                      f"poor response to rising doses (Ashworth {ashworth:.1f}): pump and "
+                      f"catheter checked before the next increase: "
+                      + (f"found {finding}; the increase is held" if finding else
+                         "no fault found"))
+            if finding:
+                return False
+        self.increases.append(clinic.Increase(when, current, ashworth))
+        return True
 
     def result(self, parameters: PatientParameters, screening: ScreeningOutcome | None,
                implanted: bool, traces: list[PatientTrace]) -> SimulationResult:

@@ -248,7 +248,11 @@ def _fault_json(result: SimulationResult, frame: pd.DataFrame, time_s: int, faul
     discrepancy = next((r for r in result.refills
                         if r.time_s >= time_s and r.check.startswith("discrepancy")), None)
     symptom = _first_symptom(frame, result.scenario.start_s, time_s)
+    check = next((e for e in result.events if e.kind == "catheter_check"
+                  and e.time_s >= time_s and "no fault found" not in e.detail), None)
     signals = []
+    if check is not None:
+        signals.append((check.time_s, 0, "catheter check on a poor response"))
     # At the same moment the discrepancy comes first: an alarm then is its consequence (a
     # blocked refill leaves the pump emptied, issue 16.8).
     if alarm is not None:
