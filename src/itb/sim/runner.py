@@ -25,17 +25,16 @@ import numpy as np
 
 from itb.errors import InvalidInput, ItbError
 from itb.physiology import (
-    DrugDelivery,
     Patient,
     PatientParameters,
     PatientTrace,
-    Route,
 )
 from itb.pump import Pump
 from itb.pump.catalogue import MODELS, PumpModel
 from itb.pump.physical import PocketDeposit
 from itb.pump.pump import CommandedSegment, DeliverySegment
 from itb.sim import acts, clinic
+from itb.sim.clinic import SAMPLE_S, exact_mcg
 from itb.sim.programs import BuiltProgram, build_program, check_dose_change, scaled_program
 from itb.sim.scenario import (
     AcknowledgeEvent,
@@ -54,7 +53,6 @@ from itb.therapy.errors import RefillDiscrepancy
 from itb.therapy.refill import RefillPlan, check_refill, plan_refill
 from itb.therapy.units import NL_PER_ML, display
 
-SAMPLE_S = 300  # the timeline's resolution: 5 minutes
 # An established patient's pump is primed this long before the scenario starts (16.7).
 PRIMED_BEFORE_S = 86_400
 Progress = Callable[[float, str], None]
@@ -530,7 +528,7 @@ class _Run:
             check_dose_change(self.built.daily_dose_mcg, built.daily_dose_mcg,
                               self.spec.patient, event.phase, self.last_dose_change_s, when,
                               event.override_reason)
-        if not self.response_check(when, built.daily_dose_mcg):
+        if not clinic.response_check(self, when, built.daily_dose_mcg):
             return  # held: the check found a pump or catheter fault (noted)
         pump.program(built.program)
         self.gap_since_s = None  # a new program ends a stop (sim.acts)
@@ -658,61 +656,8 @@ class _Run:
         self.anchor()
 
     def patient_pass(self, patient: Patient, end_s: int) -> PatientTrace:
-        """The patient under all the drug that truly arrived and was not yet given to them
-        (`observe` gives it in pieces when the clinic examines the patient), in one
-        closed-form pass; splitting a pass gives the same samples."""
-        h = self.history
-        now_s = int(patient.now.timestamp())
-        deliveries: list[DrugDelivery] = []
-        for slot, (segments, route) in enumerate(((h.csf, Route.CSF), (h.leak, Route.POCKET))):
-            # Drug that leaks out of a disconnected or broken catheter goes into the tissue
-            # around it, from where it is absorbed like a pocket deposit.
-            fresh = segments[self.fed[slot]:]
-            self.fed[slot] = len(segments)
-            for segment, mcg in zip(fresh, exact_mcg(fresh), strict=True):
-                if segment.start_s >= now_s:
-                    deliveries.append(DrugDelivery(_dt(segment.start_s), _dt(segment.end_s),
-                                                   mcg, route))
-        for deposit in h.deposits[self.fed[2]:]:
-            if deposit.time_s >= now_s:
-                at = _dt(deposit.time_s)
-                deliveries.append(DrugDelivery(at, at, deposit.mcg, Route.POCKET))
-        self.fed[2] = len(h.deposits)
-        for time_s, mcg in h.access_port[self.fed[3]:]:
-            if time_s >= now_s:
-                at = _dt(time_s)
-                deliveries.append(DrugDelivery(at, at, mcg, Route.CSF))
-        self.fed[3] = len(h.access_port)
-        return patient.advance(_dt(end_s), deliveries, sample_every_s=SAMPLE_S)
-
-    def observe(self, when: int) -> float:
-        """The clinic examines the patient now: the Modified Ashworth score (the patient
-        model is brought up to now with what has truly arrived)."""
-        patient = self.patient
-        assert patient is not None
-        if when > int(patient.now.timestamp()):
-            self.patient_traces.append(self.patient_pass(patient, when))
-        return patient.state_at(_dt(when)).ashworth
-
-    def response_check(self, when: int, proposed: Fraction) -> bool:
-        """Before an increase: on a poor response to rising doses the clinic checks the
-        pump and catheter first (sim.clinic); True if the increase may go ahead."""
-        assert self.built is not None and self.pump is not None
-        current = self.built.daily_dose_mcg
-        if proposed <= current or not self.recording:
-            return True
-        ashworth = self.observe(when)
-        if clinic.poor_response(self.increases, when, current, ashworth):
-            finding = clinic.check_pump_and_catheter(self.pump)
-            self.note(when, "clinic", "catheter_check",
-                      f"poor response to rising doses (Ashworth {ashworth:.1f}): pump and "
-                      f"catheter checked before the next increase: "
-                      + (f"found {finding}; the increase is held" if finding else
-                         "no fault found"))
-            if finding:
-                return False
-        self.increases.append(clinic.Increase(when, current, ashworth))
-        return True
+        """The patient under the drug that truly arrived and was not yet given (sim.clinic)."""
+        return clinic.feed_patient(self, patient, end_s)
 
     def result(self, parameters: PatientParameters, screening: ScreeningOutcome | None,
                implanted: bool, traces: list[PatientTrace]) -> SimulationResult:
@@ -725,20 +670,6 @@ class _Run:
             faults=self.faults, plans=self.plans, program_changes_s=self.program_changes_s,
             refill_times_s=self.refill_times_s, implant_times_s=self.implant_times_s,
             final_status=status, calls=self.calls)
-
-
-def exact_mcg(segments: list[DeliverySegment]) -> list[Fraction]:
-    """The exact drug in each segment (a run has few concentrations: each is split into
-    numerator and denominator once, so each amount is one Fraction construction)."""
-    parts: dict[Fraction, tuple[int, int]] = {}
-    out = []
-    for segment in segments:
-        conc = segment.mcg_per_ml
-        pair = parts.get(conc)
-        if pair is None:
-            pair = parts[conc] = (conc.numerator, conc.denominator * NL_PER_ML)
-        out.append(Fraction(segment.volume_nl * pair[0], pair[1]))
-    return out
 
 
 def extra_detail(pocket_nl: int, conc: Fraction, true_conc: Fraction | None) -> str:
@@ -780,5 +711,6 @@ __all__ = [
     "SimEvent",
     "SimulationResult",
     "concat_traces",
+    "exact_mcg",
     "run_scenario",
 ]
