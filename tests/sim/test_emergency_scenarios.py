@@ -154,3 +154,14 @@ def test_a_good_response_needs_no_check() -> None:
     assert poor_response(seen, 2 * 86_400, Fraction(576), 2.9)       # tone did not fall
     assert not poor_response(seen, 30 * 86_400, Fraction(576), 2.9)  # increases long ago
     assert not poor_response(seen[:1], 2 * 86_400, Fraction(576), 3.0)
+
+
+def test_renal_function_is_a_scenario_patient_parameter() -> None:
+    # Issue 16.6: impaired kidneys slow the systemic clearance.
+    text = UNTREATED.replace("days_on_therapy = 900",
+                             "days_on_therapy = 900\n[patient.kinetics]\nrenal_function = 0.2")
+    scenario = parse_scenario(text, "inline.toml")
+    assert scenario.parameters.kinetics.renal_function == 0.2
+    with pytest.raises(ItbError) as refused:
+        parse_scenario(text.replace("0.2", "1.5"), "inline.toml")
+    assert "renal_function" in str(refused.value)
