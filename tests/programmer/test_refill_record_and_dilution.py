@@ -99,3 +99,13 @@ def test_expired_drug_is_refused_before_the_pump_is_touched(cli: Cli) -> None:
                  "--added-ml", "20", "--expiry", "2026-01-01", "--yes")
     assert result.exit_code == 2 and "expired drug" in result.stderr
     assert cli.wand.pump.reservoir_estimate_nl < 20_000_000
+
+
+def test_the_report_still_renders_a_stopped_refill_without_the_new_fields(cli: Cli) -> None:
+    stopped = cli("refill", "--withdrawn-ml", "1", "--concentration", "500", "--added-ml", "20",
+                  "--yes")  # a discrepancy: the record is written without the new fields
+    assert stopped.exit_code == 2
+    out = cli.tmp / "visit.html"
+    result = cli("report", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "Lot / expiry" not in out.read_text()
