@@ -255,7 +255,7 @@ def test_wrong_concentration_changes_the_true_dose_not_the_firmware_count() -> N
     assert 3.4 < ratio < 4.6  # four times the drug, within the stroke accuracy
 
 
-def test_overfill_is_refused_and_changes_nothing() -> None:
+def test_overfill_beyond_capacity_is_refused_and_changes_nothing() -> None:
     pump = implant()
     pump.advance(at(days=10))
     state = pump.to_state()
@@ -263,8 +263,35 @@ def test_overfill_is_refused_and_changes_nothing() -> None:
 
     from itb.errors import InvalidInput
     with pytest.raises(InvalidInput, match="added_nl"):
-        pump.refill(added_nl=20_000_000, withdrawn_nl=0, concentration_mcg_per_ml=Fraction(500))
+        pump.refill(added_nl=20_000_001, withdrawn_nl=0, concentration_mcg_per_ml=Fraction(500))
     assert pump.to_state() == state
+
+
+def test_a_fill_that_does_not_fit_stops_at_capacity_and_the_rest_stays_in_the_syringe() -> None:
+    """Issue 9.5: the firmware does not refuse from the true residual; physics decides."""
+    pump = implant()
+    pump.advance(at(days=10))
+    residual = pump.physical.reservoir_nl
+    assert residual > 0
+    report = pump.refill(added_nl=20_000_000, withdrawn_nl=0,
+                         concentration_mcg_per_ml=Fraction(500))
+    assert pump.physical.reservoir_nl == 20_000_000  # full, no more
+    assert report.left_in_syringe_nl == residual  # the excess stayed in the syringe
+    assert pump.reservoir_estimate_nl == 20_000_000  # the firmware's belief: what was added
+
+
+def test_a_syringe_reading_above_the_true_residual_empties_the_reservoir() -> None:
+    """Issue 9.5: a reading of 0.1 mL more than is there is an observation, not a refusal."""
+    pump = implant()
+    pump.advance(at(days=10))
+    true_nl = pump.physical.reservoir_nl
+    estimate = pump.reservoir_estimate_nl
+    reading = (true_nl // 100_000 + 1) * 100_000  # read up to the next 0.1 mL
+    report = pump.refill(added_nl=20_000_000, withdrawn_nl=reading,
+                         concentration_mcg_per_ml=Fraction(500))
+    assert report.withdrawn_nl == reading and report.discrepancy_nl == reading - estimate
+    assert report.left_in_syringe_nl == 0
+    assert pump.physical.reservoir_nl == 20_000_000 == pump.reservoir_estimate_nl
 
 
 def test_concentration_change_pushes_old_drug_in_the_dead_volume_out_first() -> None:

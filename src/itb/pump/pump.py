@@ -161,13 +161,14 @@ class RefillReport:
 
     time_s: int
     expected_residual_nl: int  # the firmware's estimate before the refill
-    withdrawn_nl: int  # measured in the syringe (true)
-    discrepancy_nl: int  # withdrawn (residual found) minus expected
+    withdrawn_nl: int  # the syringe reading (the true volume when the reservoir was emptied)
+    discrepancy_nl: int  # withdrawn minus expected (an estimate below 0 counts as empty)
     added_nl: int
     concentration_mcg_per_ml: Fraction
     reservoir_estimate_nl: int
     pocket_deposit: PocketDeposit | None
     bridge_bolus: bool
+    left_in_syringe_nl: int = 0  # truth: drug that did not fit in the full reservoir
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,10 @@ def _positive_concentration(field_name: str, value: Fraction) -> Fraction:
 
 def _whole_nl(field_name: str, value: object, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise InvalidInput(field_name, f"{value} nL",
+        # Shown in mL, as every volume a clinician reads (a refusal is user-facing).
+        shown = f"{display(Fraction(value, NL_PER_ML), 6)} mL" \
+            if isinstance(value, int) and not isinstance(value, bool) else repr(value)[:40]
+        raise InvalidInput(field_name, shown,
                            f"{display(Fraction(low, NL_PER_ML), 6)} to "
                            f"{display(Fraction(high, NL_PER_ML), 6)} mL in whole nL")
     return value
@@ -1009,7 +1013,9 @@ class Pump:
                bridge_bolus: bool = False) -> RefillReport:
         """Empty (or partly empty) the reservoir and add drug.
 
-        `withdrawn_nl` None empties the reservoir. Injected errors: `pocket_fill_nl` of the
+        `withdrawn_nl` is the syringe reading (None: the reservoir is emptied and read
+        exactly); the physical layer decides what really comes out and goes in
+        (`PhysicalPump.refill`). Injected errors: `pocket_fill_nl` of the
         added drug goes into the subcutaneous pocket (the firmware still believes it filled
         the reservoir); `true_concentration_mcg_per_ml` differs from the one programmed. With
         `bridge_bolus`, the old drug in tubing and catheter is pushed out at the old daily
@@ -1022,10 +1028,11 @@ class Pump:
             "true_concentration_mcg_per_ml", true_concentration_mcg_per_ml)
         phys = self.physical
         cap = self.model.reservoir_capacity_nl
-        withdrawn = phys.reservoir_nl if withdrawn_nl is None else _whole_nl(
-            "withdrawn_nl", withdrawn_nl, 0, phys.reservoir_nl)
-        residual = phys.reservoir_nl - withdrawn
-        _whole_nl("added_nl", added_nl, 0, cap - residual)
+        # The firmware checks the readings against what a pump can know (its capacity),
+        # never against the true volume: the physical layer decides what really happens.
+        if withdrawn_nl is not None:
+            _whole_nl("withdrawn_nl", withdrawn_nl, 0, cap)
+        _whole_nl("added_nl", added_nl, 0, cap)
         _whole_nl("pocket_fill_nl", pocket_fill_nl, 0, added_nl)
         assert self.active_program is not None
         schedule = validate_program(self.active_program, self.model, conc, limits_set_now=False)
@@ -1047,28 +1054,15 @@ class Pump:
                                minimum_rate=False)
         # All checks passed: apply atomically.
         expected = self.reservoir_estimate_nl
-        if withdrawn:
-            phys.withdrawn_nl += withdrawn
-            phys.withdrawn_mcg += mcg_in(withdrawn, phys.reservoir_mcg_per_ml)
-            phys.reservoir_nl -= withdrawn
-        into_reservoir = added_nl - pocket_fill_nl
-        if into_reservoir:
-            total = phys.reservoir_nl + into_reservoir
-            phys.reservoir_mcg_per_ml = (phys.reservoir_nl * phys.reservoir_mcg_per_ml
-                                         + into_reservoir * true_conc) / total
-            phys.reservoir_nl = total
-        phys.filled_nl += added_nl
-        phys.filled_mcg += mcg_in(added_nl, true_conc)
-        deposit = None
-        if pocket_fill_nl:
-            deposit = PocketDeposit(self.now_s, pocket_fill_nl, mcg_in(pocket_fill_nl, true_conc))
-            phys.pocket_nl += pocket_fill_nl
-            phys.pocket_mcg += deposit.mcg
-            phys.pocket_deposits.append(deposit)
+        truth = phys.refill(self.now_s, withdrawn_nl, added_nl, pocket_fill_nl, true_conc)
+        deposit = truth.pocket_deposit
+        if deposit is not None:
             self.pending_deposits.append(deposit)
-        # The firmware is told the residual found and the volume added.
-        new_estimate = residual + added_nl
-        self.fw_withdrawn_nl += expected - residual
+        # The firmware is told the syringe reading and the volume added; the procedure
+        # empties the reservoir first, so it believes the reservoir now holds what was added.
+        withdrawn = truth.withdrawn_nl if withdrawn_nl is None else withdrawn_nl
+        new_estimate = added_nl
+        self.fw_withdrawn_nl += expected
         self.fw_filled_nl += added_nl
         self.estimate_offset_nl = new_estimate + self.strokes * self.model.nominal_stroke_nl
         self._cancel_overlay("refill")
@@ -1087,8 +1081,9 @@ class Pump:
                       old_concentration_mcg_per_ml=old_conc)
         self._cache_valid = False
         self._evaluate_conditions()
-        return RefillReport(self.now_s, expected, withdrawn, withdrawn - expected, added_nl, conc,
-                            new_estimate, deposit, overlay is not None)
+        return RefillReport(self.now_s, expected, withdrawn, withdrawn - max(0, expected),
+                            added_nl, conc, new_estimate, deposit, overlay is not None,
+                            truth.left_in_syringe_nl)
 
     def acknowledge_alarm(self, kind: AlarmKind | None = None) -> int:
         """Silence sounding alarms (one kind or all); they re-arm later if the cause persists."""
