@@ -485,7 +485,7 @@ def refill(
     # timeout to race); step 5 opens a new one and checks the pump has not changed.
     report = view.report
     conc_now = view.concentration_mcg_per_ml
-    expected = report.reservoir.estimate_nl
+    expected = refill_mod.expected_residual_nl(view)  # an estimate below 0 is empty (9.1)
 
     def halt(reason: str, exc: BaseException, **known: Any) -> NoReturn:
         record_ = refill_mod.RefillRecord(
@@ -507,7 +507,7 @@ def refill(
     out.print(Text("Step 1 of 7: confirm the patient and the pump", style="bold"))
     out.print(Text(f"Pump {view.serial}, {report.model}, implanted "
                    f"{render.when(report.implanted)}; drug {display(conc_now)} mcg/mL; "
-                   f"reservoir estimate {render.ml(expected)}; "
+                   f"reservoir estimate {render.reservoir_estimate(view.reservoir_estimate_nl)}; "
                    f"program {render.program_line(view.program)}."))
     try:
         confirm(f"Is this the patient's pump (serial {view.serial})?", yes)

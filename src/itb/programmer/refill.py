@@ -34,6 +34,15 @@ def _ml(volume_nl: int | Fraction) -> Fraction:
     return Fraction(volume_nl) / NL_PER_ML
 
 
+def expected_residual_nl(view: PumpView) -> int:
+    """The residual to expect: the pump's estimate, or 0 when it ran below zero.
+
+    After its reservoir-empty alarm the pump keeps the minimum rate and counts every
+    stroke, so its estimate goes below 0 mL; the reservoir is then empty (issue 9.1).
+    """
+    return max(0, view.reservoir_estimate_nl)
+
+
 def check_withdrawn(view: PumpView, withdrawn_ml: str | Fraction) -> RefillCheck:
     """Step 2: the residual withdrawn against the pump's estimate (raises RefillDiscrepancy).
 
@@ -42,7 +51,7 @@ def check_withdrawn(view: PumpView, withdrawn_ml: str | Fraction) -> RefillCheck
     real fill.
     """
     capacity_ml = _ml(view.report.reservoir.capacity_nl)
-    return check_refill(expected_residual_ml=_ml(view.reservoir_estimate_nl),
+    return check_refill(expected_residual_ml=_ml(expected_residual_nl(view)),
                         withdrawn_ml=withdrawn_ml, fill_ml=capacity_ml, capacity_ml=capacity_ml)
 
 
@@ -67,7 +76,7 @@ def check_drug(brand: str, concentration_mcg_per_ml: str | Fraction,
 def check_fill(view: PumpView, withdrawn_ml: str | Fraction,
                added_ml: str | Fraction) -> RefillCheck:
     """Step 3: the volume added fits the reservoir (raises Overfill), after step 2's check."""
-    return check_refill(expected_residual_ml=_ml(view.reservoir_estimate_nl),
+    return check_refill(expected_residual_ml=_ml(expected_residual_nl(view)),
                         withdrawn_ml=withdrawn_ml, fill_ml=added_ml,
                         capacity_ml=_ml(view.report.reservoir.capacity_nl))
 

@@ -27,6 +27,15 @@ def ml(volume_nl: int | Fraction) -> str:
     return f"{display(Fraction(volume_nl) / NL_PER_ML)} mL"
 
 
+def reservoir_estimate(estimate_nl: int) -> str:
+    """The pump's reservoir estimate; below zero it is shown as empty, with why."""
+    if estimate_nl >= 0:
+        return ml(estimate_nl)
+    return (f"empty (the pump's estimate ran {ml(-estimate_nl)} below zero: after its "
+            "reservoir-empty alarm the pump keeps the minimum rate and counts strokes that a "
+            "dry reservoir cannot deliver)")
+
+
 def mcg(value: Fraction | None, unit: str = "mcg") -> str:
     return "-" if value is None else f"{display(value)} {unit}"
 
@@ -107,7 +116,7 @@ def interrogation(view: PumpView) -> RenderableType:
     ident.add_row("Battery", f"{report.battery.status}, "
                   f"{display(report.battery.remaining_fraction * 100, 1)}% of usable charge left;"
                   f" expected ERI {eri} ({view.battery_note})")
-    ident.add_row("Reservoir", f"{ml(res.estimate_nl)} estimated by the pump "
+    ident.add_row("Reservoir", f"{reservoir_estimate(res.estimate_nl)} estimated by the pump "
                   f"(capacity {ml(res.capacity_nl)}, alarm at {ml(res.low_reservoir_alarm_nl)})")
     ident.add_row("Drug", f"{display(res.concentration_mcg_per_ml)} mcg/mL")
     ident.add_row("Program", program_line(report.program))

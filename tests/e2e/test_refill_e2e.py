@@ -1,0 +1,118 @@
+"""Refill and pump-record defects of issue 9, end to end: the real `itb` CLI against a real
+`itb pump serve` subprocess (helpers from `test_programmer_e2e`).
+
+The syringe reading, which only the simulator knows, is read from the pump's saved
+physical state (the simulation's stand-in for the nurse's syringe) and rounded as a
+nurse reads a syringe: to the nearest 0.1 mL, so it may be a little above the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from test_programmer_e2e import (
+    AGEING_SPEED,
+    ITB,
+    SERIAL,
+    ServedPump,
+    start_server,
+    stop_server,
+)
+
+
+def true_state(served: ServedPump) -> dict:
+    raw = (served.state / "pumps" / f"{SERIAL}.state").read_bytes().split(b"\n", 1)[1]
+    return json.loads(raw)["pump"]
+
+
+def syringe_reading_ml(served: ServedPump) -> str:
+    """The true residual read to the nearest 0.1 mL (a syringe's resolution)."""
+    true_nl = true_state(served)["physical"]["reservoir_nl"]
+    tenths = (true_nl + 50_000) // 100_000
+    return f"{tenths // 10}.{tenths % 10}"
+
+
+def new_pump(state: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ITB, "pump", "new", "--state", str(state), "--model",
+                           "synchromed-ii-20", "--serial", SERIAL, "--daily-dose", "300",
+                           "--max-daily-dose", "600", *extra], capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def serve(tmp: Path, *, days: float, new_args: tuple[str, ...] = ()) -> Iterator[ServedPump]:
+    state = tmp / "state"
+    made = new_pump(state, *new_args)
+    assert made.returncode == 0, made.stderr
+    if days:
+        ageing, _port = start_server(state, AGEING_SPEED)
+        time.sleep(days / 10)
+        stop_server(ageing)
+    process, port = start_server(state, "1")
+    try:
+        yield ServedPump(state, port, state / "keys" / f"{SERIAL}.key", tmp / "session.jsonl",
+                         process)
+    finally:
+        stop_server(process)
+
+
+@pytest.fixture
+def empty_pump(tmp_path: Path) -> Iterator[ServedPump]:
+    # 20 mL at 0.6 mL/day is empty after ~33 days; 12 more days at the minimum rate
+    # (devices.md: about 0.048 mL/day) take the estimate about 0.5 mL below zero.
+    yield from serve(tmp_path, days=45)
+
+
+@pytest.fixture
+def aged_pump(tmp_path: Path) -> Iterator[ServedPump]:
+    yield from serve(tmp_path, days=20)
+
+
+@pytest.mark.e2e
+def test_an_empty_pump_is_refilled_and_returns_to_its_program(empty_pump: ServedPump) -> None:
+    """Issue 9.1: an estimate below 0 mL is shown as empty, and the refill goes through."""
+    before = empty_pump.interrogate()
+    assert Fraction(before["reservoir_estimate_ml"]) < 0
+    assert "reservoir_empty" in {alarm["kind"] for alarm in before["alarms"]}
+    shown = empty_pump.run("interrogate", full_cli=True)
+    assert "empty (the pump's estimate ran" in " ".join(shown.stdout.split())
+    done = empty_pump.run("refill", "--withdrawn-ml", syringe_reading_ml(empty_pump),
+                          "--concentration", "500", "--added-ml", "20", "--yes")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "reservoir estimate empty (the pump's estimate ran" in text
+    assert "below zero" in text and "minimum rate" in text
+    after = empty_pump.interrogate()
+    assert "reservoir_empty" not in {alarm["kind"] for alarm in after["alarms"]}
+    assert after["infusion_state"] == "running" and after["infusing"]
+    assert Fraction(after["reservoir_estimate_ml"]) <= 20
+    assert Fraction(after["reservoir_estimate_ml"]) > Fraction("19.99")
+    assert after["daily_dose_mcg"] == "300"
+
+
+@pytest.mark.e2e
+def test_a_syringe_reading_above_the_truth_is_accepted_and_preview_equals_result(
+        aged_pump: ServedPump) -> None:
+    """Issue 9.5: a reading rounded up past the true residual is not refused from the truth,
+    every volume shown is in mL, and the step-5 preview matches the step-6 result."""
+    true_nl = true_state(aged_pump)["physical"]["reservoir_nl"]
+    reading = (true_nl // 100_000 + 1) * 100_000  # up to the next 0.1 mL: above the truth
+    text = f"{reading // 1_000_000}.{reading % 1_000_000 // 100_000}"
+    done = aged_pump.run("refill", "--withdrawn-ml", text, "--concentration", "500",
+                         "--added-ml", "20", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert " nL" not in done.stdout + done.stderr
+    preview = re.search(r"If confirmed: Low-reservoir alarm projected .*?\(in ([\d.]+) days\)",
+                        done.stdout)
+    result = re.search(r"Step 6 of 7.*?\n.*?\(in ([\d.]+) days\)", done.stdout, re.S)
+    assert preview is not None and result is not None, done.stdout
+    assert preview.group(1) == result.group(1)
+    data = aged_pump.interrogate()
+    assert data["reservoir_estimate_ml"] == "20"
+    assert true_state(aged_pump)["physical"]["reservoir_nl"] == 20_000_000
