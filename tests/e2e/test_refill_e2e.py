@@ -116,3 +116,40 @@ def test_a_syringe_reading_above_the_truth_is_accepted_and_preview_equals_result
     data = aged_pump.interrogate()
     assert data["reservoir_estimate_ml"] == "20"
     assert true_state(aged_pump)["physical"]["reservoir_nl"] == 20_000_000
+
+
+@pytest.mark.e2e
+def test_a_program_change_does_not_silently_end_a_bridge_bolus(aged_pump: ServedPump,
+                                                               tmp_path: Path) -> None:
+    """Issue 9.4: the bridge runs to its end unless cancelled with a reason; the preview says
+    which; the report shows the bridge's real end."""
+    done = aged_pump.run("refill", "--withdrawn-ml", syringe_reading_ml(aged_pump),
+                         "--drug", "Gablofen", "--concentration", "1000",
+                         "--prescribed-concentration", "1000",
+                         "--added-ml", "20", "--catheter-ml", "0.11", "--yes")
+    assert done.returncode == 0, done.stderr
+    bridging = aged_pump.interrogate()
+    assert bridging["infusion_state"] == "bridge_bolus"
+    kept = aged_pump.run("program", "--daily-dose", "330", "--origin", "spinal",
+                         "--age-years", "45", "--yes")
+    assert kept.returncode == 0, kept.stderr
+    assert "it continues to its end" in " ".join(kept.stdout.split())
+    after = aged_pump.interrogate()
+    assert after["infusion_state"] == "bridge_bolus"
+    assert after["bolus_until"] == bridging["bolus_until"]
+    assert after["daily_dose_mcg"] == "330"
+    report = tmp_path / "report.html"
+    made = aged_pump.run("report", "--out", str(report), full_cli=True)
+    assert made.returncode == 0, made.stderr
+    assert "really still running at this report" in report.read_text()
+    cancelled = aged_pump.run("program", "--daily-dose", "330", "--origin", "spinal",
+                              "--age-years", "45", "--override-reason", "same dose again",
+                              "--cancel-bridge-reason", "catheter volume was wrong", "--yes")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert "ends now (cancelled: catheter volume was wrong)" in " ".join(
+        cancelled.stdout.split())
+    assert aged_pump.interrogate()["infusion_state"] == "running"
+    made = aged_pump.run("report", "--out", str(report), full_cli=True)
+    assert made.returncode == 0, made.stderr
+    assert "cancelled: catheter volume was wrong" in report.read_text()
+    assert "really ended early" in report.read_text()

@@ -490,3 +490,37 @@ def test_commanded_volume_never_more_than_one_stroke_from_ideal_for_any_model_an
         if pump.reservoir_estimate_nl < capacity // 2:
             pump.refill(added_nl=capacity,
                         concentration_mcg_per_ml=Fraction(conc))
+
+
+def test_a_program_change_lets_a_running_bridge_bolus_run_to_its_end() -> None:
+    """Issue 9.4: the bridge is about the old drug in the catheter, not the program."""
+    pump = implant()
+    pump.advance(at(days=10))
+    pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(1000), bridge_bolus=True)
+    assert pump.overlay is not None
+    planned_end = pump.overlay.end_s
+    pump.advance(at(days=10, hours=2))
+    pump.program(continuous(Fraction(280)))
+    assert pump.mode == "bridge_bolus" and pump.overlay.end_s == planned_end
+    report = pump.advance(at(days=10, hours=12))
+    assert abs(report.csf_mcg - 125) < 25  # still the old 300 mcg/day of old drug
+    pump.advance(at(days=12))
+    kinds = [e.kind for e in pump.log.entries()]
+    assert "bridge_bolus_completed" in kinds and "bridge_bolus_interrupted" not in kinds
+
+
+def test_a_program_change_ends_a_bridge_bolus_only_with_a_reason() -> None:
+    pump = implant()
+    pump.advance(at(days=10))
+    pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(1000), bridge_bolus=True)
+    state = pump.to_state()
+    import pytest
+
+    from itb.errors import InvalidInput
+    with pytest.raises(InvalidInput, match="cancel_bridge_reason"):
+        pump.program(continuous(Fraction(280)), cancel_bridge_reason="  ")
+    assert pump.to_state() == state
+    pump.program(continuous(Fraction(280)), cancel_bridge_reason="catheter revised")
+    assert pump.mode == "running"
+    last = [e for e in pump.log.entries() if e.kind == "bridge_bolus_interrupted"][-1]
+    assert "catheter revised" in str(last.details)

@@ -30,6 +30,7 @@ from itb.programmer import journal as journal_mod
 from itb.programmer import refill as refill_mod
 from itb.programmer import render
 from itb.programmer import schedule as sched
+from itb.programmer.bridging import bridge_note
 from itb.programmer.errors import (
     EchoMismatch,
     LinkInterrupted,
@@ -333,6 +334,9 @@ def program(
         "--max-bolus", help="New maximum bolus, mcg (default: keep).")] = None,
     override_reason: Annotated[str | None, typer.Option(
         "--override-reason", help="Clinical reason to go beyond the titration rules.")] = None,
+    cancel_bridge_reason: Annotated[str | None, typer.Option(
+        "--cancel-bridge-reason",
+        help="End a running bridge bolus now, and why (default: it runs to its end).")] = None,
     yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
     serial: SerialOpt = None, key_file: KeyOpt = None,
     session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
@@ -381,9 +385,12 @@ def program(
         view = read_view(client, serial)
         limits = new_limits(view, limit_daily, limit_bolus)
         spec, notes = request_spec(view, daily_dose_mcg=dose, flex=schedule, limits=limits)
+        bridge = bridge_note(view, cancel_bridge_reason)
+        notes = (*notes, bridge) if bridge else notes
         pump_refusal: CommandRejected | None = None
         try:
-            dry_run = client.program(spec, confirm_only=True)
+            dry_run = client.program(spec, confirm_only=True,
+                                     cancel_bridge_reason=cancel_bridge_reason)
         except CommandRejected as exc:
             dry_run, pump_refusal = None, exc
     # The session is closed while the clinician reads the preview (no idle timeout to race).
@@ -397,7 +404,8 @@ def program(
                "previous_daily_dose_mcg": None if view.daily_dose_mcg is None
                else dec(view.daily_dose_mcg),
                "daily_dose_mcg": dec(preview.daily_dose_mcg),
-               "low_reservoir_alarm_at": iso(preview.projection.low_reservoir_alarm_at)}
+               "low_reservoir_alarm_at": iso(preview.projection.low_reservoir_alarm_at),
+               "bridge_bolus": bridge}
     summary = (f"program {sched.describe_program(spec)} "
                f"(from {render.mcg(view.daily_dose_mcg, 'mcg/day')})")
     if titration.needs_override:
@@ -412,7 +420,7 @@ def program(
         confirm(f"Send this program to pump {view.serial}?", yes)
         with send_session(factory, view, "new program") as client:
             echo, _after = send_program(client, factory, view.program, spec,
-                                        view.concentration_mcg_per_ml)
+                                        view.concentration_mcg_per_ml, cancel_bridge_reason)
     except NotConfirmed:
         record(session_file, "program", view, view.serial, "cancelled", "cancelled: " + summary,
                details)

@@ -26,6 +26,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from itb.programmer import schedule as sched
+from itb.programmer.bridging import with_bridge_ends
 from itb.programmer.journal import JournalEntry
 from itb.programmer.render import ROUNDING_NOTE, program_line, when
 from itb.programmer.view import PumpView, view_to_json
@@ -120,7 +121,8 @@ def render_report(view: PumpView, entries: list[JournalEntry], *, generated_at: 
     template = environment.get_template("report.html.j2")
     data = view_to_json(view)
     changes = [e for e in entries if e.kind not in ("interrogation", "log_view")]
-    refills = [e.details["refill"] for e in entries if e.kind == "refill" and "refill" in e.details]
+    refills = with_bridge_ends(view, [e.details["refill"] for e in entries
+                                      if e.kind == "refill" and "refill" in e.details])
     interrogations = [e for e in entries if e.kind == "interrogation"]
     first = interrogations[0].details.get("interrogation") if interrogations else None
     hourly = [] if view.hourly is None else [
@@ -174,7 +176,8 @@ def report_lines(view: PumpView, entries: list[JournalEntry], *, generated_at: d
               + (f" Override reason: {e.details['override_reason']}."
                  if e.details.get("override_reason") else "") for e in changes] or ["None."]
     lines += ["", "REFILL RECORD"]
-    refills = [e.details["refill"] for e in entries if e.kind == "refill" and "refill" in e.details]
+    refills = with_bridge_ends(view, [e.details["refill"] for e in entries
+                                      if e.kind == "refill" and "refill" in e.details])
     for record in refills:
         lines += [f"{key.replace('_', ' ')}: {value}" for key, value in record.items()
                   if value not in (None, [], "")] + [""]

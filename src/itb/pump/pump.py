@@ -806,19 +806,23 @@ class Pump:
                     f"patient-bolus allowance {display(allowance)} mcg and one stroke)")
 
     # ------------------------------------------------------------------ clinical acts
-    def program(self, program: Program, *, write_fault: WriteFault | None = None) -> None:
+    def program(self, program: Program, *, write_fault: WriteFault | None = None,
+                cancel_bridge_reason: str | None = None) -> None:
         """Install a new program: validate, check limits, write NVM (inactive slot), switch.
 
-        Any active bolus ends. With an injected write fault the firmware reboots from the
-        memory: the old program stays in force (ProgramNotCommitted) unless the fault came
-        after the commit.
+        An active clinician or patient bolus ends. A bridge bolus runs on to its end (it
+        pushes out the old-strength drug in the catheter, whatever the program) unless
+        `cancel_bridge_reason` says why the clinician ends it (issue 9.4). With an injected
+        write fault the firmware reboots from the memory: the old program stays in force
+        (ProgramNotCommitted) unless the fault came after the commit.
         """
         if self.end_of_service:
             raise ActRefused("program", "the pump has reached end of service")
         schedule = validate_program(program, self.model, self.concentration_mcg_per_ml)
+        keep = self._bridge_kept(cancel_bridge_reason)
         # After the change the pump runs the program (a stop or safe state ends), unless the
         # reservoir is empty.
-        self._check_limits("program", schedule, None, self.concentration_mcg_per_ml, program,
+        self._check_limits("program", schedule, keep, self.concentration_mcg_per_ml, program,
                            minimum_rate=AlarmKind.RESERVOIR_EMPTY in self.alarms)
         payload = self._settings_payload(program, self.concentration_mcg_per_ml,
                                          self.low_reservoir_alarm_nl)
@@ -839,7 +843,9 @@ class Pump:
             self._log("memory_write_failed", reason="read-back CRC mismatch")
             self._boot_from_memory()
             raise ProgramNotCommitted(write_fault.step if write_fault else -1)
-        self._cancel_overlay("program changed")
+        if keep is None:
+            self._cancel_overlay("program changed" if cancel_bridge_reason is None
+                                 else f"program changed; cancelled: {cancel_bridge_reason}")
         self.active_program = program
         self.schedule = schedule
         self.stopped = False
@@ -849,6 +855,18 @@ class Pump:
             self._clear(AlarmKind.LOW_BATTERY_RESET, "reprogrammed")
         self._log("program_changed", program=json.dumps(program_to_dict(program), sort_keys=True))
         self._cache_valid = False
+
+    def _bridge_kept(self, cancel_reason: str | None) -> Overlay | None:
+        """The bridge bolus that a program change leaves running (None: nothing runs on)."""
+        if cancel_reason is not None and (not isinstance(cancel_reason, str)
+                                          or not cancel_reason.strip()
+                                          or len(cancel_reason) > 500):
+            raise InvalidInput("cancel_bridge_reason", repr(cancel_reason)[:40],
+                               "1 to 500 characters saying why the bridge bolus ends")
+        overlay = self.overlay
+        if overlay is None or overlay.kind != "bridge" or cancel_reason is not None:
+            return None
+        return overlay
 
     def _boot_from_memory(self) -> None:
         """After a reset: the newest valid slot is in force; none valid -> memory error."""

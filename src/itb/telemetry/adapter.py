@@ -262,9 +262,9 @@ class PumpAdapter:
         if command.confirm_only:
             # A trial on a copy: the echo is exactly what the pump would do, and nothing changes.
             trial = PumpAdapter(Pump.from_state(self.pump.to_state()))
-            trial.pump.program(program)
+            trial.pump.program(program, cancel_bridge_reason=command.cancel_bridge_reason)
             return trial._confirmation(applied=False)
-        self.pump.program(program)
+        self.pump.program(program, cancel_bridge_reason=command.cancel_bridge_reason)
         return self._confirmation(applied=True)
 
     def _confirmation(self, applied: bool) -> ProgramConfirmation:

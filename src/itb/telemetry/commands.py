@@ -180,12 +180,16 @@ class ReadSecurityLog(_LogPageRequest):
 @REQUESTS.register
 @dataclass(frozen=True, slots=True)
 class Program(Command):
-    """Replace the whole program, atomically. `confirm_only` asks for the echo without acting."""
+    """Replace the whole program, atomically. `confirm_only` asks for the echo without acting.
+
+    A running bridge bolus runs on to its end unless `cancel_bridge_reason` ends it.
+    """
 
     KIND: ClassVar[int] = 0x10
     ROLES: ClassVar[frozenset[Role]] = CLINICIAN_ONLY
     program: ProgramSpec
     confirm_only: bool = False
+    cancel_bridge_reason: str | None = None
 
 
 @REQUESTS.register
