@@ -13,6 +13,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -153,3 +154,28 @@ def test_a_program_change_does_not_silently_end_a_bridge_bolus(aged_pump: Served
     assert made.returncode == 0, made.stderr
     assert "cancelled: catheter volume was wrong" in report.read_text()
     assert "really ended early" in report.read_text()
+
+
+@pytest.mark.e2e
+def test_dates_after_implant_include_the_priming_bolus(tmp_path: Path) -> None:
+    """Issue 9.3: the date the programmer shows after implant is not later than the alarm."""
+    served_ = serve(tmp_path, days=0)
+    pump = next(served_)
+    data = pump.interrogate()
+    assert data["infusion_state"] == "priming_bolus"
+    projected = data["low_reservoir_alarm_at"]
+    with pytest.raises(StopIteration):
+        next(served_)  # stops the server
+    ageing, _port = start_server(pump.state, AGEING_SPEED)
+    time.sleep(3.6)  # about 36 pump days: past the alarm (about 30 days)
+    stop_server(ageing)
+    process, port = start_server(pump.state, "1")
+    try:
+        aged = ServedPump(pump.state, port, pump.key_file, pump.session, process)
+        alarm = next(a for a in aged.interrogate()["alarms"] if a["kind"] == "low_reservoir")
+    finally:
+        stop_server(process)
+    raised = alarm["since"]
+    assert projected <= raised
+    gap = datetime.fromisoformat(raised) - datetime.fromisoformat(projected)
+    assert gap.total_seconds() < 3600  # early by a stroke or so, not by ~13 hours

@@ -40,7 +40,7 @@ from itb.programmer.errors import (
     ProgrammerError,
 )
 from itb.programmer.programming import build_preview, new_limits, patient_facts, request_spec
-from itb.programmer.view import PumpView, project_reservoir, view_to_json
+from itb.programmer.view import PumpView, bolus_and_stroke, project_reservoir, view_to_json
 from itb.programmer.wand import (
     LINK_LOST,
     ConnectionOptions,
@@ -585,7 +585,7 @@ def refill(
 
     # 5. Update the pump.
     out.print(Text("Step 5 of 7: update the pump", style="bold"))
-    projection = refill_mod.project_after_refill(view, fill.fill_nl, new_conc, view.now)
+    projection = refill_mod.project_after_refill(view, fill.fill_nl, new_conc, view.now, bridge)
     for line in render.projection_lines(projection):
         out.print(Text("If confirmed: " + line))
     try:
@@ -928,7 +928,8 @@ def set_alarm_volume(
             concentration_mcg_per_ml=view.concentration_mcg_per_ml,
             program=view.schedule if view.schedule is not None else view.daily_dose_mcg,
             alarm_nl=volume_nl, now=view.now, filled_at=view.last_refill_at,
-            capacity_nl=view.report.reservoir.capacity_nl)
+            capacity_nl=view.report.reservoir.capacity_nl,
+            **bolus_and_stroke(view.report, facts))
         out.print(Text(f"Alarm volume {render.ml(view.report.reservoir.low_reservoir_alarm_nl)} "
                        f"-> {render.ml(volume_nl)}."))
         for line in render.projection_lines(projection):

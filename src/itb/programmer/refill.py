@@ -15,8 +15,9 @@ Pure functions over the current `PumpView`, in the order of the clinical procedu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -108,13 +109,20 @@ def plan_bridge(view: PumpView, new_concentration: Fraction,
 
 
 def project_after_refill(view: PumpView, reservoir_nl: int, concentration: Fraction,
-                         filled_at: datetime) -> Projection:
-    """Step 6: alarm and refill-by dates for the refilled reservoir and the same program."""
+                         filled_at: datetime, bridge: BridgeBolus | None = None) -> Projection:
+    """Step 5: alarm and refill-by dates for the refilled reservoir and the same program,
+    after the bridge bolus if there is one (it runs first, issue 9.3)."""
+    bolus_nl, until = 0, None
+    if bridge is not None:
+        bolus_nl = math.ceil(bridge.dead_volume_nl)
+        until = filled_at + timedelta(
+            microseconds=int(bridge.bridge_duration_h * 3_600_000_000))
     return project_reservoir(
         reservoir_nl=reservoir_nl, concentration_mcg_per_ml=concentration,
         program=view.schedule if view.schedule is not None else view.daily_dose_mcg,
         alarm_nl=view.report.reservoir.low_reservoir_alarm_nl, now=filled_at,
-        filled_at=filled_at, capacity_nl=view.report.reservoir.capacity_nl)
+        filled_at=filled_at, capacity_nl=view.report.reservoir.capacity_nl,
+        running_bolus_nl=bolus_nl, bolus_until=until, stroke_nl=view.facts.nominal_stroke_nl)
 
 
 def verify_refill_echo(*, withdrawn_nl: int, added_nl: int, concentration: Fraction,

@@ -380,6 +380,18 @@ class Pump:
             return "minimum_rate (reservoir empty)"
         return "running"
 
+    def bolus_remaining_nl(self) -> int:
+        """What the running bolus still has to deliver (rounded up: dates stay early)."""
+        overlay = self.overlay
+        if overlay is None:
+            return 0
+        units, start = 0, overlay.started_s
+        for end, flow in overlay.pieces:
+            if end > self.now_s:
+                units += flow * (end - max(start, self.now_s))
+            start = end
+        return -(-units // DAY_S)
+
     def _at_minimum_rate(self) -> bool:
         return (self.stopped or self.safe_state is not None
                 or AlarmKind.RESERVOIR_EMPTY in self.alarms)

@@ -364,7 +364,8 @@ class PumpAdapter:
             mean_flow_nl_per_day=Fraction(0) if schedule is None else schedule.daily_total_nl(),
             max_24h_dose_mcg=Fraction(0) if schedule is None
             else schedule.max_window_nl * conc / NL_PER_ML,
-            bolus_until=None if pump.overlay is None else self._clock(pump.overlay.end_s))
+            bolus_until=None if pump.overlay is None else self._clock(pump.overlay.end_s),
+            bolus_remaining_nl=pump.bolus_remaining_nl())
 
     def _alarms(self) -> tuple[AlarmInfo, ...]:
         return tuple(

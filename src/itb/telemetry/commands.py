@@ -325,6 +325,7 @@ class InfusionInfo:
     mean_flow_nl_per_day: Fraction     # programmed volume per day, over one period
     max_24h_dose_mcg: Fraction         # the largest programmed dose in any 24 h window
     bolus_until: datetime | None
+    bolus_remaining_nl: int = 0        # volume the running bolus still has to deliver
 
 
 @RESPONSES.register
