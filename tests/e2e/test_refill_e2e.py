@@ -179,3 +179,42 @@ def test_dates_after_implant_include_the_priming_bolus(tmp_path: Path) -> None:
     assert projected <= raised
     gap = datetime.fromisoformat(raised) - datetime.fromisoformat(projected)
     assert gap.total_seconds() < 3600  # early by a stroke or so, not by ~13 hours
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("strength", "why"), [
+    ("50", "screening strength"), ("777", "no marketed product")])
+def test_pump_new_fills_only_a_marketed_refill_strength(tmp_path: Path, strength: str,
+                                                        why: str) -> None:
+    """Issue 9.10: the implant fill is checked against the drug catalogue."""
+    made = new_pump(tmp_path / "state", "--concentration", strength)
+    assert made.returncode == 2
+    text = " ".join(made.stderr.split())
+    assert f"concentration = {strength} mcg/mL" in text and why in text
+    assert "500, 1000, 2000 mcg/mL" in text and "Traceback" not in text
+    assert not (tmp_path / "state" / "keys" / f"{SERIAL}.key").exists()
+
+
+@pytest.mark.e2e
+def test_the_catheter_volume_is_stored_shown_and_set(tmp_path: Path) -> None:
+    """Issue 9.14: set at implant, shown by interrogate, set again after a revision, and
+    then the refill's bridge bolus agrees with the clinic's dead volume."""
+    served_ = serve(tmp_path, days=0, new_args=("--catheter-ml", "0.3"))
+    pump = next(served_)
+    try:
+        assert pump.interrogate()["catheter_volume_ml"] == "0.3"
+        shown = " ".join(pump.run("interrogate", full_cli=True).stdout.split())
+        assert "Catheter 0.3 mL stored in the pump" in shown
+        refused = pump.run("set-catheter-volume", "--ml", "2", "--yes")
+        assert refused.returncode == 2 and "0 to 1 mL" in refused.stderr
+        done = pump.run("set-catheter-volume", "--ml", "0.25", "--yes")
+        assert done.returncode == 0, done.stderr
+        assert "0.3 mL -> 0.25 mL" in done.stdout
+        assert pump.interrogate()["catheter_volume_ml"] == "0.25"
+        log = json.loads(pump.run("log", "--kind", "catheter_volume_set", "--json").stdout)
+        assert log, "the pump logs the change"
+        kinds = [json.loads(line)["kind"] for line in pump.session.read_text().splitlines()]
+        assert "catheter_volume" in kinds
+    finally:
+        with pytest.raises(StopIteration):
+            next(served_)

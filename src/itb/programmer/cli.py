@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from itb.errors import InvalidInput, ItbError
+from itb.programmer import catheter as catheter_mod
 from itb.programmer import journal as journal_mod
 from itb.programmer import refill as refill_mod
 from itb.programmer import render
@@ -55,10 +56,12 @@ from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.commands import (
     AcknowledgeAlarm,
     AlarmAcknowledged,
+    CatheterVolumeSet,
     InfusionChanged,
     LogEntryInfo,
     Refill,
     RefillConfirmation,
+    SetCatheterVolume,
 )
 from itb.telemetry.errors import (
     AuthenticationFailed,
@@ -629,7 +632,8 @@ def refill(
     if bridge is not None and echo.bridge_bolus_nl != round(bridge.dead_volume_nl):
         out.print(Text(f"Note: the pump's bridge bolus is {render.ml(echo.bridge_bolus_nl)}, the "
                        f"clinic's dead volume {display(bridge.dead_volume_ml)} mL: check the "
-                       "catheter volume stored in the pump.", style="yellow"))
+                       "catheter volume stored in the pump (interrogate shows it; "
+                       "set-catheter-volume stores the implant record's).", style="yellow"))
 
     # 7. The refill record.
     plan = after.projection.plan
@@ -946,6 +950,35 @@ def set_alarm_volume(
            {"low_reservoir_alarm_ml": to_exact_str(Fraction(volume_nl, NL_PER_ML)),
             "low_reservoir_alarm_at": iso(projection.low_reservoir_alarm_at)})
     out.print(Text(f"Alarm volume set to {render.ml(volume_nl)} and verified.", style="bold green"))
+
+
+@app.command("set-catheter-volume")
+@guarded
+def set_catheter_volume(
+    ctx: typer.Context,
+    ml: Annotated[str, typer.Option("--ml", help="Implanted catheter volume, mL (0 to 1).")],
+    yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
+    serial: SerialOpt = None, key_file: KeyOpt = None,
+    session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+) -> None:
+    """Store the catheter volume in the pump (implant record, after a catheter revision)."""
+    volume_nl = catheter_mod.catheter_volume_nl(ml)
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    with session(factory) as client:
+        view = read_view(client, serial)
+    console().print(Text(catheter_mod.change_line(view, volume_nl)))
+    confirm(f"Store the catheter volume in pump {view.serial}?", yes)
+    with send_session(factory, view, "catheter volume") as client:
+        echo = client.call(SetCatheterVolume(volume_nl), CatheterVolumeSet)
+    if echo.catheter_volume_nl != volume_nl:
+        raise EchoMismatch(f"The pump echoed a catheter volume of "
+                           f"{render.ml(echo.catheter_volume_nl)}.",
+                           "Interrogate the pump and set the catheter volume again.")
+    record(session_file, "catheter_volume", view, view.serial, "done",
+           f"catheter volume stored: {render.ml(echo.previous_nl)} -> {render.ml(volume_nl)}",
+           {"catheter_volume_ml": to_exact_str(Fraction(volume_nl, NL_PER_ML))})
+    console().print(Text(f"Catheter volume {render.ml(volume_nl)} stored and verified.",
+                         style="bold green"))
 
 
 @app.command("set-clock")

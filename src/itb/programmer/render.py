@@ -118,6 +118,8 @@ def interrogation(view: PumpView) -> RenderableType:
                   f" expected ERI {eri} ({view.battery_note})")
     ident.add_row("Reservoir", f"{reservoir_estimate(res.estimate_nl)} estimated by the pump "
                   f"(capacity {ml(res.capacity_nl)}, alarm at {ml(res.low_reservoir_alarm_nl)})")
+    ident.add_row("Catheter", f"{ml(report.catheter_volume_nl)} stored in the pump (with pump "
+                  f"tubing {ml(view.facts.tubing_volume_nl)}: the priming and bridge volume)")
     ident.add_row("Drug", f"{display(res.concentration_mcg_per_ml)} mcg/mL")
     ident.add_row("Program", program_line(report.program))
     ident.add_row("Daily dose", "-" if view.daily_dose_mcg is None

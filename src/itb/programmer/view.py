@@ -205,6 +205,7 @@ def view_to_json(view: PumpView) -> dict[str, Any]:
         "reservoir_estimate_ml": _ml(report.reservoir.estimate_nl),
         "reservoir_capacity_ml": _ml(report.reservoir.capacity_nl),
         "low_reservoir_alarm_ml": _ml(report.reservoir.low_reservoir_alarm_nl),
+        "catheter_volume_ml": _ml(report.catheter_volume_nl),
         "concentration_mcg_per_ml": to_exact_str(report.reservoir.concentration_mcg_per_ml),
         "daily_dose_mcg": None if view.daily_dose_mcg is None
         else to_exact_str(view.daily_dose_mcg),

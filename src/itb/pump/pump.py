@@ -53,6 +53,7 @@ from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, display
 DAY_S = SECONDS_PER_DAY
 DEFAULT_CATHETER_VOLUME_NL = 110_000  # unconfirmed: 50 cm of catheter at about 0.0022 mL/cm
 MAX_BOLUS_DURATION_S = DAY_S
+MAX_CATHETER_VOLUME_NL = 1_000_000  # unconfirmed: itb's bound (a long catheter is ~0.3 mL)
 
 
 def to_seconds(field_name: str, when: datetime) -> int:
@@ -285,7 +286,7 @@ class Pump:
         at_s = to_seconds("at", at)
         _whole_nl("fill_nl", fill_nl, 0, pump_model.reservoir_capacity_nl)
         conc = _positive_concentration("concentration_mcg_per_ml", concentration_mcg_per_ml)
-        _whole_nl("catheter_volume_nl", catheter_volume_nl, 0, 1_000_000)
+        _whole_nl("catheter_volume_nl", catheter_volume_nl, 0, MAX_CATHETER_VOLUME_NL)
         alarm_nl = pump_model.low_reservoir_alarm_default_nl if low_reservoir_alarm_nl is None \
             else low_reservoir_alarm_nl
         _whole_nl("low_reservoir_alarm_nl", alarm_nl, pump_model.low_reservoir_alarm_min_nl,
@@ -1153,6 +1154,18 @@ class Pump:
         self._cache_valid = False
         self._evaluate_conditions()
 
+    def set_catheter_volume(self, catheter_volume_nl: int) -> None:
+        """Store the implanted catheter's volume (from the implant or revision record).
+
+        Only the firmware's figure changes: the pump uses it for its priming and bridge
+        boluses. The real catheter is the physical layer's (`revise_catheter` is the surgery).
+        """
+        _whole_nl("catheter_volume_nl", catheter_volume_nl, 0, MAX_CATHETER_VOLUME_NL)
+        old = self.catheter_volume_nl
+        self.catheter_volume_nl = catheter_volume_nl
+        self._log("catheter_volume_set", old_nl=old, catheter_volume_nl=catheter_volume_nl)
+        self._cache_valid = False
+
     def telemetry_session(self, programmer_id: str, role: str = "clinician") -> None:
         """Called by the telemetry layer for each wand session: logs it and costs battery."""
         if not isinstance(programmer_id, str) or not programmer_id or len(programmer_id) > 128:
@@ -1182,10 +1195,11 @@ class Pump:
 
     def revise_catheter(self, catheter_volume_nl: int = DEFAULT_CATHETER_VOLUME_NL) -> None:
         """Surgical catheter revision: a new, patent catheter full of saline; prime it next."""
-        _whole_nl("catheter_volume_nl", catheter_volume_nl, 0, 1_000_000)
+        _whole_nl("catheter_volume_nl", catheter_volume_nl, 0, MAX_CATHETER_VOLUME_NL)
         phys = self.physical
-        # Drug in the old catheter is explanted with it (counted as withdrawn).
-        old_catheter = self.catheter_volume_nl
+        # Drug in the old catheter is explanted with it (counted as withdrawn). The true
+        # catheter is the dead volume beyond the pump tubing, whatever the firmware stores.
+        old_catheter = max(0, phys.dead_volume_nl - self.model.tubing_volume_nl)
         removed = 0
         while phys.fifo and removed < old_catheter:
             parcel = phys.fifo[0]

@@ -292,6 +292,20 @@ class SetAlarmVolume(Command):
                                "more than 0 nL")
 
 
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class SetCatheterVolume(Command):
+    """Store the implanted catheter's volume (implant record, catheter revision): the pump
+    uses it for its priming and bridge boluses."""
+
+    KIND: ClassVar[int] = 0x19
+    catheter_volume_nl: int
+
+    def __post_init__(self) -> None:
+        if self.catheter_volume_nl < 0:
+            raise InvalidInput("catheter_volume_nl", self.catheter_volume_nl, "0 nL or more")
+
+
 # ---- answers --------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +359,7 @@ class InterrogationReport(Message):
     log_next_index: int
     log_overflowed: int
     security_log_next_index: int
+    catheter_volume_nl: int = 0  # the catheter volume stored in the pump (implant record)
 
 
 @RESPONSES.register
@@ -473,3 +488,11 @@ class AlarmVolumeSet(Message):
     KIND: ClassVar[int] = 0x18
     low_reservoir_alarm_nl: int
     low_reservoir_alarm_date: datetime | None
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class CatheterVolumeSet(Message):
+    KIND: ClassVar[int] = 0x19
+    previous_nl: int
+    catheter_volume_nl: int
