@@ -13,7 +13,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -215,6 +215,39 @@ def test_the_catheter_volume_is_stored_shown_and_set(tmp_path: Path) -> None:
         assert log, "the pump logs the change"
         kinds = [json.loads(line)["kind"] for line in pump.session.read_text().splitlines()]
         assert "catheter_volume" in kinds
+    finally:
+        with pytest.raises(StopIteration):
+            next(served_)
+
+
+@pytest.mark.e2e
+def test_the_report_covers_the_latest_visit_and_a_missing_journal_is_an_error(
+        tmp_path: Path) -> None:
+    """Issue 9.13: journal entries carry a session id; report shows the latest session by
+    default and every session with --all; no journal is an error, not an empty report."""
+    from itb.programmer.journal import Journal
+
+    served_ = serve(tmp_path, days=0)
+    pump = next(served_)
+    try:
+        out = tmp_path / "visit.html"
+        missing = pump.run("report", "--out", str(out), full_cli=True)
+        assert missing.returncode == 2 and "an existing session journal" in missing.stderr
+        assert not out.exists()
+        # An earlier visit, months ago, in the same journal.
+        Journal(pump.session).append(at=datetime(2025, 6, 1, 9, tzinfo=UTC), kind="bolus",
+                                     serial=SERIAL, pump_time=None, outcome="done",
+                                     summary="EARLIER VISIT bolus")
+        assert pump.run("interrogate").returncode == 0
+        done = pump.run("report", "--out", str(out), full_cli=True)
+        assert done.returncode == 0, done.stderr
+        html = out.read_text()
+        assert "EARLIER VISIT" not in html and "session 2" in html
+        done = pump.run("report", "--out", str(out), "--all", full_cli=True)
+        assert done.returncode == 0, done.stderr
+        assert "EARLIER VISIT" in out.read_text() and "2 sessions" in out.read_text()
+        sessions = [json.loads(line)["session"] for line in pump.session.read_text().splitlines()]
+        assert all(sessions) and len(set(sessions)) == 2
     finally:
         with pytest.raises(StopIteration):
             next(served_)

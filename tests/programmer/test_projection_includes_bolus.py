@@ -51,7 +51,7 @@ def raised_at(pump: Pump, kind: AlarmKind) -> datetime | None:
 @given(conc=st.sampled_from(CONCENTRATIONS), dose=st.integers(100, 900),
        fill_ml=st.integers(3, 20), wait_s=st.integers(0, 3 * 86_400),
        act=st.sampled_from(["none", "bolus", "bridge"]), bolus_mcg=st.integers(1, 100),
-       bolus_min=st.integers(10, 600), new_conc=st.sampled_from(CONCENTRATIONS),
+       bolus_min=st.integers(15, 600), new_conc=st.sampled_from(CONCENTRATIONS),
        after_s=st.integers(0, 36_000))
 def test_projected_alarm_and_empty_times_are_never_later_than_the_pump_raises_them(
         conc: int, dose: int, fill_ml: int, wait_s: int, act: str, bolus_mcg: int,

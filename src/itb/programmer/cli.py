@@ -1050,20 +1050,25 @@ def report(
         "--pdf", help="Also write the report as a PDF.")] = None,
     host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT, serial: SerialOpt = None,
     key_file: KeyOpt = None, session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+    all_sessions: Annotated[bool, typer.Option(
+        "--all", help="Every session in the journal (default: the latest visit).")] = False,
 ) -> None:
     """Write the session report (self-contained HTML, and PDF with --pdf) after a final
-    interrogation."""
+    interrogation: the latest session (visit) by default, every session with --all."""
     from itb.programmer.report import render_report, write_pdf
 
     require_file_path("--out", out_file)
     if pdf_file is not None:
         require_file_path("--pdf", pdf_file)
+    journal_mod.require_journal(session_file)
     factory = wand_factory(ctx, host, port, key_file, serial)
     with session(factory) as client:
         view = read_view(client, serial)
     record(session_file, "interrogation", view, view.serial, "done",
            "final interrogation for the session report", {"interrogation": view_to_json(view)})
     entries = journal_mod.Journal(session_file).entries(view.serial)
+    if not all_sessions:
+        entries = journal_mod.latest_session(entries)
     generated = host_now()
     html = render_report(view, entries, generated_at=generated, session_file=str(session_file))
     write_whole("--out", out_file, lambda tmp: tmp.write_text(html, encoding="utf-8"))

@@ -113,6 +113,14 @@ def _png_of(figure: Figure | None) -> str | None:
     return None if figure is None else _png(figure)
 
 
+def sessions_label(entries: list[JournalEntry]) -> str:
+    """Which session(s) the report covers (journal session ids, oldest first)."""
+    ids = list(dict.fromkeys(e.session or "(before session ids)" for e in entries))
+    if len(ids) == 1:
+        return f"session {ids[0]}"
+    return f"{len(ids)} sessions: " + ", ".join(ids)
+
+
 def render_report(view: PumpView, entries: list[JournalEntry], *, generated_at: datetime,
                   session_file: str) -> str:
     """The report as one HTML string (no external files, scripts or fonts)."""
@@ -130,7 +138,8 @@ def render_report(view: PumpView, entries: list[JournalEntry], *, generated_at: 
          "rate": display(row.rate_mcg_per_day)} for row in view.hourly]
     return template.render(
         view=view, data=data, when=when, display=display, program_line=program_line,
-        generated_at=when(generated_at), session_file=session_file, changes=changes,
+        generated_at=when(generated_at), session_file=session_file,
+        sessions=sessions_label(entries), changes=changes,
         refills=refills, first_interrogation=first, hourly=hourly,
         daily_total=None if view.hourly is None else display(sum(
             (row.dose_mcg for row in view.hourly), Fraction(0))),
@@ -152,7 +161,8 @@ def report_lines(view: PumpView, entries: list[JournalEntry], *, generated_at: d
     plan = view.projection.plan
     lines = [f"Programming session report, pump {data['serial']}",
              "itb simulation: not a medical device, not medical advice.",
-             f"Generated {when(generated_at)} (programmer clock) from {session_file}.", "",
+             f"Generated {when(generated_at)} (programmer clock) from {session_file}, "
+             f"{sessions_label(entries)}.", "",
              "INTERROGATION",
              f"Pump: {data['serial']}, {data['model']} ({data['model_description']})",
              f"Implanted: {when(view.report.implanted)}; pump clock {when(view.now)}",
