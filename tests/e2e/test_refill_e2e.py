@@ -9,14 +9,16 @@ nurse reads a syringe: to the nearest 0.1 mL, so it may be a little above the tr
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
+import pexpect
 import pytest
 from test_programmer_e2e import (
     AGEING_SPEED,
@@ -248,6 +250,59 @@ def test_the_report_covers_the_latest_visit_and_a_missing_journal_is_an_error(
         assert "EARLIER VISIT" in out.read_text() and "2 sessions" in out.read_text()
         sessions = [json.loads(line)["session"] for line in pump.session.read_text().splitlines()]
         assert all(sessions) and len(set(sessions)) == 2
+    finally:
+        with pytest.raises(StopIteration):
+            next(served_)
+
+
+@pytest.mark.e2e
+def test_help_shows_no_bool_and_itb_help_describes_every_pump_subcommand() -> None:
+    """Issue 9.15: flags take no value, so their help shows none; `itb --help` says what
+    each `pump` subcommand does."""
+    for command in (["--help"], ["programmer", "refill", "--help"],
+                    ["pump", "simulate", "--help"], ["pump", "new", "--help"]):
+        shown = subprocess.run([ITB, *command], capture_output=True, text=True, timeout=60,
+                               check=False, env={**os.environ, "COLUMNS": "200"})
+        assert shown.returncode == 0, shown.stderr
+        assert "<bool>" not in shown.stdout, command
+    top = subprocess.run([ITB, "--help"], capture_output=True, text=True, timeout=60,
+                         check=False, env={**os.environ, "COLUMNS": "300"}).stdout
+    pump_line = " ".join(top.split())
+    for described in ("simulate (simulate one implanted pump", "new (implant a new simulated",
+                      "serve (serve every pump"):
+        assert described in pump_line
+
+
+@pytest.mark.e2e
+def test_set_clock_says_days_hours_minutes_and_a_prompt_at_end_of_input_ends_its_line(
+        tmp_path: Path) -> None:
+    """Issue 9.15: the clock change in days, hours and minutes; a prompt that meets the end
+    of input prints its error on a new line."""
+    served_ = serve(tmp_path, days=0)
+    pump = next(served_)
+    try:
+        now = datetime.fromisoformat(pump.interrogate()["pump_time"])
+        target = now + timedelta(days=1, hours=2, minutes=3)
+        done = pump.run("set-clock", "--to", target.isoformat(), "--yes")
+        assert done.returncode == 0, done.stderr
+        text = " ".join(done.stdout.split())
+        # (The served clock runs on while the command starts: a few seconds either way.)
+        assert re.search(r"\(1 day, 2 hours(,| and) [23] minutes( and \d+ seconds?)? forward\)",
+                         text), text
+        child = pexpect.spawn(ITB, ["programmer", "refill", *pump.args()], encoding="utf-8",
+                              timeout=60, dimensions=(50, 140),
+                              env={**os.environ, "COLUMNS": "140"})
+        child.expect(r"Is this the patient's pump")
+        child.sendline("y")
+        child.expect(r"Volume withdrawn from the reservoir \(mL\): ")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+        rest = child.before
+        child.close()
+        assert child.exitstatus == 1
+        # The prompt's line ends before the error: nothing but a newline follows the prompt.
+        assert re.match(r"\n+Error: No answer for 'Volume withdrawn", rest.replace("\r", "")), \
+            repr(rest)
     finally:
         with pytest.raises(StopIteration):
             next(served_)

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+import itb.clihelp  # noqa: F401  flags show no value type in --help (issue 9.15)
 from itb.errors import InvalidInput, ItbError
 from itb.programmer import catheter as catheter_mod
 from itb.programmer import journal as journal_mod
@@ -256,6 +257,7 @@ def confirm(question: str, yes: bool) -> None:
     try:
         agreed = typer.confirm(question, default=False)
     except (typer.Abort, EOFError):
+        typer.echo()  # end the prompt's line: the error goes on a line of its own (9.15)
         agreed = False
     if not agreed:
         raise NotConfirmed("Not confirmed: nothing was sent to the pump.",
@@ -459,6 +461,7 @@ def ask_value(label: str, given: str | None, default: str | None = None, *,
         return str(typer.prompt(label, default=default) if default is not None
                    else typer.prompt(label))
     except (typer.Abort, EOFError):
+        typer.echo()  # end the prompt's line: the error goes on a line of its own (9.15)
         raise NotConfirmed(f"No answer for '{label}': the refill was not done.",
                            "Run the refill again when ready.") from None
 
@@ -1004,7 +1007,7 @@ def set_clock(
         view = read_view(client, serial)
         drift = target - view.now
         out.print(Text(f"Pump clock {render.when(view.now)} -> {render.when(target)} "
-                       f"(a change of {drift.total_seconds():+.0f} s)."))
+                       f"({render.clock_change(drift)})."))
     confirm(f"Set the clock of pump {view.serial}?", yes)
     with send_session(factory, view, "clock setting") as client:
         echo = client.set_clock(target)

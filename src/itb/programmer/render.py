@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 
 from rich.console import Group, RenderableType
@@ -25,6 +25,21 @@ def when(moment: datetime | None) -> str:
 
 def ml(volume_nl: int | Fraction) -> str:
     return f"{display(Fraction(volume_nl) / NL_PER_ML)} mL"
+
+
+def clock_change(delta: timedelta) -> str:
+    """A clock change in days, hours and minutes (and seconds if any), forward or back."""
+    total = int(delta.total_seconds())
+    if total == 0:
+        return "no change"
+    seconds = abs(total)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in
+             ((days, "day"), (hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
+    words = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{words} {'forward' if total > 0 else 'back'}"
 
 
 def reservoir_estimate(estimate_nl: int) -> str:
