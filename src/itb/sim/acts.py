@@ -25,7 +25,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from itb.sim.programs import build_program, scaled_program
-from itb.sim.scenario import (
+from itb.sim.schema import (
     AccessPortBolusEvent,
     EmptyReservoirEvent,
     PatientCallEvent,

@@ -24,7 +24,7 @@ from itb.pump.programs import (
     compile_therapy,
     validate_program,
 )
-from itb.sim.scenario import PatientSection, ProgramSpec
+from itb.sim.schema import PatientSection, ProgramSpec
 from itb.therapy.catalogue import AgeGroup, Origin, Phase
 from itb.therapy.dosing import age_group_for, check_titration
 from itb.therapy.flex import MINUTES_PER_DAY, FlexSchedule, constant_schedule, make_schedule

@@ -36,7 +36,8 @@ from itb.pump.pump import CommandedSegment, DeliverySegment
 from itb.sim import acts, clinic
 from itb.sim.clinic import SAMPLE_S, exact_mcg
 from itb.sim.programs import BuiltProgram, build_program, check_dose_change, scaled_program
-from itb.sim.scenario import (
+from itb.sim.scenario import Scenario
+from itb.sim.schema import (
     AcknowledgeEvent,
     BolusEvent,
     CatheterRevisionEvent,
@@ -45,7 +46,6 @@ from itb.sim.scenario import (
     ProgramSpec,
     RefillEvent,
     ReplacePumpEvent,
-    Scenario,
     TitrateEvent,
 )
 from itb.sim.screening import ScreeningOutcome, run_screening
