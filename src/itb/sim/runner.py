@@ -27,7 +27,7 @@ import numpy as np
 from itb.errors import ItbError
 from itb.physiology import Patient, PatientParameters, PatientTrace
 from itb.pump.catalogue import MODELS
-from itb.sim import acts, faults, implant, refill_visit
+from itb.sim import acts, faults, implant, refill_visit, schema
 from itb.sim.agenda import Agenda, PlannedRefill, RetitrateStep, StallEnds, TimelineAct
 from itb.sim.clinic import Clinic
 from itb.sim.patient_feed import SAMPLE_S, PatientFeed, exact_mcg
@@ -42,22 +42,6 @@ from itb.sim.records import (
     SimEvent,
 )
 from itb.sim.scenario import Scenario
-from itb.sim.schema import (
-    AccessPortBolusEvent,
-    AcknowledgeEvent,
-    BolusEvent,
-    CatheterRevisionEvent,
-    EmptyReservoirEvent,
-    FaultEvent,
-    PatientCallEvent,
-    ProgramEvent,
-    ProgramSpec,
-    RefillEvent,
-    ReplacePumpEvent,
-    ResumeEvent,
-    StopEvent,
-    TitrateEvent,
-)
 from itb.sim.screening import ScreeningOutcome, run_screening
 from itb.therapy.refill import RefillPlan
 from itb.therapy.units import display
@@ -67,19 +51,19 @@ EntryHandler = Callable[[Clinic, int, Any, str], None]
 
 # One handler per kind of timeline entry: (clinic, time, entry, label for messages).
 ENTRY_HANDLERS: dict[type, EntryHandler] = {
-    ProgramEvent: acts.reprogram,
-    TitrateEvent: acts.reprogram,
-    RefillEvent: refill_visit.refill,
-    BolusEvent: acts.bolus,
-    FaultEvent: faults.inject,
-    CatheterRevisionEvent: acts.revise_catheter,
-    ReplacePumpEvent: implant.replace,
-    AcknowledgeEvent: acts.acknowledge,
-    StopEvent: acts.stop,
-    ResumeEvent: acts.resume,
-    EmptyReservoirEvent: acts.empty_reservoir,
-    AccessPortBolusEvent: acts.access_port_bolus,
-    PatientCallEvent: acts.patient_call,
+    schema.ProgramEvent: acts.reprogram,
+    schema.TitrateEvent: acts.reprogram,
+    schema.RefillEvent: refill_visit.refill,
+    schema.BolusEvent: acts.bolus,
+    schema.FaultEvent: faults.inject,
+    schema.CatheterRevisionEvent: acts.revise_catheter,
+    schema.ReplacePumpEvent: implant.replace,
+    schema.AcknowledgeEvent: acts.acknowledge,
+    schema.StopEvent: acts.stop,
+    schema.ResumeEvent: acts.resume,
+    schema.EmptyReservoirEvent: acts.empty_reservoir,
+    schema.AccessPortBolusEvent: acts.access_port_bolus,
+    schema.PatientCallEvent: acts.patient_call,
 }
 
 
@@ -146,19 +130,17 @@ class SimulationResult:
     calls: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
 
 
+@dataclass
 class Simulation:
     """One run, composed of its parts; `run` drives them from the start to the end."""
 
-    def __init__(self, scenario: Scenario, journal: Journal, pump: PumpRecorder,
-                 patient: PatientFeed, clinic: Clinic, agenda: Agenda,
-                 progress: Progress | None = None) -> None:
-        self.scenario = scenario
-        self.journal = journal
-        self.pump = pump
-        self.patient = patient
-        self.clinic = clinic
-        self.agenda = agenda
-        self.progress = progress
+    scenario: Scenario
+    journal: Journal
+    pump: PumpRecorder
+    patient: PatientFeed
+    clinic: Clinic
+    agenda: Agenda
+    progress: Progress | None = None
 
     def run(self) -> SimulationResult:
         scenario, spec = self.scenario, self.scenario.spec
@@ -172,7 +154,7 @@ class Simulation:
             if program_spec is None:
                 dose = screening.initial_daily_dose_mcg
                 assert dose is not None
-                program_spec = ProgramSpec(type="simple", daily_dose_mcg=dose)
+                program_spec = schema.ProgramSpec(type="simple", daily_dose_mcg=dose)
         assert program_spec is not None
         if scenario.established and scenario.implant_s >= scenario.start_s and \
                 spec.implant.prime:

@@ -24,6 +24,9 @@ DEFAULT_THRESHOLD_ML = to_exact_str(catalogue.DEFAULT_REFILL_DISCREPANCY_THRESHO
 DEFAULT_ML_PER_CM = to_exact_str(catalogue.DEFAULT_CATHETER_VOLUME_ML_PER_CM)
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON (exact values as strings).")
 NOW_OPTION = typer.Option(None, "--now", help="Current time, ISO-8601 with offset (default: now).")
+MIN_FLOW_OPTION = typer.Option(to_exact_str(catalogue.DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY),
+                               "--min-flow-ml-per-day",
+                               help="the pump's minimum flow (unconfirmed default)")
 
 
 def exactly_one(options: dict[str, object], *, both_allowed: str | None = None) -> None:

@@ -17,6 +17,7 @@ from itb.therapy.calc.output import (
     DEFAULT_ML_PER_CM,
     DEFAULT_THRESHOLD_ML,
     JSON_OPTION,
+    MIN_FLOW_OPTION,
     NOW_OPTION,
     exact_text,
     exactly_one,
@@ -36,9 +37,7 @@ def rate(
     concentration: str = typer.Option(..., "--concentration", help="mcg/mL"),
     daily_dose: str | None = typer.Option(None, "--daily-dose", help="mcg/day"),
     flex: Path | None = typer.Option(None, "--flex", help="flex schedule TOML file"),
-    min_flow: str = typer.Option(to_exact_str(catalogue.DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY),
-                                 "--min-flow-ml-per-day",
-                                 help="the pump's minimum flow (unconfirmed default)"),
+    min_flow: str = MIN_FLOW_OPTION,
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Flow rate for a daily dose (or each step of a flex schedule) at a concentration."""
@@ -111,9 +110,7 @@ def refill(
     no_stability_limit: bool = typer.Option(False, "--no-stability-limit"),
     filled_at: str | None = typer.Option(None, "--filled-at", help="when filled (default: now)"),
     capacity_ml: str | None = typer.Option(None, "--capacity-ml", help="reservoir capacity, mL"),
-    min_flow: str = typer.Option(to_exact_str(catalogue.DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY),
-                                 "--min-flow-ml-per-day",
-                                 help="the pump's minimum flow (unconfirmed default)"),
+    min_flow: str = MIN_FLOW_OPTION,
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Days to the low-reservoir alarm and to empty, their times, and the refill-by date."""
