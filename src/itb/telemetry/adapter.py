@@ -81,7 +81,7 @@ from itb.telemetry.commands import (
 )
 from itb.telemetry.events import PumpEvent, SecurityEvent, SessionEnded, SessionOpened
 from itb.telemetry.keys import Role
-from itb.telemetry.link import MAX_MESSAGE_BYTES
+from itb.telemetry.link import MAX_MESSAGE_BYTES, escape_label
 from itb.telemetry.messages import Command, ErrorCode, ErrorResponse
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY
 
@@ -418,8 +418,11 @@ def _entry(entry: LogEntry) -> LogEntryInfo:
     for key, value in entry.details:
         if len(value) > _MAX_DETAIL_CHARS:
             value = value[:_MAX_DETAIL_CHARS] + f"... (cut, {len(value)} chars)"
-        details.append(LogDetail(key[:100], value))
-    return LogEntryInfo(entry.index, to_datetime(entry.time_s), entry.kind[:100], tuple(details))
+        # Escaped for display: a detail may hold what a device asserted (e.g. an old
+        # programmer id with control characters, issue 17.9); it must not drive a terminal.
+        details.append(LogDetail(escape_label(key[:100]), escape_label(value)))
+    return LogEntryInfo(entry.index, to_datetime(entry.time_s), escape_label(entry.kind[:100]),
+                        tuple(details))
 
 
 def _size_bound(info: LogEntryInfo) -> int:

@@ -323,8 +323,16 @@ class PumpLink(_Side):
             return
         (request_id,) = REQUEST_ID.unpack_from(opened.plaintext)
         self._pending.add(request_id)
+        body = opened.plaintext[REQUEST_ID.size:]
+        # The role is checked on the announced kind before the fields are parsed: a session
+        # may not make the pump parse a command it may not give.
+        announced = REQUESTS.kind_of(body)
+        if announced is not None and issubclass(announced, Command) \
+                and self.role not in announced.ROLES:
+            self._refuse_role(events, request_id, announced, now_s)
+            return
         try:
-            command = REQUESTS.decode(opened.plaintext[REQUEST_ID.size:])
+            command = REQUESTS.decode(body)
         except WireFormatError as exc:
             self._security(events, SecurityEventKind.MALFORMED_MESSAGE, str(exc)[:200], now_s)
             self.send_response(request_id, ErrorResponse(ErrorCode.MALFORMED, str(exc)[:200]),
@@ -335,15 +343,19 @@ class PumpLink(_Side):
             return
         assert isinstance(command, Command)
         if self.role not in command.ROLES:
-            self._security(events, SecurityEventKind.ROLE_VIOLATION,
-                           f"{self.role.name.lower()} session sent {type(command).__name__}", now_s)
-            allowed = ", ".join(sorted(r.name.lower() for r in command.ROLES))
-            self.send_response(request_id, ErrorResponse(
-                ErrorCode.NOT_PERMITTED,
-                f"{type(command).__name__} needs the {allowed} role",
-                "role", self.role.name.lower(), allowed), now_s)
+            self._refuse_role(events, request_id, type(command), now_s)
             return
         events.append(CommandReceived(request_id, command, self.role, now_s))
+
+    def _refuse_role(self, events: list[PumpEvent], request_id: int, command: type[Command],
+                     now_s: float) -> None:
+        assert self.role is not None
+        self._security(events, SecurityEventKind.ROLE_VIOLATION,
+                       f"{self.role.name.lower()} session sent {command.__name__}", now_s)
+        allowed = ", ".join(sorted(r.name.lower() for r in command.ROLES))
+        self.send_response(request_id, ErrorResponse(
+            ErrorCode.NOT_PERMITTED, f"{command.__name__} needs the {allowed} role",
+            "role", self.role.name.lower(), allowed), now_s)
 
     def _session_deadline(self) -> float:
         return min(self._opened_s + self.policy.max_session_s,
@@ -395,9 +407,9 @@ class ProgrammerLink(_Side):
                  random_bytes: RandomBytes = secrets.token_bytes,
                  programmer_id: str = "itb-programmer") -> None:
         super().__init__(serial, random_bytes)
-        if not isinstance(programmer_id, str) or not 1 <= len(programmer_id) <= MAX_PROGRAMMER_ID:
-            raise InvalidInput("programmer_id", programmer_id,
-                               f"1 to {MAX_PROGRAMMER_ID} characters")
+        if not valid_programmer_id(programmer_id):
+            raise InvalidInput("programmer_id", escape_label(str(programmer_id)),
+                               f"1 to {MAX_PROGRAMMER_ID} printable ASCII characters")
         # Sent in the HELLO and bound into the transcript, so the pump logs who it talked to.
         self.programmer_id = programmer_id
         self.role = role
@@ -597,13 +609,28 @@ def parse_hello(body: bytes) -> tuple[str, Role, CipherSuite, bytes, str] | str:
         return str(exc)
     if not (isinstance(raw, list) and len(raw) == 5 and type(raw[0]) is str
             and type(raw[1]) is int and type(raw[2]) is int and type(raw[3]) is bytes
-            and len(raw[3]) == NONCE_BYTES and type(raw[4]) is str
-            and 1 <= len(raw[4]) <= MAX_PROGRAMMER_ID):
+            and len(raw[3]) == NONCE_BYTES and type(raw[4]) is str):
         return "HELLO is [serial, role, suite, 16-byte nonce, programmer id]"
+    if not valid_programmer_id(raw[4]):
+        return (f"programmer id {escape_label(raw[4][:MAX_PROGRAMMER_ID])} is not 1 to "
+                f"{MAX_PROGRAMMER_ID} printable ASCII characters")
     try:
         return raw[0][:64], Role(raw[1]), CipherSuite(raw[2]), raw[3], raw[4]
     except ValueError:
         return f"HELLO names an unknown role {raw[1]} or suite {raw[2]}"
+
+
+def valid_programmer_id(value: object) -> bool:
+    """1 to 64 printable ASCII characters (space to tilde). The id is a label the device
+    asserts, not an identity: control characters could rewrite a terminal or a log line."""
+    return (isinstance(value, str) and 1 <= len(value) <= MAX_PROGRAMMER_ID
+            and all(" " <= ch <= "~" for ch in value))
+
+
+def escape_label(text: str) -> str:
+    """`text` safe to show or log: anything but printable ASCII as a Python escape."""
+    return "".join(ch if " " <= ch <= "~" and ch != "\\" else
+                   ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _parse_refused(body: bytes) -> tuple[str, int] | str:
