@@ -33,6 +33,10 @@ class LinkPolicy:
     # Security events reported one by one per connection before being summarised, so a
     # radio flooding noise cannot fill the pump's event log.
     security_event_budget: int = 16
+    # Connection caps per pump (issue 17.1): a pump holds one session, so a few handshakes
+    # in progress and a few connections are ample; engineering figures, not clinical ones.
+    max_connections_per_pump: int = 8
+    max_handshakes_in_progress: int = 4
     # Only the benchmark host sets this, to time the same exchange without crypto.
     allow_plaintext_for_benchmark: bool = False
 
@@ -43,6 +47,9 @@ class LinkPolicy:
                 raise InvalidInput(name, getattr(self, name), "more than 0 s")
         if self.max_failures < 1:
             raise InvalidInput("max_failures", self.max_failures, "1 or more")
+        for name in ("max_connections_per_pump", "max_handshakes_in_progress"):
+            if getattr(self, name) < 1:
+                raise InvalidInput(name, getattr(self, name), "1 or more")
         if self.security_event_budget < 1:
             raise InvalidInput("security_event_budget", self.security_event_budget, "1 or more")
 

@@ -108,6 +108,10 @@ class _Side:
         self._outgoing.clear()
         return out
 
+    @property
+    def has_data_to_send(self) -> bool:
+        return bool(self._outgoing)
+
     def _items(self, data: bytes, now_s: float) -> list[Frame | Garbage]:
         self._decoder.receive_data(data)
         return self._decoder.next_items() + self._unstall(now_s)
@@ -167,8 +171,11 @@ class PumpLink(_Side):
         self.state = LinkState.AWAIT_HELLO
         self.role: Role | None = None
         self.programmer_id = ""
+        # Where the connection comes from (the host's word: a peer address, or "air").
+        self.source = "air"
         self._owner = next(_owner_tokens)
         self._deadline_s = now_s + self.policy.handshake_timeout_s
+        self._started_s = now_s
         self._opened_s = 0.0
         self._last_activity_s = 0.0
         self._pending: set[int] = set()
@@ -178,6 +185,22 @@ class PumpLink(_Side):
     @property
     def is_open(self) -> bool:
         return self.state is LinkState.OPEN
+
+    @property
+    def in_handshake(self) -> bool:
+        return self.state in (LinkState.AWAIT_HELLO, LinkState.AWAIT_PROVE)
+
+    @property
+    def started_s(self) -> float:
+        """When the handshake began (its deadline minus the handshake time)."""
+        return self._started_s
+
+    def displace(self, reason: str, now_s: float) -> list[PumpEvent]:
+        """End a handshake still in progress to make room for a newer one, in words."""
+        events: list[PumpEvent] = []
+        if self.in_handshake:
+            self._refuse(events, reason, 1, now_s)
+        return events
 
     # -- input -----------------------------------------------------------------------------
     def receive_data(self, data: bytes, now_s: float) -> list[PumpEvent]:
@@ -364,7 +387,8 @@ class PumpLink(_Side):
     def _expire(self, now_s: float, events: list[PumpEvent]) -> None:
         if self.state in (LinkState.AWAIT_HELLO, LinkState.AWAIT_PROVE) \
                 and now_s >= self._deadline_s:
-            self._end(events, "handshake timeout", now_s)
+            # Refused in words, so the host has bytes to send and hangs up (issue 17.1).
+            self._refuse(events, "handshake timeout", 0, now_s)
         elif self.state is LinkState.OPEN:
             if now_s >= self._opened_s + self.policy.max_session_s:
                 events.extend(self.close("session time limit reached", now_s))
