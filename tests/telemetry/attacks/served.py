@@ -16,9 +16,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from itb.telemetry.guard import LinkGuard, LinkPolicy
 from itb.telemetry.keys import LinkKey
@@ -47,8 +48,9 @@ class InProcess:
     loop: asyncio.AbstractEventLoop
     log: list[str] = field(default_factory=list)
 
-    def call(self, fn, *args):  # noqa: ANN001, ANN201 - run on the server's loop
-        async def run():  # noqa: ANN202
+    def call(self, fn: Callable[..., Any], *args: object) -> Any:
+        """`fn(*args)` run on the server's loop (the server is single-threaded)."""
+        async def run() -> Any:
             return fn(*args)
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
 
