@@ -9,7 +9,7 @@
   adapter restores the state it held before the command and answers INTERNAL.
 
 It also keeps the link's audit log (`SecurityLog`: sessions, dropped frames, failed
-handshakes, lockouts), which lives beside the pump's own event log so that a frame
+handshakes, rate-limited sources), which lives beside the pump's own event log so that a frame
 off the air never alters the pump's state.
 """
 
@@ -134,7 +134,7 @@ def program_from_pump(program: PumpProgram) -> ProgramSpec:
 # ---- the link's audit log -----------------------------------------------------------------
 
 class SecurityLog(BoundedLog):
-    """A bounded ring of link events (sessions, dropped frames, lockouts), pump-clock stamped."""
+    """A bounded ring of link events (sessions, dropped frames, failed handshakes), pump clock."""
 
     def __init__(self, capacity: int = SECURITY_LOG_CAPACITY) -> None:
         super().__init__(capacity)

@@ -2,7 +2,7 @@
 
 `PumpHost` is still free of I/O: a transport (in-memory pair, TCP server) hands it
 bytes and the time, and sends back what it returns. It owns the per-pump
-`LinkGuard` (lockout, session slot) shared by every connection, feeds each
+`LinkGuard` (handshake rates, session slot) shared by every connection, feeds each
 connection's `PumpLink`, passes authenticated commands to the command handler and
 records every session and security event through the handler's log hook.
 """
@@ -16,9 +16,6 @@ from itb.telemetry.codec import Message
 from itb.telemetry.events import (
     CommandReceived,
     PumpEvent,
-    SecurityEvent,
-    SessionEnded,
-    SessionOpened,
 )
 from itb.telemetry.guard import LinkGuard
 from itb.telemetry.keys import Role, role_key
@@ -57,7 +54,6 @@ class PumpHost:
         self._random_bytes = random_bytes
         self._links: dict[int, PumpLink] = {}
         self._next_id = 1
-        self.guard_changed = False
 
     def _key_for_role(self, role: Role) -> bytes:
         return role_key(self._pump_key, self.serial, role)
@@ -145,6 +141,3 @@ class PumpHost:
                     link.send_response(event.request_id, response, now_s)
             else:
                 self.handler.log_link_event(event)
-                # Failures and lockouts live in the guard, which the host must persist too.
-                if isinstance(event, SecurityEvent | SessionOpened | SessionEnded):
-                    self.guard_changed = True

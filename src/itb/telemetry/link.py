@@ -27,6 +27,7 @@ Everything arriving off the link is untrusted: no input can raise out of
 from __future__ import annotations
 
 import itertools
+import math
 import secrets
 import struct
 from collections.abc import Callable
@@ -159,7 +160,7 @@ class PumpLink(_Side):
     """The pump's end of one wand connection.
 
     `guard` is the pump's link memory, shared by all its connections: failure count,
-    lockout and the single session slot.
+    handshake rates per source and the single session slot.
     """
 
     def __init__(self, serial: str, pump_key_for_role: Callable[[Role], bytes], guard: LinkGuard,
@@ -286,15 +287,7 @@ class PumpLink(_Side):
                            f"suite {suite.name} asked for", now_s)
             self._refuse(events, "cipher suite not accepted", 0, now_s)
             return
-        remaining = self.guard.lockout_remaining_s(now_s)
-        if remaining > 0:
-            self._security(events, SecurityEventKind.REFUSED_LOCKED_OUT,
-                           f"{role.name.lower()} HELLO during lockout", now_s)
-            self._refuse(events, "locked out after repeated authentication failures",
-                         int(remaining) + 1, now_s)
-            return
-        if not self.guard.slot_free_for(self._owner, now_s):
-            self._refuse(events, "busy: another session is open", 0, now_s)
+        if not self._admitted(role, now_s, events):
             return
         nonce_pump = self._random_bytes(NONCE_BYTES)
         challenge = self._send_clear(FrameType.CHALLENGE, [nonce_pump])
@@ -307,6 +300,31 @@ class PumpLink(_Side):
         self.state = LinkState.AWAIT_PROVE
         self._deadline_s = now_s + self.policy.handshake_timeout_s
 
+    def _admitted(self, role: Role, now_s: float, events: list[PumpEvent]) -> bool:
+        """Rate per source (issue 17.4), patient cooldown (17.5) and the slot; refuses if not."""
+        wait_s, refused = self.guard.admit_handshake(self.source, now_s)
+        if wait_s > 0:
+            if refused == 0:  # the first of a run is logged; the rest are counted
+                self._security(events, SecurityEventKind.HANDSHAKE_RATE_LIMITED,
+                               f"{role.name.lower()} HELLO from {escape_label(self.source)}: "
+                               f"more than {self.policy.handshake_burst} handshakes, then one "
+                               f"per {self.policy.handshake_refill_s:g} s", now_s)
+            self._refuse(events, "too many handshakes from this source", math.ceil(wait_s),
+                         now_s)
+            return False
+        if refused > 1:
+            self._security(events, SecurityEventKind.HANDSHAKE_RATE_LIMITED,
+                           f"{refused - 1} further HELLOs from {escape_label(self.source)} "
+                           f"were refused", now_s)
+        if role is Role.PATIENT and self.guard.patient_wait_s(now_s) > 0:
+            self._refuse(events, "patient session cooldown",
+                         math.ceil(self.guard.patient_wait_s(now_s)), now_s)
+            return False
+        if not self.guard.slot_free_for(self._owner, now_s, role):
+            self._refuse(events, "busy: another session is open", 0, now_s)
+            return False
+        return True
+
     def _on_prove(self, frame: Frame, now_s: float, events: list[PumpEvent]) -> None:
         assert self.role is not None
         opened = self._open(frame)
@@ -314,22 +332,27 @@ class PumpLink(_Side):
         if not (isinstance(opened, Opened) and opened.counter == 0
                 and secrets.compare_digest(opened.plaintext, expected)):
             self._security(events, SecurityEventKind.AUTHENTICATION_FAILED,
-                           f"{self.role.name.lower()} proof does not verify", now_s)
-            if self.guard.record_failure(now_s):
-                self._security(events, SecurityEventKind.LOCKOUT_STARTED,
-                               f"{self.policy.max_failures} failures within "
-                               f"{self.policy.failure_window_s:g} s; locked for "
-                               f"{self.policy.lockout_s:g} s", now_s)
+                           f"{self.role.name.lower()} proof from {escape_label(self.source)} "
+                           f"does not verify", now_s)
             self._refuse(events, "authentication failed", 0, now_s)
             return
-        if not self.guard.slot_free_for(self._owner, now_s):
+        if not self.guard.slot_free_for(self._owner, now_s, self.role):
             self._refuse(events, "busy: another session is open", 0, now_s)
             return
-        self.guard.record_success()
+        self.guard.proof_verified(self.source)
+        if self.guard.session_role is Role.PATIENT and not self.guard.holds_slot(self._owner) \
+                and now_s < self.guard.session_deadline_s:
+            # A clinician ends the patient's session (issue 17.5); that link closes on its
+            # next tick, and the patient's cooldown starts now.
+            self.guard.patient_cooldown_until_s = now_s + self.policy.patient_cooldown_s
+            self._security(events, SecurityEventKind.PATIENT_SESSION_ENDED_FOR_CLINICIAN,
+                           f"clinician {escape_label(self.programmer_id)} took the session "
+                           f"slot", now_s)
         self._opened_s = self._last_activity_s = now_s
-        self.guard.take_slot(self._owner, self._session_deadline())
+        self.guard.take_slot(self._owner, self._session_deadline(), self.role)
         self._send_sealed(FrameType.ACCEPT, codec.dumps(
-            [expected, int(self.policy.idle_timeout_s), int(self.policy.max_session_s)]))
+            [expected, int(self.policy.idle_timeout_s),
+             int(self.policy.session_limit_s(self.role))]))
         self.state = LinkState.OPEN
         events.append(SessionOpened(self.serial, self.role, self.programmer_id, now_s))
 
@@ -380,8 +403,12 @@ class PumpLink(_Side):
             ErrorCode.NOT_PERMITTED, f"{command.__name__} needs the {allowed} role",
             "role", self.role.name.lower(), allowed), now_s)
 
+    def _session_limit_s(self) -> float:
+        assert self.role is not None
+        return self.policy.session_limit_s(self.role)
+
     def _session_deadline(self) -> float:
-        return min(self._opened_s + self.policy.max_session_s,
+        return min(self._opened_s + self._session_limit_s(),
                    self._last_activity_s + self.policy.idle_timeout_s)
 
     def _expire(self, now_s: float, events: list[PumpEvent]) -> None:
@@ -390,7 +417,9 @@ class PumpLink(_Side):
             # Refused in words, so the host has bytes to send and hangs up (issue 17.1).
             self._refuse(events, "handshake timeout", 0, now_s)
         elif self.state is LinkState.OPEN:
-            if now_s >= self._opened_s + self.policy.max_session_s:
+            if not self.guard.holds_slot(self._owner):
+                events.extend(self.close("session ended for a clinician", now_s))
+            elif now_s >= self._opened_s + self._session_limit_s():
                 events.extend(self.close("session time limit reached", now_s))
             elif now_s >= self._last_activity_s + self.policy.idle_timeout_s:
                 events.extend(self.close("idle timeout", now_s))
@@ -402,7 +431,7 @@ class PumpLink(_Side):
 
     def _end(self, events: list[PumpEvent], reason: str, now_s: float) -> None:
         self.state = LinkState.CLOSED
-        self.guard.release_slot(self._owner)
+        self.guard.release_slot(self._owner, now_s)
         self._pending.clear()
         events.append(SessionEnded(reason, now_s))
 

@@ -67,11 +67,10 @@ class SimulatedPump:
 
     @property
     def needs_saving(self) -> bool:
-        return self.adapter.changed or self.host.guard_changed
+        return self.adapter.changed
 
     def mark_saved(self) -> None:
         self.adapter.mark_saved()
-        self.host.guard_changed = False
 
     def to_document(self) -> dict[str, Any]:
         return {"format": DOCUMENT_FORMAT, "serial": self.serial, "pump_key": self.pump_key.hex(),
