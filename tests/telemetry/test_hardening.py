@@ -85,3 +85,20 @@ def test_log_details_are_escaped_when_served() -> None:
 def test_escape_label_keeps_printable_ascii_and_escapes_the_rest() -> None:
     assert escape_label("abc ~!") == "abc ~!"
     assert escape_label("a\\b\x00\u00e9") == "a\\\\b\\x00\\xe9"
+
+
+def test_a_full_security_log_drops_the_lowest_rank_first_and_pages_by_index() -> None:
+    from itb.telemetry.audit import SecurityLog
+
+    log = SecurityLog(4)
+    log.append(0, "session_opened", role="clinician")
+    log.count_noise(1, "corrupt_frame")          # index 1: a noise summary
+    log.append(2, "authentication_failed")       # index 2
+    log.append(3, "session_ended", reason="x")   # index 3
+    log.append(4, "authentication_failed")       # index 4: drops the noise summary
+    log.append(5, "authentication_failed")       # index 5: drops index 2
+    assert [e.index for e in log.entries()] == [0, 3, 4, 5]
+    assert [e.index for e in log.since(1, 10)] == [3, 4, 5]
+    assert log.overflowed == 2 and log.noise["corrupt_frame"] == 1
+    restored = SecurityLog.from_state(log.to_state())
+    assert restored.noise == log.noise and restored.entries() == log.entries()

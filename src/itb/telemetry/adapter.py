@@ -34,8 +34,9 @@ from itb.pump import (
     Pump,
 )
 from itb.pump import Program as PumpProgram
-from itb.pump.eventlog import BoundedLog, LogEntry
+from itb.pump.eventlog import LogEntry
 from itb.pump.pump import to_datetime
+from itb.telemetry.audit import SecurityLog
 from itb.telemetry.codec import Message
 from itb.telemetry.commands import (
     MAX_LOG_PAGE,
@@ -88,7 +89,6 @@ from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY
 # Room left in a frame for a log page's fixed fields (indices, counts, CBOR framing).
 _PAGE_OVERHEAD_BYTES = 64
 _MAX_DETAIL_CHARS = 900
-SECURITY_LOG_CAPACITY = 1024
 
 
 # ---- program conversion (wire <-> pump value objects) --------------------------------------
@@ -131,15 +131,6 @@ def program_from_pump(program: PumpProgram) -> ProgramSpec:
                                                       patient.max_per_24h))
 
 
-# ---- the link's audit log -----------------------------------------------------------------
-
-class SecurityLog(BoundedLog):
-    """A bounded ring of link events (sessions, dropped frames, failed handshakes), pump clock."""
-
-    def __init__(self, capacity: int = SECURITY_LOG_CAPACITY) -> None:
-        super().__init__(capacity)
-
-
 # ---- the adapter ---------------------------------------------------------------------------
 
 class PumpAdapter:
@@ -148,8 +139,11 @@ class PumpAdapter:
     def __init__(self, pump: Pump, security_log: SecurityLog | None = None) -> None:
         self.pump = pump
         self.serial = pump.serial
-        self.security_log = security_log or SecurityLog()
+        # `is None`, not `or`: an empty log is falsy (it has a length) but is still the log.
+        self.security_log = security_log if security_log is not None else SecurityLog()
         self._changed = False
+        # Audit entries not yet saved: saved in a batch, never one fsync per connection.
+        self.audit_changed = False
         self._handlers: dict[type[Command], Callable[[Any], Message]] = {
             Interrogate: self._interrogate, ReadStatus: self._read_status,
             ReadLog: self._read_log, ReadSecurityLog: self._read_security_log,
@@ -166,6 +160,7 @@ class PumpAdapter:
 
     def mark_saved(self) -> None:
         self._changed = False
+        self.audit_changed = False
 
     def handle(self, command: Command, role: Role, now_s: float) -> Message:
         handler = self._handlers.get(type(command))
@@ -199,19 +194,27 @@ class PumpAdapter:
         return answer
 
     def log_link_event(self, event: PumpEvent) -> None:
+        """Audit one link event. Only a session opening changes the pump (its own log and
+        battery) and so needs a save before the next answer; the rest is audit only, saved
+        in the server's periodic batch (issue 17.6)."""
         clock_s = self.pump.firmware_clock_s
         if isinstance(event, SessionOpened):
             # The pump's own hook: logs the session in its event log and costs battery.
             self.pump.telemetry_session(event.programmer_id, event.role.name.lower())
             self.security_log.append(clock_s, "session_opened", role=event.role.name.lower(),
                                      programmer_id=event.programmer_id)
-        elif isinstance(event, SessionEnded):
+            self._changed = True
+        elif isinstance(event, SessionEnded) and event.opened:
             self.security_log.append(clock_s, "session_ended", reason=event.reason)
+        elif isinstance(event, SessionEnded):
+            self.security_log.count_noise(clock_s, "handshake_ended")
+        elif isinstance(event, SecurityEvent) and event.noise:
+            self.security_log.count_noise(clock_s, event.kind.value)
         elif isinstance(event, SecurityEvent):
             self.security_log.append(clock_s, event.kind.value, detail=event.detail[:200])
         else:
             return
-        self._changed = True
+        self.audit_changed = True
 
     # -- reading -----------------------------------------------------------------------------
     def _interrogate(self, _command: Interrogate) -> InterrogationReport:

@@ -33,6 +33,9 @@ class SecurityEvent:
     kind: SecurityEventKind
     detail: str
     now_s: float
+    # Pump side: raised by a connection that never opened a session and not worth an entry
+    # of its own (counted instead, so unauthenticated clients cannot flush the audit log).
+    noise: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,8 @@ class SessionEnded:
 
     reason: str
     now_s: float
+    # Pump side: False when the connection ended without ever opening a session.
+    opened: bool = True
 
 
 PumpEvent = SecurityEvent | SessionOpened | CommandReceived | SessionEnded

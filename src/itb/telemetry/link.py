@@ -79,6 +79,12 @@ MAX_PROGRAMMER_ID = 64
 # A frame still incomplete this long after its first bytes arrived is taken as truncated.
 FRAME_STALL_S = 5.0
 _owner_tokens = itertools.count(1)
+# Events from a connection that never opened a session that still get an audit entry each:
+# a wrong key, a rate-limited source, a downgrade attempt (issue 17.6). The rest is counted.
+_WORTH_AN_ENTRY = frozenset({SecurityEventKind.AUTHENTICATION_FAILED,
+                             SecurityEventKind.HANDSHAKE_RATE_LIMITED,
+                             SecurityEventKind.DOWNGRADE_REFUSED,
+                             SecurityEventKind.PATIENT_SESSION_ENDED_FOR_CLINICIAN})
 
 
 class LinkState(StrEnum):
@@ -177,6 +183,7 @@ class PumpLink(_Side):
         self._owner = next(_owner_tokens)
         self._deadline_s = now_s + self.policy.handshake_timeout_s
         self._started_s = now_s
+        self._was_open = False
         self._opened_s = 0.0
         self._last_activity_s = 0.0
         self._pending: set[int] = set()
@@ -350,6 +357,7 @@ class PumpLink(_Side):
                            f"slot", now_s)
         self._opened_s = self._last_activity_s = now_s
         self.guard.take_slot(self._owner, self._session_deadline(), self.role)
+        self._was_open = True
         self._send_sealed(FrameType.ACCEPT, codec.dumps(
             [expected, int(self.policy.idle_timeout_s),
              int(self.policy.session_limit_s(self.role))]))
@@ -433,13 +441,14 @@ class PumpLink(_Side):
         self.state = LinkState.CLOSED
         self.guard.release_slot(self._owner, now_s)
         self._pending.clear()
-        events.append(SessionEnded(reason, now_s))
+        events.append(SessionEnded(reason, now_s, opened=self._was_open))
 
     def _security(self, events: list[PumpEvent], kind: SecurityEventKind, detail: str,
                   now_s: float) -> None:
+        noise = not self._was_open and kind not in _WORTH_AN_ENTRY
         if self._reported < self.policy.security_event_budget:
             self._reported += 1
-            events.append(SecurityEvent(kind, detail, now_s))
+            events.append(SecurityEvent(kind, detail, now_s, noise=noise))
         else:
             self._suppressed += 1
 
@@ -447,7 +456,7 @@ class PumpLink(_Side):
         if self._suppressed:
             events.append(SecurityEvent(SecurityEventKind.EVENTS_SUPPRESSED,
                                         f"{self._suppressed} further dropped frames on this "
-                                        f"connection", now_s))
+                                        f"connection", now_s, noise=not self._was_open))
             self._suppressed = 0
 
 

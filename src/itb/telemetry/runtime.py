@@ -17,7 +17,8 @@ from typing import Any
 from itb.errors import InvalidInput
 from itb.pump import Pump
 from itb.pump.pump import to_datetime
-from itb.telemetry.adapter import PumpAdapter, SecurityLog
+from itb.telemetry.adapter import PumpAdapter
+from itb.telemetry.audit import SecurityLog
 from itb.telemetry.guard import LinkGuard, LinkPolicy
 from itb.telemetry.host import PumpHost
 from itb.telemetry.keys import KEY_BYTES, LinkKey

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from itb.telemetry.audit import SECURITY_LOG_CAPACITY, SecurityLog
 from itb.telemetry.guard import LinkGuard, LinkPolicy
 from itb.telemetry.keys import LinkKey
 from itb.telemetry.runtime import SimulatedPump
@@ -35,9 +36,10 @@ CLINIC_KEY = LinkKey(SERIAL, "clinic", PUMP_KEY)
 PATIENT_KEY = CLINIC_KEY.patient_key()
 
 
-def make_state(root: Path) -> StateStore:
+def make_state(root: Path, security_log_capacity: int = SECURITY_LOG_CAPACITY) -> StateStore:
     store = StateStore(root)
-    store.save(SERIAL, SimulatedPump(implanted_pump(), PUMP_KEY, LinkGuard()).to_document())
+    store.save(SERIAL, SimulatedPump(implanted_pump(), PUMP_KEY, LinkGuard(),
+                                     SecurityLog(security_log_capacity)).to_document())
     return store
 
 
