@@ -222,6 +222,15 @@ class PumpLink(_Side):
             # Timeouts are checked per frame: nothing is acted on after a session lapses.
             self._expire(now_s, events)
             self._on_frame(item, now_s, events)
+        if self._decoder.overwhelmed and self.state is not LinkState.CLOSED:
+            # Bounded work per connection (issue 17.2): this much debris is not a wand.
+            self._security(events, SecurityEventKind.CORRUPT_FRAME,
+                           f"{self._decoder.skipped_total} bytes skipped, "
+                           f"{self._decoder.crc_failures} CRC failures: connection ended", now_s)
+            if self.state is LinkState.OPEN:
+                events.extend(self.close("too much noise on the link", now_s))
+            else:
+                self._refuse(events, "too much noise on the link", 1, now_s)
         return events
 
     def tick(self, now_s: float) -> list[PumpEvent]:

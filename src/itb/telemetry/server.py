@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from itb.errors import ItbError
 from itb.telemetry import codec
 from itb.telemetry.admission import Admission
-from itb.telemetry.framing import Frame, FrameDecoder, FrameType, encode_frame
+from itb.telemetry.framing import (
+    MAX_CLEAR_BODY_BYTES,
+    Frame,
+    FrameType,
+    encode_frame,
+    leading_frame,
+)
 from itb.telemetry.guard import LinkPolicy
 from itb.telemetry.link import parse_hello
 from itb.telemetry.runtime import SimulatedPump
@@ -246,28 +252,31 @@ class PumpServer:
         return True
 
     async def _read_hello(self, reader: asyncio.StreamReader) -> tuple[str, bytes] | None:
-        """Bytes up to and including the first frame, if it is a HELLO: (serial, bytes)."""
+        """Bytes up to and including the first frame, if it is a HELLO: (serial, bytes).
+
+        Issue 17.2: the connection must open with a HELLO (no resynchronising before it),
+        and never more than PRE_HELLO_BYTES are read before it.
+        """
         buffered = b""
-        decoder = FrameDecoder()
         deadline = self.clock() + PRE_HELLO_TIMEOUT_S
         while len(buffered) < PRE_HELLO_BYTES:
             remaining = deadline - self.clock()
             if remaining <= 0:
                 return None
             try:
-                chunk = await asyncio.wait_for(reader.read(READ_CHUNK), remaining)
+                chunk = await asyncio.wait_for(reader.read(PRE_HELLO_BYTES - len(buffered)),
+                                               remaining)
             except TimeoutError:
                 return None
             if not chunk:
                 return None
             buffered += chunk
-            decoder.receive_data(chunk)
-            for item in decoder.next_items():
-                if isinstance(item, Frame):
-                    if item.type is not FrameType.HELLO:
-                        return None
-                    hello = parse_hello(item.body)
-                    return None if isinstance(hello, str) else (hello[0], buffered)
+            found = leading_frame(buffered, FrameType.HELLO, MAX_CLEAR_BODY_BYTES)
+            if found is None:
+                return None
+            if isinstance(found, Frame):
+                hello = parse_hello(found.body)
+                return None if isinstance(hello, str) else (hello[0], buffered)
         return None
 
     def _feed(self, pump: SimulatedPump, connection: _Connection, data: bytes) -> None:
