@@ -116,6 +116,8 @@ class FrameDecoder:
         # Offsets below this (relative to the buffer) were ruled out by an earlier look-ahead:
         # scanning resumes here instead of from the start on every read (issue 17.2).
         self._lookahead_from = 0
+        # Offsets where a frame starts but is still incomplete: (offset, bytes it needs).
+        self._candidates: list[tuple[int, int]] = []
         self.skipped_total = 0
         self.crc_failures = 0
 
@@ -169,7 +171,7 @@ class FrameDecoder:
             items.append(Frame(version, FrameType(ftype), bytes(buf[pos + HEADER_BYTES:end])))
             pos = end + CRC_BYTES
         del buf[:pos]
-        self._lookahead_from = max(0, self._lookahead_from - pos)
+        self._shift(pos)
         if self._garbage and not self._could_start_frame():
             # No frame can begin in what is left: report the run now rather than later.
             self._flush_garbage(items)
@@ -181,8 +183,16 @@ class FrameDecoder:
         Frames hidden inside the declared length of a truncated frame are recovered.
         """
         items = self.next_items()
-        while self._buffer:
+        while self._buffer and not self.overwhelmed:
             items += self.resynchronise("truncated frame")
+        if self._buffer:  # past the bound: the rest is skipped in one go, not byte by byte
+            if not self._garbage:
+                self._garbage_reason = "truncated frame"
+            self._garbage += len(self._buffer)
+            self.skipped_total += len(self._buffer)
+            self._buffer.clear()
+            self._shift(self._lookahead_from)
+            self._candidates = []
         self._flush_garbage(items)
         return items
 
@@ -195,7 +205,7 @@ class FrameDecoder:
         self._garbage += 1
         self.skipped_total += 1
         del self._buffer[:1]
-        self._lookahead_from = max(0, self._lookahead_from - 1)
+        self._shift(1)
         return self.next_items()
 
     def _skip(self, pos: int, reason: str) -> int:
@@ -208,29 +218,53 @@ class FrameDecoder:
     def _next_complete_frame(self, start: int) -> int | None:
         """Offset of the first complete frame with a valid CRC at or after `start`, if any.
 
-        Offsets already ruled out for good (a header no frame can have, or a complete
-        candidate whose CRC failed) are not looked at again; every CRC failure counts.
+        Each offset is looked at once (issue 17.2): one that cannot start a frame is passed
+        for good; one that starts a frame still incomplete is remembered with the length it
+        needs and checked again only once that many bytes are buffered; every CRC failure
+        counts toward the connection's bound.
         """
         buf = self._buffer
+        waiting: list[tuple[int, int]] = []
+        found: int | None = None
+        for pos, needed in self._candidates:
+            if pos < start or found is not None:
+                if pos >= start:
+                    waiting.append((pos, needed))
+                continue
+            if needed > len(buf):
+                waiting.append((pos, needed))
+            elif self._crc_holds(pos, needed):
+                found = pos
+        self._candidates = waiting
+        if found is not None:
+            return found
         pos = buf.find(PROTOCOL_VERSION, max(start, self._lookahead_from))
-        settled = True  # every offset before `pos` is ruled out for good
-        while pos != -1 and len(buf) - pos >= HEADER_BYTES + CRC_BYTES:
+        while pos != -1 and len(buf) - pos >= HEADER_BYTES and not self.overwhelmed:
+            self._lookahead_from = pos + 1
             _version, ftype, length = HEADER.unpack_from(buf, pos)
-            end = pos + HEADER_BYTES + length
-            possible = ftype in _KNOWN_TYPES and length <= MAX_BODY_BYTES and not (
-                length > MAX_CLEAR_BODY_BYTES and ftype in _CLEAR_TYPE_CODES)
-            if possible and end + CRC_BYTES <= len(buf):
-                if int.from_bytes(buf[end:end + CRC_BYTES], "big") == crc16(bytes(buf[pos:end])):
+            if ftype in _KNOWN_TYPES and length <= MAX_BODY_BYTES and not (
+                    length > MAX_CLEAR_BODY_BYTES and ftype in _CLEAR_TYPE_CODES):
+                needed = pos + HEADER_BYTES + length + CRC_BYTES
+                if needed > len(buf):
+                    self._candidates.append((pos, needed))
+                elif self._crc_holds(pos, needed):
                     return pos
-                self.crc_failures += 1
-                if self.overwhelmed:
-                    return None
-            elif possible:
-                settled = False  # may complete later: look here again next time
-            if settled:
-                self._lookahead_from = pos + 1
             pos = buf.find(PROTOCOL_VERSION, pos + 1)
         return None
+
+    def _crc_holds(self, pos: int, needed: int) -> bool:
+        buf = self._buffer
+        end = needed - CRC_BYTES
+        if int.from_bytes(buf[end:needed], "big") == crc16(bytes(buf[pos:end])):
+            return True
+        self.crc_failures += 1
+        return False
+
+    def _shift(self, removed: int) -> None:
+        """`removed` bytes left the head of the buffer: move the remembered offsets."""
+        self._lookahead_from = max(0, self._lookahead_from - removed)
+        self._candidates = [(p - removed, n - removed) for p, n in self._candidates
+                            if p >= removed]
 
     def _could_start_frame(self) -> bool:
         return bool(self._buffer) and self._buffer[0] == PROTOCOL_VERSION

@@ -238,7 +238,8 @@ class PumpLink(_Side):
 
     def connection_lost(self, now_s: float) -> list[PumpEvent]:
         events: list[PumpEvent] = []
-        leftover = self._decoder.flush()
+        # A finished link can act on nothing more: its leftover bytes are not worth parsing.
+        leftover = self._decoder.flush() if self.state is not LinkState.CLOSED else []
         for item in leftover:
             if isinstance(item, Garbage):
                 self._security(events, SecurityEventKind.CORRUPT_FRAME,
