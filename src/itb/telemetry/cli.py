@@ -29,7 +29,7 @@ from itb.telemetry.guard import LinkGuard
 from itb.telemetry.keys import KEY_BYTES, LinkKey, check_serial
 from itb.telemetry.runtime import SimulatedPump
 from itb.telemetry.server import PumpServer
-from itb.telemetry.store import StateStore, StateUnreadable
+from itb.telemetry.store import StateStore, StateUnreadable, read_state_key
 from itb.therapy.units import NL_PER_ML, display, exact, in_range, ml_to_nl
 
 # devices.md worked example: a 20 mL reservoir at 500 mcg/mL, 300 mcg/day.
@@ -62,6 +62,10 @@ def require_loopback(host: str) -> None:
                            "127.x.y.z), ::1 or localhost")
 
 
+STATE_KEY_HELP = ("File of 64 hex digits, outside --state: state files are signed with "
+                  "HMAC-SHA256 under it, so an edited one is refused.")
+
+
 def register_pump_commands(group: typer.Typer) -> None:
     """Add `new` and `serve` to the `itb pump` group."""
     group.command("new")(pump_new)
@@ -82,6 +86,7 @@ def pump_new(
         None, "--max-daily-dose", help="Hard limit, mcg per 24 h (default: daily dose + 30%)."),
     max_bolus: str = typer.Option(DEFAULT_MAX_BOLUS_MCG, "--max-bolus",
                                   help="Hard limit for one bolus, mcg."),
+    state_key: Path | None = typer.Option(None, "--state-key", help=STATE_KEY_HELP),
 ) -> None:
     """Implant a new simulated pump in DIR and write its key to DIR/keys/<serial>.key."""
     try:
@@ -97,7 +102,8 @@ def pump_new(
         limit = dose * DEFAULT_MAX_DAILY_DOSE_FACTOR if max_daily_dose is None \
             else exact("max_daily_dose", max_daily_dose)
         bolus_limit = in_range("max_bolus", max_bolus, 0, None, "mcg", low_inclusive=False)
-        store = StateStore(state)
+        store = StateStore(state, None if state_key is None
+                           else read_state_key(state_key, state))
         if store.exists(chosen_serial):
             raise InvalidInput("serial", chosen_serial, "a serial not already in " + str(state))
         now = datetime.now(UTC).replace(microsecond=0)
@@ -138,6 +144,7 @@ def pump_serve(
                               help="Pump time runs this many times faster than real time."),
     host: str = typer.Option("127.0.0.1", "--host",
                              help="Loopback address to listen on (127.0.0.0/8, ::1, localhost)."),
+    state_key: Path | None = typer.Option(None, "--state-key", help=STATE_KEY_HELP),
 ) -> None:
     """Serve every pump in DIR over the secure wand protocol, clocks running."""
     try:
@@ -145,7 +152,8 @@ def pump_serve(
         factor = in_range("speed", speed, 0, 1_000_000, "x real time", low_inclusive=False)
         if not 0 <= port <= 65535:
             raise InvalidInput("port", port, "0 to 65535")
-        store = StateStore(state)
+        store = StateStore(state, None if state_key is None
+                           else read_state_key(state_key, state))
         if not store.serials():
             raise InvalidInput("state", str(state), "a directory with pumps made by 'itb pump new'")
         server = PumpServer(store, speed=float(factor))

@@ -99,6 +99,9 @@ class PumpServer:
         self.pumps: dict[str, SimulatedPump] = {
             serial: _revive(store, serial, now_s=now, speed=speed, policy=policy)
             for serial in store.serials()}
+        for serial, reason in sorted(store.fallbacks.items()):
+            if serial in self.pumps:
+                self._restored(self.pumps[serial], reason)
         self._connections: dict[tuple[str, int], _Connection] = {}
         self._server: asyncio.Server | None = None
         self.admission = Admission()
@@ -106,6 +109,15 @@ class PumpServer:
         self._tokens = itertools.count(1)
         self._last_loop_error_s = float("-inf")
         self.loop_errors = 0
+
+    def _restored(self, pump: SimulatedPump, reason: str) -> None:
+        """Issue 17.8: a fallback to the previous copy is logged and raises a pump alarm."""
+        self._log(f"{pump.serial}: the current state file cannot be read ({reason}); "
+                  f"started from the previous copy, memory error alarm raised")
+        pump.pump.restored_from_backup(f"state restored from the previous copy: {reason}")
+        pump.adapter.security_log.append(pump.pump.firmware_clock_s, "state_restored",
+                                         reason=reason[:200])
+        self._save(pump, force=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, host: str, port: int) -> int:
