@@ -113,8 +113,11 @@ async def _cancel_the_rest() -> None:
     await asyncio.gather(*others, return_exceptions=True)
 
 
-def raw_socket(port: int, timeout_s: float = 2.0) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
+def raw_socket(port: int, timeout_s: float = 2.0, source: str | None = None) -> socket.socket:
+    """A connection to the server; `source` another loopback address to come from (the
+    pump rate-limits handshakes per source address)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s,
+                                    source_address=None if source is None else (source, 0))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 

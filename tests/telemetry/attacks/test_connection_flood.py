@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from itb.telemetry.client import ProgrammerClient
+from itb.telemetry.errors import LinkRefused
 from itb.telemetry.framing import Frame, FrameDecoder, FrameType
 from itb.telemetry.guard import LinkGuard, LinkPolicy
 from itb.telemetry.keys import Role
@@ -23,6 +24,8 @@ from ..pumpkit import bench
 from .served import CLINIC_KEY, SERIAL, raw_socket, read_until_closed, served_subprocess
 
 pytestmark = pytest.mark.e2e
+# Another loopback address: the attacker is another source to the pump's rate limit.
+ATTACKER = "127.0.0.2"
 
 
 def hello_bytes() -> bytes:
@@ -46,7 +49,7 @@ def test_eighty_silent_hellos_do_not_keep_the_clinician_out(tmp_path: Path) -> N
     with served_subprocess(tmp_path, max_descriptors=64) as (server, port):
         silent = []
         for _ in range(80):
-            sock = raw_socket(port)
+            sock = raw_socket(port, source=ATTACKER)
             sock.sendall(hello_bytes())
             silent.append(sock)
         time.sleep(0.3)
@@ -70,9 +73,34 @@ def test_eighty_silent_hellos_do_not_keep_the_clinician_out(tmp_path: Path) -> N
     assert err.count("\n") < 20, err[:2000]
 
 
+def test_silent_hellos_from_the_clinicians_own_source_delay_it_by_seconds(
+        tmp_path: Path) -> None:
+    """The same flood from 127.0.0.1, the clinician's own source: the rate limit makes the
+    clinician wait as the refusal says (the residual risk in docs/threat-model.md §6)."""
+    with served_subprocess(tmp_path, max_descriptors=64) as (_server, port):
+        silent = []
+        for _ in range(80):
+            sock = raw_socket(port)
+            sock.sendall(hello_bytes())
+            silent.append(sock)
+        started = time.monotonic()
+        while True:
+            try:
+                with ProgrammerClient(TcpTransport("127.0.0.1", port), CLINIC_KEY,
+                                      response_timeout_s=5.0) as wand:
+                    assert wand.interrogate().serial == SERIAL
+                break
+            except LinkRefused as refused:
+                assert refused.retry_after_s <= 2
+                time.sleep(refused.retry_after_s)
+        assert time.monotonic() - started < 5.0
+        for sock in silent:
+            sock.close()
+
+
 def test_sockets_that_never_say_hello_do_not_keep_the_clinician_out(tmp_path: Path) -> None:
     with served_subprocess(tmp_path, max_descriptors=64) as (_server, port):
-        mute = [raw_socket(port) for _ in range(80)]
+        mute = [raw_socket(port, source=ATTACKER) for _ in range(80)]
         time.sleep(0.3)
         with ProgrammerClient(TcpTransport("127.0.0.1", port), CLINIC_KEY,
                               response_timeout_s=5.0) as wand:
