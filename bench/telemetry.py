@@ -233,6 +233,16 @@ def attack_figures(seconds: float) -> dict[str, float]:
             "clinician_visit_ms_under_attack": round(attacked_ms, 1)}
 
 
+def print_attack(seconds: float) -> None:
+    figures = attack_figures(seconds)
+    print(f"crafted stream (issue 17.2): {figures['attacker_bytes']} bytes sent, "
+          f"server CPU {figures['server_cpu_s']} s = "
+          f"{figures['server_cpu_us_per_attacker_byte']} us per attacker byte; clinician "
+          f"open + status + close {figures['clinician_visit_ms_quiet']} ms quiet, "
+          f"{figures['clinician_visit_ms_under_attack']} ms under attack")
+    print(json.dumps(figures))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -244,13 +254,7 @@ def main() -> None:
         serve_only(args.serve_only)
         return
     if args.attack:
-        figures = attack_figures(args.seconds)
-        print(f"crafted stream (issue 17.2): {figures['attacker_bytes']} bytes accepted, "
-              f"server CPU {figures['server_cpu_s']} s = "
-              f"{figures['server_cpu_us_per_attacker_byte']} us per attacker byte; clinician "
-              f"open + status + close {figures['clinician_visit_ms_quiet']} ms quiet, "
-              f"{figures['clinician_visit_ms_under_attack']} ms under attack")
-        print(json.dumps(figures))
+        print_attack(args.seconds)
         return
     with tempfile.TemporaryDirectory() as state:
         key = make_pump(Path(state))

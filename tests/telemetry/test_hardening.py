@@ -12,7 +12,8 @@ from itb.telemetry.commands import Program, ReadStatus
 from itb.telemetry.events import SecurityEvent, SecurityEventKind, SessionOpened
 from itb.telemetry.framing import FrameType, encode_frame
 from itb.telemetry.keys import Role
-from itb.telemetry.link import REQUEST_ID, escape_label, parse_hello
+from itb.telemetry.labels import escape_label
+from itb.telemetry.link import REQUEST_ID, parse_hello
 from itb.telemetry.messages import REQUESTS, ErrorCode, ErrorResponse
 
 from .linkkit import SERIAL, exchange, open_session, programmer_link, pump_link

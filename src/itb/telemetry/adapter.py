@@ -82,7 +82,8 @@ from itb.telemetry.commands import (
 )
 from itb.telemetry.events import PumpEvent, SecurityEvent, SessionEnded, SessionOpened
 from itb.telemetry.keys import Role
-from itb.telemetry.link import MAX_MESSAGE_BYTES, escape_label
+from itb.telemetry.labels import escape_label
+from itb.telemetry.link import MAX_MESSAGE_BYTES
 from itb.telemetry.messages import Command, ErrorCode, ErrorResponse
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY
 

@@ -69,13 +69,13 @@ from itb.telemetry.framing import (
 )
 from itb.telemetry.guard import LinkGuard
 from itb.telemetry.keys import NONCE_BYTES, Role, check_serial, session_keys, transcript_hash
+from itb.telemetry.labels import MAX_PROGRAMMER_ID, escape_label, valid_programmer_id
 from itb.telemetry.messages import REQUESTS, RESPONSES, Command, ErrorCode, ErrorResponse
 
 REQUEST_ID = struct.Struct(">I")
 # The largest encoded message that fits one sealed frame.
 MAX_MESSAGE_BYTES = MAX_BODY_BYTES - COUNTER_BYTES - TAG_BYTES - REQUEST_ID.size
 RandomBytes = Callable[[int], bytes]
-MAX_PROGRAMMER_ID = 64
 # A frame still incomplete this long after its first bytes arrived is taken as truncated.
 FRAME_STALL_S = 5.0
 _owner_tokens = itertools.count(1)
@@ -690,19 +690,6 @@ def parse_hello(body: bytes) -> tuple[str, Role, CipherSuite, bytes, str] | str:
         return raw[0][:64], Role(raw[1]), CipherSuite(raw[2]), raw[3], raw[4]
     except ValueError:
         return f"HELLO names an unknown role {raw[1]} or suite {raw[2]}"
-
-
-def valid_programmer_id(value: object) -> bool:
-    """1 to 64 printable ASCII characters (space to tilde). The id is a label the device
-    asserts, not an identity: control characters could rewrite a terminal or a log line."""
-    return (isinstance(value, str) and 1 <= len(value) <= MAX_PROGRAMMER_ID
-            and all(" " <= ch <= "~" for ch in value))
-
-
-def escape_label(text: str) -> str:
-    """`text` safe to show or log: anything but printable ASCII as a Python escape."""
-    return "".join(ch if " " <= ch <= "~" and ch != "\\" else
-                   ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _parse_refused(body: bytes) -> tuple[str, int] | str:
