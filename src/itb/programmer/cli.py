@@ -25,11 +25,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+import itb.clihelp  # noqa: F401  flags show no value type in --help (issue 9.15)
 from itb.errors import InvalidInput, ItbError
+from itb.programmer import catheter as catheter_mod
 from itb.programmer import journal as journal_mod
 from itb.programmer import refill as refill_mod
-from itb.programmer import render
+from itb.programmer import refill_details, render
 from itb.programmer import schedule as sched
+from itb.programmer.bridging import bridge_note
 from itb.programmer.errors import (
     EchoMismatch,
     LinkInterrupted,
@@ -38,8 +41,15 @@ from itb.programmer.errors import (
     PrescriptionMismatch,
     ProgrammerError,
 )
-from itb.programmer.programming import build_preview, new_limits, patient_facts, request_spec
-from itb.programmer.view import PumpView, project_reservoir, view_to_json
+from itb.programmer.programming import (
+    TitrationReview,
+    build_preview,
+    new_limits,
+    patient_facts,
+    request_spec,
+)
+from itb.programmer.response_check import review_response
+from itb.programmer.view import PumpView, bolus_and_stroke, project_reservoir, view_to_json
 from itb.programmer.wand import (
     LINK_LOST,
     ConnectionOptions,
@@ -54,10 +64,12 @@ from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.commands import (
     AcknowledgeAlarm,
     AlarmAcknowledged,
+    CatheterVolumeSet,
     InfusionChanged,
     LogEntryInfo,
     Refill,
     RefillConfirmation,
+    SetCatheterVolume,
 )
 from itb.telemetry.errors import (
     AuthenticationFailed,
@@ -67,7 +79,12 @@ from itb.telemetry.errors import (
     LinkTimeout,
     SessionClosed,
 )
-from itb.therapy.errors import FlexScheduleError, Overfill, RefillDiscrepancy
+from itb.therapy.errors import (
+    FlexScheduleError,
+    LargeDecreaseUnconfirmed,
+    Overfill,
+    RefillDiscrepancy,
+)
 from itb.therapy.flex import parse_flex_toml
 from itb.therapy.units import NL_PER_ML, display, exact, in_range, ml_to_nl, to_exact_str
 
@@ -121,10 +138,14 @@ def explain(exc: BaseException, options: ConnectionOptions | None = None) -> tup
         return f"Wrong concentration: {exc}.", (
             "Use the prescribed drug, or have the prescription changed and give "
             f"--prescribed-concentration. {nothing_sent}")
+    if isinstance(exc, LargeDecreaseUnconfirmed):
+        return f"Large decrease not confirmed: {exc}.", (
+            "Confirm it with --confirm-large-decrease (or answer the question interactively), "
+            f"or choose a smaller step. {nothing_sent}")
     if isinstance(exc, OverrideNeeded):
-        return f"Dose change refused: {exc}.", (
+        return f"Dose change refused: {exc}.", (exc.next_step or (
             "Choose a dose in the allowed range, or give --override-reason with the clinical "
-            f"reason for going beyond it. {nothing_sent}")
+            "reason for going beyond it.")) + f" {nothing_sent}"
     if isinstance(exc, FlexScheduleError):
         return f"Flex schedule refused: {exc}.", f"Correct the flex file. {nothing_sent}"
     if isinstance(exc, KeyFileError):
@@ -252,6 +273,7 @@ def confirm(question: str, yes: bool) -> None:
     try:
         agreed = typer.confirm(question, default=False)
     except (typer.Abort, EOFError):
+        typer.echo()  # end the prompt's line: the error goes on a line of its own (9.15)
         agreed = False
     if not agreed:
         raise NotConfirmed("Not confirmed: nothing was sent to the pump.",
@@ -321,7 +343,8 @@ def program(
     origin: Annotated[str | None, typer.Option(
         "--origin", help="The patient's spasticity origin: spinal or cerebral.")] = None,
     age_years: Annotated[str | None, typer.Option(
-        "--age-years", help="The patient's age in years (children: under 12).")] = None,
+        "--age-years", help="The patient's age in years (pediatric step under 18; "
+        "under-12 maintenance figures).")] = None,
     phase: Annotated[str, typer.Option(
         "--phase", help="titration (after implant) or maintenance (at refill visits).")
     ] = "titration",
@@ -333,6 +356,19 @@ def program(
         "--max-bolus", help="New maximum bolus, mcg (default: keep).")] = None,
     override_reason: Annotated[str | None, typer.Option(
         "--override-reason", help="Clinical reason to go beyond the titration rules.")] = None,
+    confirm_large_decrease: Annotated[bool, typer.Option(
+        "--confirm-large-decrease",
+        help="Confirm a cut larger than 20% (it can bring on withdrawal); asked otherwise.")
+    ] = False,
+    response: Annotated[str | None, typer.Option(
+        "--response", help="Spasticity since the last increase: improved, unchanged or worse.")
+    ] = None,
+    catheter_checked: Annotated[str | None, typer.Option(
+        "--catheter-checked", help="After a poor response: the catheter and pump check done "
+        "and its result.")] = None,
+    cancel_bridge_reason: Annotated[str | None, typer.Option(
+        "--cancel-bridge-reason",
+        help="End a running bridge bolus now, and why (default: it runs to its end).")] = None,
     yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
     serial: SerialOpt = None, key_file: KeyOpt = None,
     session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
@@ -381,23 +417,34 @@ def program(
         view = read_view(client, serial)
         limits = new_limits(view, limit_daily, limit_bolus)
         spec, notes = request_spec(view, daily_dose_mcg=dose, flex=schedule, limits=limits)
+        bridge = bridge_note(view, cancel_bridge_reason)
+        notes = (*notes, bridge) if bridge else notes
         pump_refusal: CommandRejected | None = None
         try:
-            dry_run = client.program(spec, confirm_only=True)
+            dry_run = client.program(spec, confirm_only=True,
+                                     cancel_bridge_reason=cancel_bridge_reason)
         except CommandRejected as exc:
             dry_run, pump_refusal = None, exc
     # The session is closed while the clinician reads the preview (no idle timeout to race).
-    preview = build_preview(view, spec, dry_run, patient, override_reason, notes)
+    checked = review_response(view, sched.daily_dose_mcg(spec) or Fraction(0), response,
+                              catheter_checked, override_reason)
+    preview = build_preview(view, spec, dry_run, patient, override_reason,
+                            notes + ((checked.note,) if checked.note else ()))
     out.print(render.preview(preview))
     titration = preview.titration
     details = {"previous": None if view.program is None else sched.program_to_json(view.program),
                "new": sched.program_to_json(spec), "patient": patient.describe(),
                "titration": titration.status, "violations": list(titration.violations),
                "override_reason": titration.override_reason,
+               "titration_notes": list(titration.notes),
+               "response": response, "poor_response": checked.note if checked.poor else None,
+               "catheter_checked": catheter_checked,
+               "large_decrease_confirmed": titration.large_decrease or None,
                "previous_daily_dose_mcg": None if view.daily_dose_mcg is None
                else dec(view.daily_dose_mcg),
                "daily_dose_mcg": dec(preview.daily_dose_mcg),
-               "low_reservoir_alarm_at": iso(preview.projection.low_reservoir_alarm_at)}
+               "low_reservoir_alarm_at": iso(preview.projection.low_reservoir_alarm_at),
+               "bridge_bolus": bridge}
     summary = (f"program {sched.describe_program(spec)} "
                f"(from {render.mcg(view.daily_dose_mcg, 'mcg/day')})")
     if titration.needs_override:
@@ -409,11 +456,12 @@ def program(
                "refused by the pump: " + summary, {**details, "error": str(pump_refusal)})
         raise pump_refusal
     try:
+        confirm_decrease(titration, confirm_large_decrease, yes)
         confirm(f"Send this program to pump {view.serial}?", yes)
         with send_session(factory, view, "new program") as client:
             echo, _after = send_program(client, factory, view.program, spec,
-                                        view.concentration_mcg_per_ml)
-    except NotConfirmed:
+                                        view.concentration_mcg_per_ml, cancel_bridge_reason)
+    except (NotConfirmed, LargeDecreaseUnconfirmed):
         record(session_file, "program", view, view.serial, "cancelled", "cancelled: " + summary,
                details)
         raise
@@ -429,6 +477,19 @@ def program(
     out.print(Text(f"Program sent and verified: the pump's echo and a fresh interrogation show "
                    f"the new program in force since {render.when(echo.effective)}.",
                    style="bold green"))
+
+
+def confirm_decrease(titration: TitrationReview, confirmed: bool, yes: bool) -> None:
+    """A cut beyond the labeled decrease step is confirmed on its own: --yes alone is not
+    enough (it answers routine questions), the flag or an answer to this question is."""
+    if not titration.large_decrease or confirmed:
+        return
+    if yes:
+        raise LargeDecreaseUnconfirmed(
+            "daily dose", f"{display(titration.proposed_mcg_per_day)} mcg/day",
+            "a large decrease confirmed with --confirm-large-decrease",
+            titration.withdrawal_warning)
+    confirm("This large decrease can bring on withdrawal. Confirm the large decrease?", False)
 
 
 # ---- refill ------------------------------------------------------------------------------------
@@ -448,6 +509,7 @@ def ask_value(label: str, given: str | None, default: str | None = None, *,
         return str(typer.prompt(label, default=default) if default is not None
                    else typer.prompt(label))
     except (typer.Abort, EOFError):
+        typer.echo()  # end the prompt's line: the error goes on a line of its own (9.15)
         raise NotConfirmed(f"No answer for '{label}': the refill was not done.",
                            "Run the refill again when ready.") from None
 
@@ -472,6 +534,23 @@ def refill(
     catheter_length_cm: Annotated[str | None, typer.Option(
         "--catheter-length-cm", help="Implanted catheter length, cm (for a bridge bolus).")
     ] = None,
+    diluted_from: Annotated[str | None, typer.Option(
+        "--diluted-from", help="Prescribed dilution: the marketed stock strength, mcg/mL.")
+    ] = None,
+    diluent: Annotated[str | None, typer.Option(
+        "--diluent", help="Prescribed dilution: preservative-free 0.9% sodium chloride.")
+    ] = None,
+    lot: Annotated[str | None, typer.Option("--lot", help="The drug's lot number.")] = None,
+    expiry: Annotated[str | None, typer.Option(
+        "--expiry", help="The drug's expiry date, YYYY-MM-DD (expired drug is refused).")
+    ] = None,
+    second_check_by: Annotated[str | None, typer.Option(
+        "--second-check-by", help="Who checked the strength and the program (second person).")
+    ] = None,
+    wasted_ml: Annotated[str | None, typer.Option(
+        "--wasted-ml", help="Volume wasted, mL (default: the withdrawn residual).")] = None,
+    pocket_skin_check: Annotated[str | None, typer.Option(
+        "--pocket-skin-check", help="Findings of the pocket and skin check.")] = None,
     yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
     serial: SerialOpt = None, key_file: KeyOpt = None,
     session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
@@ -485,7 +564,7 @@ def refill(
     # timeout to race); step 5 opens a new one and checks the pump has not changed.
     report = view.report
     conc_now = view.concentration_mcg_per_ml
-    expected = report.reservoir.estimate_nl
+    expected = refill_mod.expected_residual_nl(view)  # an estimate below 0 is empty (9.1)
 
     def halt(reason: str, exc: BaseException, **known: Any) -> NoReturn:
         record_ = refill_mod.RefillRecord(
@@ -507,7 +586,7 @@ def refill(
     out.print(Text("Step 1 of 7: confirm the patient and the pump", style="bold"))
     out.print(Text(f"Pump {view.serial}, {report.model}, implanted "
                    f"{render.when(report.implanted)}; drug {display(conc_now)} mcg/mL; "
-                   f"reservoir estimate {render.ml(expected)}; "
+                   f"reservoir estimate {render.reservoir_estimate(view.reservoir_estimate_nl)}; "
                    f"program {render.program_line(view.program)}."))
     try:
         confirm(f"Is this the patient's pump (serial {view.serial})?", yes)
@@ -544,16 +623,24 @@ def refill(
     known: dict[str, Any] = {"withdrawn_nl": withdrawn_nl,
                              "discrepancy_nl": residual.discrepancy_nl, "brand": brand}
     try:
-        product = refill_mod.check_drug(brand, conc_text, prescribed_text)
-        known["conc"] = product.concentration_mcg_per_ml
+        new_conc, dilution = refill_details.check_strength(brand, conc_text, prescribed_text,
+                                                           diluted_from, diluent)
+        known["conc"] = new_conc
         known["prescribed"] = exact("prescribed concentration", prescribed_text)
         known["added_nl"] = ml_to_nl("added_ml", added_text)
         fill = refill_mod.check_fill(view, withdrawn_text, added_text)
-    except (PrescriptionMismatch, Overfill) as exc:
+        refill_details.check_min_flow(view, new_conc)
+        details = refill_details.refill_details(
+            lot=lot, expiry=expiry, second_check_by=second_check_by, wasted_ml=wasted_ml,
+            pocket_skin_check=pocket_skin_check, withdrawn_nl=withdrawn_nl,
+            pump_time=view.now, dilution=dilution)
+    except InvalidInput as exc:
         halt("drug or volume refused", exc, **known)
-    new_conc = product.concentration_mcg_per_ml
-    out.print(Text(f"{brand} {display(new_conc)} mcg/mL, {render.ml(fill.fill_nl)} into a "
-                   f"{render.ml(fill.capacity_nl)} reservoir."))
+    out.print(Text(f"{brand} {display(new_conc)} mcg/mL"
+                   + ("" if dilution is None else f" (prescribed dilution of "
+                      f"{display(dilution.stock_mcg_per_ml)} mcg/mL in {dilution.diluent})")
+                   + f", {render.ml(fill.fill_nl)} into a "
+                     f"{render.ml(fill.capacity_nl)} reservoir."))
 
     # 4. Bridge bolus for a change of concentration.
     out.print(Text("Step 4 of 7: concentration change", style="bold"))
@@ -577,7 +664,7 @@ def refill(
 
     # 5. Update the pump.
     out.print(Text("Step 5 of 7: update the pump", style="bold"))
-    projection = refill_mod.project_after_refill(view, fill.fill_nl, new_conc, view.now)
+    projection = refill_mod.project_after_refill(view, fill.fill_nl, new_conc, view.now, bridge)
     for line in render.projection_lines(projection):
         out.print(Text("If confirmed: " + line))
     try:
@@ -621,7 +708,8 @@ def refill(
     if bridge is not None and echo.bridge_bolus_nl != round(bridge.dead_volume_nl):
         out.print(Text(f"Note: the pump's bridge bolus is {render.ml(echo.bridge_bolus_nl)}, the "
                        f"clinic's dead volume {display(bridge.dead_volume_ml)} mL: check the "
-                       "catheter volume stored in the pump.", style="yellow"))
+                       "catheter volume stored in the pump (interrogate shows it; "
+                       "set-catheter-volume stores the implant record's).", style="yellow"))
 
     # 7. The refill record.
     plan = after.projection.plan
@@ -638,7 +726,7 @@ def refill(
     record(session_file, "refill", after, view.serial, "done",
            f"refilled {render.ml(fill.fill_nl)} of {brand} {display(new_conc)} mcg/mL "
            f"(withdrawn {render.ml(withdrawn_nl)}, expected {render.ml(expected)})",
-           {"refill": record_.to_json()})
+           {"refill": record_.to_json() | details.to_json()})
     out.print(Text("Step 7 of 7: refill record written to the session journal "
                    f"{session_file}", style="bold green"))
 
@@ -920,7 +1008,8 @@ def set_alarm_volume(
             concentration_mcg_per_ml=view.concentration_mcg_per_ml,
             program=view.schedule if view.schedule is not None else view.daily_dose_mcg,
             alarm_nl=volume_nl, now=view.now, filled_at=view.last_refill_at,
-            capacity_nl=view.report.reservoir.capacity_nl)
+            capacity_nl=view.report.reservoir.capacity_nl,
+            **bolus_and_stroke(view.report, facts))
         out.print(Text(f"Alarm volume {render.ml(view.report.reservoir.low_reservoir_alarm_nl)} "
                        f"-> {render.ml(volume_nl)}."))
         for line in render.projection_lines(projection):
@@ -937,6 +1026,35 @@ def set_alarm_volume(
            {"low_reservoir_alarm_ml": to_exact_str(Fraction(volume_nl, NL_PER_ML)),
             "low_reservoir_alarm_at": iso(projection.low_reservoir_alarm_at)})
     out.print(Text(f"Alarm volume set to {render.ml(volume_nl)} and verified.", style="bold green"))
+
+
+@app.command("set-catheter-volume")
+@guarded
+def set_catheter_volume(
+    ctx: typer.Context,
+    ml: Annotated[str, typer.Option("--ml", help="Implanted catheter volume, mL (0 to 1).")],
+    yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
+    serial: SerialOpt = None, key_file: KeyOpt = None,
+    session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+) -> None:
+    """Store the catheter volume in the pump (implant record, after a catheter revision)."""
+    volume_nl = catheter_mod.catheter_volume_nl(ml)
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    with session(factory) as client:
+        view = read_view(client, serial)
+    console().print(Text(catheter_mod.change_line(view, volume_nl)))
+    confirm(f"Store the catheter volume in pump {view.serial}?", yes)
+    with send_session(factory, view, "catheter volume") as client:
+        echo = client.call(SetCatheterVolume(volume_nl), CatheterVolumeSet)
+    if echo.catheter_volume_nl != volume_nl:
+        raise EchoMismatch(f"The pump echoed a catheter volume of "
+                           f"{render.ml(echo.catheter_volume_nl)}.",
+                           "Interrogate the pump and set the catheter volume again.")
+    record(session_file, "catheter_volume", view, view.serial, "done",
+           f"catheter volume stored: {render.ml(echo.previous_nl)} -> {render.ml(volume_nl)}",
+           {"catheter_volume_ml": to_exact_str(Fraction(volume_nl, NL_PER_ML))})
+    console().print(Text(f"Catheter volume {render.ml(volume_nl)} stored and verified.",
+                         style="bold green"))
 
 
 @app.command("set-clock")
@@ -962,7 +1080,7 @@ def set_clock(
         view = read_view(client, serial)
         drift = target - view.now
         out.print(Text(f"Pump clock {render.when(view.now)} -> {render.when(target)} "
-                       f"(a change of {drift.total_seconds():+.0f} s)."))
+                       f"({render.clock_change(drift)})."))
     confirm(f"Set the clock of pump {view.serial}?", yes)
     with send_session(factory, view, "clock setting") as client:
         echo = client.set_clock(target)
@@ -1008,20 +1126,25 @@ def report(
         "--pdf", help="Also write the report as a PDF.")] = None,
     host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT, serial: SerialOpt = None,
     key_file: KeyOpt = None, session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+    all_sessions: Annotated[bool, typer.Option(
+        "--all", help="Every session in the journal (default: the latest visit).")] = False,
 ) -> None:
     """Write the session report (self-contained HTML, and PDF with --pdf) after a final
-    interrogation."""
+    interrogation: the latest session (visit) by default, every session with --all."""
     from itb.programmer.report import render_report, write_pdf
 
     require_file_path("--out", out_file)
     if pdf_file is not None:
         require_file_path("--pdf", pdf_file)
+    journal_mod.require_journal(session_file)
     factory = wand_factory(ctx, host, port, key_file, serial)
     with session(factory) as client:
         view = read_view(client, serial)
     record(session_file, "interrogation", view, view.serial, "done",
            "final interrogation for the session report", {"interrogation": view_to_json(view)})
     entries = journal_mod.Journal(session_file).entries(view.serial)
+    if not all_sessions:
+        entries = journal_mod.latest_session(entries)
     generated = host_now()
     html = render_report(view, entries, generated_at=generated, session_file=str(session_file))
     write_whole("--out", out_file, lambda tmp: tmp.write_text(html, encoding="utf-8"))
@@ -1031,3 +1154,9 @@ def report(
     typer.echo(str(out_file))
     if pdf_file is not None:
         typer.echo(str(pdf_file))
+
+
+# The emergency acts live in their own module, which uses the helpers above.
+from itb.programmer.emergency_cli import emergency_app  # noqa: E402
+
+app.add_typer(emergency_app, name="emergency")

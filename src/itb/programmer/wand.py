@@ -126,11 +126,12 @@ def close_quietly(client: ProgrammerClient) -> None:
 
 
 def send_program(client: ProgrammerClient, reconnect: WandFactory, previous: ProgramSpec | None,
-                 spec: ProgramSpec, concentration: Fraction
+                 spec: ProgramSpec, concentration: Fraction,
+                 cancel_bridge_reason: str | None = None
                  ) -> tuple[ProgramConfirmation, InterrogationReport]:
     """Send `spec` and verify it, or leave the pump in `previous` (see module doc)."""
     try:
-        echo = client.program(spec)
+        echo = client.program(spec, cancel_bridge_reason=cancel_bridge_reason)
         after = client.interrogate()
     except LINK_LOST as lost:
         close_quietly(client)

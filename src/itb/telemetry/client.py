@@ -219,8 +219,10 @@ class ProgrammerClient:
                 return tuple(entries)
             index = page.next_index
 
-    def program(self, program: ProgramSpec, *, confirm_only: bool = False) -> ProgramConfirmation:
-        return self.call(Program(program, confirm_only), ProgramConfirmation)
+    def program(self, program: ProgramSpec, *, confirm_only: bool = False,
+                cancel_bridge_reason: str | None = None) -> ProgramConfirmation:
+        return self.call(Program(program, confirm_only, cancel_bridge_reason),
+                         ProgramConfirmation)
 
     def refill(self, *, withdrawn_nl: int | None, added_nl: int,
                concentration_mcg_per_ml: Fraction, bridge_bolus: bool = False
