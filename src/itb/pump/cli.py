@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from itb.cli_errors import refuse_value
 from itb.errors import InvalidInput, ItbError
 from itb.pump.catalogue import MODELS, get_model
 from itb.pump.errors import ActRefused
@@ -60,8 +61,7 @@ MAX_FLEX_FILE_BYTES = 1 << 20
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+    return refuse_value(message)
 
 
 # ---------------------------------------------------------------------- flex files
