@@ -306,7 +306,8 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
     span = in_range("days", days, 0, MAX_SIMULATED_DAYS, "days", low_inclusive=False)
     span_s = _seconds("days", span)
     if (daily_dose is None) == (flex is None):
-        raise InvalidInput("daily_dose", daily_dose, "exactly one of --daily-dose or --flex")
+        raise InvalidInput("--daily-dose / --flex", "neither given" if flex is None else
+                           "both given", "exactly one of --daily-dose or --flex")
     therapy: Therapy
     flex_file: FlexFile | None = None
     if daily_dose is not None:
