@@ -1,7 +1,7 @@
 """The words of a refusal (issue 9.11): long values shortened, ranges said naturally.
 
 The command-line side (every group's `Error:`/`Next:` lines and exit status) is tested end
-to end in tests/e2e/test_error_style.py.
+to end in tests/e2e/test_error_style_cli.py.
 """
 
 from __future__ import annotations
