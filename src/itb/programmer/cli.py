@@ -180,7 +180,7 @@ def guarded(function: F) -> F:
         except Exception as exc:  # a programmer bug must still end in a sentence, not a traceback
             raise refuse(f"the programmer failed unexpectedly ({type(exc).__name__}: "
                          f"{shorten(exc)}).",
-                         "interrogate the pump to check its state, and report this fault.",
+                         "Interrogate the pump to check its state, and report this fault.",
                          ) from None
     return cast(F, wrapper)
 
