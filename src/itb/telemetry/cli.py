@@ -16,6 +16,7 @@ from pathlib import Path
 
 import typer
 
+from itb.cli_errors import refuse_error
 from itb.errors import InvalidInput, ItbError
 from itb.pump import (
     MODELS,
@@ -50,8 +51,7 @@ DEFAULT_CATHETER_ML = "0.11"
 
 
 def _fail(exc: ItbError) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(2)
+    raise refuse_error(exc)
 
 
 def require_loopback(host: str) -> None:
