@@ -10,6 +10,19 @@ for the crypto ratio, also in memory, where no socket or disk time dilutes it):
 - the frame overhead: framing bytes per frame, plus counter and tag per sealed frame.
 
     .venv/bin/python bench/telemetry.py [--seconds 3]
+    .venv/bin/python bench/telemetry.py --attack [--seconds 3]
+
+`--attack` reports the server's CPU per attacker byte under issue 17.2's crafted stream (a
+valid HELLO, then a REQUEST header announcing 8 KiB every 4 bytes, at 116 KiB/s from
+127.0.0.2, reconnecting whenever the server hangs up) and a clinician's open + status +
+close from 127.0.0.1 during it. Two runs each, 4 s of attack, on the shared 2-core
+development machine; "before" is the same benchmark run against the code of commit
+8924bab (PYTHONPATH pointing at `git archive 8924bab src`):
+
+    before: 5.7-6.8 us of server CPU per attacker byte (2.7-3.2 s of CPU in 4 s);
+            clinician 6-22 ms quiet, 480-2,900 ms under attack
+    after:  0.23-0.25 us per attacker byte (0.11-0.12 s of CPU in 4 s);
+            clinician 5-25 ms quiet, 25-28 ms under attack
 
 The last line printed is one JSON object of the figures.
 """
@@ -18,8 +31,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
+import os
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,9 +49,11 @@ from pathlib import Path
 from itb.pump import ContinuousTherapy, HardLimits, Program, Pump
 from itb.telemetry.channel import COUNTER_BYTES, TAG_BYTES, CipherSuite
 from itb.telemetry.client import ProgrammerClient
+from itb.telemetry.errors import LinkRefused
 from itb.telemetry.framing import FRAME_OVERHEAD_BYTES
 from itb.telemetry.guard import LinkGuard, LinkPolicy
-from itb.telemetry.keys import LinkKey
+from itb.telemetry.keys import LinkKey, Role
+from itb.telemetry.link import ProgrammerLink
 from itb.telemetry.runtime import SimulatedPump
 from itb.telemetry.server import PumpServer
 from itb.telemetry.store import StateStore
@@ -128,13 +146,115 @@ def in_memory_exchange(key: LinkKey, pump: SimulatedPump, suite: CipherSuite) ->
         wand.read_log_all(max(0, report.log_next_index - LOG_ENTRIES))
 
 
+# Issue 17.2's crafted stream: a REQUEST header announcing 8,176 bytes every 4 bytes, so
+# every fourth offset is a complete frame whose CRC fails once 8 KiB are buffered.
+CRAFTED = bytes([1, 0x10, 0x1F, 0xF0]) * 4096
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# The issue's stream: 116 KiB/s, sent in 4 KiB pieces.
+ATTACK_BYTES_PER_S = 116 * 1024
+ATTACK_PIECE = 4096
+
+
+def attacker(port: int, key: LinkKey, seconds: float) -> int:
+    """Send HELLO + crafted bytes at the issue's 116 KiB/s, reconnecting whenever the server
+    hangs up; returns the bytes sent."""
+    link_hello = ProgrammerLink(key.serial, key.key_for(Role.CLINICIAN), Role.CLINICIAN)
+    link_hello.start(0.0)
+    hello = link_hello.data_to_send()
+    sent = 0
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        try:
+            # From another loopback address: another source to the pump's rate limit.
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0,
+                                          source_address=("127.0.0.2", 0)) as sock:
+                sock.sendall(hello)
+                sent += len(hello)
+                while time.monotonic() - started < seconds:
+                    piece = CRAFTED[sent % 4:][:ATTACK_PIECE]
+                    sock.sendall(piece)
+                    sent += len(piece)
+                    ahead = sent / ATTACK_BYTES_PER_S - (time.monotonic() - started)
+                    if ahead > 0:
+                        time.sleep(ahead)
+        except OSError:
+            time.sleep(0.01)
+    return sent
+
+
+def clinician_visit_ms(port: int, key: LinkKey) -> float:
+    """Open + status + close, as the issue timed it (5 ms unattacked, 2.2 s attacked)."""
+    started = time.perf_counter()
+    while True:
+        try:
+            with ProgrammerClient(TcpTransport("127.0.0.1", port), key,
+                                  response_timeout_s=30.0) as wand:
+                wand.read_status()
+            return (time.perf_counter() - started) * 1000
+        except LinkRefused as refused:  # a busy pump says when to retry; so does a programmer
+            time.sleep(refused.retry_after_s)
+
+
+def attack_figures(seconds: float) -> dict[str, float]:
+    """Server CPU per attacker byte under issue 17.2's crafted stream, and a clinician's
+    visit time during the attack."""
+    with tempfile.TemporaryDirectory() as state:
+        key = make_pump(Path(state))
+        child = subprocess.Popen([sys.executable, __file__, "--serve-only", state],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            port = int(child.stdout.readline())  # type: ignore[union-attr]
+            quiet_ms = statistics.median(clinician_visit_ms(port, key) for _ in range(5))
+            # The server's own ticking and saving, to subtract from the attacked figure.
+            idle_start = cpu_seconds(child.pid)
+            time.sleep(seconds)
+            idle = cpu_seconds(child.pid) - idle_start
+            cpu_before = cpu_seconds(child.pid)
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                attack = pool.submit(attacker, port, key, seconds)
+                time.sleep(seconds / 2)
+                attacked_ms = clinician_visit_ms(port, key)
+                sent = attack.result()
+            cpu = cpu_seconds(child.pid) - cpu_before - idle
+        finally:
+            child.terminate()
+            child.wait(timeout=20)
+    return {"attacker_bytes": sent, "server_cpu_s": round(cpu, 3),
+            "server_idle_cpu_s": round(idle, 3),
+            "server_cpu_us_per_attacker_byte": round(cpu / max(sent, 1) * 1e6, 3),
+            "clinician_visit_ms_quiet": round(quiet_ms, 1),
+            "clinician_visit_ms_under_attack": round(attacked_ms, 1)}
+
+
+def print_attack(seconds: float) -> None:
+    figures = attack_figures(seconds)
+    print(f"crafted stream (issue 17.2): {figures['attacker_bytes']} bytes sent, "
+          f"server CPU {figures['server_cpu_s']} s = "
+          f"{figures['server_cpu_us_per_attacker_byte']} us per attacker byte; clinician "
+          f"open + status + close {figures['clinician_visit_ms_quiet']} ms quiet, "
+          f"{figures['clinician_visit_ms_under_attack']} ms under attack")
+    print(json.dumps(figures))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--attack", action="store_true",
+                        help="only the decoder-CPU attack figures (issue 17.2)")
     parser.add_argument("--serve-only", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_only:
         serve_only(args.serve_only)
+        return
+    if args.attack:
+        print_attack(args.seconds)
         return
     with tempfile.TemporaryDirectory() as state:
         key = make_pump(Path(state))

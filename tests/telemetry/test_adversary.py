@@ -12,9 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itb.telemetry.errors import AuthenticationFailed, LinkRefused, SessionClosed
+from itb.telemetry.errors import AuthenticationFailed, SessionClosed
 from itb.telemetry.framing import Frame, FrameDecoder, FrameType, encode_frame
-from itb.telemetry.guard import LinkPolicy
 from itb.telemetry.keys import LinkKey, Role
 from itb.telemetry.transport import InMemoryTransport
 
@@ -119,7 +118,8 @@ def test_wrong_key_cannot_command_the_pump() -> None:
     with pytest.raises(AuthenticationFailed):
         b.client(key=stranger).open()
     assert b.pump_state() == before
-    assert audit_kinds(b) == ["authentication_failed", "session_ended"]
+    # The failed proof gets an entry; the handshake that never opened is only counted.
+    assert audit_kinds(b) == ["authentication_failed", "unauthenticated_noise"]
 
 
 def test_forged_request_in_a_live_session_is_dropped() -> None:
@@ -132,21 +132,6 @@ def test_forged_request_in_a_live_session_is_dropped() -> None:
     before = b.pump_state()
     wand.transport.inject(encode_frame(frame.type, bytes(forged)))
     assert b.pump_state() == before and audit_kinds(b)[-1] == "forged_frame"
-
-
-def test_lockout_after_repeated_failures_is_refused_and_audited() -> None:
-    b = bench(LinkPolicy(max_failures=3))
-    stranger = LinkKey(SERIAL, "clinic", b"\x13" * 32)
-    for _ in range(3):
-        with pytest.raises(AuthenticationFailed):
-            b.client(key=stranger).open()
-    with pytest.raises(LinkRefused) as refused:
-        b.client().open()  # even the right key, during the lockout
-    assert refused.value.retry_after_s > 0
-    assert "lockout_started" in audit_kinds(b) and "refused_locked_out" in audit_kinds(b)
-    b.clock.now_s += 901
-    with b.client() as wand:
-        assert wand.read_status().serial == SERIAL
 
 
 def test_stolen_patient_handheld_cannot_become_a_clinician() -> None:
@@ -179,6 +164,7 @@ def test_a_pump_refuses_a_patient_bolus_beyond_the_daily_maximum() -> None:
     granted = 0
     for hour in range(1, 8):
         b.adapter.pump.advance(IMPLANT + timedelta(hours=hour))
+        b.clock.now_s = hour * 3600.0  # past the patient session cooldown (issue 17.5)
         with b.client(Role.PATIENT) as handheld:
             granted += handheld.request_patient_bolus().granted
     assert granted == 3  # PatientBolusSettings(max_per_24h=3)

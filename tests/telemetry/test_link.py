@@ -160,7 +160,8 @@ def test_wrong_key_handshake_is_refused_and_counted() -> None:
     assert kinds(pump_events) == [SecurityEventKind.AUTHENTICATION_FAILED]
     assert any(isinstance(e, Refused) and e.reason == "authentication failed"
                for e in programmer_events)
-    assert len(guard.failure_times_s) == 1 and pump.state is LinkState.CLOSED
+    assert guard.sources["air"].tokens == LinkPolicy().handshake_burst - 1
+    assert pump.state is LinkState.CLOSED
 
 
 def test_patient_key_cannot_open_a_clinician_session() -> None:
@@ -181,49 +182,63 @@ def test_role_keys_are_bound_to_the_serial() -> None:
     assert other != role_key(PUMP_KEY, SERIAL, Role.CLINICIAN)
 
 
-def test_repeated_failures_lock_out_and_the_lockout_is_logged_and_refused() -> None:
-    guard = LinkGuard(LinkPolicy(max_failures=3, lockout_s=900))
+def hello_from(guard: LinkGuard, source: str, now_s: float, key: bytes | None = None
+               ) -> tuple[list, list, object]:
+    pump = pump_link(guard, now_s=now_s)
+    pump.source = source
+    programmer = programmer_link(key=key)
+    programmer.start(now_s)
+    pump_events, programmer_events = exchange(programmer, pump, now_s)
+    return pump_events, programmer_events, pump
+
+
+def test_handshakes_beyond_a_sources_rate_are_refused_for_seconds_and_audited() -> None:
+    guard = LinkGuard(LinkPolicy(handshake_burst=3, handshake_refill_s=2.0))
     logged = []
-    for attempt in range(3):
-        pump = pump_link(guard, now_s=attempt)
-        stranger = programmer_link(key=bytes([attempt]) * 32)
-        stranger.start(attempt)
-        logged += exchange(stranger, pump, attempt)[0]
-    assert SecurityEventKind.LOCKOUT_STARTED in kinds(logged)
-    # Now even the right key is refused until the lockout ends.
-    pump = pump_link(guard, now_s=10)
-    programmer = programmer_link()
-    programmer.start(10)
-    pump_events, programmer_events = exchange(programmer, pump, 10)
-    assert kinds(pump_events) == [SecurityEventKind.REFUSED_LOCKED_OUT]
+    for _ in range(3):
+        logged += hello_from(guard, "10.0.0.9", 0.0, key=b"\x07" * 32)[0]
+    pump_events, programmer_events, _ = hello_from(guard, "10.0.0.9", 0.0, key=b"\x07" * 32)
+    assert kinds(pump_events) == [SecurityEventKind.HANDSHAKE_RATE_LIMITED]
     (refusal,) = [e for e in programmer_events if isinstance(e, Refused)]
-    assert refusal.retry_after_s > 0
-    # After the lockout the clinician gets in.
-    pump = pump_link(guard, now_s=2 + 900)
-    programmer = programmer_link()
-    programmer.start(902)
-    exchange(programmer, pump, 902)
+    assert refusal.reason == "too many handshakes from this source"
+    assert 0 < refusal.retry_after_s <= 2
+    # The next one is refused too, counted rather than logged again.
+    pump_events, _, _ = hello_from(guard, "10.0.0.9", 0.5)
+    assert kinds(pump_events) == []
+    # Another source is not held back; this one may try again after the wait.
+    other = hello_from(guard, "10.0.0.7", 0.5)[2]
+    assert other.is_open
+    other.close("done", 0.5)
+    pump_events, _, pump = hello_from(guard, "10.0.0.9", 2.5)
     assert pump.is_open
+    # The HELLO refused after the first is reported as a count once the source is let in.
+    (summary,) = [e for e in pump_events if isinstance(e, SecurityEvent)]
+    assert summary.kind is SecurityEventKind.HANDSHAKE_RATE_LIMITED
+    assert summary.detail.startswith("1 further HELLOs")
 
 
-def test_failures_outside_the_window_do_not_lock_out() -> None:
-    guard = LinkGuard(LinkPolicy(max_failures=2, failure_window_s=60))
-    for now in (0.0, 100.0):
-        pump = pump_link(guard, now_s=now)
-        stranger = programmer_link(key=b"\x01" * 32)
-        stranger.start(now)
-        exchange(stranger, pump, now)
-    assert guard.lockout_remaining_s(101.0) == 0
+def test_failed_proofs_never_lock_the_pump() -> None:
+    """Issue 17.4: five junk proofs used to lock every key out for 15 minutes."""
+    guard = LinkGuard()
+    for attempt in range(LinkPolicy().handshake_burst - 1):
+        assert SecurityEventKind.AUTHENTICATION_FAILED in kinds(
+            hello_from(guard, "air", float(attempt) / 100, key=bytes([attempt]) * 32)[0])
+    assert hello_from(guard, "air", 0.2)[2].is_open
 
 
-def test_lockout_survives_a_restart_of_the_host() -> None:
-    guard = LinkGuard(LinkPolicy(max_failures=1))
-    pump = pump_link(guard)
-    stranger = programmer_link(key=b"\x01" * 32)
-    stranger.start(0.0)
-    exchange(stranger, pump, 0.0)
-    restored = LinkGuard.from_state(guard.to_state(), LinkPolicy(max_failures=1))
-    assert restored.lockout_remaining_s(1.0) > 0
+def test_a_source_that_proves_the_key_gets_its_allowance_back() -> None:
+    guard = LinkGuard(LinkPolicy(handshake_burst=2))
+    hello_from(guard, "air", 0.0, key=b"\x01" * 32)
+    assert hello_from(guard, "air", 0.0)[2].is_open
+    assert "air" not in guard.sources
+
+
+def test_nothing_of_the_rate_limit_survives_a_restart() -> None:
+    guard = LinkGuard(LinkPolicy(handshake_burst=1))
+    hello_from(guard, "air", 0.0, key=b"\x01" * 32)
+    assert guard.to_state() == {}
+    restored = LinkGuard.from_state({"failure_times_s": [0.0], "locked_until_s": 900.0})
+    assert hello_from(restored, "air", 1.0)[2].is_open
 
 
 def test_idle_session_times_out_on_both_sides() -> None:

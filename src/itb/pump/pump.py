@@ -1260,6 +1260,17 @@ class Pump:
             return False
         return True
 
+    def restored_from_backup(self, reason: str) -> None:
+        """The host started this pump from its previous saved copy (telemetry issue 17.8).
+
+        Logged, and the critical memory-error alarm sounds so that a clinician interrogates
+        the pump; the program keeps running (the copy is the last good save, and a stop
+        would risk withdrawal). Reprogramming clears the alarm, as for any memory error.
+        """
+        self._log("memory_fault", reason=reason[:200], safe_state="none: the copy runs")
+        if AlarmKind.MEMORY_ERROR not in self.alarms:
+            self._raise(AlarmKind.MEMORY_ERROR)
+
     def inject_low_battery_reset(self) -> None:
         """A low battery reset (devices.md: battery fault pre-2011): flow drops to minimum rate."""
         self.safe_state = "low_battery_reset"

@@ -9,7 +9,7 @@
   adapter restores the state it held before the command and answers INTERNAL.
 
 It also keeps the link's audit log (`SecurityLog`: sessions, dropped frames, failed
-handshakes, lockouts), which lives beside the pump's own event log so that a frame
+handshakes, rate-limited sources), which lives beside the pump's own event log so that a frame
 off the air never alters the pump's state.
 """
 
@@ -34,8 +34,9 @@ from itb.pump import (
     Pump,
 )
 from itb.pump import Program as PumpProgram
-from itb.pump.eventlog import BoundedLog, LogEntry
+from itb.pump.eventlog import LogEntry
 from itb.pump.pump import to_datetime
+from itb.telemetry.audit import SecurityLog
 from itb.telemetry.codec import Message
 from itb.telemetry.commands import (
     MAX_LOG_PAGE,
@@ -83,6 +84,7 @@ from itb.telemetry.commands import (
 )
 from itb.telemetry.events import PumpEvent, SecurityEvent, SessionEnded, SessionOpened
 from itb.telemetry.keys import Role
+from itb.telemetry.labels import escape_label
 from itb.telemetry.link import MAX_MESSAGE_BYTES
 from itb.telemetry.messages import Command, ErrorCode, ErrorResponse
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY
@@ -90,7 +92,6 @@ from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY
 # Room left in a frame for a log page's fixed fields (indices, counts, CBOR framing).
 _PAGE_OVERHEAD_BYTES = 64
 _MAX_DETAIL_CHARS = 900
-SECURITY_LOG_CAPACITY = 1024
 
 
 # ---- program conversion (wire <-> pump value objects) --------------------------------------
@@ -133,15 +134,6 @@ def program_from_pump(program: PumpProgram) -> ProgramSpec:
                                                       patient.max_per_24h))
 
 
-# ---- the link's audit log -----------------------------------------------------------------
-
-class SecurityLog(BoundedLog):
-    """A bounded ring of link events (sessions, dropped frames, lockouts), pump-clock stamped."""
-
-    def __init__(self, capacity: int = SECURITY_LOG_CAPACITY) -> None:
-        super().__init__(capacity)
-
-
 # ---- the adapter ---------------------------------------------------------------------------
 
 class PumpAdapter:
@@ -150,8 +142,11 @@ class PumpAdapter:
     def __init__(self, pump: Pump, security_log: SecurityLog | None = None) -> None:
         self.pump = pump
         self.serial = pump.serial
-        self.security_log = security_log or SecurityLog()
+        # `is None`, not `or`: an empty log is falsy (it has a length) but is still the log.
+        self.security_log = security_log if security_log is not None else SecurityLog()
         self._changed = False
+        # Audit entries not yet saved: saved in a batch, never one fsync per connection.
+        self.audit_changed = False
         self._handlers: dict[type[Command], Callable[[Any], Message]] = {
             Interrogate: self._interrogate, ReadStatus: self._read_status,
             ReadLog: self._read_log, ReadSecurityLog: self._read_security_log,
@@ -168,6 +163,7 @@ class PumpAdapter:
 
     def mark_saved(self) -> None:
         self._changed = False
+        self.audit_changed = False
 
     def handle(self, command: Command, role: Role, now_s: float) -> Message:
         handler = self._handlers.get(type(command))
@@ -201,19 +197,27 @@ class PumpAdapter:
         return answer
 
     def log_link_event(self, event: PumpEvent) -> None:
+        """Audit one link event. Only a session opening changes the pump (its own log and
+        battery) and so needs a save before the next answer; the rest is audit only, saved
+        in the server's periodic batch (issue 17.6)."""
         clock_s = self.pump.firmware_clock_s
         if isinstance(event, SessionOpened):
             # The pump's own hook: logs the session in its event log and costs battery.
             self.pump.telemetry_session(event.programmer_id, event.role.name.lower())
             self.security_log.append(clock_s, "session_opened", role=event.role.name.lower(),
                                      programmer_id=event.programmer_id)
-        elif isinstance(event, SessionEnded):
+            self._changed = True
+        elif isinstance(event, SessionEnded) and event.opened:
             self.security_log.append(clock_s, "session_ended", reason=event.reason)
+        elif isinstance(event, SessionEnded):
+            self.security_log.count_noise(clock_s, "handshake_ended")
+        elif isinstance(event, SecurityEvent) and event.noise:
+            self.security_log.count_noise(clock_s, event.kind.value)
         elif isinstance(event, SecurityEvent):
             self.security_log.append(clock_s, event.kind.value, detail=event.detail[:200])
         else:
             return
-        self._changed = True
+        self.audit_changed = True
 
     # -- reading -----------------------------------------------------------------------------
     def _interrogate(self, _command: Interrogate) -> InterrogationReport:
@@ -427,8 +431,11 @@ def _entry(entry: LogEntry) -> LogEntryInfo:
     for key, value in entry.details:
         if len(value) > _MAX_DETAIL_CHARS:
             value = value[:_MAX_DETAIL_CHARS] + f"... (cut, {len(value)} chars)"
-        details.append(LogDetail(key[:100], value))
-    return LogEntryInfo(entry.index, to_datetime(entry.time_s), entry.kind[:100], tuple(details))
+        # Escaped for display: a detail may hold what a device asserted (e.g. an old
+        # programmer id with control characters, issue 17.9); it must not drive a terminal.
+        details.append(LogDetail(escape_label(key[:100]), escape_label(value)))
+    return LogEntryInfo(entry.index, to_datetime(entry.time_s), escape_label(entry.kind[:100]),
+                        tuple(details))
 
 
 def _size_bound(info: LogEntryInfo) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import typer
 
+from itb.cli_errors import refuse_error
 from itb.errors import InvalidInput, ItbError
 from itb.pump import (
     MODELS,
@@ -29,7 +30,7 @@ from itb.telemetry.guard import LinkGuard
 from itb.telemetry.keys import KEY_BYTES, LinkKey, check_serial
 from itb.telemetry.runtime import SimulatedPump
 from itb.telemetry.server import PumpServer
-from itb.telemetry.store import StateStore, StateUnreadable
+from itb.telemetry.store import StateStore, StateUnreadable, read_state_key
 from itb.therapy.catalogue import (
     SCREENING_CONCENTRATION_MCG_PER_ML,
     refill_concentrations_mcg_per_ml,
@@ -50,8 +51,7 @@ DEFAULT_CATHETER_ML = "0.11"
 
 
 def _fail(exc: ItbError) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(2)
+    raise refuse_error(exc)
 
 
 def require_loopback(host: str) -> None:
@@ -90,6 +90,10 @@ def catheter_volume_nl(catheter_ml: str) -> int:
     return ml_to_nl("catheter_ml", volume)
 
 
+STATE_KEY_HELP = ("File of 64 hex digits, outside --state: state files are signed with "
+                  "HMAC-SHA256 under it, so an edited one is refused.")
+
+
 def register_pump_commands(group: typer.Typer) -> None:
     """Add `new` and `serve` to the `itb pump` group."""
     group.command("new")(pump_new)
@@ -113,6 +117,7 @@ def pump_new(
     catheter_ml: str = typer.Option(
         DEFAULT_CATHETER_ML, "--catheter-ml",
         help="Implanted catheter volume stored in the pump, mL (from the implant record)."),
+    state_key: Path | None = typer.Option(None, "--state-key", help=STATE_KEY_HELP),
 ) -> None:
     """Implant a new simulated pump in DIR and write its key to DIR/keys/<serial>.key."""
     try:
@@ -129,7 +134,8 @@ def pump_new(
         limit = dose * DEFAULT_MAX_DAILY_DOSE_FACTOR if max_daily_dose is None \
             else exact("max_daily_dose", max_daily_dose)
         bolus_limit = in_range("max_bolus", max_bolus, 0, None, "mcg", low_inclusive=False)
-        store = StateStore(state)
+        store = StateStore(state, None if state_key is None
+                           else read_state_key(state_key, state))
         if store.exists(chosen_serial):
             raise InvalidInput("serial", chosen_serial, "a serial not already in " + str(state))
         now = datetime.now(UTC).replace(microsecond=0)
@@ -171,6 +177,7 @@ def pump_serve(
                               help="Pump time runs this many times faster than real time."),
     host: str = typer.Option("127.0.0.1", "--host",
                              help="Loopback address to listen on (127.0.0.0/8, ::1, localhost)."),
+    state_key: Path | None = typer.Option(None, "--state-key", help=STATE_KEY_HELP),
 ) -> None:
     """Serve every pump in DIR over the secure wand protocol, clocks running."""
     try:
@@ -178,7 +185,8 @@ def pump_serve(
         factor = in_range("speed", speed, 0, 1_000_000, "x real time", low_inclusive=False)
         if not 0 <= port <= 65535:
             raise InvalidInput("port", port, "0 to 65535")
-        store = StateStore(state)
+        store = StateStore(state, None if state_key is None
+                           else read_state_key(state_key, state))
         if not store.serials():
             raise InvalidInput("state", str(state), "a directory with pumps made by 'itb pump new'")
         server = PumpServer(store, speed=float(factor))

@@ -13,6 +13,7 @@ pump's typed error (code, field, value, allowed). The client runs over any
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from fractions import Fraction
@@ -74,6 +75,8 @@ from itb.telemetry.messages import Command, ErrorResponse
 from itb.telemetry.transport import TcpTransport, Transport
 
 R = TypeVar("R", bound=Message)
+# Security events a client keeps (the latest); older ones are counted as dropped.
+MAX_SECURITY_EVENTS = 256
 
 
 def read_key_file(path: Path, serial: str | None = None) -> LinkKey:
@@ -111,7 +114,9 @@ class ProgrammerClient:
         self._timeout_s = response_timeout_s
         self.link = ProgrammerLink(key.serial, key.key_for(role), role, suite,
                                    handshake_timeout_s=response_timeout_s)
-        self.security_events: list[SecurityEvent] = []
+        # The latest security events only (issue 17.7: a jammer made this grow without limit).
+        self.security_events: deque[SecurityEvent] = deque(maxlen=MAX_SECURITY_EVENTS)
+        self.security_events_dropped = 0
         self.session: SessionEstablished | None = None
         self._responses: dict[int, Message] = {}
 
@@ -149,8 +154,9 @@ class ProgrammerClient:
         """Run the handshake. Raises LinkRefused, AuthenticationFailed or LinkTimeout."""
         self.link.start(self._clock())
         self._flush()
+        deadline = self._clock() + self._timeout_s
         while self.session is None:
-            self._pump_once("the handshake answer", lambda: self.session is not None)
+            self._pump_once("the handshake answer", lambda: self.session is not None, deadline)
         return self.session
 
     def close(self) -> None:
@@ -175,9 +181,10 @@ class ProgrammerClient:
         """Send one command and wait for its answer; typed errors raise CommandRejected."""
         request_id = self.link.send_request(command, self._clock())
         self._flush()
+        deadline = self._clock() + self._timeout_s
         while request_id not in self._responses:
             self._pump_once(f"answer to {type(command).__name__}",
-                            lambda: request_id in self._responses)
+                            lambda: request_id in self._responses, deadline)
         response = self._responses.pop(request_id)
         if isinstance(response, ErrorResponse):
             raise CommandRejected(response.code.value, response.message, response.field,
@@ -255,9 +262,19 @@ class ProgrammerClient:
         if data:
             self.transport.send(data)
 
-    def _pump_once(self, waiting_for: str, done: Callable[[], bool]) -> None:
-        """Receive once and handle the events; raises when the awaited answer cannot come."""
-        data = self.transport.receive(self._timeout_s)
+    def _pump_once(self, waiting_for: str, done: Callable[[], bool], deadline: float) -> None:
+        """Receive once and handle the events; raises when the awaited answer cannot come.
+
+        `deadline` is absolute (issue 17.7): bytes that arrive and are not the answer (a
+        jammer's junk) do not restart the wait.
+        """
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            failure = self._handle(self.link.tick(self._clock()))
+            if not done():
+                raise failure or LinkTimeout(waiting_for, self._timeout_s)
+            return
+        data = self.transport.receive(remaining)
         now = self._clock()
         if data is None:
             failure = self._handle(self.link.tick(now))
@@ -279,6 +296,8 @@ class ProgrammerClient:
         failure: Exception | None = None
         for event in events:
             if isinstance(event, SecurityEvent):
+                if len(self.security_events) == self.security_events.maxlen:
+                    self.security_events_dropped += 1
                 self.security_events.append(event)
             elif isinstance(event, SessionEstablished):
                 self.session = event

@@ -21,6 +21,7 @@ which the link reports as an invalid-argument error naming the field.
 from __future__ import annotations
 
 import dataclasses
+import io
 import types
 import typing
 from collections.abc import Callable
@@ -65,6 +66,11 @@ class Registry:
         self._by_kind[cls.KIND] = cls
         return cls
 
+    def kind_of(self, data: bytes) -> type[Message] | None:
+        """The message class `data` announces, read from its first bytes only."""
+        kind = peek_kind(data)
+        return None if kind is None else self._by_kind.get(kind)
+
     def kinds(self) -> dict[int, type[Message]]:
         return dict(self._by_kind)
 
@@ -87,15 +93,33 @@ class Registry:
 
 
 def loads_strict(data: bytes) -> Any:
-    """CBOR to plain values, refusing any semantic tag (dates, bignums, regexes...)."""
+    """One CBOR item to plain values, refusing any semantic tag (dates, bignums, regexes...)
+    and any byte after the item (a message is exactly one item; trailing bytes would let two
+    encodings of the same message differ, issue 17)."""
+    stream = io.BytesIO(data)
     try:
-        return cbor2.loads(data, tag_hook=_refuse_tag, max_depth=16,
-                           allow_duplicate_keys=False, strict_hashable_types=True,
-                           semantic_decoders=_NO_SEMANTICS)
+        value = cbor2.CBORDecoder(stream, tag_hook=_refuse_tag, max_depth=16,
+                                  allow_duplicate_keys=False, strict_hashable_types=True,
+                                  semantic_decoders=_NO_SEMANTICS).decode()
     except WireFormatError:
         raise
     except Exception as exc:  # cbor2 raises several types on hostile input; all mean "malformed"
         raise WireFormatError(f"not valid CBOR: {type(exc).__name__}") from None
+    if stream.tell() != len(data):
+        raise WireFormatError(f"{len(data) - stream.tell()} bytes after the CBOR item")
+    return value
+
+
+def peek_kind(data: bytes) -> int | None:
+    """The kind of a ``[kind, fields]`` message read from its first bytes only, without
+    decoding the fields (so a command's role can be checked before it is parsed); None if
+    the bytes do not start that way."""
+    # 0x82: an array of two items; the kind is an unsigned int, inline below 24 or in 1 byte.
+    if len(data) >= 2 and data[0] == 0x82 and data[1] < 24:
+        return data[1]
+    if len(data) >= 3 and data[0] == 0x82 and data[1] == 0x18:
+        return data[2]
+    return None
 
 
 def _refuse_tag(decoder: Any, tag: Any) -> Any:

@@ -172,7 +172,7 @@ class ReadLog(_LogPageRequest):
 @REQUESTS.register
 @dataclass(frozen=True, slots=True)
 class ReadSecurityLog(_LogPageRequest):
-    """The link's own log of dropped frames, failed handshakes and lockouts."""
+    """The link's own log of dropped frames, failed handshakes and rate-limited sources."""
 
     KIND: ClassVar[int] = 0x04
 

@@ -18,8 +18,8 @@ class SecurityEventKind(StrEnum):
     WRONG_SERIAL = "wrong_serial"              # a HELLO for another pump
     DOWNGRADE_REFUSED = "downgrade_refused"    # a HELLO asking for an unprotected suite
     AUTHENTICATION_FAILED = "authentication_failed"  # wrong key in the handshake
-    LOCKOUT_STARTED = "lockout_started"
-    REFUSED_LOCKED_OUT = "refused_locked_out"
+    HANDSHAKE_RATE_LIMITED = "handshake_rate_limited"  # a source over its handshake rate
+    PATIENT_SESSION_ENDED_FOR_CLINICIAN = "patient_session_ended_for_clinician"
     FORGED_FRAME = "forged_frame"              # AEAD tag fails: forged, damaged or wrong key
     REPLAYED_FRAME = "replayed_frame"          # authentic, counter not increasing: replay
     MALFORMED_MESSAGE = "malformed_message"    # authentic frame whose message does not parse
@@ -33,6 +33,9 @@ class SecurityEvent:
     kind: SecurityEventKind
     detail: str
     now_s: float
+    # Pump side: raised by a connection that never opened a session and not worth an entry
+    # of its own (counted instead, so unauthenticated clients cannot flush the audit log).
+    noise: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,8 @@ class SessionEnded:
 
     reason: str
     now_s: float
+    # Pump side: False when the connection ended without ever opening a session.
+    opened: bool = True
 
 
 PumpEvent = SecurityEvent | SessionOpened | CommandReceived | SessionEnded

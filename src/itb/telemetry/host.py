@@ -2,7 +2,7 @@
 
 `PumpHost` is still free of I/O: a transport (in-memory pair, TCP server) hands it
 bytes and the time, and sends back what it returns. It owns the per-pump
-`LinkGuard` (lockout, session slot) shared by every connection, feeds each
+`LinkGuard` (handshake rates, session slot) shared by every connection, feeds each
 connection's `PumpLink`, passes authenticated commands to the command handler and
 records every session and security event through the handler's log hook.
 """
@@ -16,13 +16,10 @@ from itb.telemetry.codec import Message
 from itb.telemetry.events import (
     CommandReceived,
     PumpEvent,
-    SecurityEvent,
-    SessionEnded,
-    SessionOpened,
 )
 from itb.telemetry.guard import LinkGuard
 from itb.telemetry.keys import Role, role_key
-from itb.telemetry.link import PumpLink, RandomBytes
+from itb.telemetry.link import LinkState, PumpLink, RandomBytes
 from itb.telemetry.messages import Command
 
 
@@ -57,16 +54,37 @@ class PumpHost:
         self._random_bytes = random_bytes
         self._links: dict[int, PumpLink] = {}
         self._next_id = 1
-        self.guard_changed = False
 
     def _key_for_role(self, role: Role) -> bytes:
         return role_key(self._pump_key, self.serial, role)
 
-    def connect(self, now_s: float) -> int:
+    def connect(self, now_s: float, source: str = "air") -> int:
+        """A new connection from `source` (the peer's address, or "air" for a radio).
+
+        Caps (issue 17.1): at most `max_connections_per_pump` links; beyond that the newcomer
+        is refused in words. At most `max_handshakes_in_progress` handshakes; beyond that
+        the oldest handshake is displaced (refused in words), so a crowd of silent HELLOs
+        cannot keep a clinician's fresh handshake out. Call `tick` (or read `pending`) to
+        send the refusals.
+        """
+        self._drop_finished(now_s)
         conn = self._next_id
         self._next_id += 1
-        self._links[conn] = PumpLink(self.serial, self._key_for_role, self.guard, now_s,
-                                     self._random_bytes)
+        link = PumpLink(self.serial, self._key_for_role, self.guard, now_s, self._random_bytes)
+        policy = self.guard.policy
+        if len(self._links) >= policy.max_connections_per_pump:
+            self._process(link, link.displace("busy: too many connections to this pump",
+                                              now_s), now_s)
+        else:
+            handshakes = sorted((c for c, k in self._links.items() if k.in_handshake),
+                                key=lambda c: self._links[c].started_s)
+            for old in handshakes[:max(0, len(handshakes) + 1
+                                       - policy.max_handshakes_in_progress)]:
+                stale = self._links[old]
+                self._process(stale, stale.displace("busy: displaced by a newer handshake",
+                                                    now_s), now_s)
+        link.source = source
+        self._links[conn] = link
         return conn
 
     def link(self, conn: int) -> PumpLink:
@@ -81,14 +99,25 @@ class PumpHost:
         return link.data_to_send()
 
     def tick(self, now_s: float) -> dict[int, bytes]:
-        """Let sessions time out; returns bytes (CLOSE frames) to send per connection."""
+        """Let sessions time out; returns the bytes to send per connection (CLOSE or REFUSED
+        frames), and b"" for every connection that is finished, so the transport hangs it up
+        (issue 17.1: a timed-out handshake used to keep its socket open). Finished links are
+        then dropped."""
         out: dict[int, bytes] = {}
         for conn, link in list(self._links.items()):
             self._process(link, link.tick(now_s), now_s)
             data = link.data_to_send()
-            if data:
+            if data or link.state is LinkState.CLOSED:
                 out[conn] = data
+        self._drop_finished(now_s)
         return out
+
+    def _drop_finished(self, now_s: float) -> None:
+        """Forget closed links whose last bytes were handed out (they can receive nothing)."""
+        for conn, link in list(self._links.items()):
+            if link.state is LinkState.CLOSED and not link.has_data_to_send:
+                del self._links[conn]
+                self._process(link, link.connection_lost(now_s), now_s)
 
     def disconnect(self, conn: int, now_s: float) -> None:
         link = self._links.pop(conn, None)
@@ -112,6 +141,3 @@ class PumpHost:
                     link.send_response(event.request_id, response, now_s)
             else:
                 self.handler.log_link_event(event)
-                # Failures and lockouts live in the guard, which the host must persist too.
-                if isinstance(event, SecurityEvent | SessionOpened | SessionEnded):
-                    self.guard_changed = True

@@ -27,6 +27,7 @@ Everything arriving off the link is untrusted: no input can raise out of
 from __future__ import annotations
 
 import itertools
+import math
 import secrets
 import struct
 from collections.abc import Callable
@@ -68,16 +69,22 @@ from itb.telemetry.framing import (
 )
 from itb.telemetry.guard import LinkGuard
 from itb.telemetry.keys import NONCE_BYTES, Role, check_serial, session_keys, transcript_hash
+from itb.telemetry.labels import MAX_PROGRAMMER_ID, escape_label, valid_programmer_id
 from itb.telemetry.messages import REQUESTS, RESPONSES, Command, ErrorCode, ErrorResponse
 
 REQUEST_ID = struct.Struct(">I")
 # The largest encoded message that fits one sealed frame.
 MAX_MESSAGE_BYTES = MAX_BODY_BYTES - COUNTER_BYTES - TAG_BYTES - REQUEST_ID.size
 RandomBytes = Callable[[int], bytes]
-MAX_PROGRAMMER_ID = 64
 # A frame still incomplete this long after its first bytes arrived is taken as truncated.
 FRAME_STALL_S = 5.0
 _owner_tokens = itertools.count(1)
+# Events from a connection that never opened a session that still get an audit entry each:
+# a wrong key, a rate-limited source, a downgrade attempt (issue 17.6). The rest is counted.
+_WORTH_AN_ENTRY = frozenset({SecurityEventKind.AUTHENTICATION_FAILED,
+                             SecurityEventKind.HANDSHAKE_RATE_LIMITED,
+                             SecurityEventKind.DOWNGRADE_REFUSED,
+                             SecurityEventKind.PATIENT_SESSION_ENDED_FOR_CLINICIAN})
 
 
 class LinkState(StrEnum):
@@ -107,6 +114,10 @@ class _Side:
         out = bytes(self._outgoing)
         self._outgoing.clear()
         return out
+
+    @property
+    def has_data_to_send(self) -> bool:
+        return bool(self._outgoing)
 
     def _items(self, data: bytes, now_s: float) -> list[Frame | Garbage]:
         self._decoder.receive_data(data)
@@ -155,7 +166,7 @@ class PumpLink(_Side):
     """The pump's end of one wand connection.
 
     `guard` is the pump's link memory, shared by all its connections: failure count,
-    lockout and the single session slot.
+    handshake rates per source and the single session slot.
     """
 
     def __init__(self, serial: str, pump_key_for_role: Callable[[Role], bytes], guard: LinkGuard,
@@ -167,8 +178,12 @@ class PumpLink(_Side):
         self.state = LinkState.AWAIT_HELLO
         self.role: Role | None = None
         self.programmer_id = ""
+        # Where the connection comes from (the host's word: a peer address, or "air").
+        self.source = "air"
         self._owner = next(_owner_tokens)
         self._deadline_s = now_s + self.policy.handshake_timeout_s
+        self._started_s = now_s
+        self._was_open = False
         self._opened_s = 0.0
         self._last_activity_s = 0.0
         self._pending: set[int] = set()
@@ -178,6 +193,22 @@ class PumpLink(_Side):
     @property
     def is_open(self) -> bool:
         return self.state is LinkState.OPEN
+
+    @property
+    def in_handshake(self) -> bool:
+        return self.state in (LinkState.AWAIT_HELLO, LinkState.AWAIT_PROVE)
+
+    @property
+    def started_s(self) -> float:
+        """When the handshake began (its deadline minus the handshake time)."""
+        return self._started_s
+
+    def displace(self, reason: str, now_s: float) -> list[PumpEvent]:
+        """End a handshake still in progress to make room for a newer one, in words."""
+        events: list[PumpEvent] = []
+        if self.in_handshake:
+            self._refuse(events, reason, 1, now_s)
+        return events
 
     # -- input -----------------------------------------------------------------------------
     def receive_data(self, data: bytes, now_s: float) -> list[PumpEvent]:
@@ -191,6 +222,15 @@ class PumpLink(_Side):
             # Timeouts are checked per frame: nothing is acted on after a session lapses.
             self._expire(now_s, events)
             self._on_frame(item, now_s, events)
+        if self._decoder.overwhelmed and self.state is not LinkState.CLOSED:
+            # Bounded work per connection (issue 17.2): this much debris is not a wand.
+            self._security(events, SecurityEventKind.CORRUPT_FRAME,
+                           f"{self._decoder.skipped_total} bytes skipped, "
+                           f"{self._decoder.crc_failures} CRC failures: connection ended", now_s)
+            if self.state is LinkState.OPEN:
+                events.extend(self.close("too much noise on the link", now_s))
+            else:
+                self._refuse(events, "too much noise on the link", 1, now_s)
         return events
 
     def tick(self, now_s: float) -> list[PumpEvent]:
@@ -198,7 +238,8 @@ class PumpLink(_Side):
 
     def connection_lost(self, now_s: float) -> list[PumpEvent]:
         events: list[PumpEvent] = []
-        leftover = self._decoder.flush()
+        # A finished link can act on nothing more: its leftover bytes are not worth parsing.
+        leftover = self._decoder.flush() if self.state is not LinkState.CLOSED else []
         for item in leftover:
             if isinstance(item, Garbage):
                 self._security(events, SecurityEventKind.CORRUPT_FRAME,
@@ -263,15 +304,7 @@ class PumpLink(_Side):
                            f"suite {suite.name} asked for", now_s)
             self._refuse(events, "cipher suite not accepted", 0, now_s)
             return
-        remaining = self.guard.lockout_remaining_s(now_s)
-        if remaining > 0:
-            self._security(events, SecurityEventKind.REFUSED_LOCKED_OUT,
-                           f"{role.name.lower()} HELLO during lockout", now_s)
-            self._refuse(events, "locked out after repeated authentication failures",
-                         int(remaining) + 1, now_s)
-            return
-        if not self.guard.slot_free_for(self._owner, now_s):
-            self._refuse(events, "busy: another session is open", 0, now_s)
+        if not self._admitted(role, now_s, events):
             return
         nonce_pump = self._random_bytes(NONCE_BYTES)
         challenge = self._send_clear(FrameType.CHALLENGE, [nonce_pump])
@@ -284,6 +317,31 @@ class PumpLink(_Side):
         self.state = LinkState.AWAIT_PROVE
         self._deadline_s = now_s + self.policy.handshake_timeout_s
 
+    def _admitted(self, role: Role, now_s: float, events: list[PumpEvent]) -> bool:
+        """Rate per source (issue 17.4), patient cooldown (17.5) and the slot; refuses if not."""
+        wait_s, refused = self.guard.admit_handshake(self.source, now_s)
+        if wait_s > 0:
+            if refused == 0:  # the first of a run is logged; the rest are counted
+                self._security(events, SecurityEventKind.HANDSHAKE_RATE_LIMITED,
+                               f"{role.name.lower()} HELLO from {escape_label(self.source)}: "
+                               f"more than {self.policy.handshake_burst} handshakes, then one "
+                               f"per {self.policy.handshake_refill_s:g} s", now_s)
+            self._refuse(events, "too many handshakes from this source", math.ceil(wait_s),
+                         now_s)
+            return False
+        if refused > 1:
+            self._security(events, SecurityEventKind.HANDSHAKE_RATE_LIMITED,
+                           f"{refused - 1} further HELLOs from {escape_label(self.source)} "
+                           f"were refused", now_s)
+        if role is Role.PATIENT and self.guard.patient_wait_s(now_s) > 0:
+            self._refuse(events, "patient session cooldown",
+                         math.ceil(self.guard.patient_wait_s(now_s)), now_s)
+            return False
+        if not self.guard.slot_free_for(self._owner, now_s, role):
+            self._refuse(events, "busy: another session is open", 0, now_s)
+            return False
+        return True
+
     def _on_prove(self, frame: Frame, now_s: float, events: list[PumpEvent]) -> None:
         assert self.role is not None
         opened = self._open(frame)
@@ -291,22 +349,28 @@ class PumpLink(_Side):
         if not (isinstance(opened, Opened) and opened.counter == 0
                 and secrets.compare_digest(opened.plaintext, expected)):
             self._security(events, SecurityEventKind.AUTHENTICATION_FAILED,
-                           f"{self.role.name.lower()} proof does not verify", now_s)
-            if self.guard.record_failure(now_s):
-                self._security(events, SecurityEventKind.LOCKOUT_STARTED,
-                               f"{self.policy.max_failures} failures within "
-                               f"{self.policy.failure_window_s:g} s; locked for "
-                               f"{self.policy.lockout_s:g} s", now_s)
+                           f"{self.role.name.lower()} proof from {escape_label(self.source)} "
+                           f"does not verify", now_s)
             self._refuse(events, "authentication failed", 0, now_s)
             return
-        if not self.guard.slot_free_for(self._owner, now_s):
+        if not self.guard.slot_free_for(self._owner, now_s, self.role):
             self._refuse(events, "busy: another session is open", 0, now_s)
             return
-        self.guard.record_success()
+        self.guard.proof_verified(self.source)
+        if self.guard.session_role is Role.PATIENT and not self.guard.holds_slot(self._owner) \
+                and now_s < self.guard.session_deadline_s:
+            # A clinician ends the patient's session (issue 17.5); that link closes on its
+            # next tick, and the patient's cooldown starts now.
+            self.guard.patient_cooldown_until_s = now_s + self.policy.patient_cooldown_s
+            self._security(events, SecurityEventKind.PATIENT_SESSION_ENDED_FOR_CLINICIAN,
+                           f"clinician {escape_label(self.programmer_id)} took the session "
+                           f"slot", now_s)
         self._opened_s = self._last_activity_s = now_s
-        self.guard.take_slot(self._owner, self._session_deadline())
+        self.guard.take_slot(self._owner, self._session_deadline(), self.role)
+        self._was_open = True
         self._send_sealed(FrameType.ACCEPT, codec.dumps(
-            [expected, int(self.policy.idle_timeout_s), int(self.policy.max_session_s)]))
+            [expected, int(self.policy.idle_timeout_s),
+             int(self.policy.session_limit_s(self.role))]))
         self.state = LinkState.OPEN
         events.append(SessionOpened(self.serial, self.role, self.programmer_id, now_s))
 
@@ -323,8 +387,16 @@ class PumpLink(_Side):
             return
         (request_id,) = REQUEST_ID.unpack_from(opened.plaintext)
         self._pending.add(request_id)
+        body = opened.plaintext[REQUEST_ID.size:]
+        # The role is checked on the announced kind before the fields are parsed: a session
+        # may not make the pump parse a command it may not give.
+        announced = REQUESTS.kind_of(body)
+        if announced is not None and issubclass(announced, Command) \
+                and self.role not in announced.ROLES:
+            self._refuse_role(events, request_id, announced, now_s)
+            return
         try:
-            command = REQUESTS.decode(opened.plaintext[REQUEST_ID.size:])
+            command = REQUESTS.decode(body)
         except WireFormatError as exc:
             self._security(events, SecurityEventKind.MALFORMED_MESSAGE, str(exc)[:200], now_s)
             self.send_response(request_id, ErrorResponse(ErrorCode.MALFORMED, str(exc)[:200]),
@@ -335,26 +407,37 @@ class PumpLink(_Side):
             return
         assert isinstance(command, Command)
         if self.role not in command.ROLES:
-            self._security(events, SecurityEventKind.ROLE_VIOLATION,
-                           f"{self.role.name.lower()} session sent {type(command).__name__}", now_s)
-            allowed = ", ".join(sorted(r.name.lower() for r in command.ROLES))
-            self.send_response(request_id, ErrorResponse(
-                ErrorCode.NOT_PERMITTED,
-                f"{type(command).__name__} needs the {allowed} role",
-                "role", self.role.name.lower(), allowed), now_s)
+            self._refuse_role(events, request_id, type(command), now_s)
             return
         events.append(CommandReceived(request_id, command, self.role, now_s))
 
+    def _refuse_role(self, events: list[PumpEvent], request_id: int, command: type[Command],
+                     now_s: float) -> None:
+        assert self.role is not None
+        self._security(events, SecurityEventKind.ROLE_VIOLATION,
+                       f"{self.role.name.lower()} session sent {command.__name__}", now_s)
+        allowed = ", ".join(sorted(r.name.lower() for r in command.ROLES))
+        self.send_response(request_id, ErrorResponse(
+            ErrorCode.NOT_PERMITTED, f"{command.__name__} needs the {allowed} role",
+            "role", self.role.name.lower(), allowed), now_s)
+
+    def _session_limit_s(self) -> float:
+        assert self.role is not None
+        return self.policy.session_limit_s(self.role)
+
     def _session_deadline(self) -> float:
-        return min(self._opened_s + self.policy.max_session_s,
+        return min(self._opened_s + self._session_limit_s(),
                    self._last_activity_s + self.policy.idle_timeout_s)
 
     def _expire(self, now_s: float, events: list[PumpEvent]) -> None:
         if self.state in (LinkState.AWAIT_HELLO, LinkState.AWAIT_PROVE) \
                 and now_s >= self._deadline_s:
-            self._end(events, "handshake timeout", now_s)
+            # Refused in words, so the host has bytes to send and hangs up (issue 17.1).
+            self._refuse(events, "handshake timeout", 0, now_s)
         elif self.state is LinkState.OPEN:
-            if now_s >= self._opened_s + self.policy.max_session_s:
+            if not self.guard.holds_slot(self._owner):
+                events.extend(self.close("session ended for a clinician", now_s))
+            elif now_s >= self._opened_s + self._session_limit_s():
                 events.extend(self.close("session time limit reached", now_s))
             elif now_s >= self._last_activity_s + self.policy.idle_timeout_s:
                 events.extend(self.close("idle timeout", now_s))
@@ -366,15 +449,16 @@ class PumpLink(_Side):
 
     def _end(self, events: list[PumpEvent], reason: str, now_s: float) -> None:
         self.state = LinkState.CLOSED
-        self.guard.release_slot(self._owner)
+        self.guard.release_slot(self._owner, now_s)
         self._pending.clear()
-        events.append(SessionEnded(reason, now_s))
+        events.append(SessionEnded(reason, now_s, opened=self._was_open))
 
     def _security(self, events: list[PumpEvent], kind: SecurityEventKind, detail: str,
                   now_s: float) -> None:
+        noise = not self._was_open and kind not in _WORTH_AN_ENTRY
         if self._reported < self.policy.security_event_budget:
             self._reported += 1
-            events.append(SecurityEvent(kind, detail, now_s))
+            events.append(SecurityEvent(kind, detail, now_s, noise=noise))
         else:
             self._suppressed += 1
 
@@ -382,7 +466,7 @@ class PumpLink(_Side):
         if self._suppressed:
             events.append(SecurityEvent(SecurityEventKind.EVENTS_SUPPRESSED,
                                         f"{self._suppressed} further dropped frames on this "
-                                        f"connection", now_s))
+                                        f"connection", now_s, noise=not self._was_open))
             self._suppressed = 0
 
 
@@ -395,9 +479,9 @@ class ProgrammerLink(_Side):
                  random_bytes: RandomBytes = secrets.token_bytes,
                  programmer_id: str = "itb-programmer") -> None:
         super().__init__(serial, random_bytes)
-        if not isinstance(programmer_id, str) or not 1 <= len(programmer_id) <= MAX_PROGRAMMER_ID:
-            raise InvalidInput("programmer_id", programmer_id,
-                               f"1 to {MAX_PROGRAMMER_ID} characters")
+        if not valid_programmer_id(programmer_id):
+            raise InvalidInput("programmer_id", escape_label(str(programmer_id)),
+                               f"1 to {MAX_PROGRAMMER_ID} printable ASCII characters")
         # Sent in the HELLO and bound into the transcript, so the pump logs who it talked to.
         self.programmer_id = programmer_id
         self.role = role
@@ -597,9 +681,11 @@ def parse_hello(body: bytes) -> tuple[str, Role, CipherSuite, bytes, str] | str:
         return str(exc)
     if not (isinstance(raw, list) and len(raw) == 5 and type(raw[0]) is str
             and type(raw[1]) is int and type(raw[2]) is int and type(raw[3]) is bytes
-            and len(raw[3]) == NONCE_BYTES and type(raw[4]) is str
-            and 1 <= len(raw[4]) <= MAX_PROGRAMMER_ID):
+            and len(raw[3]) == NONCE_BYTES and type(raw[4]) is str):
         return "HELLO is [serial, role, suite, 16-byte nonce, programmer id]"
+    if not valid_programmer_id(raw[4]):
+        return (f"programmer id {escape_label(raw[4][:MAX_PROGRAMMER_ID])} is not 1 to "
+                f"{MAX_PROGRAMMER_ID} printable ASCII characters")
     try:
         return raw[0][:64], Role(raw[1]), CipherSuite(raw[2]), raw[3], raw[4]
     except ValueError:

@@ -17,7 +17,8 @@ from typing import Any
 from itb.errors import InvalidInput
 from itb.pump import Pump
 from itb.pump.pump import to_datetime
-from itb.telemetry.adapter import PumpAdapter, SecurityLog
+from itb.telemetry.adapter import PumpAdapter
+from itb.telemetry.audit import SecurityLog
 from itb.telemetry.guard import LinkGuard, LinkPolicy
 from itb.telemetry.host import PumpHost
 from itb.telemetry.keys import KEY_BYTES, LinkKey
@@ -67,11 +68,10 @@ class SimulatedPump:
 
     @property
     def needs_saving(self) -> bool:
-        return self.adapter.changed or self.host.guard_changed
+        return self.adapter.changed
 
     def mark_saved(self) -> None:
         self.adapter.mark_saved()
-        self.host.guard_changed = False
 
     def to_document(self) -> dict[str, Any]:
         return {"format": DOCUMENT_FORMAT, "serial": self.serial, "pump_key": self.pump_key.hex(),

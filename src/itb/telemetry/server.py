@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import signal
 import sys
 import time
@@ -19,7 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from itb.errors import ItbError
-from itb.telemetry.framing import Frame, FrameDecoder, FrameType
+from itb.telemetry import codec
+from itb.telemetry.admission import Admission
+from itb.telemetry.framing import (
+    MAX_CLEAR_BODY_BYTES,
+    Frame,
+    FrameType,
+    encode_frame,
+    leading_frame,
+)
 from itb.telemetry.guard import LinkPolicy
 from itb.telemetry.link import parse_hello
 from itb.telemetry.runtime import SimulatedPump
@@ -46,6 +55,17 @@ class ServerStats:
     saves: int = 0
     save_failures: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+# Sent before hanging up on a socket beyond the server's cap, so a programmer can say why.
+_REFUSED_FULL = encode_frame(FrameType.REFUSED, codec.dumps(["busy: too many connections", 1]))
+
+
+def _source(peer: object) -> str:
+    """The peer's address without its port: the "source" handshakes are counted per."""
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return "unknown"
 
 
 def _revive(store: StateStore, serial: str, *, now_s: float, speed: float,
@@ -79,13 +99,40 @@ class PumpServer:
         self.pumps: dict[str, SimulatedPump] = {
             serial: _revive(store, serial, now_s=now, speed=speed, policy=policy)
             for serial in store.serials()}
+        for serial, reason in sorted(store.fallbacks.items()):
+            if serial in self.pumps:
+                self._restored(self.pumps[serial], reason)
         self._connections: dict[tuple[str, int], _Connection] = {}
         self._server: asyncio.Server | None = None
+        self.admission = Admission()
+        self._awaiting_hello: dict[int, asyncio.StreamWriter] = {}
+        self._tokens = itertools.count(1)
+        self._last_loop_error_s = float("-inf")
+        self.loop_errors = 0
+
+    def _restored(self, pump: SimulatedPump, reason: str) -> None:
+        """Issue 17.8: a fallback to the previous copy is logged and raises a pump alarm."""
+        self._log(f"{pump.serial}: the current state file cannot be read ({reason}); "
+                  f"started from the previous copy, memory error alarm raised")
+        pump.pump.restored_from_backup(f"state restored from the previous copy: {reason}")
+        pump.adapter.security_log.append(pump.pump.firmware_clock_s, "state_restored",
+                                         reason=reason[:200])
+        self._save(pump, force=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, host: str, port: int) -> int:
+        asyncio.get_running_loop().set_exception_handler(self._loop_error)
         self._server = await asyncio.start_server(self._serve_connection, host, port)
         return self._server.sockets[0].getsockname()[1]
+
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        """One line per 10 s at most: a flood once wrote 242,108 traceback lines in 20 s."""
+        self.loop_errors += 1
+        now = self.clock()
+        if now - self._last_loop_error_s >= 10.0:
+            self._last_loop_error_s = now
+            self._log(f"server: {context.get('message', 'event loop error')} "
+                      f"({self.loop_errors} so far)")
 
     async def run(self, host: str, port: int, ready: Callable[[int], None] | None = None) -> None:
         """Serve until SIGINT/SIGTERM, then save every pump and return."""
@@ -161,8 +208,13 @@ class PumpServer:
                                 writer: asyncio.StreamWriter) -> None:
         self.stats.connections += 1
         connection = _Connection(writer)
+        token = next(self._tokens)
         try:
+            if not self._admit(token, writer):
+                return
             first = await self._read_hello(reader)
+            self.admission.hello_received(token)
+            self._awaiting_hello.pop(token, None)
             if first is None:
                 return
             serial, data = first
@@ -172,8 +224,12 @@ class PumpServer:
             now = self.clock()
             self._advance(pump, now)
             connection.pump = pump
-            connection.conn = pump.host.connect(now)
+            peer = writer.get_extra_info("peername")
+            connection.conn = pump.host.connect(now, _source(peer))
             self._connections[(serial, connection.conn)] = connection
+            # Handshakes displaced by this one are refused and hung up now.
+            for conn, out in pump.host.tick(now).items():
+                self._send(pump, conn, out)
             while True:
                 self._feed(pump, connection, data)
                 if connection.closing:
@@ -184,6 +240,8 @@ class PumpServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self.admission.leave(token)
+            self._awaiting_hello.pop(token, None)
             if connection.pump is not None:
                 connection.pump.host.disconnect(connection.conn, self.clock())
                 self._connections.pop((connection.pump.serial, connection.conn), None)
@@ -192,29 +250,45 @@ class PumpServer:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
+    def _admit(self, token: int, writer: asyncio.StreamWriter) -> bool:
+        """Keep this socket? Older sockets still without a HELLO may be hung up for it."""
+        keep, evict = self.admission.arrive(token)
+        for old in evict:
+            stale = self._awaiting_hello.pop(old, None)
+            if stale is not None:
+                stale.close()
+        if not keep:
+            writer.write(_REFUSED_FULL)
+            return False
+        self._awaiting_hello[token] = writer
+        return True
+
     async def _read_hello(self, reader: asyncio.StreamReader) -> tuple[str, bytes] | None:
-        """Bytes up to and including the first frame, if it is a HELLO: (serial, bytes)."""
+        """Bytes up to and including the first frame, if it is a HELLO: (serial, bytes).
+
+        Issue 17.2: the connection must open with a HELLO (no resynchronising before it),
+        and never more than PRE_HELLO_BYTES are read before it.
+        """
         buffered = b""
-        decoder = FrameDecoder()
         deadline = self.clock() + PRE_HELLO_TIMEOUT_S
         while len(buffered) < PRE_HELLO_BYTES:
             remaining = deadline - self.clock()
             if remaining <= 0:
                 return None
             try:
-                chunk = await asyncio.wait_for(reader.read(READ_CHUNK), remaining)
+                chunk = await asyncio.wait_for(reader.read(PRE_HELLO_BYTES - len(buffered)),
+                                               remaining)
             except TimeoutError:
                 return None
             if not chunk:
                 return None
             buffered += chunk
-            decoder.receive_data(chunk)
-            for item in decoder.next_items():
-                if isinstance(item, Frame):
-                    if item.type is not FrameType.HELLO:
-                        return None
-                    hello = parse_hello(item.body)
-                    return None if isinstance(hello, str) else (hello[0], buffered)
+            found = leading_frame(buffered, FrameType.HELLO, MAX_CLEAR_BODY_BYTES)
+            if found is None:
+                return None
+            if isinstance(found, Frame):
+                hello = parse_hello(found.body)
+                return None if isinstance(hello, str) else (hello[0], buffered)
         return None
 
     def _feed(self, pump: SimulatedPump, connection: _Connection, data: bytes) -> None:

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from itb.errors import InvalidInput
 from itb.telemetry.errors import TelemetryError
 from itb.telemetry.keys import LinkKey, check_serial
 
@@ -40,17 +42,31 @@ class StateUnreadable(TelemetryError):
         super().__init__(f"pump state {path} cannot be read: {reason}")
 
 
-def encode_state(document: dict[str, Any]) -> bytes:
+def encode_state(document: dict[str, Any], state_key: bytes | None = None) -> bytes:
+    """The header carries a sha256 checksum (detects damage; anyone can recompute it), or,
+    with `state_key`, an HMAC-SHA256 that only holders of the key can make (issue 17.8)."""
     body = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-    digest = hashlib.sha256(body).hexdigest()
-    return f"{_MAGIC} sha256={digest}\n".encode() + body
+    if state_key is None:
+        return f"{_MAGIC} sha256={hashlib.sha256(body).hexdigest()}\n".encode() + body
+    tag = hmac.new(state_key, body, hashlib.sha256).hexdigest()
+    return f"{_MAGIC} hmac-sha256={tag}\n".encode() + body
 
 
-def decode_state(data: bytes, where: str) -> dict[str, Any]:
+def decode_state(data: bytes, where: str, state_key: bytes | None = None) -> dict[str, Any]:
     head, sep, body = data.partition(b"\n")
-    if not sep or not head.startswith(_MAGIC.encode() + b" sha256="):
+    if not sep or not head.startswith(_MAGIC.encode() + b" "):
         raise StateUnreadable(where, "not an itb pump state file")
-    if hashlib.sha256(body).hexdigest().encode() != head.split(b"sha256=", 1)[1]:
+    kind, _, stamp = head[len(_MAGIC) + 1:].partition(b"=")
+    if state_key is not None:
+        if kind != b"hmac-sha256":
+            raise StateUnreadable(where, "not signed with the state key (checksum only)")
+        expected = hmac.new(state_key, body, hashlib.sha256).hexdigest().encode()
+        if not hmac.compare_digest(expected, stamp):
+            raise StateUnreadable(where, "HMAC mismatch (damaged, or written without the "
+                                         "state key)")
+    elif kind == b"hmac-sha256":
+        raise StateUnreadable(where, "signed with a state key; serve it with --state-key")
+    elif kind != b"sha256" or hashlib.sha256(body).hexdigest().encode() != stamp:
         raise StateUnreadable(where, "checksum mismatch (a torn or damaged write)")
     try:
         document = json.loads(body)
@@ -61,11 +77,32 @@ def decode_state(data: bytes, where: str) -> dict[str, Any]:
     return document
 
 
+def read_state_key(path: Path, state_root: Path) -> bytes:
+    """The HMAC key in `path` (64 hex digits); it must live outside the state folder, so
+    whoever may write the state folder does not thereby hold the key (issue 17.8)."""
+    path = Path(path)
+    if path.resolve().is_relative_to(Path(state_root).resolve()):
+        raise InvalidInput("state_key", str(path), f"a file outside the state folder "
+                                                    f"{state_root}")
+    try:
+        text = path.read_text(encoding="ascii").strip()
+        key = bytes.fromhex(text)
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise InvalidInput("state_key", str(path), "a readable file of 64 hex digits") from None
+    if len(key) != 32:
+        raise InvalidInput("state_key", str(path), "64 hex digits (32 bytes)")
+    return key
+
+
 class StateStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, state_key: bytes | None = None) -> None:
         self.root = Path(root)
         self.pumps_dir = self.root / "pumps"
         self.keys_dir = self.root / "keys"
+        self._state_key = state_key
+        # Serials whose current file could not be read, so `load` used the previous copy,
+        # with the reason (issue 17.8: this used to happen silently).
+        self.fallbacks: dict[str, str] = {}
 
     def ensure(self) -> None:
         self.pumps_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +130,7 @@ class StateStore:
         path = self.path(serial)
         prev = path.with_name(path.name + ".prev")
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        data = encode_state(document)
+        data = encode_state(document, self._state_key)
         # Owner-only: the state holds the pump's copy of its key.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
@@ -115,7 +152,11 @@ class StateStore:
         errors: list[str] = []
         for candidate in (path, path.with_name(path.name + ".prev")):
             try:
-                return decode_state(candidate.read_bytes(), str(candidate))
+                document = decode_state(candidate.read_bytes(), str(candidate),
+                                        self._state_key)
+                if errors:
+                    self.fallbacks[serial] = errors[0]
+                return document
             except FileNotFoundError:
                 errors.append(f"{candidate.name} missing")
             except StateUnreadable as exc:
