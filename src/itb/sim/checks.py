@@ -11,7 +11,6 @@ why these checks live apart from the schema.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -19,7 +18,7 @@ from itb.errors import InvalidInput
 from itb.pump.catalogue import MODELS, PumpModel
 from itb.sim.patients import build_patient, parameter_key
 from itb.sim.programs import BuiltProgram, build_program, check_dose_change, scaled_program
-from itb.sim.scenario import Loc, Problems, Scenario, seconds
+from itb.sim.scenario import Loc, Problems, Scenario, seconds, utc
 from itb.sim.schema import (
     ProgramEvent,
     RefillEvent,
@@ -153,7 +152,7 @@ def _timed_events(spec: ScenarioFile, model: PumpModel, start_s: int, end_s: int
         key = ("timeline", index, "day" if event.day is not None else "at")
         if not start_s <= when <= end_s:
             problems.add(key, f"must fall within the scenario ({spec.scenario.start.isoformat()}"
-                         f" to {datetime.fromtimestamp(end_s, tz=UTC).isoformat()})")
+                         f" to {utc(end_s).isoformat()})")
         if when < implant_s:
             problems.add(key, "must be at or after implant.date (the pump acts need the pump)")
         if isinstance(event, ReplacePumpEvent):

@@ -25,7 +25,6 @@ clinic choices.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from fractions import Fraction
 
 from itb.errors import InvalidInput
@@ -37,14 +36,10 @@ from itb.sim.patient_feed import PatientFeed
 from itb.sim.programs import BuiltProgram, build_program, check_dose_change, scaled_program
 from itb.sim.recorder import PumpRecorder
 from itb.sim.records import Journal
-from itb.sim.scenario import Scenario
+from itb.sim.scenario import Scenario, utc
 from itb.sim.schema import ProgramEvent, TitrateEvent
 from itb.therapy.refill import RefillPlan, plan_refill
 from itb.therapy.units import NL_PER_ML, display
-
-
-def _dt(seconds_utc: int) -> datetime:
-    return datetime.fromtimestamp(seconds_utc, tz=UTC)
 
 
 def ml(volume_nl: int) -> Fraction:
@@ -145,7 +140,7 @@ class Clinic:
                 reservoir_ml=ml(pump.reservoir_estimate_nl),
                 concentration_mcg_per_ml=pump.concentration_mcg_per_ml,
                 program=self.program.refill_schedule(), alarm_ml=ml(pump.low_reservoir_alarm_nl),
-                now=_dt(now_s), capacity_ml=ml(self.capacity_nl),
+                now=utc(now_s), capacity_ml=ml(self.capacity_nl),
                 safety_margin_days=(self.spec.auto_refill.safety_margin_days
                                     if self.spec.auto_refill else Fraction(7)))
         except InvalidInput as error:

@@ -9,10 +9,10 @@ the anchors of truth and belief, and the firmware's alarms read from its event l
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from itb.pump import Pump
 from itb.sim.records import AlarmSpan, Journal, PumpHistory
+from itb.sim.scenario import utc
 
 LOG_PAGE = 4096  # log entries read at a time
 
@@ -45,7 +45,7 @@ class PumpRecorder:
         pump = self.pump
         if to_s <= pump.now_s:
             return
-        report = pump.advance(datetime.fromtimestamp(to_s, tz=UTC))
+        report = pump.advance(utc(to_s))
         if self.journal.recording:
             h = self.history
             h.csf.extend(report.csf_segments)

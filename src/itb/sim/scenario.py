@@ -81,11 +81,11 @@ class Scenario:
 
     @property
     def start(self) -> datetime:
-        return datetime.fromtimestamp(self.start_s, tz=UTC)
+        return utc(self.start_s)
 
     @property
     def end(self) -> datetime:
-        return datetime.fromtimestamp(self.end_s, tz=UTC)
+        return utc(self.end_s)
 
     @property
     def established(self) -> bool:
@@ -93,7 +93,13 @@ class Scenario:
 
 
 def seconds(moment: datetime) -> int:
+    """A moment as UTC seconds, the run's clock (whole seconds, as the pump counts)."""
     return int(moment.timestamp())
+
+
+def utc(seconds_utc: int) -> datetime:
+    """UTC seconds as a timezone-aware moment, for the APIs that take datetimes."""
+    return datetime.fromtimestamp(seconds_utc, tz=UTC)
 
 
 # ---------------------------------------------------------------------- line finding
