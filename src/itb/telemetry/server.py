@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from itb.errors import ItbError
-from itb.telemetry.framing import Frame, FrameDecoder, FrameType
+from itb.errors import InvalidInput, ItbError
+from itb.telemetry import codec
+from itb.telemetry.framing import Frame, FrameDecoder, FrameType, encode_frame
 from itb.telemetry.guard import LinkPolicy
 from itb.telemetry.link import parse_hello
 from itb.telemetry.runtime import SimulatedPump
@@ -46,6 +47,12 @@ class ServerStats:
     saves: int = 0
     save_failures: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def unknown_serial_refusal(serial: str) -> bytes:
+    """The REFUSED frame for a HELLO naming a pump this server does not hold."""
+    shown = "".join(c if c.isascii() and c.isprintable() else "?" for c in serial[:64])
+    return encode_frame(FrameType.REFUSED, codec.dumps([f"no pump {shown} on this server", 0]))
 
 
 def _revive(store: StateStore, serial: str, *, now_s: float, speed: float,
@@ -75,12 +82,38 @@ class PumpServer:
         self.save_interval_s = save_interval_s
         self.stats = ServerStats()
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
-        now = clock()
-        self.pumps: dict[str, SimulatedPump] = {
-            serial: _revive(store, serial, now_s=now, speed=speed, policy=policy)
-            for serial in store.serials()}
+        self._speed = speed
+        self._policy = policy
+        self.pumps: dict[str, SimulatedPump] = {}
+        # Serials whose state could not be read: warned about once, retried on a rescan.
+        self.skipped: dict[str, str] = {}
+        self.rescan()
         self._connections: dict[tuple[str, int], _Connection] = {}
         self._server: asyncio.Server | None = None
+
+    def rescan(self) -> list[str]:
+        """Serve the pumps added to the folder since the last scan; returns their serials.
+
+        A pump already served is never reloaded (the server's copy is the newer one). A
+        folder or a damaged file is skipped with one warning, and the other pumps are served.
+        """
+        added: list[str] = []
+        for serial in self.store.serials():
+            if serial in self.pumps:
+                continue
+            try:
+                pump = _revive(self.store, serial, now_s=self.clock(), speed=self._speed,
+                               policy=self._policy)
+            except (StateUnreadable, InvalidInput) as exc:
+                if serial not in self.skipped:
+                    self.skipped[serial] = str(exc)
+                    self._log(f"warning: pump {serial} skipped: {exc}; the other pumps are "
+                              "served")
+                continue
+            self.skipped.pop(serial, None)
+            self.pumps[serial] = pump
+            added.append(serial)
+        return added
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, host: str, port: int) -> int:
@@ -166,9 +199,13 @@ class PumpServer:
             if first is None:
                 return
             serial, data = first
-            pump = self.pumps.get(serial)
+            pump = self.pumps.get(serial) or self._find_new(serial)
             if pump is None:
-                return  # like a radio pump, an unknown serial gets no answer
+                # A typed refusal, not a hang-up: the clinician learns the serial is not here.
+                writer.write(unknown_serial_refusal(serial))
+                with contextlib.suppress(ConnectionError):
+                    await writer.drain()
+                return
             now = self.clock()
             self._advance(pump, now)
             connection.pump = pump
@@ -191,6 +228,11 @@ class PumpServer:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+    def _find_new(self, serial: str) -> SimulatedPump | None:
+        """A serial not served yet: look in the folder again (`itb pump new` while serving)."""
+        self.rescan()
+        return self.pumps.get(serial)
 
     async def _read_hello(self, reader: asyncio.StreamReader) -> tuple[str, bytes] | None:
         """Bytes up to and including the first frame, if it is a HELLO: (serial, bytes)."""
