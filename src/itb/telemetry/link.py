@@ -71,6 +71,13 @@ from itb.telemetry.keys import NONCE_BYTES, Role, check_serial, session_keys, tr
 from itb.telemetry.messages import REQUESTS, RESPONSES, Command, ErrorCode, ErrorResponse
 
 REQUEST_ID = struct.Struct(">I")
+# Each request carries the programmer's session time (ms since its session opened). The pump
+# refuses one that lags its own session clock by more than MAX_REQUEST_LAG_S: a request held
+# by a man in the middle and delivered after the programmer gave up is never acted on
+# (issue 17.3). A wand exchange takes milliseconds; a few seconds leaves room for a loaded
+# host (a design choice, not a device figure).
+SESSION_TIME_MS = struct.Struct(">I")
+MAX_REQUEST_LAG_S = 5.0
 # The largest encoded message that fits one sealed frame.
 MAX_MESSAGE_BYTES = MAX_BODY_BYTES - COUNTER_BYTES - TAG_BYTES - REQUEST_ID.size
 RandomBytes = Callable[[int], bytes]
@@ -323,8 +330,14 @@ class PumpLink(_Side):
             return
         (request_id,) = REQUEST_ID.unpack_from(opened.plaintext)
         self._pending.add(request_id)
+        late = self._lag(opened.plaintext, now_s)
+        if late is not None:
+            self._security(events, SecurityEventKind.DELAYED_REQUEST, late, now_s)
+            self.send_response(request_id, ErrorResponse(ErrorCode.DELAYED, late), now_s)
+            return
+        head = REQUEST_ID.size + SESSION_TIME_MS.size
         try:
-            command = REQUESTS.decode(opened.plaintext[REQUEST_ID.size:])
+            command = REQUESTS.decode(opened.plaintext[head:])
         except WireFormatError as exc:
             self._security(events, SecurityEventKind.MALFORMED_MESSAGE, str(exc)[:200], now_s)
             self.send_response(request_id, ErrorResponse(ErrorCode.MALFORMED, str(exc)[:200]),
@@ -344,6 +357,17 @@ class PumpLink(_Side):
                 "role", self.role.name.lower(), allowed), now_s)
             return
         events.append(CommandReceived(request_id, command, self.role, now_s))
+
+    def _lag(self, plaintext: bytes, now_s: float) -> str | None:
+        """Why a request is refused as delayed (or missing its session time), else None."""
+        if len(plaintext) < REQUEST_ID.size + SESSION_TIME_MS.size:
+            return "the request carries no session time: not carried out"
+        (sent_ms,) = SESSION_TIME_MS.unpack_from(plaintext, REQUEST_ID.size)
+        lag_s = (now_s - self._opened_s) - sent_ms / 1000
+        if lag_s > MAX_REQUEST_LAG_S:
+            return (f"the request arrived {lag_s:.1f} s after it was sent (more than "
+                    f"{MAX_REQUEST_LAG_S:g} s): not carried out")
+        return None
 
     def _session_deadline(self) -> float:
         return min(self._opened_s + self.policy.max_session_s,
@@ -433,10 +457,13 @@ class ProgrammerLink(_Side):
         self._check_open(now_s)
         request_id = next(self._request_ids)
         body = REQUESTS.encode(command)
-        if len(body) > MAX_MESSAGE_BYTES:
-            raise InvalidInput("command size", f"{len(body)} bytes", f"at most {MAX_MESSAGE_BYTES}")
+        room = MAX_MESSAGE_BYTES - SESSION_TIME_MS.size
+        if len(body) > room:
+            raise InvalidInput("command size", f"{len(body)} bytes", f"at most {room}")
+        session_ms = min(max(0, int((now_s - self._opened_s) * 1000)), 2**32 - 1)
         try:
-            self._send_sealed(FrameType.REQUEST, REQUEST_ID.pack(request_id) + body)
+            self._send_sealed(FrameType.REQUEST, REQUEST_ID.pack(request_id)
+                              + SESSION_TIME_MS.pack(session_ms) + body)
         except ChannelExhausted:
             self.state = LinkState.CLOSED
             raise SessionClosed("frame counter exhausted; open a new session") from None
