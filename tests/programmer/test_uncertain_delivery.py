@@ -112,3 +112,25 @@ def test_a_program_answer_lost_leaves_the_new_program_verified(cli: Cli) -> None
     result = cli(*PROGRAM_330)
     assert "The new program is in force" in result.stderr
     assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(330))
+
+
+def test_a_busy_pump_right_after_the_cut_is_asked_again_before_saying_unknown(
+        cli: Cli) -> None:
+    """The old session can hold the pump's one slot for a moment after a lost link."""
+    from itb.programmer.delivery import Delivery, look_up
+    from itb.telemetry.errors import LinkRefused
+
+    refusals = iter([LinkRefused("T-100", "busy: another session is open")] * 2)
+    waits: list[float] = []
+
+    def reconnect():  # type: ignore[no-untyped-def]
+        refusal = next(refusals, None)
+        if refusal is not None:
+            raise refusal
+        return cli.wand.open_session()
+
+    found = look_up(reconnect, "never-sent", cli.wand.pump.log.next_index, waits.append)
+    assert found.delivery is Delivery.NOT_CARRIED_OUT and waits == [0.5, 0.5]
+    always_busy = look_up(lambda: (_ for _ in ()).throw(LinkRefused("T-100", "busy: x")),
+                          "never-sent", 0, waits.append)
+    assert always_busy.delivery is Delivery.UNKNOWN and "busy" in always_busy.why_unknown

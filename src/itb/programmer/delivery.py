@@ -18,6 +18,7 @@ session time lags the pump's session clock by more than a few seconds).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,11 +29,15 @@ from itb.programmer import render
 from itb.programmer.errors import LinkInterrupted
 from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.commands import InterrogationReport
-from itb.telemetry.errors import LinkTimeout, SessionClosed
+from itb.telemetry.errors import LinkRefused, LinkTimeout, SessionClosed
 
 # The pump's event log entry for a command id (itb.pump.pump.COMMAND_LOG_KIND).
 COMMAND_LOG_KIND = "command_carried_out"
 LINK_LOST = (SessionClosed, LinkTimeout, OSError)
+# The old session may still hold the pump's one session slot for a moment after the link is
+# lost (the pump has not yet seen its end): a few short retries, about 3 s in all.
+BUSY_RETRIES = 7
+BUSY_WAIT_S = 0.5
 
 
 class Delivery(StrEnum):
@@ -51,11 +56,25 @@ class DeliveryFound:
     report: InterrogationReport | None = None  # the new session's interrogation, if it came
 
 
+def _reconnect(reconnect: Callable[[], ProgrammerClient],
+               wait: Callable[[float], None]) -> ProgrammerClient:
+    """A new session. "Busy" right after a lost link is usually the old session, which the
+    pump has not yet seen end: wait a little and try again, a bounded number of times."""
+    for attempt in range(BUSY_RETRIES):
+        try:
+            return reconnect()
+        except LinkRefused as exc:
+            if not exc.reason.startswith("busy") or attempt == BUSY_RETRIES - 1:
+                raise
+            wait(BUSY_WAIT_S)
+    raise AssertionError("unreachable")
+
+
 def look_up(reconnect: Callable[[], ProgrammerClient], command_id: str,
-            since_index: int) -> DeliveryFound:
+            since_index: int, wait: Callable[[float], None] = time.sleep) -> DeliveryFound:
     """On a new session: does the pump's log from `since_index` on hold `command_id`?"""
     try:
-        client = reconnect()
+        client = _reconnect(reconnect, wait)
     except (*LINK_LOST, ItbError) as exc:
         return DeliveryFound(Delivery.UNKNOWN, why_unknown=f"the pump could not be reached "
                                                           f"again ({exc})")
