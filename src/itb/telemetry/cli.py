@@ -165,7 +165,11 @@ def pump_serve(
         store = StateStore(state)
         if not store.serials():
             raise InvalidInput("state", str(state), "a directory with pumps made by 'itb pump new'")
-        lock.acquire()
+        try:
+            lock.acquire()
+        except OSError as exc:
+            raise InvalidInput("state", str(state), "a folder itb may write its lock file in",
+                               exc.strerror) from None
         server = PumpServer(store, speed=float(factor))
         if not server.pumps:
             raise InvalidInput("state", str(state), "a directory with at least one readable "

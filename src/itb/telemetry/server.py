@@ -87,6 +87,8 @@ class PumpServer:
         self.pumps: dict[str, SimulatedPump] = {}
         # Serials whose state could not be read: warned about once, retried on a rescan.
         self.skipped: dict[str, str] = {}
+        self._scanned_mtime_ns: int | None = None
+        self._scanned_at = 0.0
         self.rescan()
         self._connections: dict[tuple[str, int], _Connection] = {}
         self._server: asyncio.Server | None = None
@@ -98,6 +100,9 @@ class PumpServer:
         folder or a damaged file is skipped with one warning, and the other pumps are served.
         """
         added: list[str] = []
+        self._scanned_at = self.clock()
+        with contextlib.suppress(OSError):
+            self._scanned_mtime_ns = self.store.pumps_dir.stat().st_mtime_ns
         for serial in self.store.serials():
             if serial in self.pumps:
                 continue
@@ -230,8 +235,18 @@ class PumpServer:
                 await writer.wait_closed()
 
     def _find_new(self, serial: str) -> SimulatedPump | None:
-        """A serial not served yet: look in the folder again (`itb pump new` while serving)."""
-        self.rescan()
+        """A serial not served yet: look in the folder again (`itb pump new` while serving).
+
+        Only if the pumps folder changed since the last scan (its mtime: every save and every
+        new pump renames a file into it) or a second has passed (a change within the same
+        timestamp tick), so HELLOs naming random serials cost one stat each.
+        """
+        try:
+            mtime_ns = self.store.pumps_dir.stat().st_mtime_ns
+        except OSError:
+            return None
+        if mtime_ns != self._scanned_mtime_ns or self.clock() - self._scanned_at >= 1.0:
+            self.rescan()
         return self.pumps.get(serial)
 
     async def _read_hello(self, reader: asyncio.StreamReader) -> tuple[str, bytes] | None:
