@@ -12,6 +12,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from itb.pump import Pump
 from itb.telemetry.commands import AlreadyCarriedOut, Bolus, Stop
@@ -108,3 +110,54 @@ def test_a_request_within_the_allowed_lag_is_carried_out() -> None:
     b.clock.now_s += MAX_REQUEST_LAG_S - 1
     wand.transport.inject(held[0])  # type: ignore[attr-defined]
     assert bolus_events(b.adapter.pump) == 1
+
+
+ACTS = st.sampled_from(["bolus", "stop", "resume"])
+IDS = st.sampled_from(["a", "b", "c", "d"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(ACTS, IDS), min_size=1, max_size=12))
+def test_every_command_id_is_carried_out_at_most_once(sent: list[tuple[str, str]]) -> None:
+    """Whatever mix of new commands, retries and reused ids arrives, the pump's log holds each
+    id at most once, and the pump acted exactly as often as it logged ids."""
+    from itb.telemetry.adapter import PumpAdapter
+    from itb.telemetry.commands import Resume
+    from itb.telemetry.keys import Role
+
+    from .pumpkit import implanted_pump
+
+    adapter = PumpAdapter(implanted_pump())
+    make = {"bolus": lambda i: Bolus(Fraction(5), 600, i), "stop": Stop, "resume": Resume}
+    for act, command_id in sent:
+        adapter.handle(make[act](command_id), Role.CLINICIAN, 0.0)
+    entries = adapter.pump.log.entries()
+    logged = [dict(e.details)["command_id"] for e in entries if e.kind == "command_carried_out"]
+    assert len(logged) == len(set(logged))
+    acted = sum(1 for e in entries if e.kind in ("bolus_given", "pump_stopped", "pump_resumed"))
+    assert acted == len(logged)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(min_value=0.0, max_value=100.0, allow_nan=False))
+def test_a_request_is_never_acted_on_once_it_lags_more_than_the_limit(delay_s: float) -> None:
+    b = bench()
+    held: list[bytes] = []
+
+    def hold(direction: str, data: bytes) -> bytes:
+        if direction == "to_pump" and len(held) < 1 and b.clock.now_s >= 1:
+            held.append(data)
+            return b""
+        return data
+
+    wand = b.client(interceptor=hold)
+    wand.open()
+    b.clock.now_s = 1.0
+    with pytest.raises(LinkTimeout):
+        wand.bolus(Fraction(20), 600)
+    b.clock.now_s += delay_s
+    wand.transport.inject(held[0])  # type: ignore[attr-defined]
+    given_ = bolus_events(b.adapter.pump)
+    # Beyond the limit never; within it (the session still open) exactly once.
+    assert given_ == (0 if delay_s > MAX_REQUEST_LAG_S + 0.001 else 1) or (
+        MAX_REQUEST_LAG_S - 0.001 <= delay_s <= MAX_REQUEST_LAG_S + 0.001)
