@@ -101,3 +101,12 @@ def test_odd_numbers_for_pump_facts_exit_2_with_one_sentence() -> None:
         assert result.exit_code == 2, (value, result.output)
         assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1, value
         assert "days_since_refill" in result.stderr, value
+
+
+def test_symptom_names_are_case_insensitive_on_the_command_line() -> None:
+    # Issue 9.15.
+    result = runner.invoke(app, ["triage", "-s", "Fever", "-s", "NECK-STIFFNESS", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["symptoms"] == ["fever", "neck-stiffness"]
+    assert out["disposition"] == "emergency" and out["causes"][0] == "meningitis"

@@ -40,7 +40,8 @@ SEED_003_OVERDOSE = ["difficulty-breathing", "drowsiness", "loss-of-consciousnes
                      "trouble-moving"]
 # Seed 001 common side effects (usually temporary, managed by adjusting the dose); dizziness
 # is also on seed 004's withdrawal list, which decides (911).
-SEED_001_SIDE_EFFECTS = ["loose-muscles", "sleepiness", "upset-stomach", "vomiting", "headache"]
+# Vomiting is left out: it is the stronger form of seed 003's nausea (issue 16.12).
+SEED_001_SIDE_EFFECTS = ["loose-muscles", "sleepiness", "upset-stomach", "headache"]
 
 
 @pytest.mark.parametrize("name", SEED_004_WITHDRAWAL)
@@ -234,3 +235,86 @@ def test_seed_003_only_signs_ask_for_the_care_team_now_infection_signs_today() -
     assert triage(["swelling-in-back"]).reason.startswith("Call the care team today")
     # Fever: infection (seed 004) and withdrawal (seed 003, immediately): urgent.
     assert triage(["fever"]).reason.startswith("Call the care team now")
+
+
+# --- issue 9.15 and 16.9-12 ---------------------------------------------------------------
+
+def test_symptom_names_are_case_insensitive() -> None:
+    result = triage(["Itchy-Skin", " SWEATING "])
+    assert result.disposition is Disposition.EMERGENCY
+    assert result.symptoms == ("itchy-skin", "sweating")
+    assert triage(["itchy-skin", "ITCHY-SKIN"]).symptoms == ("itchy-skin",)
+
+
+@pytest.mark.parametrize("second", ["headache", "neck-stiffness"])
+@pytest.mark.parametrize("fever", ["fever", "high-fever", "low-grade-fever"])
+def test_fever_with_headache_or_neck_stiffness_is_meningitis_an_emergency(fever: str,
+                                                                          second: str) -> None:
+    result = triage([fever, second])
+    assert result.disposition is Disposition.EMERGENCY
+    assert result.causes[0] is Cause.MENINGITIS
+    assert "meningitis" in result.reason
+    # Neither alone is an emergency.
+    assert triage([second]).disposition < Disposition.EMERGENCY
+    assert triage(["fever"]).disposition < Disposition.EMERGENCY
+
+
+@pytest.mark.parametrize("sign", ["swelling-over-pump", "severe-pain-at-pump-site",
+                                  "fluid-at-pump-site"])
+def test_swelling_pain_or_fluid_at_the_pump_hours_after_a_refill_is_a_pocket_fill(
+        sign: str) -> None:
+    result = triage([sign], PumpFacts.of(days_since_refill="0.2"))
+    assert result.disposition is Disposition.EMERGENCY
+    assert result.causes[0] is Cause.OVERDOSE
+    assert "pocket fill" in result.reason
+    # Weeks later the same sign is not a pocket fill.
+    later = triage([sign], PumpFacts.of(days_since_refill=20))
+    assert later.disposition is Disposition.CARE_TEAM
+    assert Cause.OVERDOSE not in later.causes
+
+
+def test_confusion_after_a_refill_carries_overdose_first_and_withdrawal() -> None:
+    result = triage(["confusion"], PumpFacts.of(days_since_refill="0.5"))
+    assert result.causes[:2] == (Cause.OVERDOSE, Cause.WITHDRAWAL)
+    assert "overdose" in result.tell_the_team[-2] or any(
+        "overdose" in line and "withdrawal" in line for line in result.tell_the_team)
+    # With an overdue refill, withdrawal comes first and overdose stays listed.
+    overdue = triage(["confusion"], PumpFacts.of(refill_overdue=True))
+    assert overdue.causes[:2] == (Cause.WITHDRAWAL, Cause.OVERDOSE)
+
+
+def test_low_blood_pressure_is_also_an_early_withdrawal_sign() -> None:
+    assert set(triage(["low-blood-pressure"]).causes) >= {Cause.OVERDOSE, Cause.WITHDRAWAL}
+    alarm = triage(["low-blood-pressure"], PumpFacts.of(alarm_tone="two-tone"))
+    assert alarm.causes[0] in (Cause.WITHDRAWAL, Cause.PUMP_OR_CATHETER)
+    assert Cause.WITHDRAWAL in alarm.causes[:2]
+
+
+def test_vomiting_and_nausea_are_triaged_alike_on_the_day_of_a_refill() -> None:
+    facts = PumpFacts.of(days_since_refill=0)
+    assert triage(["vomiting"], facts).disposition == triage(["nausea"], facts).disposition
+    assert triage(["vomiting"]).disposition >= triage(["nausea"]).disposition
+    assert Cause.OVERDOSE in triage(["vomiting"], facts).causes
+
+
+@pytest.mark.parametrize(("name", "disposition", "cause"), [
+    ("autonomic-dysreflexia", Disposition.EMERGENCY, Cause.WITHDRAWAL),
+    ("hallucinations", Disposition.EMERGENCY, Cause.WITHDRAWAL),
+    ("fast-heart-rate", Disposition.CARE_TEAM, Cause.WITHDRAWAL),
+    ("postural-headache", Disposition.CARE_TEAM, Cause.SURGICAL_SITE),
+    ("gradual-loss-of-effect", Disposition.CARE_TEAM, Cause.PUMP_OR_CATHETER),
+])
+def test_added_signs(name: str, disposition: Disposition, cause: Cause) -> None:
+    result = triage([name])
+    assert result.disposition is disposition
+    assert cause in result.causes
+
+
+def test_gradual_loss_of_effect_asks_for_a_catheter_check() -> None:
+    result = triage(["gradual-loss-of-effect"])
+    assert any("catheter" in line for line in result.tell_the_team)
+
+
+def test_fast_heart_rate_with_an_alarm_is_an_emergency() -> None:
+    facts = PumpFacts.of(alarm_tone="single-tone")
+    assert triage(["fast-heart-rate"], facts).disposition is Disposition.EMERGENCY

@@ -20,7 +20,7 @@ def test_run_writes_the_outputs_and_prints_the_summary_as_json(tmp_path: Path) -
                                  "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["worst"]["overdose"]["stage"] >= 2
+    assert summary["worst"]["overdose"]["stage"] >= 1  # 40 mg systemic: mild (issue 16.6)
     assert sorted(p.name for p in out.iterdir()) == ["events.csv", "summary.json",
                                                      "timeline.csv", "timeline.png"]
     assert json.loads((out / "summary.json").read_text()) == summary

@@ -160,21 +160,70 @@ WITHDRAWAL_MIN_DEPENDENCE_SHARE = 0.5
 # need an adaptation of at least this share of the initial EC50 (*unconfirmed*), which a
 # typical patient passes at about 115 mcg/day.
 WITHDRAWAL_SEVERE_MIN_DEPENDENCE_SHARE = 1.0
+# Stage 4 (life-threatening) needs an adaptation of at least this share of the initial EC50
+# (a typical patient passes it at about 230 mcg/day): severity grows with the dose
+# [NSWIKI]. *unconfirmed*.
+WITHDRAWAL_LIFE_THREATENING_MIN_DEPENDENCE_SHARE = 2.0
+# Across a population most interruptions give mild or moderate withdrawal and severe
+# withdrawal is the minority (issue 16.2; [LABEL] boxed warning: "in rare cases" advanced
+# to rhabdomyolysis and death). The worst stage a patient can reach is drawn with these
+# probabilities (*unconfirmed* shares), and the pace of progression varies log-normally
+# around the typical timing (log-sd *unconfirmed*). The typical patient keeps stage 4 and
+# the typical timing, so single-patient examples show the whole syndrome.
+WITHDRAWAL_MAX_STAGE_PROBABILITIES = {1: 0.35, 2: 0.40, 3: 0.15, 4: 0.10}
+WITHDRAWAL_PACE_LOG_SD = 0.3
 # Hours spent under the needed concentration before each stage. Early signs appear within
 # hours of the loss ([LABEL] boxed warning early signs); the severe syndrome progresses
 # over 24-72 h to rhabdomyolysis [NSWIKI]. With the effect-site lag (~7 h to cross the
 # need line after an abrupt stop) the stages arrive ~8.5, ~20.5, ~32.5 and ~56.5 h after the stop.
 WITHDRAWAL_STAGE_HOURS = {1: 0.0, 2: 12.0, 3: 24.0, 4: 48.0}
 
-# --- Overdose -------------------------------------------------------------------------
+# --- Overdose ---------------------------------------------------------------------------
 
 # Spinal/CNS overdose index: effect-site concentration over the patient's current EC50
-# (tolerance-adjusted). A typical patient on a well-titrated dose sits at ~1-2.
-# *unconfirmed* thresholds, ordered as the labeled progression (drowsiness -> hypotonia,
-# hypotension, hypothermia -> respiratory depression, seizures -> coma) [LABEL][SEED-003/004].
-SIDE_EFFECT_INDEX = 2.5
-OVERDOSE_INDEX_FOR_STAGE = {1: 4.0, 2: 8.0, 3: 16.0, 4: 32.0}
-# Systemic overdose (pocket fill): plasma concentration thresholds in mcg/mL for the same
-# stages. Usual oral therapy gives roughly 0.1-0.4 mcg/mL; *unconfirmed* thresholds chosen
-# so that a 40 mg pocket fill in a 70 kg adult reaches stage 2 within ~2 h [DEVICES].
-PLASMA_MCG_PER_ML_FOR_STAGE = {1: 0.15, 2: 0.3, 3: 0.6, 4: 1.2}
+# (tolerance-adjusted, and tolerance fades without drug: see TOLERANCE_HOLD_*). A typical
+# patient on a well-titrated dose sits at ~1 (MAS halved). The stages order the labeled
+# progression (drowsiness -> hypotonia, hypotension, hypothermia -> respiratory depression,
+# seizures -> coma) [LABEL][SEED-003/004]. The thresholds are *unconfirmed*; they were set
+# (issue 16.5) so that the gross errors the field reports reach the labeled severe signs in
+# a tolerant patient: a tenfold programming error reaches coma (index ~9 within a day), a
+# fourfold wrong strength respiratory depression (index ~3.8 within a day), while a doubled
+# dose gives only the common side effects (index 2.0) and a 100 mcg screening bolus in a
+# new patient none (index ~1.4).
+SIDE_EFFECT_INDEX = 1.8
+OVERDOSE_INDEX_FOR_STAGE = {1: 2.2, 2: 2.8, 3: 3.6, 4: 6.0}
+# "Loose muscles" (seed 001) is what the patient feels: muscle tone (Ashworth) at least this
+# share below the tone they are used to (the tone at the level they are adapted to), so a
+# doubled dose is felt within a day while a labeled 10-30 % titration step is not.
+# *unconfirmed* criterion.
+LOOSE_MUSCLES_TONE_DROP_SHARE = 0.4
+# Systemic overdose (pocket fill): plasma thresholds in mcg/mL, all above the usual oral
+# therapy range (roughly 0.1-0.4 mcg/mL, so a patient on oral baclofen is not "overdosed").
+# From oral overdose series: symptoms from ingestions of ~150 mg, coma, seizures and
+# respiratory depression from >= 200 mg (Leung, Whyte, Isbister, Emerg Med Australas
+# 2006;18(1):77-82; fpnotebook "baclofen poisoning": symptomatic > 150 mg, serious > 300 mg).
+# With complete oral absorption, a 3.5 h half-life and 0.7 L/kg (70 kg) the peak is ~0.74
+# of dose/volume: 150 mg ~2.2 mcg/mL, 200 mg ~3.0 mcg/mL. Stage 1 just above the oral range
+# (0.5) and stage 2 between are *unconfirmed* interpolations.
+PLASMA_MCG_PER_ML_FOR_STAGE = {1: 0.5, 2: 1.1, 3: 2.2, 4: 3.0}
+
+# --- Tolerance without drug (issue 16.4) ----------------------------------------------
+
+# Tolerance fades without drug: the tolerance reached by calendar time is held in full
+# while the adapted level is at least this share of the full-tolerance EC50 (a patient on
+# a maintenance dose that halves MAS is adapted to that EC50) and shrinks in proportion
+# below it, so it fades with the dependence time constant (7 days) in a drug holiday and
+# comes back over days on restart. Case series report overdose when the old rate is
+# restarted after a drug holiday (issue 16.4); drug holidays are used clinically to
+# reverse tolerance. *unconfirmed* share.
+TOLERANCE_HOLD_DEPENDENCE_SHARE = 0.9
+
+# --- Renal function (issue 16.6) ------------------------------------------------------
+
+# Baclofen outside the CSF is cleared mostly unchanged by the kidneys; about 15 % is
+# metabolised by the liver (litfl.com "Baclofen toxicity"; oral labeling: patients with
+# renal impairment can show overdose on low oral doses, MIMS baclofen overdosage). The
+# systemic elimination rate is scaled by (0.15 + 0.85 x renal function), renal function 1
+# = normal, 0.1 = severe impairment.
+NON_RENAL_SHARE_OF_SYSTEMIC_CLEARANCE = 0.15
+TYPICAL_RENAL_FUNCTION = 1.0

@@ -11,7 +11,9 @@ Two routes reach the same stages, and the worse one counts:
 Stages follow the labeled progression (devices.md "Overdose": drowsiness,
 light-headedness, dizziness, somnolence, respiratory depression, seizures, rostral
 progression of hypotonia, loss of consciousness progressing to coma) in the words of
-seeds 003/004. Below stage 1, a mild excess shows as the common side effects of seed 001.
+seeds 003/004. Below stage 1, the common side effects of seed 001 follow what the patient
+feels: sleepiness when the index passes SIDE_EFFECT_INDEX, loose muscles when the tone
+falls well below the tone they are used to (see `side_effects`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,16 @@ from itb.physiology.linear import FloatArray
 
 STAGE_NAMES = ("none", "mild", "moderate", "severe", "critical")
 
-# Seed 001 common side effects at a mild excess (index >= SIDE_EFFECT_INDEX).
+# Seed 001 common side effects, as bits of the side-effect mask.
+SLEEPINESS = 1   # index >= SIDE_EFFECT_INDEX (CNS depression, "sleepiness")
+LOOSE_MUSCLES = 2  # tone well below the patient's usual treated tone
 SIDE_EFFECT_SYMPTOMS: tuple[str, ...] = ("sleepiness", "loose-muscles")
+
+
+def side_effect_names(mask: int) -> tuple[str, ...]:
+    """Symptom names of a side-effect mask (bit 1 sleepiness, bit 2 loose muscles)."""
+    return tuple(name for bit, name in ((SLEEPINESS, "sleepiness"),
+                                        (LOOSE_MUSCLES, "loose-muscles")) if mask & bit)
 SYMPTOMS_BY_STAGE: tuple[tuple[str, ...], ...] = (
     (),
     ("drowsiness", "weakness", "dizziness"),
@@ -52,6 +62,7 @@ class OverdoseModel:
     """Stage thresholds (*unconfirmed*, see catalogue)."""
 
     side_effect_index: float = cat.SIDE_EFFECT_INDEX
+    loose_muscles_tone_drop_share: float = cat.LOOSE_MUSCLES_TONE_DROP_SHARE
     index_for_stage: tuple[float, float, float, float] = field(
         default=tuple(cat.OVERDOSE_INDEX_FOR_STAGE[s] for s in (1, 2, 3, 4)))
     plasma_mcg_per_ml_for_stage: tuple[float, float, float, float] = field(
@@ -61,6 +72,8 @@ class OverdoseModel:
         _increasing("index_for_stage", self.index_for_stage)
         _increasing("plasma_mcg_per_ml_for_stage", self.plasma_mcg_per_ml_for_stage)
         cat.parameter_in_range("side_effect_index", self.side_effect_index, 0.0)
+        cat.parameter_in_range("loose_muscles_tone_drop_share",
+                               self.loose_muscles_tone_drop_share, 0.0, 1.0)
         if not 0 < self.side_effect_index < self.index_for_stage[0]:
             raise InvalidInput("side_effect_index", self.side_effect_index,
                                f"more than 0 and less than {self.index_for_stage[0]}")
@@ -76,5 +89,16 @@ class OverdoseModel:
                                    np.asarray(plasma_mcg_per_ml), side="right")
         return np.maximum(spinal, systemic).astype(np.int8)
 
-    def side_effects(self, index: FloatArray) -> np.ndarray:
-        return np.asarray(index) >= self.side_effect_index
+    def side_effects(self, index: FloatArray, tone_drop_share: FloatArray | None = None
+                     ) -> np.ndarray:
+        """Side-effect mask: SLEEPINESS where the index passes SIDE_EFFECT_INDEX,
+        LOOSE_MUSCLES where the tone is at least `loose_muscles_tone_drop_share` below the
+        tone the patient is used to (`tone_drop_share`, NaN or absent where the patient has
+        no treated tone of their own yet)."""
+        index = np.asarray(index)
+        mask = np.where(index >= self.side_effect_index, SLEEPINESS, 0).astype(np.int8)
+        if tone_drop_share is not None:
+            with np.errstate(invalid="ignore"):
+                loose = np.asarray(tone_drop_share) >= self.loose_muscles_tone_drop_share
+            mask |= np.where(loose, LOOSE_MUSCLES, 0).astype(np.int8)
+        return mask

@@ -82,12 +82,13 @@ class DrugDelivery:
                                    "one of: " + ", ".join(r.value for r in Route)) from None
 
 
-def symptoms_for(withdrawal_stage: int, overdose_stage: int, side_effects: bool) -> tuple[str, ...]:
-    """Symptom names (triage vocabulary) a patient in these stages reports."""
+def symptoms_for(withdrawal_stage: int, overdose_stage: int, side_effects: int) -> tuple[str, ...]:
+    """Symptom names (triage vocabulary) a patient in these stages reports; `side_effects`
+    is the side-effect mask (`overdose.SLEEPINESS`, `overdose.LOOSE_MUSCLES`)."""
     names = list(wd.SYMPTOMS_BY_STAGE[withdrawal_stage]) + list(
         od.SYMPTOMS_BY_STAGE[overdose_stage])
     if side_effects and overdose_stage == 0:
-        names += list(od.SIDE_EFFECT_SYMPTOMS)
+        names += list(od.side_effect_names(int(side_effects)))
     return tuple(dict.fromkeys(names))
 
 
@@ -139,7 +140,7 @@ class PatientTrace:
     withdrawal_stage: np.ndarray
     overdose_stage: np.ndarray
     overdose_index: FloatArray
-    side_effects: np.ndarray
+    side_effects: np.ndarray  # mask: overdose.SLEEPINESS | overdose.LOOSE_MUSCLES
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -149,7 +150,7 @@ class PatientTrace:
 
     def symptoms_at(self, i: int) -> tuple[str, ...]:
         return symptoms_for(int(self.withdrawal_stage[i]), int(self.overdose_stage[i]),
-                            bool(self.side_effects[i]))
+                            int(self.side_effects[i]))
 
 
 class Patient:
@@ -181,6 +182,11 @@ class Patient:
         self._spell_starts: list[float] = []
         self._spell_ends: list[float] = []
         self._last_check: tuple[float, float, bool] | None = None  # (t_h, gap, under)
+        # Life-threatening withdrawal held until treated (issue 16.3): [start_h, end_h)
+        # (end inf while untreated) and the effect-site level that counts as restored.
+        self._hold_starts: list[float] = []
+        self._hold_ends: list[float] = []
+        self._hold_level: float | None = None
 
     @classmethod
     def on_steady_therapy(cls, parameters: PatientParameters, start: datetime,
@@ -365,6 +371,54 @@ class Patient:
             elif self._spell_open():
                 self._spell_ends[-1] = float(crossing)
         self._last_check = (float(pt[-1]), float(pg[-1]), bool(pu[-1]))
+        self._find_holds(t, ce, adapted)
+
+    def _find_holds(self, t: FloatArray, ce: FloatArray, adapted: FloatArray) -> None:
+        """Life-threatening withdrawal does not resolve at home (issue 16.3): once stage 4
+        is reached it is held until the drug is restored, i.e. until the effect site is
+        back above the needed level of the moment stage 4 began (not the fading one)."""
+        model = self.parameters.withdrawal
+        if model.max_stage < 4:
+            return
+        stage = model.stage(self._hours_under(t), ce, adapted,
+                            self.parameters.response.ec50_initial_mcg_per_ml)
+        i = 0
+        while i < len(t):
+            if self._hold_level is not None:
+                restored = np.flatnonzero(ce[i:] >= self._hold_level)
+                if not len(restored):
+                    return
+                j = i + int(restored[0])
+                self._hold_ends[-1] = float(t[j])
+                self._hold_level = None
+            else:
+                reached = np.flatnonzero(stage[i:] >= 4)
+                if not len(reached):
+                    return
+                j = i + int(reached[0])
+                if self._hold_starts and self._hold_starts[-1] == float(t[j]):
+                    return  # the same instant, seen at the end of the last call
+                self._hold_starts.append(float(t[j]))
+                self._hold_ends.append(math.inf)
+                self._hold_level = model.need_share * float(adapted[j])
+            i = j + 1
+
+    def _held(self, t_h: FloatArray) -> np.ndarray:
+        if not self._hold_starts:
+            return np.zeros(len(t_h), dtype=bool)
+        starts = np.asarray(self._hold_starts)
+        ends = np.asarray(self._hold_ends)
+        k = np.searchsorted(starts, t_h, side="right") - 1
+        kk = np.maximum(k, 0)
+        return (k >= 0) & (t_h < ends[kk])
+
+    @property
+    def untreated_life_threatening_withdrawal_since(self) -> datetime | None:
+        """When life-threatening withdrawal began, if it is still untreated now: beyond
+        what this model can tell (in reality intensive care is needed)."""
+        if self._hold_level is None or not self._hold_starts:
+            return None
+        return self.start + timedelta(hours=self._hold_starts[-1])
 
     def _spell_open(self) -> bool:
         return bool(self._spell_ends) and math.isinf(self._spell_ends[-1])
@@ -391,11 +445,17 @@ class Patient:
         p = self.parameters
         days = self._days_on_therapy(t_h)
         ce = conc["effect_site_mcg_per_ml"]
-        relaxation = p.response.relaxation(ce, days)
-        stage_w = p.withdrawal.stage(self._hours_under(t_h), ce, conc["adapted_mcg_per_ml"],
+        adapted = conc["adapted_mcg_per_ml"]
+        # Tolerance fades without drug (issue 16.4): held in proportion to the adaptation.
+        held = p.response.tolerance_held_share(adapted, days)
+        relaxation = p.response.relaxation(ce, days, held)
+        stage_w = p.withdrawal.stage(self._hours_under(t_h), ce, adapted,
                                      p.response.ec50_initial_mcg_per_ml)
-        index = p.overdose.index(ce, p.response.ec50_mcg_per_ml(days))
+        stage_w = np.where(self._held(t_h), np.int8(4), stage_w).astype(np.int8)
+        index = p.overdose.index(ce, p.response.ec50_mcg_per_ml(days, held))
         stage_o = p.overdose.stage(index, conc["plasma_mcg_per_ml"])
+        ashworth = p.response.ashworth(relaxation, stage_w)
+        side = p.overdose.side_effects(index, self._tone_drop(ashworth, adapted, days, held))
         return PatientTrace(
             start=self.start, t_s=t_h * _H,
             lumbar_mcg_per_ml=conc["lumbar_mcg_per_ml"],
@@ -403,11 +463,27 @@ class Patient:
             effect_site_mcg_per_ml=ce, adapted_mcg_per_ml=conc["adapted_mcg_per_ml"],
             plasma_mcg_per_ml=conc["plasma_mcg_per_ml"], pocket_mcg=conc["pocket_mcg"],
             relaxation=relaxation,
-            ashworth=p.response.ashworth(relaxation, stage_w),
+            ashworth=ashworth,
             spasms_per_hour=p.response.spasms_per_hour(relaxation, stage_w),
             withdrawal_stage=stage_w, overdose_stage=stage_o, overdose_index=index,
-            side_effects=p.overdose.side_effects(index),
+            side_effects=side,
         )
+
+    def _tone_drop(self, ashworth: FloatArray, adapted: FloatArray, days: FloatArray,
+                   held: FloatArray) -> FloatArray:
+        """How far the tone is below the tone the patient is used to, as a share of it: the
+        Ashworth score at the level they are adapted to, minus the score now, over the
+        former (issue 9.9: "loose muscles" is what the patient feels). NaN while they have
+        no treated tone of their own yet (not adapted: a screening bolus is meant to
+        relax)."""
+        p = self.parameters
+        usual = p.response.ashworth(p.response.relaxation(adapted, days, held),
+                                    np.zeros(len(ashworth), dtype=np.int8))
+        adapted_enough = np.asarray(adapted) >= (p.withdrawal.min_dependence_share
+                                                 * p.response.ec50_initial_mcg_per_ml)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = (usual - np.asarray(ashworth)) / usual
+        return np.where(adapted_enough & (usual > 0), share, np.nan)
 
     def _days_on_therapy(self, t_h: FloatArray) -> FloatArray:
         if self._therapy_start_h is None:

@@ -121,6 +121,8 @@ class CsfKinetics:
     systemic_volume_ml_per_kg: float = cat.SYSTEMIC_VOLUME_ML_PER_KG
     systemic_half_life_h: float = cat.SYSTEMIC_HALF_LIFE_H
     pocket_absorption_half_life_h: float = cat.POCKET_ABSORPTION_HALF_LIFE_H
+    # 1 = normal kidneys; lower slows the systemic (renal) clearance (issue 16.6).
+    renal_function: float = cat.TYPICAL_RENAL_FUNCTION
     _flows: CsfFlows = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -137,6 +139,7 @@ class CsfKinetics:
         _positive_in("dependence_time_constant_h", self.dependence_time_constant_h, 0.0, 1e5)
         _positive_in("systemic_volume_ml_per_kg", self.systemic_volume_ml_per_kg, 0.0, 1e4)
         _positive_in("systemic_half_life_h", self.systemic_half_life_h, 0.0, 1000.0)
+        _positive_in("renal_function", self.renal_function, 0.0, 1.0)
         _positive_in("pocket_absorption_half_life_h", self.pocket_absorption_half_life_h, 0.0,
                   1000.0)
         object.__setattr__(self, "_flows", self._solve_flows())
@@ -165,6 +168,14 @@ class CsfKinetics:
     def systemic_volume_ml(self) -> float:
         return self.systemic_volume_ml_per_kg * self.weight_kg
 
+    @property
+    def systemic_elimination_per_h(self) -> float:
+        """Plasma elimination rate: the labeled half-life with normal kidneys, slower with
+        impaired renal function (renal share 0.85, catalogue)."""
+        non_renal = cat.NON_RENAL_SHARE_OF_SYSTEMIC_CLEARANCE
+        scale = non_renal + (1.0 - non_renal) * self.renal_function
+        return math.log(2) / self.systemic_half_life_h * scale
+
     def matrices(self) -> tuple[FloatArray, FloatArray]:
         """(A, B) of dx/dt = A x + B u for the six states and the two inputs."""
         f = self._flows
@@ -180,7 +191,7 @@ class CsfKinetics:
         a[PLASMA, POCKET] = ka
         a[PLASMA, LUMBAR] = f.lumbar_clearance_ml_per_h / f.lumbar_volume_ml
         a[PLASMA, CISTERNAL] = f.cisternal_clearance_ml_per_h / f.cisternal_volume_ml
-        a[PLASMA, PLASMA] = -math.log(2) / self.systemic_half_life_h
+        a[PLASMA, PLASMA] = -self.systemic_elimination_per_h
         b = np.zeros((N_STATES, 2))
         b[LUMBAR, CSF_INPUT] = 1.0
         b[POCKET, POCKET_INPUT] = 1.0

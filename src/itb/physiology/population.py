@@ -108,7 +108,22 @@ def draw_patient(rng: np.random.Generator, origin: str = "spinal") -> PatientPar
         tolerance_time_constant_days=_lognormal(rng, cat.TOLERANCE_TIME_CONSTANT_DAYS, 0.3),
         refractory_after_days=refractory_days,
     )
-    return PatientParameters(origin=origin, kinetics=kinetics, response=response)
+    return PatientParameters(origin=origin, kinetics=kinetics, response=response,
+                             withdrawal=_draw_withdrawal(kinetics, response))
+
+
+def _draw_withdrawal(kinetics: CsfKinetics, response: SpasticityResponse) -> WithdrawalModel:
+    """This patient's withdrawal severity and pace (issue 16.2). Drawn from a generator
+    seeded by the patient's own draws, so the population's other draws (and every earlier
+    patient of a seed) stay as they were."""
+    seed = [int(v * 1e9) % (2**32) for v in (kinetics.clearance_ml_per_h, kinetics.half_life_h,
+                                             response.ec50_initial_mcg_per_ml)]
+    rng = np.random.default_rng(seed)
+    stages = sorted(cat.WITHDRAWAL_MAX_STAGE_PROBABILITIES)
+    weights = [cat.WITHDRAWAL_MAX_STAGE_PROBABILITIES[s] for s in stages]
+    max_stage = int(rng.choice(stages, p=np.asarray(weights) / sum(weights)))
+    pace = _lognormal(rng, 1.0, cat.WITHDRAWAL_PACE_LOG_SD, (0.3, 3.0))
+    return WithdrawalModel(max_stage=max_stage, pace=pace)
 
 
 class Population:

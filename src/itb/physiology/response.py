@@ -58,10 +58,16 @@ class SpasticityResponse:
                    low_open=False)
         _check("refractory_fade_days", self.refractory_fade_days, 0.0, 1e5)
 
-    def ec50_mcg_per_ml(self, days_on_therapy: FloatArray) -> FloatArray:
-        """Effect-site concentration giving half the maximum effect, after tolerance."""
+    def ec50_mcg_per_ml(self, days_on_therapy: FloatArray,
+                        tolerance_held: FloatArray | None = None) -> FloatArray:
+        """Effect-site concentration giving half the maximum effect, after tolerance.
+
+        `tolerance_held` (0-1, default 1) is the share of the calendar tolerance still held:
+        it fades without drug (`tolerance_held_share`, issue 16.4)."""
         d = np.maximum(np.asarray(days_on_therapy, dtype=np.float64), 0.0)  # none before start
         rise = 1.0 - np.exp(-d / self.tolerance_time_constant_days)
+        if tolerance_held is not None:
+            rise = rise * np.asarray(tolerance_held, dtype=np.float64)
         return self.ec50_initial_mcg_per_ml * (1.0 + (self.tolerance_multiplier - 1.0) * rise)
 
     def emax(self, days_on_therapy: FloatArray) -> FloatArray:
@@ -71,11 +77,20 @@ class SpasticityResponse:
         late = np.maximum(d - self.refractory_after_days, 0.0)
         return self.max_effect * np.exp(-late / self.refractory_fade_days)
 
-    def relaxation(self, effect_site_mcg_per_ml: FloatArray,
-                   days_on_therapy: FloatArray) -> FloatArray:
+    def tolerance_held_share(self, adapted_mcg_per_ml: FloatArray,
+                             days_on_therapy: FloatArray) -> FloatArray:
+        """Share of the calendar tolerance still held: all of it while the patient is
+        adapted to at least TOLERANCE_HOLD_DEPENDENCE_SHARE of the full-tolerance EC50
+        (a patient on their maintenance dose is adapted to about that EC50), in proportion
+        below, so tolerance fades with the adaptation in a drug holiday (*unconfirmed*)."""
+        hold = cat.TOLERANCE_HOLD_DEPENDENCE_SHARE * self.ec50_mcg_per_ml(days_on_therapy)
+        return np.clip(np.asarray(adapted_mcg_per_ml, dtype=np.float64) / hold, 0.0, 1.0)
+
+    def relaxation(self, effect_site_mcg_per_ml: FloatArray, days_on_therapy: FloatArray,
+                   tolerance_held: FloatArray | None = None) -> FloatArray:
         """Fraction of spasticity removed, 0 (none) to Emax."""
         ce = np.maximum(np.asarray(effect_site_mcg_per_ml, dtype=np.float64), 0.0)
-        ratio = (ce / self.ec50_mcg_per_ml(days_on_therapy)) ** self.hill
+        ratio = (ce / self.ec50_mcg_per_ml(days_on_therapy, tolerance_held)) ** self.hill
         return self.emax(days_on_therapy) * ratio / (1.0 + ratio)
 
     def ashworth(self, relaxation: FloatArray, withdrawal_stage: FloatArray) -> FloatArray:

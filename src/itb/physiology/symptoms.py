@@ -44,6 +44,7 @@ class Cause(StrEnum):
     PUMP_OR_CATHETER = "pump-or-catheter-problem"
     SURGICAL_SITE = "surgical-site-problem"
     SIDE_EFFECT = "side-effect"
+    MENINGITIS = "meningitis"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Symptom:
 
 
 W, OD, INF = Cause.WITHDRAWAL, Cause.OVERDOSE, Cause.INFECTION
+MEN = Cause.MENINGITIS
 DEV, SURG, SIDE = Cause.PUMP_OR_CATHETER, Cause.SURGICAL_SITE, Cause.SIDE_EFFECT
 E, C, R = Disposition.EMERGENCY, Disposition.CARE_TEAM, Disposition.ROUTINE
 
@@ -104,6 +106,33 @@ LABEL_W = "labeling boxed warning: early signs of withdrawal are return of basel
           "spasticity, pruritus, hypotension and paresthesias; abrupt discontinuation can " \
           "cause high fever, altered mental status, rebound spasticity and rigidity, " \
           "progressing to rhabdomyolysis, organ failure and death (devices.md)"
+LABEL_OD = "labeling overdose: drowsiness, light-headedness, dizziness, somnolence, " \
+           "respiratory depression, seizures, rostral hypotonia, loss of consciousness " \
+           "progressing to coma (devices.md)"
+LABEL_T6 = "labeling boxed warning: special attention to patients at risk of withdrawal, " \
+           "e.g. spinal cord injuries at T-6 or above (lioresal.com important safety " \
+           "information), where withdrawal can show as autonomic dysreflexia"
+LABEL_HALLUCINATIONS = "labeling (precautions): if dosing is discontinued, manifestations " \
+                       "of withdrawal (e.g. hallucinations, seizures) could emerge; " \
+                       "[NSWIKI] hallucinations in more significant withdrawal"
+ORAL_LABEL_OD = "oral baclofen labeling, overdosage: confusion, hallucinations, " \
+                "tachycardia, nausea, vomiting among the signs (MIMS, baclofen tablets); " \
+                "Leung et al., Emerg Med Australas 2006;18:77-82: sinus tachycardia in 5 of " \
+                "23 overdoses"
+WITHDRAWAL_AUTONOMIC = "labeling boxed warning (withdrawal: high fever, altered mental " \
+                       "status; autonomic instability with a fast heart rate in severe " \
+                       "withdrawal, emergpa.net baclofen toxicity, *unconfirmed* wording)"
+S001_MEN = "seed 001 surgical complications include meningitis; fever with headache or a " \
+           "stiff neck in a patient with an intrathecal catheter is treated as possible " \
+           "meningitis, an emergency (*unconfirmed* rule, issue 16.9)"
+S001_LEAK = "seed 001 (and 000, 004): spinal fluid leak after surgery; a headache on sitting " \
+            "or standing that eases lying down is the leak's typical sign (*unconfirmed*)"
+S003_NAUSEA = "seed 003 withdrawal lists nausea (contact your doctor immediately); vomiting " \
+              "is its stronger form, so it is triaged at least as urgently"
+DEV_LOSS = "seed 004 device complications (catheter blockage, migration; pump failure): a " \
+           "gradual loss of effect prompts a pump and catheter check (Saulino et al., " \
+           "Neuromodulation 2016;19(6):632-41, best practices: troubleshooting, via " \
+           "lioresal.com)"
 
 
 def _s(name: str, words: str, *listings: tuple[Cause, Disposition, str]) -> Symptom:
@@ -122,18 +151,26 @@ VOCABULARY: tuple[Symptom, ...] = (
        (W, C, S003_W)),
     _s("low-grade-fever", "a low-grade fever", (W, E, S004_W)),
     _s("dizziness", "dizziness", (W, E, S004_W), (W, C, S003_W), (SIDE, R, S001_SE)),
-    _s("lightheadedness", "feeling lightheaded", (W, E, S004_W)),
+    _s("lightheadedness", "feeling lightheaded", (W, E, S004_W), (OD, E, LABEL_OD)),
+    _s("autonomic-dysreflexia", "autonomic dysreflexia: pounding headache, flushing or "
+       "sweating above the injury, very high blood pressure (spinal cord injury at T6 or above)",
+       (W, E, LABEL_T6)),
+    _s("hallucinations", "hallucinations, seeing or hearing things that are not there",
+       (W, E, LABEL_HALLUCINATIONS), (OD, E, ORAL_LABEL_OD)),
+    _s("fast-heart-rate", "a fast heart rate", (W, C, WITHDRAWAL_AUTONOMIC),
+       (OD, C, ORAL_LABEL_OD)),
     _s("seizures", "a seizure", (W, E, S004_W), (OD, E, S004_O), (W, C, S003_W),
        (OD, C, S003_O)),
     # Seed 003 only: "contact your doctor immediately".
     _s("fever", "a fever", (INF, C, S004_I), (W, C, S003_W)),
     _s("nausea", "nausea", (W, C, S003_W), (SIDE, R, S001_SE)),
+    _s("vomiting", "vomiting", (W, C, S003_NAUSEA), (SIDE, R, S001_SE)),
     _s("severe-pain-at-pump-site", "severe pain where the pump is implanted", (W, C, S003_W),
        (INF, C, S004_I)),
     # Labeling-only withdrawal signs (the seeds give no instruction for these words): the
     # boxed warning's life-threatening syndrome -> emergency; an early sign -> care team.
     _s("high-fever", "a high fever", (W, E, LABEL_W), (INF, C, S004_I)),
-    _s("confusion", "confusion or a change in alertness", (W, E, LABEL_W)),
+    _s("confusion", "confusion or a change in alertness", (W, E, LABEL_W), (OD, E, ORAL_LABEL_OD)),
     _s("tingling", "tingling or pins and needles", (W, C, LABEL_W)),
     # Overdose signs (seed 004 -> 911; seed 003 -> doctor immediately).
     _s("drowsiness", "drowsiness, hard to stay awake", (OD, E, S004_O), (OD, C, S003_O)),
@@ -142,15 +179,23 @@ VOCABULARY: tuple[Symptom, ...] = (
     _s("difficulty-breathing", "difficulty breathing", (OD, E, S004_O), (OD, C, S003_O)),
     _s("low-body-temperature", "low body temperature", (OD, E, S004_O), (OD, C, S003_O)),
     _s("loss-of-consciousness", "loss of consciousness", (OD, E, S004_O), (OD, C, S003_O)),
-    _s("low-blood-pressure", "low blood pressure", (OD, E, S004_OS), (OD, C, S003_O)),
+    # Hypotension is also an early withdrawal sign in the boxed warning.
+    _s("low-blood-pressure", "low blood pressure", (OD, E, S004_OS), (OD, C, S003_O),
+       (W, E, LABEL_W)),
     _s("trouble-moving", "trouble standing up, sitting up or moving arms and legs",
        (OD, E, S004_OS), (OD, C, S003_O)),
     # Common side effects (seed 001): routine unless pump facts say otherwise.
     _s("loose-muscles", "loose muscles", (SIDE, R, S001_SE)),
     _s("sleepiness", "sleepiness", (SIDE, R, S001_SE)),
     _s("upset-stomach", "an upset stomach", (SIDE, R, S001_SE)),
-    _s("vomiting", "vomiting", (SIDE, R, S001_SE)),
     _s("headache", "a headache", (SIDE, R, S001_SE), (SURG, R, S001_SURG)),
+    _s("postural-headache", "a headache when sitting or standing up that eases lying down, "
+       "after a procedure", (SURG, C, S001_LEAK)),
+    _s("neck-stiffness", "a stiff neck, hard to bend the head forward", (MEN, C, S001_MEN)),
+    _s("gradual-loss-of-effect", "the pump seems to work less and less (spasticity slowly "
+       "coming back over days or weeks)", (DEV, C, DEV_LOSS)),
+    _s("fluid-at-pump-site", "fluid or a soft bulge under the skin around the pump",
+       (INF, C, S004_I)),
     # Infection signs (seed 004 -> contact the healthcare provider).
     _s("skin-discoloration-over-pump", "skin discoloration over the pump", (INF, C, S004_I)),
     _s("swelling-over-pump", "swelling over the pump", (INF, C, S004_I)),
@@ -175,8 +220,10 @@ SYMPTOM_NAMES: tuple[str, ...] = tuple(sorted(BY_NAME))
 
 
 def symptom(name: str) -> Symptom:
-    """The vocabulary entry for `name`, or InvalidInput listing the known names."""
+    """The vocabulary entry for `name` (any letter case, surrounding spaces ignored), or
+    InvalidInput listing the known names."""
+    key = name.strip().lower() if isinstance(name, str) else name
     try:
-        return BY_NAME[name]
+        return BY_NAME[key]
     except KeyError:
         raise InvalidInput("symptom", name, "one of: " + ", ".join(SYMPTOM_NAMES)) from None

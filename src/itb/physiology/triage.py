@@ -17,10 +17,18 @@ instruction among the seed passages that name a reported symptom (see
    programming"; devices.md pocket fill "overdose within hours"). A side effect that the
    seeds also list as an overdose sign in other words (sleepiness, loose muscles) then
    calls for the care team, and any overdose sign stays an emergency.
-4. Within RECOVERY_WINDOW of the implant (recovery takes 6 to 8 weeks, seeds 003/004),
+4. Fever with a headache or a stiff neck in a patient with an intrathecal catheter may be
+   meningitis (seed 001 lists meningitis among the complications): an emergency.
+5. Swelling, pain or fluid at the pump within POCKET_FILL_WINDOW of a refill is a
+   suspected pocket fill, which leads to an overdose within hours (devices.md): an
+   emergency, with overdose as the cause.
+6. Within RECOVERY_WINDOW of the implant (recovery takes 6 to 8 weeks, seeds 003/004),
    a headache may be a spinal fluid leak (seed 001 lists both): call the care team.
 
-The causes are ranked by how many reported symptoms point to each, plus the pump facts.
+The causes are ranked by how many reported symptoms point to each, plus the pump facts;
+a symptom that fits both withdrawal and overdose (confusion, low blood pressure,
+hallucinations) keeps both causes, and the pump facts decide their order (a recent refill
+or program change puts overdose first; an alarm or an overdue refill, withdrawal).
 """
 
 from __future__ import annotations
@@ -38,11 +46,16 @@ from itb.therapy.units import ExactLike, display, in_range
 # reaches steady state in 1-2 days (labeling via devices.md), so we look back 3 days.
 # *unconfirmed* window.
 OVERDOSE_WINDOW_HOURS = Fraction(72)
+# A pocket fill shows within hours of the refill (devices.md "overdose within hours"): we
+# treat swelling, pain or fluid at the pump in the first 24 h after a refill as one.
+# *unconfirmed* window.
+POCKET_FILL_WINDOW_HOURS = Fraction(24)
 # Recovery after implant takes 6 to 8 weeks (seeds 003, 004): we use 8 weeks.
 RECOVERY_WINDOW_DAYS = Fraction(56)
 
 # Tie-break order of causes when they have the same weight (most dangerous first).
-_CAUSE_ORDER = (Cause.WITHDRAWAL, Cause.OVERDOSE, Cause.PUMP_OR_CATHETER, Cause.INFECTION,
+_CAUSE_ORDER = (Cause.WITHDRAWAL, Cause.OVERDOSE, Cause.MENINGITIS, Cause.PUMP_OR_CATHETER,
+                Cause.INFECTION,
                 Cause.SURGICAL_SITE, Cause.SIDE_EFFECT)
 
 
@@ -102,6 +115,11 @@ class PumpFacts:
         return near_refill or near_change
 
     @property
+    def within_hours_of_refill(self) -> bool:
+        return self.days_since_refill is not None and \
+            self.days_since_refill * 24 <= POCKET_FILL_WINDOW_HOURS
+
+    @property
     def recovering_from_implant(self) -> bool:
         return self.days_since_implant is not None and \
             self.days_since_implant <= RECOVERY_WINDOW_DAYS
@@ -149,14 +167,22 @@ class TriageResult:
 
 # Side effects that seeds 003/004 also describe, in other words, as overdose signs:
 # sleepiness ~ drowsiness, loose muscles ~ "very loose and weak muscles".
-_OVERDOSE_LOOKALIKES = frozenset({"sleepiness", "loose-muscles", "dizziness", "weakness"})
+# Nausea and vomiting (and an upset stomach) are side effects (seeds 001, 002) and signs of
+# baclofen overdose (oral labeling, overdosage): near a refill they are treated alike.
+_OVERDOSE_LOOKALIKES = frozenset({"sleepiness", "loose-muscles", "dizziness", "weakness",
+                                  "nausea", "vomiting", "upset-stomach"})
+_FEVERS = frozenset({"fever", "low-grade-fever", "high-fever"})
+_MENINGEAL = frozenset({"headache", "neck-stiffness", "postural-headache"})
+_AT_THE_PUMP = frozenset({"swelling-over-pump", "severe-pain-at-pump-site",
+                          "fluid-at-pump-site", "skin-discoloration-over-pump"})
 
 
 def triage(symptom_names: Iterable[str], facts: PumpFacts | None = None) -> TriageResult:
     """Disposition, likely causes, reason and what to tell the team for a report."""
     facts = facts or PumpFacts()
-    names = list(dict.fromkeys(symptom_names))  # keep order, drop repeats
-    reported: list[Symptom] = [symptom(n) for n in names]
+    # Names in any letter case; keep order, drop repeats.
+    reported: list[Symptom] = list(dict.fromkeys(symptom(n) for n in symptom_names))
+    names = [s.name for s in reported]
 
     levels: list[tuple[Disposition, str]] = []
     for s in reported:
@@ -188,6 +214,13 @@ def triage(symptom_names: Iterable[str], facts: PumpFacts | None = None) -> Tria
         if lookalikes:
             levels.append((Disposition.CARE_TEAM, "close to a refill or programming change, "
                            f"{lookalikes[0].words} may be an early overdose (seeds 003, 004)"))
+    if _meningitis_suspected(names):
+        levels.append((Disposition.EMERGENCY, "fever with a headache or a stiff neck in a "
+                       "patient with an intrathecal catheter may be meningitis (seed 001)"))
+    if _pocket_fill_suspected(names, facts):
+        levels.append((Disposition.EMERGENCY, "swelling, pain or fluid at the pump within hours "
+                       "of a refill is a suspected pocket fill, an overdose risk (devices.md: "
+                       "overdose within hours)"))
     if facts.recovering_from_implant and any(s.name == "headache" for s in reported):
         levels.append((Disposition.CARE_TEAM, "a headache during recovery from the implant may "
                        "be a spinal fluid leak (seed 001)"))
@@ -203,6 +236,14 @@ def triage(symptom_names: Iterable[str], facts: PumpFacts | None = None) -> Tria
     causes = _rank_causes(reported, facts, has_withdrawal_sign, has_overdose_sign)
     tell = _tell_the_team(reported, facts, causes, disposition)
     return TriageResult(disposition, causes, reason, tell, tuple(names))
+
+
+def _meningitis_suspected(names: list[str]) -> bool:
+    return bool(_FEVERS.intersection(names)) and bool(_MENINGEAL.intersection(names))
+
+
+def _pocket_fill_suspected(names: list[str], facts: PumpFacts) -> bool:
+    return facts.within_hours_of_refill and bool(_AT_THE_PUMP.intersection(names))
 
 
 def _reason_text(disposition: Disposition, deciding: list[str]) -> str:
@@ -241,6 +282,11 @@ def _rank_causes(reported: list[Symptom], facts: PumpFacts, has_withdrawal_sign:
     if facts.near_refill_or_program_change and (has_overdose_sign or any(
             s.name in _OVERDOSE_LOOKALIKES for s in reported)):
         boost(Cause.OVERDOSE, 4.0)
+    names = [s.name for s in reported]
+    if _meningitis_suspected(names):
+        boost(Cause.MENINGITIS, 6.0)
+    if _pocket_fill_suspected(names, facts):
+        boost(Cause.OVERDOSE, 6.0)
     if facts.recovering_from_implant and any(
             {Cause.INFECTION, Cause.SURGICAL_SITE} & set(s.causes) for s in reported):
         boost(Cause.SURGICAL_SITE, 2.0)
@@ -260,6 +306,7 @@ _CAUSE_WORDS = {
     Cause.PUMP_OR_CATHETER: "a pump or catheter problem",
     Cause.SURGICAL_SITE: "a problem at the surgical site",
     Cause.SIDE_EFFECT: "a side effect of baclofen",
+    Cause.MENINGITIS: "meningitis (infection around the spinal cord and brain)",
 }
 
 

@@ -64,10 +64,19 @@ class WithdrawalModel:
         default=tuple(cat.WITHDRAWAL_STAGE_HOURS[s] for s in (1, 2, 3, 4)))
     depth_for_stage: tuple[float, float, float, float] = field(
         default=tuple(cat.WITHDRAWAL_DEPTH_FOR_STAGE[s] for s in (1, 2, 3, 4)))
+    # Issue 16.2: severity varies across patients and with the dose. `max_stage` is the
+    # worst stage this patient's withdrawal can reach (drawn per patient, see population),
+    # `pace` scales the hours between stages (1 = the typical timing), and stage 4 needs
+    # an adaptation of at least `life_threatening_min_dependence_share` x EC50_0.
+    max_stage: int = 4
+    pace: float = 1.0
+    life_threatening_min_dependence_share: float = \
+        cat.WITHDRAWAL_LIFE_THREATENING_MIN_DEPENDENCE_SHARE
 
     def __post_init__(self) -> None:
         # Each number finite and not a bool first, so NaN cannot slip past the comparisons.
-        for name in ("need_share", "min_dependence_share", "severe_min_dependence_share"):
+        for name in ("need_share", "min_dependence_share", "severe_min_dependence_share",
+                     "life_threatening_min_dependence_share"):
             cat.parameter_in_range(name, getattr(self, name), 0.0, low_open=False)
         for name in ("stage_hours", "depth_for_stage"):
             for index, value in enumerate(getattr(self, name)):
@@ -79,6 +88,15 @@ class WithdrawalModel:
         if self.severe_min_dependence_share < self.min_dependence_share:
             raise InvalidInput("severe_min_dependence_share", self.severe_min_dependence_share,
                                f"at least min_dependence_share ({self.min_dependence_share})")
+        if self.life_threatening_min_dependence_share < self.severe_min_dependence_share:
+            raise InvalidInput("life_threatening_min_dependence_share",
+                               self.life_threatening_min_dependence_share,
+                               f"at least severe_min_dependence_share "
+                               f"({self.severe_min_dependence_share})")
+        if isinstance(self.max_stage, bool) or not isinstance(self.max_stage, int) or \
+                not 1 <= self.max_stage <= 4:
+            raise InvalidInput("max_stage", self.max_stage, "a whole number from 1 to 4")
+        cat.parameter_in_range("pace", self.pace, 0.0, 10.0)
         if len(self.stage_hours) != 4 or list(self.stage_hours) != sorted(self.stage_hours) \
                 or self.stage_hours[0] < 0:
             raise InvalidInput("stage_hours", self.stage_hours,
@@ -111,11 +129,16 @@ class WithdrawalModel:
         with np.errstate(invalid="ignore", divide="ignore"):
             depth = np.where(adapted > 0, np.asarray(effect_site_mcg_per_ml) / adapted, np.inf)
         heavy = adapted >= self.severe_min_dependence_share * ec50_initial_mcg_per_ml
+        heaviest = adapted >= self.life_threatening_min_dependence_share * \
+            ec50_initial_mcg_per_ml
         stage = np.zeros(hours.shape, dtype=np.int8)
         under = ~np.isnan(hours)
-        for s in range(4):
-            reached = under & (hours >= self.stage_hours[s]) & (depth < self.depth_for_stage[s])
+        for s in range(self.max_stage):
+            reached = under & (hours >= self.stage_hours[s] * self.pace) & (
+                depth < self.depth_for_stage[s])
             if s >= 2:  # severe stages only with enough dependence (dose and duration)
                 reached &= heavy
+            if s == 3:
+                reached &= heaviest
             stage[reached] = s + 1
         return stage

@@ -108,6 +108,11 @@ def _render_summary(summary: dict[str, Any], out_dir: Path, console: Console) ->
                   f"({worst['withdrawal']['name']})")
     table.add_row("Worst overdose", f"stage {worst['overdose']['stage']} "
                   f"({worst['overdose']['name']})")
+    table.add_row("Side effects felt", ", ".join(
+        f"{s['symptom']} from {s['first']} ({s['hours']} h)" for s in worst["side_effects"])
+        or "none")
+    if summary.get("beyond_model"):
+        table.add_row("BEYOND THE MODEL", summary["beyond_model"])
     for fault in summary["faults"]:
         detection = "not detected by an alarm or a refill check" \
             if fault["detected_by"] is None else \

@@ -9,6 +9,7 @@ Returns PNG bytes: writing them is the caller's job.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,8 +27,40 @@ MARKED_KINDS = {
     "program": "program", "bolus": "bolus", "fault": "fault",
     "motor_stall_ends": "stall ends", "catheter_revision": "catheter revision",
     "pump_explanted": "pump replaced", "screening_bolus": "screening bolus",
+    "pump_stopped": "stop", "pump_resumed": "resume", "reservoir_emptied": "emptied",
+    "restart_retitrated": "re-titrated restart", "access_port_bolus": "access port bolus",
+    "patient_call": "call",
 }
-_MAX_LABELS = 40  # beyond this the labels would overlap into a smear
+_FIG_WIDTH_IN, _DPI = 13, 100
+# A vertical label at 7 pt is about 10 px wide; labels closer than this (in pixels of the
+# figure) are merged into one, so no two labels overlap (issue 9.15).
+_LABEL_GAP_PX = 14.0
+_AXES_WIDTH_PX = 1100.0  # the panels' width inside the 13-inch figure (constrained layout)
+_LABEL_MAX_CHARS = 48  # about the top panel's height at 7 pt
+
+
+def group_labels(positions: list[float], texts: list[str], min_gap: float
+                 ) -> list[tuple[float, str, list[int]]]:
+    """Labels along one axis with no two closer than `min_gap`: from the left, each label
+    takes in every later one that starts less than `min_gap` after it (texts joined once
+    each, a repeat counted). Returns (position, text, indices of the merged items)."""
+    order = sorted(range(len(positions)), key=lambda i: positions[i])
+    groups: list[tuple[float, list[int]]] = []
+    for i in order:
+        if groups and positions[i] - groups[-1][0] < min_gap:
+            groups[-1][1].append(i)
+        else:
+            groups.append((positions[i], [i]))
+    out = []
+    for x, members in groups:
+        counts: dict[str, int] = {}
+        for i in members:
+            counts[texts[i]] = counts.get(texts[i], 0) + 1
+        text = " + ".join(t if n == 1 else f"{t} x{n}" for t, n in counts.items())
+        if len(text) > _LABEL_MAX_CHARS:  # it must fit in the panel's height
+            text = text[:_LABEL_MAX_CHARS - 12].rstrip(" +") + f" ... ({len(members)})"
+        out.append((x, text, members))
+    return out
 
 
 def _x_axis(frame: pd.DataFrame) -> tuple[np.ndarray, str, float]:
@@ -40,8 +73,15 @@ def _x_axis(frame: pd.DataFrame) -> tuple[np.ndarray, str, float]:
 
 def render_png(result: SimulationResult, frame: pd.DataFrame) -> bytes:
     """The five-panel overview of a run, as PNG bytes."""
+    buffer = io.BytesIO()
+    build_figure(result, frame).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def build_figure(result: SimulationResult, frame: pd.DataFrame) -> Figure:
+    """The five-panel overview of a run (Agg canvas attached)."""
     x, xlabel, per = _x_axis(frame)
-    fig = Figure(figsize=(13, 14), dpi=100, layout="constrained")
+    fig = Figure(figsize=(_FIG_WIDTH_IN, 14), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(5, 1, sharex=True)
     fig.suptitle(f"{result.scenario.name}  ({result.scenario.start:%Y-%m-%d %H:%M} UTC start)",
@@ -103,6 +143,15 @@ def render_png(result: SimulationResult, frame: pd.DataFrame) -> bytes:
     ax.set_xlabel(xlabel)
     ax.legend(loc="upper right", fontsize=8)
 
+    span_x = _mark_events(result, axes, per)
+    for a in axes:
+        a.grid(True, alpha=0.25)
+    axes[-1].set_xlim(0, span_x)  # the scenario's window (a pump history may come before)
+    return fig
+
+
+def _mark_events(result: SimulationResult, axes: Any, per: float) -> float:
+    """Alarm and act lines in every panel, labelled without overlap; returns the x span."""
     start_s = result.scenario.start_s
 
     def at(time_s: int) -> float:
@@ -113,24 +162,29 @@ def render_png(result: SimulationResult, frame: pd.DataFrame) -> bytes:
     def inside(time_s: int) -> bool:
         return start_s <= time_s <= result.scenario.end_s
 
+    # Alarms (red critical, orange otherwise) and acts (grey) share one row of labels.
+    positions: list[float] = []
+    texts: list[str] = []
+    colours: list[str] = []
     for span in [a for a in result.alarms if inside(a.raised_s)]:
         colour = "red" if span.critical else "orange"
         for a in axes:
             a.axvline(at(span.raised_s), color=colour, lw=1.0, alpha=0.8)
-        axes[0].annotate(f"alarm: {span.kind}", (at(span.raised_s), 1.0),
-                         xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
-                         color=colour, va="top", ha="right")
+        positions.append(at(span.raised_s))
+        texts.append(f"alarm: {span.kind}")
+        colours.append(colour)
     marked = [e for e in result.events if e.kind in MARKED_KINDS and inside(e.time_s)]
     for e in marked:
         for a in axes:
             a.axvline(at(e.time_s), color="grey", lw=0.6, ls=":", alpha=0.8)
-    for e in marked[:_MAX_LABELS]:
-        axes[0].annotate(MARKED_KINDS[e.kind], (at(e.time_s), 0.02),
-                         xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
-                         color="dimgray", va="bottom", ha="left")
-    for a in axes:
-        a.grid(True, alpha=0.25)
-    axes[-1].set_xlim(0, span_x)  # the scenario's window (a pump history may come before)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+        positions.append(at(e.time_s))
+        texts.append(MARKED_KINDS[e.kind])
+        colours.append("dimgray")
+    gap = max(span_x, 1e-9) * _LABEL_GAP_PX / _AXES_WIDTH_PX
+    for x_label, text, members in group_labels(positions, texts, gap):
+        member_colours = {colours[i] for i in members}
+        colour = next((c for c in ("red", "orange") if c in member_colours), "dimgray")
+        axes[0].annotate(text, (x_label, 0.02), xycoords=("data", "axes fraction"),
+                         rotation=90, fontsize=7, color=colour, va="bottom", ha="left",
+                         gid="event-label")
+    return span_x

@@ -25,16 +25,16 @@ import numpy as np
 
 from itb.errors import InvalidInput, ItbError
 from itb.physiology import (
-    DrugDelivery,
     Patient,
     PatientParameters,
     PatientTrace,
-    Route,
 )
 from itb.pump import Pump
 from itb.pump.catalogue import MODELS, PumpModel
 from itb.pump.physical import PocketDeposit
 from itb.pump.pump import CommandedSegment, DeliverySegment
+from itb.sim import acts, clinic
+from itb.sim.clinic import SAMPLE_S, exact_mcg
 from itb.sim.programs import BuiltProgram, build_program, check_dose_change, scaled_program
 from itb.sim.scenario import (
     AcknowledgeEvent,
@@ -53,7 +53,8 @@ from itb.therapy.errors import RefillDiscrepancy
 from itb.therapy.refill import RefillPlan, check_refill, plan_refill
 from itb.therapy.units import NL_PER_ML, display
 
-SAMPLE_S = 300  # the timeline's resolution: 5 minutes
+# An established patient's pump is primed this long before the scenario starts (16.7).
+PRIMED_BEFORE_S = 86_400
 Progress = Callable[[float, str], None]
 
 
@@ -119,6 +120,8 @@ class PumpHistory:
     # (time_s, true reservoir nL, firmware estimate nL, cumulative true outflow nL,
     #  cumulative commanded volume in 1/86,400 nL) at each act and advance.
     anchors: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    # Drug injected through the catheter access port straight into the CSF: (time_s, mcg).
+    access_port: list[tuple[int, Fraction]] = field(default_factory=list)
     out_total_nl: int = 0
     commanded_units: int = 0
 
@@ -142,6 +145,7 @@ class SimulationResult:
     refill_times_s: list[int]
     implant_times_s: list[int]
     final_status: dict[str, Any] | None
+    calls: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------- the run
@@ -170,6 +174,14 @@ class _Run:
         self.auto_generation = 0
         self.pump_count = 0
         self.last_dose_change_s = scenario.implant_s
+        self.gap_since_s: int | None = None  # the pump stopped or emptied (sim.acts)
+        self.retitrate_target: BuiltProgram | None = None
+        self.calls: list[tuple[int, tuple[str, ...]]] = []
+        self.patient: Patient | None = None
+        self.patient_traces: list[PatientTrace] = []
+        self.fed = [0, 0, 0, 0]  # history items already given to the patient (csf, leak,
+        # pocket deposits, access-port boluses)
+        self.increases: list[clinic.Increase] = []
 
     # -- small helpers ------------------------------------------------------------------
     def note(self, time_s: int, source: str, kind: str, detail: str = "") -> None:
@@ -295,7 +307,8 @@ class _Run:
                                                 days)
         else:
             patient = Patient(parameters, scenario.start)
-        traces: list[PatientTrace] = []
+        traces: list[PatientTrace] = self.patient_traces
+        self.patient = patient
         screening = None
         self.recording = True
         if spec.screening is not None:
@@ -321,7 +334,10 @@ class _Run:
                 assert dose is not None
                 program_spec = ProgramSpec(type="simple", daily_dose_mcg=dose)
         assert program_spec is not None
-        self.implant(program_spec, scenario.implant_s)
+        if scenario.established and scenario.implant_s >= start_s and spec.implant.prime:
+            self.implant_primed(program_spec, scenario.implant_s)
+        else:
+            self.implant(program_spec, scenario.implant_s)
         if scenario.implant_s < start_s:
             self.pre_history(start_s)
         self.recording = True
@@ -375,6 +391,34 @@ class _Run:
         self.collect_log()
         self.plan(at_s)
 
+    def implant_primed(self, program_spec: ProgramSpec, at_s: int) -> None:
+        """An established patient's pump at the scenario's start already runs with drug at
+        the catheter tip (issue 16.7): the pump is implanted and primed a day before, out
+        of the record, and refilled to the implant's fill at the start, so the patient's
+        delivery does not stop while saline is pushed out of a new catheter."""
+        self.recording = False
+        self.implant(program_spec, at_s - PRIMED_BEFORE_S)
+        pump = self.pump
+        assert pump is not None
+        self.advance(at_s)
+        fill_nl = self.capacity_nl if self.spec.implant.fill_ml is None else int(
+            self.spec.implant.fill_ml * NL_PER_ML)
+        pump.refill(added_nl=fill_nl, concentration_mcg_per_ml=pump.concentration_mcg_per_ml)
+        self.collect_log()
+        self.queue = []
+        self.plans = []
+        self.recording = True
+        for times in (self.implant_times_s, self.program_changes_s, self.refill_times_s):
+            times[-1] = at_s
+        self.last_dose_change_s = at_s
+        assert self.built is not None
+        self.note(at_s, "clinic", "pump_implanted",
+                  f"{pump.model.name}, {display(_ml(fill_nl))} mL at "
+                  f"{display(pump.concentration_mcg_per_ml)} mcg/mL, "
+                  f"{display(self.built.daily_dose_mcg)} mcg/day (established patient: "
+                  "catheter already primed with drug)")
+        self.plan(at_s)
+
     def pre_history(self, start_s: int) -> None:
         """The pump ran before the scenario start (an established patient): refills on the
         planned dates, to the implant fill, as a well-run clinic would have done."""
@@ -421,6 +465,12 @@ class _Run:
             except ItbError as error:  # e.g. after end of service: reported, no new plan
                 self.note(when, "scenario", "refused", f"planned refill: {error}")
             return
+        if kind == "retitrate_step":
+            try:
+                acts.retitrate_step(self, when)
+            except ItbError as error:
+                self.note(when, "scenario", "refused", f"restart titration step: {error}")
+            return
         if kind == "clear_stall":
             try:
                 pump.clear_motor_stall()
@@ -445,11 +495,15 @@ class _Run:
             elif isinstance(event, CatheterRevisionEvent):
                 volume_ml = event.catheter_volume_ml or self.spec.implant.catheter_volume_ml
                 pump.revise_catheter(int(volume_ml * NL_PER_ML))
-                pump.prime()
+                # Prime the new catheter's volume only: the pump tubing still holds drug,
+                # and priming it too would push it out as an unintended bolus.
+                pump.prime(int(volume_ml * NL_PER_ML))
                 self.note(when, "clinic", "catheter_revision",
                           f"new catheter {display(volume_ml)} mL, primed")
             elif isinstance(event, ReplacePumpEvent):
                 self.replace(when, event)
+            elif isinstance(event, acts.ACT_EVENTS):
+                acts.handle(self, when, event)
             elif isinstance(event, AcknowledgeEvent):
                 count = pump.acknowledge_alarm()
                 self.note(when, "clinic", "alarms_acknowledged", f"{count} silenced")
@@ -474,7 +528,10 @@ class _Run:
             check_dose_change(self.built.daily_dose_mcg, built.daily_dose_mcg,
                               self.spec.patient, event.phase, self.last_dose_change_s, when,
                               event.override_reason)
+        if not clinic.response_check(self, when, built.daily_dose_mcg):
+            return  # held: the check found a pump or catheter fault (noted)
         pump.program(built.program)
+        self.gap_since_s = None  # a new program ends a stop (sim.acts)
         if built.daily_dose_mcg != self.built.daily_dose_mcg:
             self.last_dose_change_s = when
         self.built = built
@@ -503,7 +560,13 @@ class _Run:
                 self.push(when + int(event.duration_h * 3600), 0, "clear_stall", event.cause)
                 detail += f" for {display(event.duration_h)} h"
         elif event.fault == "memory_error":
+            # The stored program fails its check. The pump keeps two copies and recovers a
+            # single flipped copy from the other (an established pump has both), so the
+            # fault flips the same bit in the second copy too when the first is recovered.
             pump.corrupt_memory()
+            if pump.safe_state is None:
+                active = pump.nvm.active()
+                pump.corrupt_memory(slot=active.slot if active else 0)
         elif event.fault == "low_battery_reset":
             pump.inject_low_battery_reset()
         self.faults.append(FaultRecord(when, event.fault, detail))
@@ -535,11 +598,16 @@ class _Run:
             check_text = f"discrepancy: {discrepancy}"
             self.note(when, "clinic", "refill_discrepancy", str(discrepancy))
             if not event.override_discrepancy:
+                # The residual is drawn out into the syringe (that is how it was measured)
+                # and discarded before the check stops the refill (issue 16.8): the pump is
+                # left empty, and the next refill finds nothing to withdraw.
+                pump.refill(added_nl=0, concentration_mcg_per_ml=pump.concentration_mcg_per_ml)
                 self.refills.append(RefillRecord(
                     when, "blocked", expected, withdrawn, withdrawn - shown_expected, check_text,
                     error=event.error))
                 self.note(when, "clinic", "refill_blocked",
-                          "the refill is blocked until the cause is found (itb.therapy rule)")
+                          f"residual {display(_ml(withdrawn))} mL withdrawn and discarded; "
+                          "the refill is stopped until the cause is found (itb.therapy rule)")
                 return
         report = pump.refill(
             added_nl=fill_nl, concentration_mcg_per_ml=conc, pocket_fill_nl=pocket_nl,
@@ -588,22 +656,8 @@ class _Run:
         self.anchor()
 
     def patient_pass(self, patient: Patient, end_s: int) -> PatientTrace:
-        """The patient under all the drug that truly arrived, in one closed-form pass."""
-        h = self.history
-        now_s = int(patient.now.timestamp())
-        deliveries: list[DrugDelivery] = []
-        for segments, route in ((h.csf, Route.CSF), (h.leak, Route.POCKET)):
-            # Drug that leaks out of a disconnected or broken catheter goes into the tissue
-            # around it, from where it is absorbed like a pocket deposit.
-            for segment, mcg in zip(segments, exact_mcg(segments), strict=True):
-                if segment.start_s >= now_s:
-                    deliveries.append(DrugDelivery(_dt(segment.start_s), _dt(segment.end_s),
-                                                   mcg, route))
-        for deposit in h.deposits:
-            if deposit.time_s >= now_s:
-                at = _dt(deposit.time_s)
-                deliveries.append(DrugDelivery(at, at, deposit.mcg, Route.POCKET))
-        return patient.advance(_dt(end_s), deliveries, sample_every_s=SAMPLE_S)
+        """The patient under the drug that truly arrived and was not yet given (sim.clinic)."""
+        return clinic.feed_patient(self, patient, end_s)
 
     def result(self, parameters: PatientParameters, screening: ScreeningOutcome | None,
                implanted: bool, traces: list[PatientTrace]) -> SimulationResult:
@@ -615,21 +669,7 @@ class _Run:
             alarms=sorted(self.alarms, key=lambda a: a.raised_s), refills=self.refills,
             faults=self.faults, plans=self.plans, program_changes_s=self.program_changes_s,
             refill_times_s=self.refill_times_s, implant_times_s=self.implant_times_s,
-            final_status=status)
-
-
-def exact_mcg(segments: list[DeliverySegment]) -> list[Fraction]:
-    """The exact drug in each segment (a run has few concentrations: each is split into
-    numerator and denominator once, so each amount is one Fraction construction)."""
-    parts: dict[Fraction, tuple[int, int]] = {}
-    out = []
-    for segment in segments:
-        conc = segment.mcg_per_ml
-        pair = parts.get(conc)
-        if pair is None:
-            pair = parts[conc] = (conc.numerator, conc.denominator * NL_PER_ML)
-        out.append(Fraction(segment.volume_nl * pair[0], pair[1]))
-    return out
+            final_status=status, calls=self.calls)
 
 
 def extra_detail(pocket_nl: int, conc: Fraction, true_conc: Fraction | None) -> str:
@@ -671,5 +711,6 @@ __all__ = [
     "SimEvent",
     "SimulationResult",
     "concat_traces",
+    "exact_mcg",
     "run_scenario",
 ]

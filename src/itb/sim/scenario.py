@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from itb.errors import InvalidInput, ItbError
+from itb.physiology.symptoms import symptom
 from itb.pump.catalogue import MODELS
 from itb.therapy.flex import zone_of
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, exact
@@ -167,6 +168,7 @@ class KineticsParameters(_Model):
     effect_site_rate_per_h: ModelFloat | None = None
     weight_kg: ModelFloat | None = None
     dependence_time_constant_h: ModelFloat | None = None
+    renal_function: ModelFloat | None = None  # 1 normal kidneys, less when impaired
 
 
 class ResponseParameters(_Model):
@@ -508,14 +510,69 @@ class TitrateEvent(_Event):
         return value
 
 
+class StopEvent(_Event):
+    """Stop the pump (it runs at the minimum rate): an emergency act or a drug holiday."""
+
+    event: Literal["stop"]
+
+
+class ResumeEvent(_Event):
+    """Resume the program after `stop`. After a long gap the simulated clinic re-titrates
+    (`retitrate = "auto"`, see docs/sim.md); "yes" always, "no" restarts the old dose."""
+
+    event: Literal["resume"]
+    retitrate: Literal["auto", "yes", "no"] = "auto"
+    program: ProgramSpec | None = None  # the dose to restart (default: the one in force)
+
+
+class EmptyReservoirEvent(_Event):
+    """Withdraw and discard all the drug in the reservoir (labeling, overdose: residual
+    solution is removed from the pump as soon as possible)."""
+
+    event: Literal["empty_reservoir"]
+
+
+class AccessPortBolusEvent(_Event):
+    """An intrathecal bolus injected through the catheter access port, straight into the
+    CSF (restoring intrathecal baclofen in withdrawal)."""
+
+    event: Literal["access_port_bolus"]
+    dose_mcg: Exact
+
+    @field_validator("dose_mcg")
+    @classmethod
+    def _dose(cls, value: Fraction) -> Fraction:
+        if not 0 < value <= 2000:
+            raise ValueError("must be more than 0 and at most 2000 mcg")
+        return value
+
+
+class PatientCallEvent(_Event):
+    """The patient or carer calls with symptoms; the run triages them (with the pump facts
+    and whatever the simulated patient feels at that moment)."""
+
+    event: Literal["patient_call"]
+    symptoms: list[str] = Field(min_length=1, max_length=20)
+
+    @field_validator("symptoms")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        try:
+            return [symptom(name).name for name in value]
+        except InvalidInput as error:
+            raise ValueError(str(error)) from None
+
+
 TimelineEvent = Annotated[
     ProgramEvent | TitrateEvent | RefillEvent | BolusEvent | FaultEvent
-    | CatheterRevisionEvent | ReplacePumpEvent | AcknowledgeEvent,
+    | CatheterRevisionEvent | ReplacePumpEvent | AcknowledgeEvent | StopEvent | ResumeEvent
+    | EmptyReservoirEvent | AccessPortBolusEvent | PatientCallEvent,
     Field(discriminator="event"),
 ]
 
 EVENT_KINDS = ("program", "titrate", "refill", "bolus", "fault", "catheter_revision",
-               "replace_pump", "acknowledge_alarms")
+               "replace_pump", "acknowledge_alarms", "stop", "resume", "empty_reservoir",
+               "access_port_bolus", "patient_call")
 
 
 class AutoRefillSection(_Model):

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from itb.physiology.overdose import STAGE_NAMES as OVERDOSE_STAGE_NAMES
-from itb.physiology.patient import symptoms_for
 from itb.physiology.triage import AlarmTone, PumpFacts, triage
 from itb.physiology.withdrawal import STAGE_NAMES as WITHDRAWAL_STAGE_NAMES
 from itb.sim.runner import AlarmSpan, SimulationResult
@@ -80,7 +79,7 @@ def _first_symptom(frame: pd.DataFrame, start_s: int, from_s: int) -> dict[str, 
     i = int(idx[0])
     w = int(frame["withdrawal_stage"].iat[i])
     o = int(frame["overdose_stage"].iat[i])
-    names = symptoms_for(w, o, bool(frame["side_effects"].iat[i]))
+    names = tuple(frame["symptoms"].iat[i].split())
     return {"time_s": int(t[i]), "time": _iso(t[i]), "symptoms": list(names),
             "withdrawal_stage": w, "overdose_stage": o}
 
@@ -105,6 +104,49 @@ def _worst(frame: pd.DataFrame, column: str, names: tuple[str, ...],
     i = int(np.flatnonzero(values == worst)[0])
     return {"stage": worst, "name": names[worst],
             "first_reached": _iso(start_s + round(float(frame["hours"].iat[i]) * 3600))}
+
+
+def _side_effects_seen(frame: pd.DataFrame, start_s: int, from_s: int) -> list[dict[str, Any]]:
+    """Each common side effect (seed 001) the patient felt, with its first time and hours."""
+    t = start_s + np.round(frame["hours"].to_numpy() * 3600.0)
+    side = frame["side_effects"].to_numpy().astype(bool)
+    words = frame["symptoms"].astype(str)
+    out = []
+    for name in ("sleepiness", "loose-muscles"):
+        felt = side & words.str.contains(name, regex=False).to_numpy()
+        idx = np.flatnonzero(felt & (t >= from_s))
+        if len(idx):
+            out.append({"symptom": name, "first": _iso(t[idx[0]]),
+                        "hours": round(len(idx) * 300 / 3600, 2)})
+    return out
+
+
+def _call_json(result: SimulationResult, frame: pd.DataFrame, time_s: int,
+               reported: tuple[str, ...]) -> dict[str, Any]:
+    """A patient's call: what they report plus what the simulated patient feels then,
+    triaged with the pump facts a carer would know."""
+    start_s = result.scenario.start_s
+    t = start_s + np.round(frame["hours"].to_numpy() * 3600.0)
+    i = int(np.searchsorted(t, time_s, side="right")) - 1
+    felt = frame["symptoms"].iat[i].split() if 0 <= i < len(frame) else []
+    names = list(dict.fromkeys([*reported, *felt]))
+    facts = pump_facts_at(result, time_s)
+    return {"time": _iso(time_s), "reported": list(reported), "felt": felt,
+            "pump_facts": facts.described(), "triage": triage(names, facts).as_json()}
+
+
+def _beyond_model(frame: pd.DataFrame, start_s: int) -> str | None:
+    """Life-threatening withdrawal still untreated at the end of the run (issue 16.3): the
+    model holds it at stage 4, but what happens next is beyond it."""
+    stage = frame["withdrawal_stage"].to_numpy()
+    if len(stage) == 0 or stage[-1] < 4:
+        return None
+    below = np.flatnonzero(stage < 4)
+    i = int(below[-1]) + 1 if len(below) else 0
+    since = _iso(start_s + round(float(frame["hours"].iat[i]) * 3600))
+    return (f"life-threatening withdrawal untreated since {since} and at the end of the run: "
+            "it does not resolve at home and needs intensive care and intrathecal baclofen "
+            "restored; its course after this point is beyond the model")
 
 
 def _alarm_json(span: AlarmSpan) -> dict[str, Any]:
@@ -159,7 +201,11 @@ def summarize(result: SimulationResult, frame: pd.DataFrame) -> dict[str, Any]:
         "withdrawal": _worst(frame, "withdrawal_stage", WITHDRAWAL_STAGE_NAMES, start_s),
         "overdose": _worst(frame, "overdose_stage", OVERDOSE_STAGE_NAMES, start_s),
         "max_ashworth": round(float(frame["ashworth"].max()), 2) if len(frame) else None,
+        "min_ashworth": round(float(frame["ashworth"].min()), 2) if len(frame) else None,
+        "side_effects": _side_effects_seen(frame, start_s, therapy_from),
     }
+    out["beyond_model"] = _beyond_model(frame, start_s)
+    out["calls"] = [_call_json(result, frame, t, names) for t, names in result.calls]
     out["faults"] = [_fault_json(result, frame, f.time_s, f.fault, f.detail)
                      for f in result.faults]
     out["refills"] = [_refill_json(r) for r in result.refills]
@@ -202,11 +248,17 @@ def _fault_json(result: SimulationResult, frame: pd.DataFrame, time_s: int, faul
     discrepancy = next((r for r in result.refills
                         if r.time_s >= time_s and r.check.startswith("discrepancy")), None)
     symptom = _first_symptom(frame, result.scenario.start_s, time_s)
+    check = next((e for e in result.events if e.kind == "catheter_check"
+                  and e.time_s >= time_s and "no fault found" not in e.detail), None)
     signals = []
+    if check is not None:
+        signals.append((check.time_s, 0, "catheter check on a poor response"))
+    # At the same moment the discrepancy comes first: an alarm then is its consequence (a
+    # blocked refill leaves the pump emptied, issue 16.8).
     if alarm is not None:
-        signals.append((alarm.raised_s, "alarm: " + alarm.kind))
+        signals.append((alarm.raised_s, 1, "alarm: " + alarm.kind))
     if discrepancy is not None:
-        signals.append((discrepancy.time_s, "refill residual discrepancy"))
+        signals.append((discrepancy.time_s, 0, "refill residual discrepancy"))
     detected = min(signals) if signals else None
     return {
         "time": _iso(time_s), "fault": fault, "detail": detail,
@@ -219,7 +271,7 @@ def _fault_json(result: SimulationResult, frame: pd.DataFrame, time_s: int, faul
         "first_symptom_after": None if symptom is None else {
             "time": symptom["time"], "symptoms": symptom["symptoms"],
             "hours_after_fault": _hours(symptom["time_s"] - time_s)},
-        "detected_by": None if detected is None else detected[1],
+        "detected_by": None if detected is None else detected[2],
         "hours_to_detection": None if detected is None else _hours(detected[0] - time_s),
     }
 

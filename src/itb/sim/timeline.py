@@ -110,8 +110,9 @@ def build_timeline(result: SimulationResult) -> pd.DataFrame:
                      - _cumulative(ks, ke, kmcg, t)) * per_day
     withdrawal = p["withdrawal_stage"].astype(np.int64)
     overdose = p["overdose_stage"].astype(np.int64)
-    side = p["side_effects"].astype(bool)
-    symptoms = _symptom_texts(withdrawal, overdose, side)
+    side_mask = p["side_effects"].astype(np.int64)
+    side = side_mask > 0
+    symptoms = _symptom_texts(withdrawal, overdose, side_mask)
     alarms = _alarm_texts(result, t)
     return pd.DataFrame({
         "time": pd.to_datetime(t.astype(np.int64), unit="s", utc=True),
@@ -139,11 +140,11 @@ def _symptom_texts(withdrawal: np.ndarray, overdose: np.ndarray, side: np.ndarra
     out = np.full(len(withdrawal), "", dtype=object)
     if len(withdrawal) == 0:
         return out
-    key = withdrawal * 100 + overdose * 10 + side.astype(np.int64)
+    key = withdrawal * 100 + overdose * 10 + side
     for code in np.unique(key):
         if code == 0:
             continue
-        names = symptoms_for(int(code // 100), int(code // 10 % 10), bool(code % 10))
+        names = symptoms_for(int(code // 100), int(code // 10 % 10), int(code % 10))
         out[key == code] = " ".join(names)
     return out
 
