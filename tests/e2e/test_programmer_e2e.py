@@ -448,3 +448,33 @@ def test_a_bolus_cut_at_any_point_is_given_at_most_once_and_reported_right(
         assert given == 1 and "the pump's log shows it carried out at" in cut.stderr
         assert "Do not send the bolus again" in cut.stderr
     assert proxy.connections == 3  # read, send (cut), and the look-up: never a resend
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", ["request", "reply"])
+def test_a_refill_cut_is_never_lost_nor_recorded_twice(fresh_pump: ServedPump,
+                                                       mode: str) -> None:
+    """Issue 14 over real TCP: a refill whose answer is lost is recorded as refilled (the pump's
+    log shows it), one lost on its way is reported not carried out; never both, never twice."""
+    served = fresh_pump
+    before = served.interrogate()
+    proxy = CuttingProxy(served.port, *BOLUS_SEND, mode)  # the refill is also session 2's 5th
+    try:
+        cut = served.run("refill", "--withdrawn-ml", served.syringe_ml(), "--concentration",
+                         "500", "--added-ml", "18", "--yes", port=proxy.port)
+    finally:
+        proxy.close()
+    assert cut.returncode == 2 and "Traceback" not in cut.stderr, cut.stderr
+    after = served.interrogate()
+    record = [json.loads(line) for line in served.session.read_text().splitlines()
+              if json.loads(line)["kind"] == "refill"][-1]
+    if mode == "request":
+        assert "shows it not carried out" in cut.stderr and "same volumes" in cut.stderr
+        assert after["last_refill_at"] == before["last_refill_at"]
+        assert record["outcome"] == "stopped"
+    else:
+        assert "the pump's log shows it carried out at" in cut.stderr
+        assert after["last_refill_at"] != before["last_refill_at"]
+        assert 18 <= exact(after["reservoir_estimate_ml"]) < 19  # 18 mL plus what stayed in
+        assert record["outcome"] == "refilled"
+    assert proxy.connections == 3
