@@ -214,7 +214,7 @@ def test_program_refused_titration_then_override(served: ServedPump) -> None:
     refused = served.run("program", "--daily-dose", "450", "--origin", "spinal",
                          "--age-years", "45", "--yes")
     assert refused.returncode == 2
-    assert "330 to 390 mcg/day" in refused.stderr and "Traceback" not in refused.stderr
+    assert "more than 300 up to 390 mcg/day" in refused.stderr and "Traceback" not in refused.stderr
     assert served.interrogate()["daily_dose_mcg"] == "300"
     done = served.run("program", "--daily-dose", "450", "--origin", "spinal", "--age-years",
                       "45", "--override-reason", "spasms uncontrolled at 390 (team)", "--yes")

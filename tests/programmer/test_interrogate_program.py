@@ -84,7 +84,7 @@ def test_program_beyond_the_step_is_refused_and_the_pump_keeps_its_program(cli: 
                  "--yes")
     assert result.exit_code == 2
     assert "Traceback" not in result.output
-    assert "330 to 390 mcg/day" in result.stderr
+    assert "more than 300 up to 390 mcg/day" in result.stderr
     assert "--override-reason" in result.stderr
     assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(300))
     assert journal(cli)[-1]["outcome"] == "refused"
@@ -102,11 +102,11 @@ def test_program_beyond_the_step_with_an_override_reason_is_sent(cli: Cli) -> No
 
 
 def test_cerebral_origin_child_uses_the_smaller_step(cli: Cli) -> None:
-    # Children: +5-15% per step (label) -> 315 to 345 from 300.
+    # Children: +5-15% per step (label) -> at most 345 from 300.
     result = cli("program", "--daily-dose", "360", "--origin", "cerebral", "--age-years", "9",
                  "--yes")
     assert result.exit_code == 2
-    assert "315 to 345 mcg/day" in result.stderr
+    assert "more than 300 up to 345 mcg/day" in result.stderr
 
 
 def test_a_second_change_within_24_hours_needs_an_override(cli: Cli) -> None:

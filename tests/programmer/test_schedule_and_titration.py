@@ -94,14 +94,14 @@ def review(current: int | None, proposed: int, *, patient=ADULT_SPINAL,
 def test_titration_within_the_step() -> None:
     result = review(300, 360)
     assert result.status == WITHIN and not result.violations
-    assert (result.allowed_low_mcg_per_day, result.allowed_high_mcg_per_day) == (330, 390)
+    assert (result.allowed_low_mcg_per_day, result.allowed_high_mcg_per_day) == (300, 390)
     assert result.change_mcg_per_day == 60 and result.change_percent == 20
 
 
 def test_titration_beyond_the_step_needs_an_override_and_takes_one() -> None:
     refused = review(300, 450)
     assert refused.status == NEEDS_OVERRIDE and refused.needs_override
-    assert "330 to 390 mcg/day" in str(refused.refusal())
+    assert "more than 300 up to 390 mcg/day" in str(refused.refusal())
     accepted = review(300, 450, reason="  team decision ")
     assert accepted.status == OVERRIDDEN and accepted.override_reason == "team decision"
 
@@ -111,12 +111,26 @@ def test_titration_too_soon_and_beyond_the_step_are_both_listed() -> None:
     assert result.status == NEEDS_OVERRIDE
     assert len(result.violations) == 2
     assert result.violations[0].startswith("too soon")
-    assert result.violations[1].startswith("beyond the step")
+    assert result.violations[1].startswith("beyond the largest step")
+    assert result.next_increase_at == NOW + timedelta(hours=21)
+    refusal = result.refusal()
+    assert refusal.field == "increase" and (NOW + timedelta(hours=21)).isoformat() in str(refusal)
+    assert refusal.next_step and "Wait until" in refusal.next_step
 
 
-def test_decrease_for_side_effects_uses_the_10_to_20_percent_rule() -> None:
+def test_decreases_are_allowed_at_any_time_and_a_large_cut_is_flagged_for_confirmation(
+        ) -> None:
     assert review(500, 420).status == WITHIN  # -16%
-    assert review(500, 300).status == NEEDS_OVERRIDE  # -40%
+    small = review(500, 495, last=NOW - timedelta(hours=12))  # -1%, 12 h after a change
+    assert small.status == WITHIN and small.notes and not small.large_decrease
+    large = review(500, 300, last=NOW - timedelta(hours=12))  # -40%
+    assert large.status == WITHIN and large.large_decrease
+    assert large.withdrawal_warning and "withdrawal" in large.withdrawal_warning
+
+
+def test_a_small_increase_is_within_the_rules_with_a_note() -> None:
+    result = review(400, 405)  # issue 9.7: +1.25%, spinal adult
+    assert result.status == WITHIN and "smaller than the usual step" in result.notes[0]
 
 
 def test_above_the_usual_range_needs_an_override_even_within_the_step() -> None:

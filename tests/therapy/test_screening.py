@@ -164,3 +164,24 @@ def test_positive_response_ashworth_threshold_must_fit_the_scale(points: Fractio
     with pytest.raises(InvalidInput) as refused:
         PositiveResponseCriterion(min_ashworth_decrease=points)
     assert refused.value.field == "min_ashworth_decrease"
+
+
+def test_a_very_small_child_may_start_screening_at_25_mcg() -> None:
+    # issue 16.13: 25 mcg for a very small child (catalogue, *unconfirmed* label figure).
+    def child_bolus(index: int, after: SpasticityScore = SAME, effect: object = None):
+        return screening_bolus(dose_mcg=(25, 50, 75, 100)[index],
+                               given_at=T0 + timedelta(hours=24 * index), injection_s=90,
+                               observed_h=8, before=TIGHT, after=after,
+                               effect_duration_h=effect)
+
+    first = evaluate_trial([child_bolus(0)], small_child=True)
+    assert first.decision is TrialDecision.ESCALATE and first.next_dose_mcg == 50
+    assert child_bolus(0).volume_ml == Fraction(1, 2)
+    positive = evaluate_trial([child_bolus(0, LOOSE, effect=10)], small_child=True)
+    assert positive.initial_dose is not None and positive.initial_dose.daily_dose_mcg == 25
+    last = evaluate_trial([child_bolus(i) for i in range(4)], small_child=True)
+    assert last.decision is TrialDecision.NOT_A_CANDIDATE
+    # Without the flag 25 mcg is refused, and the refusal says when it is allowed.
+    with pytest.raises(ScreeningProtocolError) as refused:
+        evaluate_trial([child_bolus(0)])
+    assert "very small child" in str(refused.value)

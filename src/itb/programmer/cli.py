@@ -28,7 +28,7 @@ from rich.text import Text
 from itb.errors import InvalidInput, ItbError
 from itb.programmer import journal as journal_mod
 from itb.programmer import refill as refill_mod
-from itb.programmer import render
+from itb.programmer import refill_details, render
 from itb.programmer import schedule as sched
 from itb.programmer.delivery import Delivery, DeliveryChecked, journal_outcome
 from itb.programmer.errors import (
@@ -38,7 +38,14 @@ from itb.programmer.errors import (
     PrescriptionMismatch,
     ProgrammerError,
 )
-from itb.programmer.programming import build_preview, new_limits, patient_facts, request_spec
+from itb.programmer.programming import (
+    TitrationReview,
+    build_preview,
+    new_limits,
+    patient_facts,
+    request_spec,
+)
+from itb.programmer.response_check import review_response
 from itb.programmer.view import PumpView, project_reservoir, view_to_json
 from itb.programmer.wand import (
     LINK_LOST,
@@ -72,7 +79,12 @@ from itb.telemetry.errors import (
     LinkTimeout,
     SessionClosed,
 )
-from itb.therapy.errors import FlexScheduleError, Overfill, RefillDiscrepancy
+from itb.therapy.errors import (
+    FlexScheduleError,
+    LargeDecreaseUnconfirmed,
+    Overfill,
+    RefillDiscrepancy,
+)
 from itb.therapy.flex import parse_flex_toml
 from itb.therapy.units import NL_PER_ML, display, exact, in_range, ml_to_nl, to_exact_str
 
@@ -126,10 +138,14 @@ def explain(exc: BaseException, options: ConnectionOptions | None = None) -> tup
         return f"Wrong concentration: {exc}.", (
             "Use the prescribed drug, or have the prescription changed and give "
             f"--prescribed-concentration. {nothing_sent}")
+    if isinstance(exc, LargeDecreaseUnconfirmed):
+        return f"Large decrease not confirmed: {exc}.", (
+            "Confirm it with --confirm-large-decrease (or answer the question interactively), "
+            f"or choose a smaller step. {nothing_sent}")
     if isinstance(exc, OverrideNeeded):
-        return f"Dose change refused: {exc}.", (
+        return f"Dose change refused: {exc}.", (exc.next_step or (
             "Choose a dose in the allowed range, or give --override-reason with the clinical "
-            f"reason for going beyond it. {nothing_sent}")
+            "reason for going beyond it.")) + f" {nothing_sent}"
     if isinstance(exc, FlexScheduleError):
         return f"Flex schedule refused: {exc}.", f"Correct the flex file. {nothing_sent}"
     if isinstance(exc, KeyFileError):
@@ -326,7 +342,8 @@ def program(
     origin: Annotated[str | None, typer.Option(
         "--origin", help="The patient's spasticity origin: spinal or cerebral.")] = None,
     age_years: Annotated[str | None, typer.Option(
-        "--age-years", help="The patient's age in years (children: under 12).")] = None,
+        "--age-years", help="The patient's age in years (pediatric step under 18; "
+        "under-12 maintenance figures).")] = None,
     phase: Annotated[str, typer.Option(
         "--phase", help="titration (after implant) or maintenance (at refill visits).")
     ] = "titration",
@@ -338,6 +355,16 @@ def program(
         "--max-bolus", help="New maximum bolus, mcg (default: keep).")] = None,
     override_reason: Annotated[str | None, typer.Option(
         "--override-reason", help="Clinical reason to go beyond the titration rules.")] = None,
+    confirm_large_decrease: Annotated[bool, typer.Option(
+        "--confirm-large-decrease",
+        help="Confirm a cut larger than 20% (it can bring on withdrawal); asked otherwise.")
+    ] = False,
+    response: Annotated[str | None, typer.Option(
+        "--response", help="Spasticity since the last increase: improved, unchanged or worse.")
+    ] = None,
+    catheter_checked: Annotated[str | None, typer.Option(
+        "--catheter-checked", help="After a poor response: the catheter and pump check done "
+        "and its result.")] = None,
     yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
     serial: SerialOpt = None, key_file: KeyOpt = None,
     session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
@@ -392,13 +419,20 @@ def program(
         except CommandRejected as exc:
             dry_run, pump_refusal = None, exc
     # The session is closed while the clinician reads the preview (no idle timeout to race).
-    preview = build_preview(view, spec, dry_run, patient, override_reason, notes)
+    checked = review_response(view, sched.daily_dose_mcg(spec) or Fraction(0), response,
+                              catheter_checked, override_reason)
+    preview = build_preview(view, spec, dry_run, patient, override_reason,
+                            notes + ((checked.note,) if checked.note else ()))
     out.print(render.preview(preview))
     titration = preview.titration
     details = {"previous": None if view.program is None else sched.program_to_json(view.program),
                "new": sched.program_to_json(spec), "patient": patient.describe(),
                "titration": titration.status, "violations": list(titration.violations),
                "override_reason": titration.override_reason,
+               "titration_notes": list(titration.notes),
+               "response": response, "poor_response": checked.note if checked.poor else None,
+               "catheter_checked": catheter_checked,
+               "large_decrease_confirmed": titration.large_decrease or None,
                "previous_daily_dose_mcg": None if view.daily_dose_mcg is None
                else dec(view.daily_dose_mcg),
                "daily_dose_mcg": dec(preview.daily_dose_mcg),
@@ -414,12 +448,13 @@ def program(
                "refused by the pump: " + summary, {**details, "error": str(pump_refusal)})
         raise pump_refusal
     try:
+        confirm_decrease(titration, confirm_large_decrease, yes)
         confirm(f"Send this program to pump {view.serial}?", yes)
         with send_session(factory, view, "new program") as client:
             echo, _after = send_program(client, factory, view.program, spec,
                                         view.concentration_mcg_per_ml,
                                         view.report.log_next_index)
-    except NotConfirmed:
+    except (NotConfirmed, LargeDecreaseUnconfirmed):
         record(session_file, "program", view, view.serial, "cancelled", "cancelled: " + summary,
                details)
         raise
@@ -436,6 +471,19 @@ def program(
     out.print(Text(f"Program sent and verified: the pump's echo and a fresh interrogation show "
                    f"the new program in force since {render.when(echo.effective)}.",
                    style="bold green"))
+
+
+def confirm_decrease(titration: TitrationReview, confirmed: bool, yes: bool) -> None:
+    """A cut beyond the labeled decrease step is confirmed on its own: --yes alone is not
+    enough (it answers routine questions), the flag or an answer to this question is."""
+    if not titration.large_decrease or confirmed:
+        return
+    if yes:
+        raise LargeDecreaseUnconfirmed(
+            "daily dose", f"{display(titration.proposed_mcg_per_day)} mcg/day",
+            "a large decrease confirmed with --confirm-large-decrease",
+            titration.withdrawal_warning)
+    confirm("This large decrease can bring on withdrawal. Confirm the large decrease?", False)
 
 
 # ---- refill ------------------------------------------------------------------------------------
@@ -479,6 +527,23 @@ def refill(
     catheter_length_cm: Annotated[str | None, typer.Option(
         "--catheter-length-cm", help="Implanted catheter length, cm (for a bridge bolus).")
     ] = None,
+    diluted_from: Annotated[str | None, typer.Option(
+        "--diluted-from", help="Prescribed dilution: the marketed stock strength, mcg/mL.")
+    ] = None,
+    diluent: Annotated[str | None, typer.Option(
+        "--diluent", help="Prescribed dilution: preservative-free 0.9% sodium chloride.")
+    ] = None,
+    lot: Annotated[str | None, typer.Option("--lot", help="The drug's lot number.")] = None,
+    expiry: Annotated[str | None, typer.Option(
+        "--expiry", help="The drug's expiry date, YYYY-MM-DD (expired drug is refused).")
+    ] = None,
+    second_check_by: Annotated[str | None, typer.Option(
+        "--second-check-by", help="Who checked the strength and the program (second person).")
+    ] = None,
+    wasted_ml: Annotated[str | None, typer.Option(
+        "--wasted-ml", help="Volume wasted, mL (default: the withdrawn residual).")] = None,
+    pocket_skin_check: Annotated[str | None, typer.Option(
+        "--pocket-skin-check", help="Findings of the pocket and skin check.")] = None,
     yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
     serial: SerialOpt = None, key_file: KeyOpt = None,
     session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
@@ -552,16 +617,24 @@ def refill(
     known: dict[str, Any] = {"withdrawn_nl": withdrawn_nl,
                              "discrepancy_nl": residual.discrepancy_nl, "brand": brand}
     try:
-        product = refill_mod.check_drug(brand, conc_text, prescribed_text)
-        known["conc"] = product.concentration_mcg_per_ml
+        new_conc, dilution = refill_details.check_strength(brand, conc_text, prescribed_text,
+                                                           diluted_from, diluent)
+        known["conc"] = new_conc
         known["prescribed"] = exact("prescribed concentration", prescribed_text)
         known["added_nl"] = ml_to_nl("added_ml", added_text)
         fill = refill_mod.check_fill(view, withdrawn_text, added_text)
-    except (PrescriptionMismatch, Overfill) as exc:
+        refill_details.check_min_flow(view, new_conc)
+        details = refill_details.refill_details(
+            lot=lot, expiry=expiry, second_check_by=second_check_by, wasted_ml=wasted_ml,
+            pocket_skin_check=pocket_skin_check, withdrawn_nl=withdrawn_nl,
+            pump_time=view.now, dilution=dilution)
+    except InvalidInput as exc:
         halt("drug or volume refused", exc, **known)
-    new_conc = product.concentration_mcg_per_ml
-    out.print(Text(f"{brand} {display(new_conc)} mcg/mL, {render.ml(fill.fill_nl)} into a "
-                   f"{render.ml(fill.capacity_nl)} reservoir."))
+    out.print(Text(f"{brand} {display(new_conc)} mcg/mL"
+                   + ("" if dilution is None else f" (prescribed dilution of "
+                      f"{display(dilution.stock_mcg_per_ml)} mcg/mL in {dilution.diluent})")
+                   + f", {render.ml(fill.fill_nl)} into a "
+                     f"{render.ml(fill.capacity_nl)} reservoir."))
 
     # 4. Bridge bolus for a change of concentration.
     out.print(Text("Step 4 of 7: concentration change", style="bold"))
@@ -645,7 +718,7 @@ def refill(
     record(session_file, "refill", after, view.serial, "done",
            f"refilled {render.ml(fill.fill_nl)} of {brand} {display(new_conc)} mcg/mL "
            f"(withdrawn {render.ml(withdrawn_nl)}, expected {render.ml(expected)})",
-           {"refill": record_.to_json()})
+           {"refill": record_.to_json() | details.to_json()})
     out.print(Text("Step 7 of 7: refill record written to the session journal "
                    f"{session_file}", style="bold green"))
 
@@ -1025,3 +1098,9 @@ def report(
     typer.echo(str(out_file))
     if pdf_file is not None:
         typer.echo(str(pdf_file))
+
+
+# The emergency acts live in their own module, which uses the helpers above.
+from itb.programmer.emergency_cli import emergency_app  # noqa: E402
+
+app.add_typer(emergency_app, name="emergency")

@@ -22,8 +22,10 @@ class ProgrammerError(ItbError):
 class OverrideNeeded(InvalidInput):
     """A dose change breaks a titration rule and no override reason was given."""
 
-    def __init__(self, field: str, value: Any, allowed: str, violations: tuple[str, ...]) -> None:
+    def __init__(self, field: str, value: Any, allowed: str, violations: tuple[str, ...],
+                 next_step: str | None = None) -> None:
         self.violations = violations
+        self.next_step = next_step  # set when the usual "choose a dose" advice does not fit
         super().__init__(field, value, allowed, "; ".join(violations))
 
 

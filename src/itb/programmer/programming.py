@@ -24,7 +24,6 @@ from itb.telemetry.commands import HardLimitsSpec, ProgramConfirmation, ProgramS
 from itb.therapy.catalogue import (
     MAINTENANCE,
     AgeGroup,
-    ChangeReason,
     Origin,
     PediatricRule,
     Phase,
@@ -32,9 +31,7 @@ from itb.therapy.catalogue import (
 from itb.therapy.dosing import (
     TitrationDecision,
     age_group_for,
-    allowed_new_doses,
-    check_titration,
-    step_percent_bounds,
+    assess_titration,
 )
 from itb.therapy.errors import OverrideRequired, TitrationLimitExceeded, TitrationTooSoon
 from itb.therapy.flex import FlexSchedule
@@ -99,6 +96,10 @@ class TitrationReview:
     decision: TitrationDecision | None
     # Set when the hard limit, not the dose, is what needs the override: (field, value).
     refused_setting: tuple[str, str] | None = None
+    notes: tuple[str, ...] = ()
+    large_decrease: bool = False  # a cut beyond the labeled decrease step: confirm it
+    withdrawal_warning: str | None = None
+    next_increase_at: datetime | None = None  # set when the increase is too soon
 
     @property
     def change_mcg_per_day(self) -> Fraction | None:
@@ -121,9 +122,18 @@ class TitrationReview:
         if self.refused_setting is not None:
             field, value = self.refused_setting
             return OverrideNeeded(field, value, self.rule, self.violations)
+        if self.next_increase_at is not None:
+            # The real reason first (issue 9.8): the timing, not the dose, is what is refused.
+            when = self.next_increase_at.isoformat()
+            return OverrideNeeded(
+                "increase", f"{display(self.proposed_mcg_per_day)} mcg/day now",
+                f"at {when} or later", self.violations,
+                next_step=f"Wait until {when} (pump time) for the next increase; a decrease "
+                          "is allowed at any time. For a clinical need now, give "
+                          "--override-reason.")
         low, high = self.allowed_low_mcg_per_day, self.allowed_high_mcg_per_day
         allowed = self.rule if low is None or high is None else \
-            f"{display(low)} to {display(high)} mcg/day ({self.rule})"
+            f"more than {display(low)} up to {display(high)} mcg/day ({self.rule})"
         return OverrideNeeded("daily dose", f"{display(self.proposed_mcg_per_day)} mcg/day",
                               allowed, self.violations)
 
@@ -160,49 +170,40 @@ def review_titration(*, current_mcg_per_day: Fraction | None, proposed_mcg_per_d
     if proposed_mcg_per_day == current:
         return TitrationReview(current, proposed_mcg_per_day, SAME_TOTAL, "", None, None, (),
                                reason, None)
-    direction = ChangeReason.INCREASE if proposed_mcg_per_day > current \
-        else ChangeReason.SIDE_EFFECTS
-    low, high = allowed_new_doses(current, patient.origin, patient.age_group, direction,
-                                  patient.pediatric_rule, patient.phase)
-    _, _, rule = step_percent_bounds(patient.origin, patient.age_group, direction,
-                                     patient.pediatric_rule, patient.phase)
-    violations: list[str] = []
-    decision: TitrationDecision | None = None
     timing: tuple[datetime | None, datetime | None] = (last_change_at, now)
     if last_change_at is not None and last_change_at > now:
         timing = (None, None)  # the pump clock was set back: the 24 h rule cannot be judged
-    for _attempt in range(2):
-        try:
-            decision = check_titration(
-                current_mcg_per_day=current, proposed_mcg_per_day=proposed_mcg_per_day,
-                origin=patient.origin, age_group=patient.age_group,
-                pediatric_rule=patient.pediatric_rule, phase=patient.phase,
-                last_change_at=timing[0], now=timing[1], override_reason=reason)
-            break
-        except TitrationTooSoon as exc:
-            violations.append(f"too soon: {exc.reason} (next change allowed {exc.allowed})")
-            timing = (None, None)
-        except TitrationLimitExceeded as exc:
-            violations.append(f"beyond the step: {exc.allowed}")
-            break
-        except OverrideRequired as exc:
-            violations.append(f"outside {exc.allowed}")
-            break
-    if decision is not None and reason is not None:
-        usual_high = decision.usual_high_mcg_per_day
-        usual_low = decision.usual_low_mcg_per_day
-        if proposed_mcg_per_day > usual_high or (direction is ChangeReason.SIDE_EFFECTS
-                                                 and proposed_mcg_per_day < usual_low):
-            violations.append(f"outside the usual maintenance range {display(usual_low)} to "
-                              f"{display(usual_high)} mcg/day")
+    # The one rule, shared with itb calc titrate (itb.therapy.dosing.assess_titration).
+    decision = assess_titration(
+        current_mcg_per_day=current, proposed_mcg_per_day=proposed_mcg_per_day,
+        origin=patient.origin, age_group=patient.age_group, age_years=patient.age_years,
+        pediatric_rule=patient.pediatric_rule, phase=patient.phase,
+        last_change_at=timing[0], now=timing[1], override_reason=reason)
+    violations = tuple(_violation_text(v) for v in decision.violations)
+    too_soon = next((v for v in decision.violations if isinstance(v, TitrationTooSoon)), None)
     if not violations:
         status = WITHIN
     elif reason is None:
         status = NEEDS_OVERRIDE
     else:
         status = OVERRIDDEN
-    return TitrationReview(current, proposed_mcg_per_day, status, rule, low, high,
-                           tuple(violations), reason, decision)
+    return TitrationReview(current, proposed_mcg_per_day, status, decision.rule,
+                           decision.allowed_low_mcg_per_day, decision.allowed_high_mcg_per_day,
+                           violations, reason, decision, notes=decision.notes,
+                           large_decrease=decision.large_decrease,
+                           withdrawal_warning=decision.withdrawal_warning,
+                           next_increase_at=None if too_soon is None
+                           else getattr(too_soon, "next_allowed_at", None))
+
+
+def _violation_text(error: InvalidInput) -> str:
+    if isinstance(error, TitrationTooSoon):
+        return error.reason or str(error)
+    if isinstance(error, TitrationLimitExceeded):
+        return f"beyond the largest step: allowed is {error.allowed}"
+    if isinstance(error, OverrideRequired):
+        return f"outside {error.allowed}"
+    return str(error)
 
 
 def review_hard_limit(titration: TitrationReview, *, current_limit_mcg: Fraction | None,

@@ -165,12 +165,16 @@ def preview(p: ProgramPreview) -> RenderableType:
                       f"change {change}"))
     rule = ""
     if t.allowed_low_mcg_per_day is not None and t.allowed_high_mcg_per_day is not None:
-        rule = (f" Allowed in one step: {display(t.allowed_low_mcg_per_day)} to "
+        rule = (f" Allowed in one change: {display(t.allowed_low_mcg_per_day)} to "
                 f"{display(t.allowed_high_mcg_per_day)} mcg/day ({t.rule}).")
     style = "green" if t.status.startswith(("within", "same")) else "bold red"
     lines.append(Text(f"Titration check: {t.status}.{rule}", style=style))
     for violation in t.violations:
         lines.append(Text(f"  - {violation}", style=style))
+    lines.extend(Text(f"  Note: {note}", style="yellow") for note in t.notes)
+    if t.withdrawal_warning:
+        lines.append(Text(f"  Warning: {t.withdrawal_warning}. Confirm the large decrease "
+                          "explicitly (--confirm-large-decrease).", style="bold yellow"))
     if t.override_reason:
         lines.append(Text(f"  Override reason: {t.override_reason}"))
     lines.extend(Text(line) for line in projection_lines(p.projection))

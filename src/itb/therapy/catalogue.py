@@ -174,9 +174,45 @@ TITRATION_CHILD_INCREASE_PERCENT: dict[PediatricRule, tuple[Fraction, Fraction]]
     PediatricRule.FIVE_TO_TEN: (Fraction(5), Fraction(10)),
 }
 TITRATION_SIDE_EFFECT_DECREASE_PERCENT = (Fraction(10), Fraction(20))
+# The decrease step is the suggested step for side effects, not a limit: a decrease, down to
+# a stop, is allowed at any time. A cut larger than its upper end is a "large cut": abrupt
+# discontinuation can cause withdrawal [LIO-LABEL boxed warning], so it needs explicit
+# confirmation (itb policy; the label sets no number for it).
+LARGE_DECREASE_PERCENT = TITRATION_SIDE_EFFECT_DECREASE_PERCENT[1]
 
-# Children for the dosing rules: under 12 years, as in the label's maintenance section.
+# Pediatric patients 4 years and older follow the recommendations for spasticity of cerebral
+# origin: titration +5-15% per 24 h, maintenance +5-20% [drugs.com "Baclofen Dosage", Usual
+# Pediatric Dose for Cerebral Spasticity, "4 years and older", summarising the labels;
+# devices.md "Titration": children 5-15%, some labels 5-10%].
+PEDIATRIC_MIN_AGE_YEARS = 4  # safety below 4 not established [GAB-LABEL section 1]
+# The label text found does not state where "pediatric" ends; *unconfirmed*: itb reads it
+# as under 18 years (a parameter). It is NOT the under-12 cut-off below.
+PEDIATRIC_RULES_MAX_AGE_YEARS = 18
+MAINTENANCE_CHILD_INCREASE_PERCENT: dict[PediatricRule, tuple[Fraction, Fraction]] = {
+    PediatricRule.FIVE_TO_FIFTEEN: (Fraction(5), Fraction(20)),  # cerebral-origin maintenance
+    PediatricRule.FIVE_TO_TEN: (Fraction(5), Fraction(10)),  # the stricter label variant
+}
+# Screening in very small children: 25 mcg may be tried instead of 50 mcg. *unconfirmed*:
+# recalled from the Lioresal Intrathecal label's pediatric screening paragraph (section 2,
+# Screening Phase), whose primary text was not retrieved; the escalation after it
+# (25, 50, 75, 100 mcg, 24 h apart) is itb policy.
+SMALL_CHILD_SCREENING_DOSE_MCG = Fraction(25)
+
+# The under-12 figures of the label's maintenance section (mean 274, range 24-1,199
+# mcg/day) are a subgroup statistic of the studies: they set the usual maintenance range
+# for children under 12, not the age limit of the pediatric dosing rules (above).
 CHILD_MAX_AGE_YEARS = 12
+
+# Poor response to rising doses (issue 16.15). The label reads a sudden need for much
+# larger doses as a sign of a catheter complication (kink or dislodgement) [LIO-LABEL
+# "Maintenance Therapy", as recalled; primary text not retrieved], and about 5% of
+# patients a year become refractory to rising doses [DEVICES "Tolerance"]. itb's
+# definition (*unconfirmed* parameters): the clinician judges spasticity unchanged or worse
+# after the daily dose has risen at least twice, or by at least 50%, within 30 days; then
+# the catheter and the pump are checked before the next increase.
+POOR_RESPONSE_WINDOW_DAYS = 30
+POOR_RESPONSE_MIN_INCREASES = 2
+POOR_RESPONSE_MIN_RISE_PERCENT = Fraction(50)
 
 # --- Maintenance ranges [LIO-LABEL via DEVICES "Maintenance"] -------------------------
 
@@ -224,6 +260,12 @@ STABILITY_LIMIT_CONFIRMED = False
 DEFAULT_REFILL_DISCREPANCY_THRESHOLD_ML = Fraction(2)
 # Reservoir sizes of the reference pumps: 20 or 40 mL [DEVICES, *unconfirmed*]; seed 002: 10 mL.
 RESERVOIR_CAPACITIES_ML: tuple[Fraction, ...] = (Fraction(10), Fraction(20), Fraction(40))
+
+# The pump's minimum flow: about 0.048 mL/day, the SynchroMed minimum rate [DEVICES,
+# *unconfirmed*; the pump catalogue uses the same figure]. A prescribed daily dose whose
+# flow at the chosen strength falls below it cannot be delivered: the strength must be
+# lower (a prescribed dilution, itb.therapy.dilution).
+DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY = Fraction("0.048")
 
 # --- Bridge bolus / catheter ----------------------------------------------------------
 

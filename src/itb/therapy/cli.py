@@ -30,17 +30,23 @@ from itb.therapy import catalogue
 from itb.therapy.battery import forecast_battery
 from itb.therapy.bridge import catheter_volume_ml, plan_bridge_bolus
 from itb.therapy.dilution import prepare_dilution
-from itb.therapy.dosing import age_group_for, check_titration, initial_daily_dose
+from itb.therapy.dosing import (
+    TitrationDecision,
+    check_titration,
+    initial_daily_dose,
+)
 from itb.therapy.errors import FlexScheduleError, ScreeningProtocolError
 from itb.therapy.flex import FlexSchedule, parse_flex_toml
-from itb.therapy.refill import check_refill, plan_refill
+from itb.therapy.refill import below_minimum_flow, check_refill, plan_refill
 from itb.therapy.screening import (
     PositiveResponseCriterion,
     SpasticityScore,
     assess_candidate,
     evaluate_trial,
     screening_bolus,
+    screening_doses,
 )
+from itb.therapy.taper import DEFAULT_TAPER_INTERVAL_DAYS, taper_plan
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, display, exact, to_exact_str
 
 app = typer.Typer(
@@ -140,6 +146,9 @@ def rate(
     concentration: str = typer.Option(..., "--concentration", help="mcg/mL"),
     daily_dose: str | None = typer.Option(None, "--daily-dose", help="mcg/day"),
     flex: Path | None = typer.Option(None, "--flex", help="flex schedule TOML file"),
+    min_flow: str = typer.Option(to_exact_str(catalogue.DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY),
+                                 "--min-flow-ml-per-day",
+                                 help="the pump's minimum flow (unconfirmed default)"),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Flow rate for a daily dose (or each step of a flex schedule) at a concentration."""
@@ -174,9 +183,23 @@ def rate(
             data["steps"] = steps
             rows += [(f"step {s['start']}", f"{display(exact('d', s['dose_mcg_per_day']))} mcg/day"
                       f" = {display(exact('f', s['flow_ml_per_day']))} mL/day") for s in steps]
+        lowest = min((exact("d", s["dose_mcg_per_day"]) for s in steps), default=dose)
+        _flag_min_flow(data, rows, lowest, conc, min_flow)
         return data, _table("Flow rate", rows)
 
     _run(json_output, compute)
+
+
+def _flag_min_flow(data: dict[str, Any], rows: list[tuple[str, str]],
+                   dose: Fraction | FlexSchedule, conc: Fraction, min_flow: str) -> None:
+    """Flag (not refuse) a flow below the pump's minimum: a flex schedule's lowest step counts."""
+    lowest = dose if isinstance(dose, Fraction) else min(s.dose_mcg_per_day for s in dose.steps)
+    flag = below_minimum_flow(lowest, conc, min_flow)
+    data["min_flow_ml_per_day"] = _x(exact("min_flow_ml_per_day", min_flow))
+    data["below_pump_minimum"] = flag is not None
+    data["below_pump_minimum_note"] = None if flag is None else flag.sentence()
+    if flag is not None:
+        rows.append(("WARNING: below the pump's minimum flow", flag.sentence()))
 
 
 # --- refill ----------------------------------------------------------------------------
@@ -199,6 +222,9 @@ def refill(
     no_stability_limit: bool = typer.Option(False, "--no-stability-limit"),
     filled_at: str | None = typer.Option(None, "--filled-at", help="when filled (default: now)"),
     capacity_ml: str | None = typer.Option(None, "--capacity-ml", help="reservoir capacity, mL"),
+    min_flow: str = typer.Option(to_exact_str(catalogue.DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY),
+                                 "--min-flow-ml-per-day",
+                                 help="the pump's minimum flow (unconfirmed default)"),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Days to the low-reservoir alarm and to empty, their times, and the refill-by date."""
@@ -264,6 +290,8 @@ def refill(
         if plan.stability_limit_at is not None:
             rows.append(("stability limit (UTC)",
                          f"{_iso(plan.stability_limit_at)} (unconfirmed parameter)"))
+        _flag_min_flow(data, rows, program if flex is not None else plan.daily_dose_mcg,
+                       plan.concentration_mcg_per_ml, min_flow)
         return data, _table("Refill plan", rows)
 
     _run(json_output, compute)
@@ -355,10 +383,13 @@ def bridge(
 @app.command()
 def titrate(
     current: str = typer.Option(..., "--current", help="current daily dose, mcg/day"),
-    proposed: str = typer.Option(..., "--proposed", help="proposed daily dose, mcg/day"),
+    proposed: str = typer.Option(..., "--proposed", help="proposed daily dose, mcg/day "
+                                 "(0: a stop)"),
     origin: str = typer.Option(..., "--origin", help="spinal or cerebral"),
     age_group: str | None = typer.Option(None, "--age-group", help="adult or child"),
-    age_years: str | None = typer.Option(None, "--age-years", help="age (child under 12)"),
+    age_years: str | None = typer.Option(None, "--age-years",
+                                         help="age (pediatric rule under 18, under-12 "
+                                              "maintenance figures)"),
     pediatric_rule: str = typer.Option("5-15", "--pediatric-rule", help="5-15 or 5-10"),
     phase: str = typer.Option("titration", "--phase",
                               help="titration (post-implant) or maintenance (refill visit)"),
@@ -366,40 +397,96 @@ def titrate(
                                            help="time of the last change or infusion start"),
     now: str | None = NOW_OPTION,
     override_reason: str | None = typer.Option(None, "--override-reason",
-                                               help="reason to go outside the usual range"),
+                                               help="reason to go beyond the rules for an "
+                                                    "increase"),
+    confirm_large_decrease: bool = typer.Option(
+        False, "--confirm-large-decrease",
+        help="confirm a cut larger than 20% (it can bring on withdrawal)"),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Check a proposed dose change against the labeled titration step."""
+    """Check a proposed dose change: increases against the labeled step, decreases at any time."""
 
     def compute() -> tuple[dict[str, Any], Callable[[Console], None]]:
         _exactly_one({"--age-group": age_group, "--age-years": age_years})
-        group = age_group if age_group is not None else age_group_for(age_years or "")
         decision = check_titration(
             current_mcg_per_day=current, proposed_mcg_per_day=proposed, origin=origin,
-            age_group=group, pediatric_rule=pediatric_rule, phase=phase,
+            age_group=age_group or "adult", age_years=age_years,
+            pediatric_rule=pediatric_rule, phase=phase,
             last_change_at=None if last_change is None else _instant("last_change", last_change),
-            now=_instant("now", now), override_reason=override_reason)
-        data = {
-            "accepted": True, "current_mcg_per_day": _x(decision.current_mcg_per_day),
-            "proposed_mcg_per_day": _x(decision.proposed_mcg_per_day),
-            "change_percent": _x(decision.change_percent), "reason": decision.reason.value,
-            "allowed_low_mcg_per_day": _x(decision.allowed_low_mcg_per_day),
-            "allowed_high_mcg_per_day": _x(decision.allowed_high_mcg_per_day),
-            "rule": decision.rule, "outside_usual_range": decision.outside_usual_range,
-            "override_reason": decision.override_reason,
-            "next_change_not_before": _iso(decision.next_change_not_before),
-        }
-        rows = [("change", f"{_shown(decision.current_mcg_per_day)} -> "
-                           f"{_shown(decision.proposed_mcg_per_day, 'mcg/day')} "
-                           f"({_shown(decision.change_percent, '%')})"),
-                ("rule", decision.rule),
-                ("allowed", f"{_shown(decision.allowed_low_mcg_per_day)} to "
-                            f"{_shown(decision.allowed_high_mcg_per_day, 'mcg/day')}"),
-                ("usual maintenance range", f"{display(decision.usual_low_mcg_per_day)} to "
-                                            f"{display(decision.usual_high_mcg_per_day)} mcg/day"
-                 + (" (outside: override given)" if decision.override_reason else "")),
-                ("next change not before (UTC)", _iso(decision.next_change_not_before) or "")]
-        return data, _table("Titration: accepted", rows)
+            now=_instant("now", now), override_reason=override_reason,
+            confirm_large_decrease=confirm_large_decrease)
+        return _titration_output(decision)
+
+    _run(json_output, compute)
+
+
+def _titration_output(decision: TitrationDecision
+                      ) -> tuple[dict[str, Any], Callable[[Console], None]]:
+    data = {
+        "accepted": True, "current_mcg_per_day": _x(decision.current_mcg_per_day),
+        "proposed_mcg_per_day": _x(decision.proposed_mcg_per_day),
+        "change_percent": _x(decision.change_percent), "reason": decision.reason.value,
+        "allowed_low_mcg_per_day": _x(decision.allowed_low_mcg_per_day),
+        "allowed_high_mcg_per_day": _x(decision.allowed_high_mcg_per_day),
+        "usual_step_low_mcg_per_day": _x(decision.usual_step_low_mcg_per_day),
+        "usual_step_high_mcg_per_day": _x(decision.usual_step_high_mcg_per_day),
+        "rule": decision.rule, "outside_usual_range": decision.outside_usual_range,
+        "override_reason": decision.override_reason,
+        "overridden": [str(v) for v in decision.violations],
+        "notes": list(decision.notes), "large_decrease": decision.large_decrease,
+        "withdrawal_warning": decision.withdrawal_warning,
+        "next_change_not_before": _iso(decision.next_change_not_before),
+    }
+    rows = [("change", f"{_shown(decision.current_mcg_per_day)} -> "
+                       f"{_shown(decision.proposed_mcg_per_day, 'mcg/day')} "
+                       f"({_shown(decision.change_percent, '%')})"),
+            ("rule", decision.rule),
+            ("usual step", f"{_shown(decision.usual_step_low_mcg_per_day)} to "
+                           f"{_shown(decision.usual_step_high_mcg_per_day, 'mcg/day')}"),
+            ("allowed", f"{_shown(decision.allowed_low_mcg_per_day)} to "
+                        f"{_shown(decision.allowed_high_mcg_per_day, 'mcg/day')}"),
+            ("usual maintenance range", f"{display(decision.usual_low_mcg_per_day)} to "
+                                        f"{display(decision.usual_high_mcg_per_day)} mcg/day")]
+    rows += [("note", note) for note in decision.notes]
+    rows += [("overridden", f"{v} (reason: {decision.override_reason})")
+             for v in decision.violations]
+    if decision.withdrawal_warning:
+        rows.append(("warning (confirmed)", decision.withdrawal_warning))
+    rows.append(("next increase not before (UTC)", _iso(decision.next_change_not_before) or ""))
+    return data, _table("Titration: accepted", rows)
+
+
+@app.command()
+def taper(
+    current: str = typer.Option(..., "--current", help="current daily dose, mcg/day"),
+    concentration: str = typer.Option(..., "--concentration", help="mcg/mL in the pump"),
+    start: str | None = typer.Option(None, "--start", help="first step (default: now)"),
+    step_percent: str = typer.Option("10", "--step-percent", help="decrease per step, 10-20%"),
+    interval_days: int = typer.Option(DEFAULT_TAPER_INTERVAL_DAYS, "--interval-days",
+                                      help="days between steps (unconfirmed default)"),
+    floor: str | None = typer.Option(None, "--floor", help="stop tapering below this, mcg/day"),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """A stepwise taper plan before an elective explant (never an abrupt stop)."""
+
+    def compute() -> tuple[dict[str, Any], Callable[[Console], None]]:
+        plan = taper_plan(current_mcg_per_day=current, concentration_mcg_per_ml=concentration,
+                          start=_instant("start", start), step_percent=step_percent,
+                          interval_days=interval_days, floor_mcg_per_day=floor)
+        data = {"current_mcg_per_day": _x(plan.current_mcg_per_day),
+                "step_percent": _x(plan.step_percent), "interval_days": plan.interval_days,
+                "floor_mcg_per_day": _x(plan.floor_mcg_per_day),
+                "steps": [{"at": _iso(st.at), "daily_dose_mcg": _x(st.daily_dose_mcg),
+                           "flow_ml_per_day": _x(st.flow_ml_per_day)} for st in plan.steps],
+                "explant_from": _iso(plan.explant_from)}
+        rows = [(f"step {i + 1}: {_iso(st.at)}", f"{_shown(st.daily_dose_mcg, 'mcg/day')}")
+                for i, st in enumerate(plan.steps)]
+        rows += [("floor", _shown(plan.floor_mcg_per_day, "mcg/day")),
+                 ("explant from (UTC)", _iso(plan.explant_from) or ""),
+                 ("note", "each step is within the labeled 10-20% decrease; the interval is "
+                          "an unconfirmed itb default; oral baclofen is cover, not a "
+                          "replacement")]
+        return data, _table("Taper plan before an elective explant", rows)
 
     _run(json_output, compute)
 
@@ -518,6 +605,9 @@ def screening(
     min_spasm_decrease: int = typer.Option(
         catalogue.POSITIVE_RESPONSE_MIN_SPASM_FREQUENCY_DECREASE, "--min-spasm-decrease",
         help="positive response: Penn spasm frequency fall (unconfirmed default)"),
+    small_child: bool = typer.Option(
+        False, "--small-child",
+        help="a very small child: 25 mcg may be tried first (unconfirmed label figure)"),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """The labeled screening protocol, or the decision for a recorded trial."""
@@ -530,7 +620,7 @@ def screening(
         conc = catalogue.SCREENING_CONCENTRATION_MCG_PER_ML
         protocol = [{"bolus": i + 1, "dose_mcg": _x(d), "volume_ml": _x(d / conc),
                      "hours_after_previous": 0 if i == 0 else catalogue.SCREENING_INTERVAL_H}
-                    for i, d in enumerate(catalogue.SCREENING_DOSES_MCG)]
+                    for i, d in enumerate(screening_doses(small_child))]
         if trial is None:
             data: dict[str, Any] = {
                 "concentration_mcg_per_ml": _x(conc), "boluses": protocol,
@@ -547,7 +637,7 @@ def screening(
                      ("no response to 100 mcg", "not a candidate for an implanted pump")]
             return data, _table("Screening trial protocol (label)", rows, numbers=False)
         try:
-            record = evaluate_trial(_read_trial(trial), criterion)
+            record = evaluate_trial(_read_trial(trial), criterion, small_child=small_child)
         except ScreeningProtocolError as exc:
             if exc.field.startswith("boluses"):  # the protocol check: name the file's bolus
                 raise ScreeningProtocolError(f"{trial}: bolus" + exc.field.removeprefix("boluses"),

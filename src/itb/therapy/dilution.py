@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from itb.errors import InvalidInput
 from itb.therapy import catalogue
-from itb.therapy.units import NL_PER_ML, ExactLike, display, in_range
+from itb.therapy.units import NL_PER_ML, ExactLike, display, in_range, to_exact_str
 
 DILUENT = "sterile preservative-free 0.9% sodium chloride for injection"
 
@@ -50,3 +50,43 @@ def prepare_dilution(*, target_mcg_per_ml: ExactLike, total_ml: ExactLike,
     marketed = any(p.concentration_mcg_per_ml == stock for p in catalogue.DRUG_PRODUCTS)
     return DilutionRecipe(target, total, stock, stock_ml, total - stock_ml, total * target,
                           DILUENT, marketed)
+
+
+# Diluents accepted for a prescribed dilution: the labels' diluent only (see DILUENT).
+ACCEPTED_DILUENTS: tuple[str, ...] = ("preservative-free 0.9% sodium chloride",)
+
+
+@dataclass(frozen=True)
+class PrescribedDilution:
+    """A compounded strength declared at a refill: what it was made from and with what."""
+
+    concentration_mcg_per_ml: Fraction
+    stock_brand: str
+    stock_mcg_per_ml: Fraction
+    diluent: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"concentration_mcg_per_ml": to_exact_str(self.concentration_mcg_per_ml),
+                "stock": self.stock_brand,
+                "stock_mcg_per_ml": to_exact_str(self.stock_mcg_per_ml),
+                "diluent": self.diluent}
+
+
+def prescribed_dilution(*, concentration_mcg_per_ml: ExactLike, stock_brand: str,
+                        stock_mcg_per_ml: ExactLike, diluent: str) -> PrescribedDilution:
+    """Accept a strength that is not marketed only as a declared dilution of a marketed
+    pump-refill strength (not the screening-only one) in the labels' diluent [LIO-AMP]."""
+    product = catalogue.find_product(stock_brand, stock_mcg_per_ml)
+    if product.screening_only:
+        raise InvalidInput("diluted from", f"{display(product.concentration_mcg_per_ml)} mcg/mL",
+                           "a pump-refill strength (the 50 mcg/mL product is screening-only)")
+    target = in_range("concentration_mcg_per_ml", concentration_mcg_per_ml, 0, None, "mcg/mL",
+                      low_inclusive=False)
+    if target >= product.concentration_mcg_per_ml:
+        raise InvalidInput("concentration_mcg_per_ml", display(target),
+                           f"less than the stock {display(product.concentration_mcg_per_ml)} "
+                           "mcg/mL", "dilution can only lower the concentration")
+    if diluent.strip().lower() not in ACCEPTED_DILUENTS:
+        raise InvalidInput("diluent", repr(diluent[:60]), "one of: " + ", ".join(ACCEPTED_DILUENTS))
+    return PrescribedDilution(target, product.brand, product.concentration_mcg_per_ml,
+                              ACCEPTED_DILUENTS[0])

@@ -3,10 +3,13 @@
 Rules from the Lioresal Intrathecal / Gablofen labeling (catalogue [LIO-LABEL]):
 - initial daily dose: the screening dose if its effect lasted more than 8 h,
   otherwise twice the screening dose; no increase in the first 24 h;
-- titration once every 24 h: spinal origin +10-30%, cerebral origin +5-15%,
-  children +5-15% (some labels +5-10%), decreases for side effects -10-20%;
-- maintenance (at refill visits): spinal +10-40%, cerebral +5-20%, side effects -10-20%;
-- a dose outside the usual maintenance range needs an explicit override with a reason.
+- increases at most once every 24 h, usual steps: spinal origin +10-30%, cerebral origin
+  +5-15%, children (the cerebral-origin rule) +5-15% (some labels +5-10%); maintenance
+  (at refill visits): spinal +10-40%, cerebral/children +5-20%. Smaller steps are allowed
+  with a note; beyond the top of the step needs an override with a reason;
+- decreases at any time, down to a stop; -10-20% is the suggested step for side
+  effects; a larger cut warns of withdrawal and needs confirmation;
+- an increase above the usual maintenance range needs an explicit override with a reason.
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from fractions import Fraction
 from itb.errors import InvalidInput
 from itb.therapy import catalogue
 from itb.therapy.catalogue import AgeGroup, ChangeReason, Origin, PediatricRule, Phase
-from itb.therapy.errors import OverrideRequired, TitrationLimitExceeded, TitrationTooSoon
+from itb.therapy.errors import (
+    LargeDecreaseUnconfirmed,
+    OverrideRequired,
+    TitrationLimitExceeded,
+    TitrationTooSoon,
+)
 from itb.therapy.units import (
     ExactLike,
     display,
@@ -37,7 +45,7 @@ def _choice(field: str, value: object, enum: type) -> object:
 
 
 def age_group_for(age_years: ExactLike) -> AgeGroup:
-    """Child under 12 years (the label's pediatric maintenance figures), else adult."""
+    """Child under 12 years (the label's under-12 maintenance figures), else adult."""
     age = in_range("age_years", age_years, 0, 130, "years")
     return AgeGroup.CHILD if age < catalogue.CHILD_MAX_AGE_YEARS else AgeGroup.ADULT
 
@@ -55,13 +63,20 @@ class InitialDose:
 
 
 def initial_daily_dose(screening_dose_mcg: ExactLike, effect_duration_h: ExactLike,
-                       infusion_start: datetime | None = None) -> InitialDose:
-    """The starting daily dose from the screening dose that gave a positive response."""
+                       infusion_start: datetime | None = None, *,
+                       small_child: bool = False) -> InitialDose:
+    """The starting daily dose from the screening dose that gave a positive response
+    (25 mcg too for a very small child, catalogue.SMALL_CHILD_SCREENING_DOSE_MCG)."""
     dose = exact("screening_dose_mcg", screening_dose_mcg)
-    if dose not in catalogue.SCREENING_DOSES_MCG:
+    doses = catalogue.SCREENING_DOSES_MCG
+    if small_child:
+        doses = (catalogue.SMALL_CHILD_SCREENING_DOSE_MCG, *doses)
+    if dose not in doses:
         raise InvalidInput("screening_dose_mcg", display(dose),
                            "one of the labeled screening doses: "
-                           + ", ".join(display(d) for d in catalogue.SCREENING_DOSES_MCG) + " mcg")
+                           + ", ".join(display(d) for d in doses) + " mcg",
+                           "25 mcg only for a very small child" if not small_child
+                           and dose == catalogue.SMALL_CHILD_SCREENING_DOSE_MCG else None)
     hours = in_range("effect_duration_h", effect_duration_h, 0, 72, "h", low_inclusive=False)
     if hours > catalogue.INITIAL_DOSE_LONG_EFFECT_H:
         daily, rule = dose, "effect lasted more than 8 h: daily dose = screening dose"
@@ -78,45 +93,76 @@ def initial_daily_dose(screening_dose_mcg: ExactLike, effect_duration_h: ExactLi
 # --- Titration ------------------------------------------------------------------------
 
 
+def pediatric_rules_apply(age_years: ExactLike) -> bool:
+    """Whether the pediatric step (the cerebral-origin rule) applies: under 18 (*unconfirmed*).
+
+    Not the under-12 cut-off, which only selects the label's under-12 maintenance figures.
+    """
+    age = in_range("age_years", age_years, 0, 130, "years")
+    return age < catalogue.PEDIATRIC_RULES_MAX_AGE_YEARS
+
+
 def step_percent_bounds(origin: Origin | str, age_group: AgeGroup | str, reason: ChangeReason | str,
                         pediatric_rule: PediatricRule | str = PediatricRule.FIVE_TO_FIFTEEN,
-                        phase: Phase | str = Phase.TITRATION) -> tuple[Fraction, Fraction, str]:
-    """(low %, high %, rule text) of the allowed change in one step (at most one per 24 h)."""
+                        phase: Phase | str = Phase.TITRATION,
+                        pediatric: bool | None = None) -> tuple[Fraction, Fraction, str]:
+    """(low %, high %, rule text) of the usual change in one step.
+
+    `pediatric` (default: the child age group) selects the children's rule, which is the
+    cerebral-origin rule (catalogue.PEDIATRIC_RULES_MAX_AGE_YEARS).
+    """
     origin = _choice("origin", origin, Origin)
     age_group = _choice("age_group", age_group, AgeGroup)
     reason = _choice("reason", reason, ChangeReason)
     pediatric_rule = _choice("pediatric_rule", pediatric_rule, PediatricRule)
     phase = _choice("phase", phase, Phase)
+    if pediatric is None:
+        pediatric = age_group is AgeGroup.CHILD
     if reason is ChangeReason.SIDE_EFFECTS:
         low, high = catalogue.TITRATION_SIDE_EFFECT_DECREASE_PERCENT
-        return low, high, f"decrease for side effects by {low}-{high}% per 24 h"
-    if age_group is AgeGroup.CHILD:
-        low, high = catalogue.TITRATION_CHILD_INCREASE_PERCENT[pediatric_rule]
-        return low, high, f"increase for children by {low}-{high}% per 24 h"
+        return low, high, f"decrease for side effects usually by {low}-{high}%"
+    if pediatric:
+        table = catalogue.MAINTENANCE_CHILD_INCREASE_PERCENT if phase is Phase.MAINTENANCE \
+            else catalogue.TITRATION_CHILD_INCREASE_PERCENT
+        low, high = table[pediatric_rule]
+        when = "at a refill visit" if phase is Phase.MAINTENANCE else "per 24 h"
+        return low, high, f"increase for children usually by {low}-{high}% {when}, at most {high}%"
     if phase is Phase.MAINTENANCE:
         low, high = catalogue.MAINTENANCE_INCREASE_PERCENT[origin]
-        return low, high, (f"maintenance increase for spasticity of {origin} origin by "
-                           f"{low}-{high}% at a refill visit")
+        return low, high, (f"maintenance increase for spasticity of {origin} origin usually by "
+                           f"{low}-{high}% at a refill visit, at most {high}%")
     low, high = catalogue.TITRATION_INCREASE_PERCENT[origin]
-    return low, high, f"increase for spasticity of {origin} origin by {low}-{high}% per 24 h"
+    return low, high, (f"increase for spasticity of {origin} origin usually by {low}-{high}% "
+                       f"per 24 h, at most {high}%")
 
 
 def allowed_new_doses(current_mcg_per_day: ExactLike, origin: Origin | str,
                       age_group: AgeGroup | str, reason: ChangeReason | str,
                       pediatric_rule: PediatricRule | str = PediatricRule.FIVE_TO_FIFTEEN,
-                      phase: Phase | str = Phase.TITRATION) -> tuple[Fraction, Fraction]:
-    """The exact range of new daily doses one step may reach from `current_mcg_per_day`."""
+                      phase: Phase | str = Phase.TITRATION,
+                      pediatric: bool | None = None) -> tuple[Fraction, Fraction]:
+    """The exact range of new daily doses the usual step reaches from `current_mcg_per_day`."""
     current = in_range("current_mcg_per_day", current_mcg_per_day, 0, None, "mcg/day",
                        low_inclusive=False)
-    low, high, _ = step_percent_bounds(origin, age_group, reason, pediatric_rule, phase)
+    low, high, _ = step_percent_bounds(origin, age_group, reason, pediatric_rule, phase,
+                                       pediatric)
     if ChangeReason(reason) is ChangeReason.SIDE_EFFECTS:
         return current * (100 - high) / 100, current * (100 - low) / 100
     return current * (100 + low) / 100, current * (100 + high) / 100
 
 
+
+
 @dataclass(frozen=True)
 class TitrationDecision:
-    """An accepted dose change."""
+    """A dose change judged against the rules.
+
+    `allowed_low/high` is what one change may reach without an override (an increase: above
+    the current dose up to the largest labeled step; a decrease: down to a stop). The usual
+    step (`usual_step_low/high`) is what the label describes as the usual step; a change
+    outside it but within the allowed range carries a note. `violations` are the rules the
+    change breaks (each needs an override reason); `large_decrease` needs confirmation.
+    """
 
     current_mcg_per_day: Fraction
     proposed_mcg_per_day: Fraction
@@ -129,33 +175,118 @@ class TitrationDecision:
     usual_high_mcg_per_day: Fraction
     outside_usual_range: bool
     override_reason: str | None
-    next_change_not_before: datetime | None
+    next_change_not_before: datetime | None  # the next increase; a decrease is always allowed
+    usual_step_low_mcg_per_day: Fraction = Fraction(0)
+    usual_step_high_mcg_per_day: Fraction = Fraction(0)
+    notes: tuple[str, ...] = ()
+    violations: tuple[InvalidInput, ...] = ()
+    large_decrease: bool = False
+    withdrawal_warning: str | None = None
 
 
-def check_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: ExactLike,
-                    origin: Origin | str, age_group: AgeGroup | str,
-                    reason: ChangeReason | str | None = None,
-                    pediatric_rule: PediatricRule | str = PediatricRule.FIVE_TO_FIFTEEN,
-                    phase: Phase | str = Phase.TITRATION,
-                    last_change_at: datetime | None = None, now: datetime | None = None,
-                    override_reason: str | None = None) -> TitrationDecision:
-    """Accept a proposed new daily dose, or refuse it with a typed error.
+WITHDRAWAL_WARNING = (
+    "a cut of {pct}% is larger than the labeled {low}-{high}% decrease for side effects: "
+    "abrupt reduction can bring on withdrawal (boxed warning: high fever, altered mental "
+    "status, exaggerated rebound spasticity, muscle rigidity); watch the patient closely")
 
-    - less than 24 h since `last_change_at` (or since the infusion started): `TitrationTooSoon`;
-    - outside the labeled step for origin and age group: `TitrationLimitExceeded`
-      with the exact allowed range;
-    - above the usual maintenance range, or a decrease to below it, without
-      `override_reason`: `OverrideRequired`. (An increase that is still below the
-      usual range is the expected post-implant titration and needs no override.)
+
+def _too_soon(direction: ChangeReason, last_change_at: datetime | None,
+              now: datetime | None) -> tuple[TitrationTooSoon | None, datetime | None]:
+    """The 24-hour rule (increases only) and the time of the next allowed increase."""
+    if last_change_at is None:
+        if now is None:
+            return None, None
+        return None, hours_after("now", require_utc("now", now), catalogue.TITRATION_INTERVAL_H)
+    if now is None:
+        raise InvalidInput("now", None, "the current UTC time when last_change_at is given")
+    last = require_utc("last_change_at", last_change_at)
+    now = require_utc("now", now)
+    if last > now:
+        raise InvalidInput("last_change_at", last.isoformat(), f"not after now {now.isoformat()}")
+    earliest = hours_after("last_change_at", last, catalogue.TITRATION_INTERVAL_H)
+    following = hours_after("now", now, catalogue.TITRATION_INTERVAL_H)
+    if direction is ChangeReason.INCREASE and now < earliest:
+        error = TitrationTooSoon(
+            "time of the increase", now.isoformat(),
+            f"{earliest.isoformat()} or later",
+            f"too soon: the dose may be increased only once every 24 hours (and not in the "
+            f"first 24 hours of infusion); the last change was at {last.isoformat()}, so the "
+            f"next increase is allowed at {earliest.isoformat()}; a decrease is allowed at "
+            "any time")
+        error.next_allowed_at = earliest  # type: ignore[attr-defined]
+        return error, following
+    return None, following
+
+
+def _increase_findings(current: Fraction, proposed: Fraction, step_low: Fraction,
+                       step_high: Fraction, high_pct: Fraction, rule: str,
+                       usual: catalogue.MaintenanceRange, who: str, notes: list[str],
+                       violations: list[InvalidInput]) -> None:
+    """An increase: a note below the usual step; a rule break beyond its top or above the
+    usual maintenance range."""
+    if proposed < step_low:
+        notes.append(f"smaller than the usual step ({rule}): allowed")
+    if proposed > step_high:
+        violations.append(TitrationLimitExceeded(
+            "proposed_mcg_per_day", f"{display(proposed)} mcg/day",
+            f"more than {display(current)} up to {display(step_high)} mcg/day ({rule})",
+            low_mcg_per_day=current, high_mcg_per_day=step_high,
+            reason=f"beyond the largest labeled step of {high_pct}%"))
+    if proposed > usual.usual_high_mcg_per_day:
+        violations.append(OverrideRequired(
+            "proposed_mcg_per_day", f"{display(proposed)} mcg/day",
+            f"the usual maintenance range {display(usual.usual_low_mcg_per_day)} to "
+            f"{display(usual.usual_high_mcg_per_day)} mcg/day for {who}",
+            "outside it, give an explicit override with a reason"))
+
+
+def _decrease_findings(proposed: Fraction, cut: Fraction, low_pct: Fraction, high_pct: Fraction,
+                       rule: str, usual: catalogue.MaintenanceRange, notes: list[str]
+                       ) -> str | None:
+    """A decrease: notes only; the withdrawal warning (returned) for a large cut."""
+    if proposed == 0:
+        notes.append("a stop: the pump keeps its minimum rate (see itb programmer stop)")
+    if cut < low_pct:
+        notes.append(f"smaller than the suggested decrease for side effects ({rule}): allowed")
+    if proposed < usual.usual_low_mcg_per_day:
+        notes.append(f"below the usual maintenance range {display(usual.usual_low_mcg_per_day)}"
+                     f" to {display(usual.usual_high_mcg_per_day)} mcg/day: allowed")
+    if cut > catalogue.LARGE_DECREASE_PERCENT:
+        return WITHDRAWAL_WARNING.format(pct=display(cut), low=low_pct, high=high_pct)
+    return None
+
+
+def assess_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: ExactLike,
+                     origin: Origin | str, age_group: AgeGroup | str,
+                     reason: ChangeReason | str | None = None,
+                     pediatric_rule: PediatricRule | str = PediatricRule.FIVE_TO_FIFTEEN,
+                     phase: Phase | str = Phase.TITRATION,
+                     last_change_at: datetime | None = None, now: datetime | None = None,
+                     override_reason: str | None = None, age_years: ExactLike | None = None
+                     ) -> TitrationDecision:
+    """Judge a proposed daily dose: notes, rule breaks and the large-cut warning, no refusal.
+
+    The one rule (itb calc titrate and itb programmer program both use it):
+    - an increase may be as small as wanted (below the usual step: a note); beyond the
+      largest labeled step, above the usual maintenance range, or sooner than 24 h after
+      the last change it breaks a rule that needs an override reason;
+    - a decrease, down to a stop (0), is allowed at any time; the 10-20% step is the
+      suggested step for side effects (outside it: a note); a cut larger than 20% warns of
+      withdrawal and needs confirmation (`large_decrease`).
+    `age_years`, when given, picks both the pediatric rule (under 18, *unconfirmed*) and the
+    maintenance figures (under 12); otherwise `age_group` picks both.
     """
     current = in_range("current_mcg_per_day", current_mcg_per_day, 0, None, "mcg/day",
                        low_inclusive=False)
-    proposed = in_range("proposed_mcg_per_day", proposed_mcg_per_day, 0, None, "mcg/day",
-                        low_inclusive=False)
+    proposed = in_range("proposed_mcg_per_day", proposed_mcg_per_day, 0, None, "mcg/day")
     origin = _choice("origin", origin, Origin)
     age_group = _choice("age_group", age_group, AgeGroup)
     pediatric_rule = _choice("pediatric_rule", pediatric_rule, PediatricRule)
     phase = _choice("phase", phase, Phase)
+    pediatric = age_group is AgeGroup.CHILD
+    if age_years is not None:
+        age_group = age_group_for(age_years)
+        pediatric = pediatric_rules_apply(age_years)
     if proposed == current:
         raise InvalidInput("proposed_mcg_per_day", display(proposed),
                            f"a dose different from the current {display(current)} mcg/day")
@@ -169,51 +300,57 @@ def check_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: Exa
                                "increases are for effect, decreases are for side effects")
     if override_reason is not None and not override_reason.strip():
         raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
-
-    next_not_before = None
-    if last_change_at is not None:
-        if now is None:
-            raise InvalidInput("now", None, "the current UTC time when last_change_at is given")
-        last = require_utc("last_change_at", last_change_at)
-        now = require_utc("now", now)
-        if last > now:
-            raise InvalidInput("last_change_at", last.isoformat(),
-                               f"not after now {now.isoformat()}")
-        earliest = hours_after("last_change_at", last, catalogue.TITRATION_INTERVAL_H)
-        if now < earliest:
-            raise TitrationTooSoon("now", now.isoformat(), f"{earliest.isoformat()} or later",
-                                   "the dose may change once every 24 hours "
-                                   "(and not in the first 24 hours of infusion)")
-        next_not_before = hours_after("now", now, catalogue.TITRATION_INTERVAL_H)
-    elif now is not None:
-        next_not_before = hours_after("now", require_utc("now", now),
-                                      catalogue.TITRATION_INTERVAL_H)
-
-    _, _, rule = step_percent_bounds(origin, age_group, direction, pediatric_rule, phase)
-    low, high = allowed_new_doses(current, origin, age_group, direction, pediatric_rule, phase)
-    if not low <= proposed <= high:
-        raise TitrationLimitExceeded(
-            "proposed_mcg_per_day", f"{display(proposed)} mcg/day",
-            f"{display(low)} to {display(high)} mcg/day ({rule} from {display(current)})",
-            low_mcg_per_day=low, high_mcg_per_day=high)
-
+    too_soon, next_not_before = _too_soon(direction, last_change_at, now)
+    low_pct, high_pct, rule = step_percent_bounds(origin, age_group, direction, pediatric_rule,
+                                                  phase, pediatric)
+    step_low, step_high = allowed_new_doses(current, origin, age_group, direction,
+                                            pediatric_rule, phase, pediatric)
     usual = catalogue.MAINTENANCE[(origin, age_group)]
-    above = proposed > usual.usual_high_mcg_per_day
-    below_on_decrease = direction is ChangeReason.SIDE_EFFECTS \
-        and proposed < usual.usual_low_mcg_per_day
-    outside = proposed > usual.usual_high_mcg_per_day or proposed < usual.usual_low_mcg_per_day
-    if (above or below_on_decrease) and override_reason is None:
-        raise OverrideRequired(
-            "proposed_mcg_per_day", f"{display(proposed)} mcg/day",
-            f"the usual maintenance range {display(usual.usual_low_mcg_per_day)} to "
-            f"{display(usual.usual_high_mcg_per_day)} mcg/day for {origin} origin, {age_group}",
-            "outside it, give an explicit override with a reason")
     change_pct = (proposed - current) * 100 / current
+    notes: list[str] = []
+    violations: list[InvalidInput] = [] if too_soon is None else [too_soon]
+    warning: str | None = None  # set for a large cut
+    if direction is ChangeReason.INCREASE:
+        allowed_low, allowed_high = current, step_high
+        _increase_findings(current, proposed, step_low, step_high, high_pct, rule, usual,
+                           f"{origin} origin, {age_group}", notes, violations)
+    else:
+        allowed_low, allowed_high = Fraction(0), current
+        warning = _decrease_findings(proposed, -change_pct, low_pct, high_pct, rule, usual,
+                                     notes)
+    if pediatric and age_years is not None \
+            and in_range("age_years", age_years, 0, 130, "years") \
+            < catalogue.PEDIATRIC_MIN_AGE_YEARS:
+        notes.append("under 4 years: safety and effectiveness not established (label)")
     return TitrationDecision(
         current_mcg_per_day=current, proposed_mcg_per_day=proposed, change_percent=change_pct,
-        reason=direction, allowed_low_mcg_per_day=low, allowed_high_mcg_per_day=high, rule=rule,
+        reason=direction, allowed_low_mcg_per_day=allowed_low,
+        allowed_high_mcg_per_day=allowed_high, rule=rule,
         usual_low_mcg_per_day=usual.usual_low_mcg_per_day,
-        usual_high_mcg_per_day=usual.usual_high_mcg_per_day, outside_usual_range=outside,
+        usual_high_mcg_per_day=usual.usual_high_mcg_per_day,
+        outside_usual_range=not usual.usual_low_mcg_per_day <= proposed
+        <= usual.usual_high_mcg_per_day,
         override_reason=override_reason.strip() if override_reason else None,
-        next_change_not_before=next_not_before,
-    )
+        next_change_not_before=next_not_before, usual_step_low_mcg_per_day=step_low,
+        usual_step_high_mcg_per_day=step_high, notes=tuple(notes),
+        violations=tuple(violations), large_decrease=warning is not None,
+        withdrawal_warning=warning)
+
+
+def check_titration(*, confirm_large_decrease: bool = False, **kwargs: object
+                    ) -> TitrationDecision:
+    """`assess_titration`, refusing with a typed error what the rules do not let through.
+
+    - a broken rule without `override_reason`: the first of `TitrationTooSoon` (an increase
+      within 24 h of the last change), `TitrationLimitExceeded` (beyond the largest step),
+      `OverrideRequired` (above the usual maintenance range);
+    - a cut larger than 20% without `confirm_large_decrease`: `LargeDecreaseUnconfirmed`.
+    """
+    decision = assess_titration(**kwargs)  # type: ignore[arg-type]
+    if decision.violations and decision.override_reason is None:
+        raise decision.violations[0]
+    if decision.large_decrease and not confirm_large_decrease:
+        raise LargeDecreaseUnconfirmed(
+            "proposed_mcg_per_day", f"{display(decision.proposed_mcg_per_day)} mcg/day",
+            "a confirmed large decrease", decision.withdrawal_warning)
+    return decision

@@ -65,3 +65,11 @@ class FlexScheduleError(InvalidInput):
         self.source = source
         self.key = key
         super().__init__(f"{source}: {key}", value, allowed, reason)
+
+
+class LargeDecreaseUnconfirmed(InvalidInput):
+    """A cut larger than the labeled decrease step was not explicitly confirmed.
+
+    Allowed at any time, but an abrupt large reduction can bring on withdrawal (boxed
+    warning), so the clinician confirms it knowingly.
+    """

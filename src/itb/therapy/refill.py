@@ -216,3 +216,33 @@ def check_refill(*, expected_residual_ml: ExactLike, withdrawn_ml: ExactLike,
     return RefillCheck(expected_residual_nl=expected_nl, withdrawn_nl=withdrawn_nl,
                        discrepancy_nl=discrepancy, threshold_nl=threshold_nl, fill_nl=fill_nl,
                        capacity_nl=capacity_nl, new_reservoir_nl=fill_nl)
+
+
+@dataclass(frozen=True)
+class MinimumFlowFlag:
+    """A daily dose whose flow at a strength is below the pump's minimum flow."""
+
+    flow_ml_per_day: Fraction
+    min_flow_ml_per_day: Fraction
+    highest_strength_mcg_per_ml: Fraction  # the strongest solution that still flows enough
+
+    def sentence(self) -> str:
+        return (f"the flow {display(self.flow_ml_per_day)} mL/day is below the pump's minimum "
+                f"flow {display(self.min_flow_ml_per_day)} mL/day: the pump cannot deliver this "
+                f"dose at this strength; use at most "
+                f"{display(self.highest_strength_mcg_per_ml)} mcg/mL (a prescribed dilution)")
+
+
+def below_minimum_flow(daily_dose_mcg: ExactLike, concentration_mcg_per_ml: ExactLike,
+                       min_flow_ml_per_day: ExactLike = catalogue.DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY
+                       ) -> MinimumFlowFlag | None:
+    """The flag when `daily_dose / concentration` is below the pump's minimum flow, else None."""
+    dose = in_range("daily_dose_mcg", daily_dose_mcg, 0, None, "mcg/day", low_inclusive=False)
+    conc = in_range("concentration_mcg_per_ml", concentration_mcg_per_ml, 0, None, "mcg/mL",
+                    low_inclusive=False)
+    minimum = in_range("min_flow_ml_per_day", min_flow_ml_per_day, 0, None, "mL/day",
+                       low_inclusive=False)
+    flow = dose / conc
+    if flow >= minimum:
+        return None
+    return MinimumFlowFlag(flow, minimum, dose / minimum)

@@ -143,8 +143,17 @@ class TrialRecord:
     criterion: PositiveResponseCriterion = field(default_factory=PositiveResponseCriterion)
 
 
+def screening_doses(small_child: bool = False) -> tuple[Fraction, ...]:
+    """The labeled 50, 75, 100 mcg; for a very small child 25 mcg first (*unconfirmed*,
+    catalogue.SMALL_CHILD_SCREENING_DOSE_MCG), then the same escalation."""
+    if small_child:
+        return (catalogue.SMALL_CHILD_SCREENING_DOSE_MCG, *catalogue.SCREENING_DOSES_MCG)
+    return catalogue.SCREENING_DOSES_MCG
+
+
 def evaluate_trial(boluses: Sequence[ScreeningBolus],
-                   criterion: PositiveResponseCriterion | None = None) -> TrialRecord:
+                   criterion: PositiveResponseCriterion | None = None,
+                   small_child: bool = False) -> TrialRecord:
     """Check the boluses against the protocol and decide: candidate, escalate or not a candidate.
 
     Refuses (ScreeningProtocolError) a bolus of the wrong dose or order, a bolus after a
@@ -152,12 +161,14 @@ def evaluate_trial(boluses: Sequence[ScreeningBolus],
     4 hours, or an escalation sooner than 24 hours after the previous bolus.
     """
     criterion = criterion or PositiveResponseCriterion()
+    doses = screening_doses(small_child)
+    sequence = ", ".join(display(d) for d in doses)
     if not boluses:
-        raise ScreeningProtocolError("boluses", "none", "one to three screening boluses")
-    doses = catalogue.SCREENING_DOSES_MCG
+        raise ScreeningProtocolError("boluses", "none",
+                                     f"one to {len(doses)} screening boluses ({sequence} mcg)")
     if len(boluses) > len(doses):
         raise ScreeningProtocolError("boluses", len(boluses),
-                                     f"at most {len(doses)} boluses (50, 75, 100 mcg)")
+                                     f"at most {len(doses)} boluses ({sequence} mcg)")
     responses: list[bool] = []
     for index, bolus in enumerate(boluses):
         key = f"boluses[{index}]"
@@ -167,7 +178,11 @@ def evaluate_trial(boluses: Sequence[ScreeningBolus],
         if bolus.dose_mcg != doses[index]:
             raise ScreeningProtocolError(f"{key}.dose_mcg", display(bolus.dose_mcg),
                                          f"{display(doses[index])} mcg (bolus {index + 1} of the "
-                                         "labeled 50, 75, 100 mcg sequence)")
+                                         f"{sequence} mcg sequence)",
+                                         "25 mcg first only for a very small child"
+                                         if not small_child and index == 0
+                                         and bolus.dose_mcg
+                                         == catalogue.SMALL_CHILD_SCREENING_DOSE_MCG else None)
         if bolus.injection_s < catalogue.SCREENING_MIN_INJECTION_S:
             raise ScreeningProtocolError(f"{key}.injection_s", bolus.injection_s,
                                          "60 s or more (barbotage over at least 1 minute)")
@@ -189,7 +204,8 @@ def evaluate_trial(boluses: Sequence[ScreeningBolus],
     last, last_index = boluses[-1], len(boluses) - 1
     if responses[-1]:
         assert last.effect_duration_h is not None
-        initial = initial_daily_dose(last.dose_mcg, last.effect_duration_h)
+        initial = initial_daily_dose(last.dose_mcg, last.effect_duration_h,
+                                     small_child=small_child)
         return TrialRecord(tuple(boluses), tuple(responses), TrialDecision.CANDIDATE,
                            f"positive response to {display(last.dose_mcg)} mcg "
                            f"(effect {display(last.effect_duration_h)} h); {initial.rule}",
