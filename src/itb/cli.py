@@ -15,6 +15,7 @@ import typer
 from typer.core import TyperGroup, _click
 
 import itb
+import itb.clihelp  # flags show no value type in --help (issue 9.15)
 
 
 def _mount_pump() -> typer.Typer:
@@ -23,7 +24,21 @@ def _mount_pump() -> typer.Typer:
 
     # `itb pump new` and `itb pump serve` belong to the wand link (itb.telemetry).
     register_pump_commands(pump_app)
+    pump_app.info.help = _pump_help(pump_app)
     return pump_app
+
+
+def _pump_help(pump_app: typer.Typer) -> str:
+    """`itb --help` names every `pump` subcommand with its first sentence (issue 9.15), so
+    a command added by another part (new, serve, ...) is described without editing here."""
+    parts = []
+    for info in pump_app.registered_commands:
+        callback = info.callback
+        name = info.name or (callback.__name__.replace("_", "-") if callback else "?")
+        doc = (callback.__doc__ or "").strip() if callback else ""
+        first = doc.split(". ")[0].split("\n\n")[0].replace("\n", " ").rstrip(".")
+        parts.append(f"{name} ({first[:1].lower() + first[1:]})" if first else name)
+    return "The implanted pump: " + "; ".join(parts) + "."
 
 
 def _mount_triage() -> typer.Typer:

@@ -130,7 +130,38 @@ def test_report_is_self_contained_html_with_the_session(cli: Cli, tmp_path: Path
     assert "<script" not in html
 
 
-def test_report_without_a_session_says_no_changes(cli: Cli, tmp_path: Path) -> None:
+def test_report_without_a_journal_is_an_error(cli: Cli, tmp_path: Path) -> None:
+    """Issue 9.13: a missing journal is an error, not an empty report."""
+    out = tmp_path / "r.html"
+    result = cli("report", "--out", str(out))
+    assert result.exit_code == 2
+    assert "session file" in result.stderr and "an existing session journal" in result.stderr
+    assert not out.exists() and not cli.session_file.exists()
+
+
+def test_report_shows_the_latest_session_and_all_with_a_flag(cli: Cli, tmp_path: Path) -> None:
+    """Issue 9.13: entries carry a session id; an earlier visit is not in the default report."""
+    from datetime import UTC, datetime
+
+    from itb.programmer.journal import Journal
+    earlier = Journal(cli.session_file)
+    earlier.append(at=datetime(2025, 6, 1, 9, tzinfo=UTC), kind="bolus", serial="T-100",
+                   pump_time=None, outcome="done", summary="EARLIER VISIT bolus 20 mcg")
+    assert cli("stop", "--yes").exit_code == 0
+    entries = Journal(cli.session_file).entries()
+    assert entries[0].session is not None and entries[-1].session is not None
+    assert entries[0].session != entries[-1].session
+    assert len({e.session for e in entries[1:]}) == 1  # this visit: one session
+    out = tmp_path / "r.html"
+    assert cli("report", "--out", str(out)).exit_code == 0
+    html = out.read_text()
+    assert "EARLIER VISIT" not in html and "stop" in html
+    assert cli("report", "--out", str(out), "--all").exit_code == 0
+    assert "EARLIER VISIT" in out.read_text()
+
+
+def test_report_with_only_an_interrogation_says_no_changes(cli: Cli, tmp_path: Path) -> None:
+    assert cli("interrogate").exit_code == 0
     out = tmp_path / "r.html"
     assert cli("report", "--out", str(out)).exit_code == 0
     html = out.read_text()
@@ -215,6 +246,7 @@ def test_report_also_as_pdf(cli: Cli, tmp_path: Path) -> None:
 @pytest.mark.parametrize("flag", ["--out", "--pdf"])
 def test_an_unwritable_report_path_names_its_option_and_prints_no_path(
         cli: Cli, tmp_path: Path, flag: str) -> None:
+    assert cli("interrogate").exit_code == 0  # a report needs the session's journal
     blocker = tmp_path / "file"
     blocker.write_text("")
     paths = {"--out": tmp_path / "r.html", "--pdf": tmp_path / "r.pdf"}

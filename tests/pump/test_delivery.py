@@ -255,7 +255,7 @@ def test_wrong_concentration_changes_the_true_dose_not_the_firmware_count() -> N
     assert 3.4 < ratio < 4.6  # four times the drug, within the stroke accuracy
 
 
-def test_overfill_is_refused_and_changes_nothing() -> None:
+def test_overfill_beyond_capacity_is_refused_and_changes_nothing() -> None:
     pump = implant()
     pump.advance(at(days=10))
     state = pump.to_state()
@@ -263,8 +263,35 @@ def test_overfill_is_refused_and_changes_nothing() -> None:
 
     from itb.errors import InvalidInput
     with pytest.raises(InvalidInput, match="added_nl"):
-        pump.refill(added_nl=20_000_000, withdrawn_nl=0, concentration_mcg_per_ml=Fraction(500))
+        pump.refill(added_nl=20_000_001, withdrawn_nl=0, concentration_mcg_per_ml=Fraction(500))
     assert pump.to_state() == state
+
+
+def test_a_fill_that_does_not_fit_stops_at_capacity_and_the_rest_stays_in_the_syringe() -> None:
+    """Issue 9.5: the firmware does not refuse from the true residual; physics decides."""
+    pump = implant()
+    pump.advance(at(days=10))
+    residual = pump.physical.reservoir_nl
+    assert residual > 0
+    report = pump.refill(added_nl=20_000_000, withdrawn_nl=0,
+                         concentration_mcg_per_ml=Fraction(500))
+    assert pump.physical.reservoir_nl == 20_000_000  # full, no more
+    assert report.left_in_syringe_nl == residual  # the excess stayed in the syringe
+    assert pump.reservoir_estimate_nl == 20_000_000  # the firmware's belief: what was added
+
+
+def test_a_syringe_reading_above_the_true_residual_empties_the_reservoir() -> None:
+    """Issue 9.5: a reading of 0.1 mL more than is there is an observation, not a refusal."""
+    pump = implant()
+    pump.advance(at(days=10))
+    true_nl = pump.physical.reservoir_nl
+    estimate = pump.reservoir_estimate_nl
+    reading = (true_nl // 100_000 + 1) * 100_000  # read up to the next 0.1 mL
+    report = pump.refill(added_nl=20_000_000, withdrawn_nl=reading,
+                         concentration_mcg_per_ml=Fraction(500))
+    assert report.withdrawn_nl == reading and report.discrepancy_nl == reading - estimate
+    assert report.left_in_syringe_nl == 0
+    assert pump.physical.reservoir_nl == 20_000_000 == pump.reservoir_estimate_nl
 
 
 def test_concentration_change_pushes_old_drug_in_the_dead_volume_out_first() -> None:
@@ -463,3 +490,37 @@ def test_commanded_volume_never_more_than_one_stroke_from_ideal_for_any_model_an
         if pump.reservoir_estimate_nl < capacity // 2:
             pump.refill(added_nl=capacity,
                         concentration_mcg_per_ml=Fraction(conc))
+
+
+def test_a_program_change_lets_a_running_bridge_bolus_run_to_its_end() -> None:
+    """Issue 9.4: the bridge is about the old drug in the catheter, not the program."""
+    pump = implant()
+    pump.advance(at(days=10))
+    pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(1000), bridge_bolus=True)
+    assert pump.overlay is not None
+    planned_end = pump.overlay.end_s
+    pump.advance(at(days=10, hours=2))
+    pump.program(continuous(Fraction(280)))
+    assert pump.mode == "bridge_bolus" and pump.overlay.end_s == planned_end
+    report = pump.advance(at(days=10, hours=12))
+    assert abs(report.csf_mcg - 125) < 25  # still the old 300 mcg/day of old drug
+    pump.advance(at(days=12))
+    kinds = [e.kind for e in pump.log.entries()]
+    assert "bridge_bolus_completed" in kinds and "bridge_bolus_interrupted" not in kinds
+
+
+def test_a_program_change_ends_a_bridge_bolus_only_with_a_reason() -> None:
+    pump = implant()
+    pump.advance(at(days=10))
+    pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(1000), bridge_bolus=True)
+    state = pump.to_state()
+    import pytest
+
+    from itb.errors import InvalidInput
+    with pytest.raises(InvalidInput, match="cancel_bridge_reason"):
+        pump.program(continuous(Fraction(280)), cancel_bridge_reason="  ")
+    assert pump.to_state() == state
+    pump.program(continuous(Fraction(280)), cancel_bridge_reason="catheter revised")
+    assert pump.mode == "running"
+    last = [e for e in pump.log.entries() if e.kind == "bridge_bolus_interrupted"][-1]
+    assert "catheter revised" in str(last.details)

@@ -30,6 +30,7 @@ from itb.telemetry.commands import (
     RequestPatientBolus,
     Resume,
     SetAlarmVolume,
+    SetCatheterVolume,
     SetClock,
     Stop,
 )
@@ -48,6 +49,7 @@ EVERY_COMMAND = [
     Bolus(Fraction(50), 600), ReadSecurityLog(0), RequestPatientBolus(), Stop(), Resume(),
     AcknowledgeAlarm("low_reservoir"), AcknowledgeAlarm(None),
     SetClock(datetime(2026, 11, 25, 16, 0, 0, 123, tzinfo=UTC)), SetAlarmVolume(2_000_000),
+    SetCatheterVolume(110_000), Program(CONTINUOUS, False, "catheter revised"),
 ]
 
 

@@ -115,7 +115,9 @@ def test_refill_with_bridge_bolus() -> None:
 def test_refill_overfill_is_refused() -> None:
     b = bench()
     with b.client() as wand, pytest.raises(CommandRejected) as refused:
-        wand.refill(withdrawn_nl=0, added_nl=1_000_000, concentration_mcg_per_ml=Fraction(500))
+        # Beyond the reservoir's capacity (a fact the pump knows), never the true residual.
+        wand.refill(withdrawn_nl=0, added_nl=b.pump.model.reservoir_capacity_nl + 1,
+                    concentration_mcg_per_ml=Fraction(500))
     assert refused.value.field == "added_nl"
 
 

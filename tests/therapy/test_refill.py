@@ -197,3 +197,31 @@ def test_plan_refill_refuses_values_that_would_leave_the_calendar(kwargs: dict, 
     with pytest.raises(InvalidInput) as refused:
         plan_refill(**args)
     assert refused.value.field == field
+
+
+def test_a_running_bolus_is_delivered_before_the_program_starts() -> None:
+    """Issue 9.3: 0.5 mL of bolus over 12 h, then 300 mcg/day at 500 mcg/mL (0.6 mL/day)."""
+    now = datetime(2026, 1, 5, 8, tzinfo=UTC)
+    plan = plan_refill(reservoir_ml="10.5", concentration_mcg_per_ml=500, program=300,
+                       alarm_ml=2, now=now, running_bolus_nl=500_000,
+                       bolus_until=now + timedelta(hours=12))
+    # 8.5 mL to the alarm: 0.5 mL in the first 12 h, then 8 mL at 0.6 mL/day.
+    assert plan.seconds_to_alarm == 12 * 3600 + Fraction(8, Fraction(6, 10)) * 86_400
+    assert plan.seconds_to_empty == 12 * 3600 + Fraction(10, Fraction(6, 10)) * 86_400
+    without = plan_refill(reservoir_ml="10.5", concentration_mcg_per_ml=500, program=300,
+                          alarm_ml=2, now=now)
+    assert plan.alarm_at < without.alarm_at
+
+
+def test_an_alarm_within_the_running_bolus_is_taken_as_the_bolus_leaves_evenly() -> None:
+    now = datetime(2026, 1, 5, 8, tzinfo=UTC)
+    plan = plan_refill(reservoir_ml="2.5", concentration_mcg_per_ml=500, program=300,
+                       alarm_ml=2, now=now, running_bolus_nl=1_000_000,
+                       bolus_until=now + timedelta(hours=10))
+    assert plan.seconds_to_alarm == 5 * 3600  # half the bolus volume: half its time
+
+
+def test_plan_refill_refuses_a_negative_running_bolus() -> None:
+    with pytest.raises(InvalidInput, match="running_bolus_nl"):
+        plan_refill(reservoir_ml=10, concentration_mcg_per_ml=500, program=300, alarm_ml=2,
+                    now=datetime(2026, 1, 5, tzinfo=UTC), running_bolus_nl=-1)

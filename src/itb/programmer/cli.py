@@ -25,11 +25,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+import itb.clihelp  # noqa: F401  flags show no value type in --help (issue 9.15)
 from itb.errors import InvalidInput, ItbError
+from itb.programmer import catheter as catheter_mod
 from itb.programmer import journal as journal_mod
 from itb.programmer import refill as refill_mod
 from itb.programmer import refill_details, render
 from itb.programmer import schedule as sched
+from itb.programmer.bridging import bridge_note
 from itb.programmer.delivery import Delivery, DeliveryChecked, journal_outcome
 from itb.programmer.errors import (
     EchoMismatch,
@@ -46,7 +49,7 @@ from itb.programmer.programming import (
     request_spec,
 )
 from itb.programmer.response_check import review_response
-from itb.programmer.view import PumpView, project_reservoir, view_to_json
+from itb.programmer.view import PumpView, bolus_and_stroke, project_reservoir, view_to_json
 from itb.programmer.wand import (
     LINK_LOST,
     ConnectionOptions,
@@ -64,11 +67,13 @@ from itb.telemetry.commands import (
     AlarmAcknowledged,
     Bolus,
     BolusConfirmation,
+    CatheterVolumeSet,
     InfusionChanged,
     LogEntryInfo,
     Refill,
     RefillConfirmation,
     Resume,
+    SetCatheterVolume,
     Stop,
 )
 from itb.telemetry.errors import (
@@ -273,6 +278,7 @@ def confirm(question: str, yes: bool) -> None:
     try:
         agreed = typer.confirm(question, default=False)
     except (typer.Abort, EOFError):
+        typer.echo()  # end the prompt's line: the error goes on a line of its own (9.15)
         agreed = False
     if not agreed:
         raise NotConfirmed("Not confirmed: nothing was sent to the pump.",
@@ -365,6 +371,9 @@ def program(
     catheter_checked: Annotated[str | None, typer.Option(
         "--catheter-checked", help="After a poor response: the catheter and pump check done "
         "and its result.")] = None,
+    cancel_bridge_reason: Annotated[str | None, typer.Option(
+        "--cancel-bridge-reason",
+        help="End a running bridge bolus now, and why (default: it runs to its end).")] = None,
     yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
     serial: SerialOpt = None, key_file: KeyOpt = None,
     session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
@@ -413,9 +422,12 @@ def program(
         view = read_view(client, serial)
         limits = new_limits(view, limit_daily, limit_bolus)
         spec, notes = request_spec(view, daily_dose_mcg=dose, flex=schedule, limits=limits)
+        bridge = bridge_note(view, cancel_bridge_reason)
+        notes = (*notes, bridge) if bridge else notes
         pump_refusal: CommandRejected | None = None
         try:
-            dry_run = client.program(spec, confirm_only=True)
+            dry_run = client.program(spec, confirm_only=True,
+                                     cancel_bridge_reason=cancel_bridge_reason)
         except CommandRejected as exc:
             dry_run, pump_refusal = None, exc
     # The session is closed while the clinician reads the preview (no idle timeout to race).
@@ -436,7 +448,8 @@ def program(
                "previous_daily_dose_mcg": None if view.daily_dose_mcg is None
                else dec(view.daily_dose_mcg),
                "daily_dose_mcg": dec(preview.daily_dose_mcg),
-               "low_reservoir_alarm_at": iso(preview.projection.low_reservoir_alarm_at)}
+               "low_reservoir_alarm_at": iso(preview.projection.low_reservoir_alarm_at),
+               "bridge_bolus": bridge}
     summary = (f"program {sched.describe_program(spec)} "
                f"(from {render.mcg(view.daily_dose_mcg, 'mcg/day')})")
     if titration.needs_override:
@@ -453,7 +466,7 @@ def program(
         with send_session(factory, view, "new program") as client:
             echo, _after = send_program(client, factory, view.program, spec,
                                         view.concentration_mcg_per_ml,
-                                        view.report.log_next_index)
+                                        view.report.log_next_index, cancel_bridge_reason)
     except (NotConfirmed, LargeDecreaseUnconfirmed):
         record(session_file, "program", view, view.serial, "cancelled", "cancelled: " + summary,
                details)
@@ -503,6 +516,7 @@ def ask_value(label: str, given: str | None, default: str | None = None, *,
         return str(typer.prompt(label, default=default) if default is not None
                    else typer.prompt(label))
     except (typer.Abort, EOFError):
+        typer.echo()  # end the prompt's line: the error goes on a line of its own (9.15)
         raise NotConfirmed(f"No answer for '{label}': the refill was not done.",
                            "Run the refill again when ready.") from None
 
@@ -557,7 +571,7 @@ def refill(
     # timeout to race); step 5 opens a new one and checks the pump has not changed.
     report = view.report
     conc_now = view.concentration_mcg_per_ml
-    expected = report.reservoir.estimate_nl
+    expected = refill_mod.expected_residual_nl(view)  # an estimate below 0 is empty (9.1)
 
     def halt(reason: str, exc: BaseException, journal: str = "stopped",
              **known: Any) -> NoReturn:
@@ -580,7 +594,7 @@ def refill(
     out.print(Text("Step 1 of 7: confirm the patient and the pump", style="bold"))
     out.print(Text(f"Pump {view.serial}, {report.model}, implanted "
                    f"{render.when(report.implanted)}; drug {display(conc_now)} mcg/mL; "
-                   f"reservoir estimate {render.ml(expected)}; "
+                   f"reservoir estimate {render.reservoir_estimate(view.reservoir_estimate_nl)}; "
                    f"program {render.program_line(view.program)}."))
     try:
         confirm(f"Is this the patient's pump (serial {view.serial})?", yes)
@@ -658,7 +672,7 @@ def refill(
 
     # 5. Update the pump.
     out.print(Text("Step 5 of 7: update the pump", style="bold"))
-    projection = refill_mod.project_after_refill(view, fill.fill_nl, new_conc, view.now)
+    projection = refill_mod.project_after_refill(view, fill.fill_nl, new_conc, view.now, bridge)
     for line in render.projection_lines(projection):
         out.print(Text("If confirmed: " + line))
     try:
@@ -701,7 +715,8 @@ def refill(
     if bridge is not None and echo.bridge_bolus_nl != round(bridge.dead_volume_nl):
         out.print(Text(f"Note: the pump's bridge bolus is {render.ml(echo.bridge_bolus_nl)}, the "
                        f"clinic's dead volume {display(bridge.dead_volume_ml)} mL: check the "
-                       "catheter volume stored in the pump.", style="yellow"))
+                       "catheter volume stored in the pump (interrogate shows it; "
+                       "set-catheter-volume stores the implant record's).", style="yellow"))
 
     # 7. The refill record.
     plan = after.projection.plan
@@ -987,7 +1002,8 @@ def set_alarm_volume(
             concentration_mcg_per_ml=view.concentration_mcg_per_ml,
             program=view.schedule if view.schedule is not None else view.daily_dose_mcg,
             alarm_nl=volume_nl, now=view.now, filled_at=view.last_refill_at,
-            capacity_nl=view.report.reservoir.capacity_nl)
+            capacity_nl=view.report.reservoir.capacity_nl,
+            **bolus_and_stroke(view.report, facts))
         out.print(Text(f"Alarm volume {render.ml(view.report.reservoir.low_reservoir_alarm_nl)} "
                        f"-> {render.ml(volume_nl)}."))
         for line in render.projection_lines(projection):
@@ -1004,6 +1020,35 @@ def set_alarm_volume(
            {"low_reservoir_alarm_ml": to_exact_str(Fraction(volume_nl, NL_PER_ML)),
             "low_reservoir_alarm_at": iso(projection.low_reservoir_alarm_at)})
     out.print(Text(f"Alarm volume set to {render.ml(volume_nl)} and verified.", style="bold green"))
+
+
+@app.command("set-catheter-volume")
+@guarded
+def set_catheter_volume(
+    ctx: typer.Context,
+    ml: Annotated[str, typer.Option("--ml", help="Implanted catheter volume, mL (0 to 1).")],
+    yes: YesOpt = False, host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT,
+    serial: SerialOpt = None, key_file: KeyOpt = None,
+    session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+) -> None:
+    """Store the catheter volume in the pump (implant record, after a catheter revision)."""
+    volume_nl = catheter_mod.catheter_volume_nl(ml)
+    factory = wand_factory(ctx, host, port, key_file, serial)
+    with session(factory) as client:
+        view = read_view(client, serial)
+    console().print(Text(catheter_mod.change_line(view, volume_nl)))
+    confirm(f"Store the catheter volume in pump {view.serial}?", yes)
+    with send_session(factory, view, "catheter volume") as client:
+        echo = client.call(SetCatheterVolume(volume_nl), CatheterVolumeSet)
+    if echo.catheter_volume_nl != volume_nl:
+        raise EchoMismatch(f"The pump echoed a catheter volume of "
+                           f"{render.ml(echo.catheter_volume_nl)}.",
+                           "Interrogate the pump and set the catheter volume again.")
+    record(session_file, "catheter_volume", view, view.serial, "done",
+           f"catheter volume stored: {render.ml(echo.previous_nl)} -> {render.ml(volume_nl)}",
+           {"catheter_volume_ml": to_exact_str(Fraction(volume_nl, NL_PER_ML))})
+    console().print(Text(f"Catheter volume {render.ml(volume_nl)} stored and verified.",
+                         style="bold green"))
 
 
 @app.command("set-clock")
@@ -1029,7 +1074,7 @@ def set_clock(
         view = read_view(client, serial)
         drift = target - view.now
         out.print(Text(f"Pump clock {render.when(view.now)} -> {render.when(target)} "
-                       f"(a change of {drift.total_seconds():+.0f} s)."))
+                       f"({render.clock_change(drift)})."))
     confirm(f"Set the clock of pump {view.serial}?", yes)
     with send_session(factory, view, "clock setting") as client:
         echo = client.set_clock(target)
@@ -1075,20 +1120,25 @@ def report(
         "--pdf", help="Also write the report as a PDF.")] = None,
     host: HostOpt = DEFAULT_HOST, port: PortOpt = DEFAULT_PORT, serial: SerialOpt = None,
     key_file: KeyOpt = None, session_file: SessionOpt = Path(journal_mod.DEFAULT_SESSION_FILE),
+    all_sessions: Annotated[bool, typer.Option(
+        "--all", help="Every session in the journal (default: the latest visit).")] = False,
 ) -> None:
     """Write the session report (self-contained HTML, and PDF with --pdf) after a final
-    interrogation."""
+    interrogation: the latest session (visit) by default, every session with --all."""
     from itb.programmer.report import render_report, write_pdf
 
     require_file_path("--out", out_file)
     if pdf_file is not None:
         require_file_path("--pdf", pdf_file)
+    journal_mod.require_journal(session_file)
     factory = wand_factory(ctx, host, port, key_file, serial)
     with session(factory) as client:
         view = read_view(client, serial)
     record(session_file, "interrogation", view, view.serial, "done",
            "final interrogation for the session report", {"interrogation": view_to_json(view)})
     entries = journal_mod.Journal(session_file).entries(view.serial)
+    if not all_sessions:
+        entries = journal_mod.latest_session(entries)
     generated = host_now()
     html = render_report(view, entries, generated_at=generated, session_file=str(session_file))
     write_whole("--out", out_file, lambda tmp: tmp.write_text(html, encoding="utf-8"))

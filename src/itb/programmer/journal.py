@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from itb.errors import InvalidInput
 
-FORMAT = "itb-programmer-session 1"
+FORMAT = "itb-programmer-session 2"
+# Format 1 lines (before session ids) are read as one earlier session without an id.
+FORMATS = ("itb-programmer-session 1", FORMAT)
 DEFAULT_SESSION_FILE = "itb-session.jsonl"
+# A visit: entries for the same pump with no gap longer than this share a session id; a
+# longer gap or another pump starts a new session (itb's choice, *unconfirmed*).
+SESSION_GAP = timedelta(hours=4)
 
 
 @dataclass(frozen=True)
@@ -31,11 +37,12 @@ class JournalEntry:
     outcome: str  # done, refused, stopped, cancelled, interrupted
     summary: str
     details: dict[str, Any]
+    session: str | None = None  # the visit this entry belongs to (None: format 1 line)
 
     def to_json(self) -> dict[str, Any]:
         return {"format": FORMAT, "at": self.at, "kind": self.kind, "serial": self.serial,
                 "pump_time": self.pump_time, "outcome": self.outcome, "summary": self.summary,
-                "details": self.details}
+                "details": self.details, "session": self.session}
 
 
 class Journal:
@@ -48,7 +55,7 @@ class Journal:
                outcome: str, summary: str, details: dict[str, Any] | None = None) -> JournalEntry:
         entry = JournalEntry(at.isoformat(), kind, serial,
                              None if pump_time is None else pump_time.isoformat(), outcome,
-                             summary, details or {})
+                             summary, details or {}, self._session_for(at, serial))
         line = json.dumps(entry.to_json(), sort_keys=True) + "\n"
         self._require_regular_file()
         try:
@@ -61,6 +68,18 @@ class Journal:
             raise InvalidInput("session file", str(self.path), "a writable file",
                                exc.strerror) from None
         return entry
+
+    def _session_for(self, at: datetime, serial: str) -> str:
+        """The last entry's session if it is the same pump within `SESSION_GAP`, else new."""
+        last = self.entries()[-1:] if self.path.is_file() else []
+        if last and last[0].serial == serial and last[0].session is not None:
+            try:
+                gap = at - datetime.fromisoformat(last[0].at)
+            except (ValueError, TypeError):
+                gap = SESSION_GAP * 2
+            if timedelta(0) <= gap <= SESSION_GAP:
+                return last[0].session
+        return f"{at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
     def _require_regular_file(self) -> None:
         """A FIFO or device as --session would block the open; a directory gets the OS's
@@ -85,16 +104,36 @@ class Journal:
                 continue
             try:
                 data = json.loads(line)
-                if data.get("format") != FORMAT:
+                if data.get("format") not in FORMATS:
                     raise ValueError("format")
+                session = data.get("session")
                 entry = JournalEntry(str(data["at"]), str(data["kind"]), str(data["serial"]),
                                      data["pump_time"], str(data["outcome"]),
-                                     str(data["summary"]), dict(data["details"]))
+                                     str(data["summary"]), dict(data["details"]),
+                                     None if session is None else str(session))
             # AttributeError: a line that is JSON but not an object ([1], "x"); RecursionError:
             # a line of thousands of nested arrays. Both are foreign lines, not programmer faults.
             except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 raise InvalidInput("session file", f"{self.path} line {number}",
-                                   f"lines written by itb programmer ({FORMAT})") from None
+                                   f"lines written by itb programmer ({' or '.join(FORMATS)})"
+                                   ) from None
             if serial is None or entry.serial == serial:
                 out.append(entry)
         return out
+
+
+def latest_session(entries: list[JournalEntry]) -> list[JournalEntry]:
+    """The entries of the most recent session (the last entry's), oldest first."""
+    if not entries:
+        return []
+    session = entries[-1].session
+    return [e for e in entries if e.session == session]
+
+
+def require_journal(path: Path) -> None:
+    """A report needs the session journal: a missing one is an error, not an empty report."""
+    Journal(path)._require_regular_file()
+    if not Path(path).is_file():
+        raise InvalidInput("session file", str(path), "an existing session journal",
+                           "no journal there: the session's commands write it (--session or "
+                           "ITB_SESSION names it)")

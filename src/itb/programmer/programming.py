@@ -19,7 +19,7 @@ from typing import TypeVar
 from itb.errors import InvalidInput
 from itb.programmer import schedule as sched
 from itb.programmer.errors import OverrideNeeded
-from itb.programmer.view import Projection, PumpView, project_reservoir
+from itb.programmer.view import Projection, PumpView, bolus_and_stroke, project_reservoir
 from itb.telemetry.commands import HardLimitsSpec, ProgramConfirmation, ProgramSpec
 from itb.therapy.catalogue import (
     MAINTENANCE,
@@ -310,7 +310,9 @@ def build_preview(view: PumpView, spec: ProgramSpec, echo: ProgramConfirmation |
         concentration_mcg_per_ml=view.concentration_mcg_per_ml, program=schedule,
         alarm_nl=report.reservoir.low_reservoir_alarm_nl, now=view.now,
         filled_at=view.last_refill_at, capacity_nl=report.reservoir.capacity_nl,
-        alarm_raised_at=None if low_alarm is None else low_alarm.raised)
+        alarm_raised_at=None if low_alarm is None else low_alarm.raised,
+        # A bridge bolus runs on through a program change (issue 9.4); other boluses end.
+        **bolus_and_stroke(report, view.facts, kinds=("bridge_bolus",)))
     return ProgramPreview(view, spec, schedule, daily, hourly, titration, projection, echo,
                           notes)
 

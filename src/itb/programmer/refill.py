@@ -15,8 +15,9 @@ Pure functions over the current `PumpView`, in the order of the clinical procedu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -34,6 +35,15 @@ def _ml(volume_nl: int | Fraction) -> Fraction:
     return Fraction(volume_nl) / NL_PER_ML
 
 
+def expected_residual_nl(view: PumpView) -> int:
+    """The residual to expect: the pump's estimate, or 0 when it ran below zero.
+
+    After its reservoir-empty alarm the pump keeps the minimum rate and counts every
+    stroke, so its estimate goes below 0 mL; the reservoir is then empty (issue 9.1).
+    """
+    return max(0, view.reservoir_estimate_nl)
+
+
 def check_withdrawn(view: PumpView, withdrawn_ml: str | Fraction) -> RefillCheck:
     """Step 2: the residual withdrawn against the pump's estimate (raises RefillDiscrepancy).
 
@@ -42,7 +52,7 @@ def check_withdrawn(view: PumpView, withdrawn_ml: str | Fraction) -> RefillCheck
     real fill.
     """
     capacity_ml = _ml(view.report.reservoir.capacity_nl)
-    return check_refill(expected_residual_ml=_ml(view.reservoir_estimate_nl),
+    return check_refill(expected_residual_ml=_ml(expected_residual_nl(view)),
                         withdrawn_ml=withdrawn_ml, fill_ml=capacity_ml, capacity_ml=capacity_ml)
 
 
@@ -67,7 +77,7 @@ def check_drug(brand: str, concentration_mcg_per_ml: str | Fraction,
 def check_fill(view: PumpView, withdrawn_ml: str | Fraction,
                added_ml: str | Fraction) -> RefillCheck:
     """Step 3: the volume added fits the reservoir (raises Overfill), after step 2's check."""
-    return check_refill(expected_residual_ml=_ml(view.reservoir_estimate_nl),
+    return check_refill(expected_residual_ml=_ml(expected_residual_nl(view)),
                         withdrawn_ml=withdrawn_ml, fill_ml=added_ml,
                         capacity_ml=_ml(view.report.reservoir.capacity_nl))
 
@@ -99,13 +109,20 @@ def plan_bridge(view: PumpView, new_concentration: Fraction,
 
 
 def project_after_refill(view: PumpView, reservoir_nl: int, concentration: Fraction,
-                         filled_at: datetime) -> Projection:
-    """Step 6: alarm and refill-by dates for the refilled reservoir and the same program."""
+                         filled_at: datetime, bridge: BridgeBolus | None = None) -> Projection:
+    """Step 5: alarm and refill-by dates for the refilled reservoir and the same program,
+    after the bridge bolus if there is one (it runs first, issue 9.3)."""
+    bolus_nl, until = 0, None
+    if bridge is not None:
+        bolus_nl = math.ceil(bridge.dead_volume_nl)
+        until = filled_at + timedelta(
+            microseconds=int(bridge.bridge_duration_h * 3_600_000_000))
     return project_reservoir(
         reservoir_nl=reservoir_nl, concentration_mcg_per_ml=concentration,
         program=view.schedule if view.schedule is not None else view.daily_dose_mcg,
         alarm_nl=view.report.reservoir.low_reservoir_alarm_nl, now=filled_at,
-        filled_at=filled_at, capacity_nl=view.report.reservoir.capacity_nl)
+        filled_at=filled_at, capacity_nl=view.report.reservoir.capacity_nl,
+        running_bolus_nl=bolus_nl, bolus_until=until, stroke_nl=view.facts.nominal_stroke_nl)
 
 
 def verify_refill_echo(*, withdrawn_nl: int, added_nl: int, concentration: Fraction,

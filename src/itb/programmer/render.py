@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 
 from rich.console import Group, RenderableType
@@ -25,6 +25,30 @@ def when(moment: datetime | None) -> str:
 
 def ml(volume_nl: int | Fraction) -> str:
     return f"{display(Fraction(volume_nl) / NL_PER_ML)} mL"
+
+
+def clock_change(delta: timedelta) -> str:
+    """A clock change in days, hours and minutes (and seconds if any), forward or back."""
+    total = int(delta.total_seconds())
+    if total == 0:
+        return "no change"
+    seconds = abs(total)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in
+             ((days, "day"), (hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
+    words = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{words} {'forward' if total > 0 else 'back'}"
+
+
+def reservoir_estimate(estimate_nl: int) -> str:
+    """The pump's reservoir estimate; below zero it is shown as empty, with why."""
+    if estimate_nl >= 0:
+        return ml(estimate_nl)
+    return (f"empty (the pump's estimate ran {ml(-estimate_nl)} below zero: after its "
+            "reservoir-empty alarm the pump keeps the minimum rate and counts strokes that a "
+            "dry reservoir cannot deliver)")
 
 
 def mcg(value: Fraction | None, unit: str = "mcg") -> str:
@@ -107,8 +131,10 @@ def interrogation(view: PumpView) -> RenderableType:
     ident.add_row("Battery", f"{report.battery.status}, "
                   f"{display(report.battery.remaining_fraction * 100, 1)}% of usable charge left;"
                   f" expected ERI {eri} ({view.battery_note})")
-    ident.add_row("Reservoir", f"{ml(res.estimate_nl)} estimated by the pump "
+    ident.add_row("Reservoir", f"{reservoir_estimate(res.estimate_nl)} estimated by the pump "
                   f"(capacity {ml(res.capacity_nl)}, alarm at {ml(res.low_reservoir_alarm_nl)})")
+    ident.add_row("Catheter", f"{ml(report.catheter_volume_nl)} stored in the pump (with pump "
+                  f"tubing {ml(view.facts.tubing_volume_nl)}: the priming and bridge volume)")
     ident.add_row("Drug", f"{display(res.concentration_mcg_per_ml)} mcg/mL")
     ident.add_row("Program", program_line(report.program))
     ident.add_row("Daily dose", "-" if view.daily_dose_mcg is None

@@ -26,6 +26,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from itb.programmer import schedule as sched
+from itb.programmer.bridging import with_bridge_ends
 from itb.programmer.journal import JournalEntry
 from itb.programmer.render import ROUNDING_NOTE, program_line, when
 from itb.programmer.view import PumpView, view_to_json
@@ -112,6 +113,14 @@ def _png_of(figure: Figure | None) -> str | None:
     return None if figure is None else _png(figure)
 
 
+def sessions_label(entries: list[JournalEntry]) -> str:
+    """Which session(s) the report covers (journal session ids, oldest first)."""
+    ids = list(dict.fromkeys(e.session or "(before session ids)" for e in entries))
+    if len(ids) == 1:
+        return f"session {ids[0]}"
+    return f"{len(ids)} sessions: " + ", ".join(ids)
+
+
 def render_report(view: PumpView, entries: list[JournalEntry], *, generated_at: datetime,
                   session_file: str) -> str:
     """The report as one HTML string (no external files, scripts or fonts)."""
@@ -120,7 +129,8 @@ def render_report(view: PumpView, entries: list[JournalEntry], *, generated_at: 
     template = environment.get_template("report.html.j2")
     data = view_to_json(view)
     changes = [e for e in entries if e.kind not in ("interrogation", "log_view")]
-    refills = [e.details["refill"] for e in entries if e.kind == "refill" and "refill" in e.details]
+    refills = with_bridge_ends(view, [e.details["refill"] for e in entries
+                                      if e.kind == "refill" and "refill" in e.details])
     interrogations = [e for e in entries if e.kind == "interrogation"]
     first = interrogations[0].details.get("interrogation") if interrogations else None
     hourly = [] if view.hourly is None else [
@@ -128,7 +138,8 @@ def render_report(view: PumpView, entries: list[JournalEntry], *, generated_at: 
          "rate": display(row.rate_mcg_per_day)} for row in view.hourly]
     return template.render(
         view=view, data=data, when=when, display=display, program_line=program_line,
-        generated_at=when(generated_at), session_file=session_file, changes=changes,
+        generated_at=when(generated_at), session_file=session_file,
+        sessions=sessions_label(entries), changes=changes,
         refills=refills, first_interrogation=first, hourly=hourly,
         daily_total=None if view.hourly is None else display(sum(
             (row.dose_mcg for row in view.hourly), Fraction(0))),
@@ -150,7 +161,8 @@ def report_lines(view: PumpView, entries: list[JournalEntry], *, generated_at: d
     plan = view.projection.plan
     lines = [f"Programming session report, pump {data['serial']}",
              "itb simulation: not a medical device, not medical advice.",
-             f"Generated {when(generated_at)} (programmer clock) from {session_file}.", "",
+             f"Generated {when(generated_at)} (programmer clock) from {session_file}, "
+             f"{sessions_label(entries)}.", "",
              "INTERROGATION",
              f"Pump: {data['serial']}, {data['model']} ({data['model_description']})",
              f"Implanted: {when(view.report.implanted)}; pump clock {when(view.now)}",
@@ -174,7 +186,8 @@ def report_lines(view: PumpView, entries: list[JournalEntry], *, generated_at: d
               + (f" Override reason: {e.details['override_reason']}."
                  if e.details.get("override_reason") else "") for e in changes] or ["None."]
     lines += ["", "REFILL RECORD"]
-    refills = [e.details["refill"] for e in entries if e.kind == "refill" and "refill" in e.details]
+    refills = with_bridge_ends(view, [e.details["refill"] for e in entries
+                                      if e.kind == "refill" and "refill" in e.details])
     for record in refills:
         lines += [f"{key.replace('_', ' ')}: {value}" for key, value in record.items()
                   if value not in (None, [], "")] + [""]

@@ -83,10 +83,18 @@ class PumpView:
 def project_reservoir(*, reservoir_nl: int, concentration_mcg_per_ml: Fraction,
                       program: FlexSchedule | Fraction | None, alarm_nl: int, now: datetime,
                       filled_at: datetime | None, capacity_nl: int,
-                      alarm_raised_at: datetime | None = None) -> Projection:
-    """The refill plan (`itb.therapy.refill.plan_refill`), or why there is none."""
+                      alarm_raised_at: datetime | None = None, running_bolus_nl: int = 0,
+                      bolus_until: datetime | None = None, stroke_nl: int = 0) -> Projection:
+    """The refill plan (`itb.therapy.refill.plan_refill`), or why there is none.
+
+    A running bolus (priming, bridge) is delivered first, then the program (issue 9.3).
+    The pump counts whole strokes and may be up to one stroke (`stroke_nl`) ahead of its
+    reported estimate in the stroke it is making, so the plan starts one stroke lower:
+    the dates stay on the early, safe side.
+    """
     if program is None:
         return Projection(None, None, False, "the therapy rules cannot model this program")
+    reservoir_nl -= stroke_nl
     if reservoir_nl <= alarm_nl:
         # plan_refill refuses an alarm volume at or above the reservoir: the alarm is due.
         return Projection(None, alarm_raised_at or now, True,
@@ -96,8 +104,21 @@ def project_reservoir(*, reservoir_nl: int, concentration_mcg_per_ml: Fraction,
     plan = plan_refill(reservoir_ml=Fraction(reservoir_nl, NL_PER_ML),
                        concentration_mcg_per_ml=concentration_mcg_per_ml, program=program,
                        alarm_ml=Fraction(alarm_nl, NL_PER_ML), now=now, filled_at=filled_at,
-                       capacity_ml=Fraction(capacity_nl, NL_PER_ML))
+                       capacity_ml=Fraction(capacity_nl, NL_PER_ML),
+                       running_bolus_nl=min(running_bolus_nl, reservoir_nl),
+                       bolus_until=bolus_until)
     return Projection(plan, plan.alarm_at, False, "")
+
+
+def bolus_and_stroke(report: InterrogationReport, facts: ModelFacts, *,
+                     kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """`project_reservoir`'s running-bolus and stroke arguments for this interrogation
+    (only boluses whose infusion state is in `kinds`, when given)."""
+    infusion = report.infusion
+    running = kinds is None or infusion.state in kinds
+    return {"running_bolus_nl": infusion.bolus_remaining_nl if running else 0,
+            "bolus_until": infusion.bolus_until if running else None,
+            "stroke_nl": facts.nominal_stroke_nl}
 
 
 def forecast_eri(report: InterrogationReport, facts: ModelFacts) -> tuple[BatteryForecast | None,
@@ -147,7 +168,8 @@ def build_view(report: InterrogationReport, log: tuple[LogEntryInfo, ...]) -> Pu
         program=schedule if schedule is not None else daily,
         alarm_nl=report.reservoir.low_reservoir_alarm_nl, now=report.pump_time,
         filled_at=last_refill, capacity_nl=report.reservoir.capacity_nl,
-        alarm_raised_at=None if low_alarm is None else low_alarm.raised)
+        alarm_raised_at=None if low_alarm is None else low_alarm.raised,
+        **bolus_and_stroke(report, facts))
     battery, battery_note = forecast_eri(report, facts)
     return PumpView(
         report=report, facts=facts, log=log, daily_dose_mcg=daily, daily_dose_source=source,
@@ -183,6 +205,7 @@ def view_to_json(view: PumpView) -> dict[str, Any]:
         "reservoir_estimate_ml": _ml(report.reservoir.estimate_nl),
         "reservoir_capacity_ml": _ml(report.reservoir.capacity_nl),
         "low_reservoir_alarm_ml": _ml(report.reservoir.low_reservoir_alarm_nl),
+        "catheter_volume_ml": _ml(report.catheter_volume_nl),
         "concentration_mcg_per_ml": to_exact_str(report.reservoir.concentration_mcg_per_ml),
         "daily_dose_mcg": None if view.daily_dose_mcg is None
         else to_exact_str(view.daily_dose_mcg),

@@ -136,13 +136,15 @@ def close_quietly(client: ProgrammerClient) -> None:
 
 
 def send_program(client: ProgrammerClient, reconnect: WandFactory, previous: ProgramSpec | None,
-                 spec: ProgramSpec, concentration: Fraction, since_index: int = 0
+                 spec: ProgramSpec, concentration: Fraction, since_index: int = 0,
+                 cancel_bridge_reason: str | None = None
                  ) -> tuple[ProgramConfirmation, InterrogationReport]:
     """Send `spec` and verify it (see module doc). `since_index` is where the pump's log
     stood before sending: after a lost link the log from there says what happened."""
     command_id = new_command_id()
     try:
-        echo = client.program(spec, command_id=command_id)
+        echo = client.program(spec, cancel_bridge_reason=cancel_bridge_reason,
+                              command_id=command_id)
         after = client.interrogate()
     except LINK_LOST as lost:
         close_quietly(client)

@@ -47,6 +47,16 @@ class PocketDeposit:
     mcg: Fraction
 
 
+@dataclass(frozen=True)
+class PhysicalRefill:
+    """The truth of one refill: what really came out and went in (for the simulator)."""
+
+    withdrawn_nl: int  # really withdrawn (never more than the reservoir held)
+    into_reservoir_nl: int
+    left_in_syringe_nl: int  # drug that did not fit: the reservoir was full
+    pocket_deposit: PocketDeposit | None
+
+
 _ZERO = Fraction(0)
 
 
@@ -203,6 +213,37 @@ class PhysicalPump:
         csf_conc = csf_mcg * NL_PER_ML / csf_total if csf_total else _ZERO
         leak_conc = leak_mcg * NL_PER_ML / leak_total if leak_total else _ZERO
         return csf_total, csf_conc, leak_total, leak_conc
+
+    def refill(self, time_s: int, withdrawn_reading_nl: int | None, added_nl: int,
+               pocket_fill_nl: int, true_mcg_per_ml: Fraction) -> PhysicalRefill:
+        """What physically happens at a refill, whatever the nurse's readings say.
+
+        The syringe reading is an observation: one cannot withdraw more than the reservoir
+        holds, so a reading above the true volume (within the syringe's resolution) means
+        the reservoir was emptied. A fill beyond the reservoir's capacity stops when the
+        reservoir is full and the excess stays in the syringe (the nurse sees it).
+        """
+        withdrawn = self.reservoir_nl if withdrawn_reading_nl is None \
+            else min(withdrawn_reading_nl, self.reservoir_nl)
+        if withdrawn:
+            self.withdrawn_nl += withdrawn
+            self.withdrawn_mcg += mcg_in(withdrawn, self.reservoir_mcg_per_ml)
+            self.reservoir_nl -= withdrawn
+        into = min(added_nl - pocket_fill_nl, self.model.reservoir_capacity_nl - self.reservoir_nl)
+        if into:
+            total = self.reservoir_nl + into
+            self.reservoir_mcg_per_ml = (self.reservoir_nl * self.reservoir_mcg_per_ml
+                                         + into * true_mcg_per_ml) / total
+            self.reservoir_nl = total
+        deposit = None
+        if pocket_fill_nl:
+            deposit = PocketDeposit(time_s, pocket_fill_nl, mcg_in(pocket_fill_nl, true_mcg_per_ml))
+            self.pocket_nl += pocket_fill_nl
+            self.pocket_mcg += deposit.mcg
+            self.pocket_deposits.append(deposit)
+        self.filled_nl += into + pocket_fill_nl
+        self.filled_mcg += mcg_in(into + pocket_fill_nl, true_mcg_per_ml)
+        return PhysicalRefill(withdrawn, into, added_nl - pocket_fill_nl - into, deposit)
 
     def to_state(self) -> dict[str, Any]:
         return {

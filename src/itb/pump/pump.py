@@ -55,6 +55,7 @@ DEFAULT_CATHETER_VOLUME_NL = 110_000  # unconfirmed: 50 cm of catheter at about 
 MAX_BOLUS_DURATION_S = DAY_S
 # The log entry that names the telemetry command id of a therapy change.
 COMMAND_LOG_KIND = "command_carried_out"
+MAX_CATHETER_VOLUME_NL = 1_000_000  # unconfirmed: itb's bound (a long catheter is ~0.3 mL)
 
 
 def to_seconds(field_name: str, when: datetime) -> int:
@@ -163,13 +164,14 @@ class RefillReport:
 
     time_s: int
     expected_residual_nl: int  # the firmware's estimate before the refill
-    withdrawn_nl: int  # measured in the syringe (true)
-    discrepancy_nl: int  # withdrawn (residual found) minus expected
+    withdrawn_nl: int  # the syringe reading (the true volume when the reservoir was emptied)
+    discrepancy_nl: int  # withdrawn minus expected (an estimate below 0 counts as empty)
     added_nl: int
     concentration_mcg_per_ml: Fraction
     reservoir_estimate_nl: int
     pocket_deposit: PocketDeposit | None
     bridge_bolus: bool
+    left_in_syringe_nl: int = 0  # truth: drug that did not fit in the full reservoir
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,10 @@ def _positive_concentration(field_name: str, value: Fraction) -> Fraction:
 
 def _whole_nl(field_name: str, value: object, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise InvalidInput(field_name, f"{value} nL",
+        # Shown in mL, as every volume a clinician reads (a refusal is user-facing).
+        shown = f"{display(Fraction(value, NL_PER_ML), 6)} mL" \
+            if isinstance(value, int) and not isinstance(value, bool) else repr(value)[:40]
+        raise InvalidInput(field_name, shown,
                            f"{display(Fraction(low, NL_PER_ML), 6)} to "
                            f"{display(Fraction(high, NL_PER_ML), 6)} mL in whole nL")
     return value
@@ -283,7 +288,7 @@ class Pump:
         at_s = to_seconds("at", at)
         _whole_nl("fill_nl", fill_nl, 0, pump_model.reservoir_capacity_nl)
         conc = _positive_concentration("concentration_mcg_per_ml", concentration_mcg_per_ml)
-        _whole_nl("catheter_volume_nl", catheter_volume_nl, 0, 1_000_000)
+        _whole_nl("catheter_volume_nl", catheter_volume_nl, 0, MAX_CATHETER_VOLUME_NL)
         alarm_nl = pump_model.low_reservoir_alarm_default_nl if low_reservoir_alarm_nl is None \
             else low_reservoir_alarm_nl
         _whole_nl("low_reservoir_alarm_nl", alarm_nl, pump_model.low_reservoir_alarm_min_nl,
@@ -377,6 +382,18 @@ class Pump:
         if AlarmKind.RESERVOIR_EMPTY in self.alarms:
             return "minimum_rate (reservoir empty)"
         return "running"
+
+    def bolus_remaining_nl(self) -> int:
+        """What the running bolus still has to deliver (rounded up: dates stay early)."""
+        overlay = self.overlay
+        if overlay is None:
+            return 0
+        units, start = 0, overlay.started_s
+        for end, flow in overlay.pieces:
+            if end > self.now_s:
+                units += flow * (end - max(start, self.now_s))
+            start = end
+        return -(-units // DAY_S)
 
     def _at_minimum_rate(self) -> bool:
         return (self.stopped or self.safe_state is not None
@@ -804,19 +821,23 @@ class Pump:
                     f"patient-bolus allowance {display(allowance)} mcg and one stroke)")
 
     # ------------------------------------------------------------------ clinical acts
-    def program(self, program: Program, *, write_fault: WriteFault | None = None) -> None:
+    def program(self, program: Program, *, write_fault: WriteFault | None = None,
+                cancel_bridge_reason: str | None = None) -> None:
         """Install a new program: validate, check limits, write NVM (inactive slot), switch.
 
-        Any active bolus ends. With an injected write fault the firmware reboots from the
-        memory: the old program stays in force (ProgramNotCommitted) unless the fault came
-        after the commit.
+        An active clinician or patient bolus ends. A bridge bolus runs on to its end (it
+        pushes out the old-strength drug in the catheter, whatever the program) unless
+        `cancel_bridge_reason` says why the clinician ends it (issue 9.4). With an injected
+        write fault the firmware reboots from the memory: the old program stays in force
+        (ProgramNotCommitted) unless the fault came after the commit.
         """
         if self.end_of_service:
             raise ActRefused("program", "the pump has reached end of service")
         schedule = validate_program(program, self.model, self.concentration_mcg_per_ml)
+        keep = self._bridge_kept(cancel_bridge_reason)
         # After the change the pump runs the program (a stop or safe state ends), unless the
         # reservoir is empty.
-        self._check_limits("program", schedule, None, self.concentration_mcg_per_ml, program,
+        self._check_limits("program", schedule, keep, self.concentration_mcg_per_ml, program,
                            minimum_rate=AlarmKind.RESERVOIR_EMPTY in self.alarms)
         payload = self._settings_payload(program, self.concentration_mcg_per_ml,
                                          self.low_reservoir_alarm_nl)
@@ -837,7 +858,9 @@ class Pump:
             self._log("memory_write_failed", reason="read-back CRC mismatch")
             self._boot_from_memory()
             raise ProgramNotCommitted(write_fault.step if write_fault else -1)
-        self._cancel_overlay("program changed")
+        if keep is None:
+            self._cancel_overlay("program changed" if cancel_bridge_reason is None
+                                 else f"program changed; cancelled: {cancel_bridge_reason}")
         self.active_program = program
         self.schedule = schedule
         self.stopped = False
@@ -847,6 +870,18 @@ class Pump:
             self._clear(AlarmKind.LOW_BATTERY_RESET, "reprogrammed")
         self._log("program_changed", program=json.dumps(program_to_dict(program), sort_keys=True))
         self._cache_valid = False
+
+    def _bridge_kept(self, cancel_reason: str | None) -> Overlay | None:
+        """The bridge bolus that a program change leaves running (None: nothing runs on)."""
+        if cancel_reason is not None and (not isinstance(cancel_reason, str)
+                                          or not cancel_reason.strip()
+                                          or len(cancel_reason) > 500):
+            raise InvalidInput("cancel_bridge_reason", repr(cancel_reason)[:40],
+                               "1 to 500 characters saying why the bridge bolus ends")
+        overlay = self.overlay
+        if overlay is None or overlay.kind != "bridge" or cancel_reason is not None:
+            return None
+        return overlay
 
     def _boot_from_memory(self) -> None:
         """After a reset: the newest valid slot is in force; none valid -> memory error."""
@@ -1011,7 +1046,9 @@ class Pump:
                bridge_bolus: bool = False) -> RefillReport:
         """Empty (or partly empty) the reservoir and add drug.
 
-        `withdrawn_nl` None empties the reservoir. Injected errors: `pocket_fill_nl` of the
+        `withdrawn_nl` is the syringe reading (None: the reservoir is emptied and read
+        exactly); the physical layer decides what really comes out and goes in
+        (`PhysicalPump.refill`). Injected errors: `pocket_fill_nl` of the
         added drug goes into the subcutaneous pocket (the firmware still believes it filled
         the reservoir); `true_concentration_mcg_per_ml` differs from the one programmed. With
         `bridge_bolus`, the old drug in tubing and catheter is pushed out at the old daily
@@ -1024,10 +1061,11 @@ class Pump:
             "true_concentration_mcg_per_ml", true_concentration_mcg_per_ml)
         phys = self.physical
         cap = self.model.reservoir_capacity_nl
-        withdrawn = phys.reservoir_nl if withdrawn_nl is None else _whole_nl(
-            "withdrawn_nl", withdrawn_nl, 0, phys.reservoir_nl)
-        residual = phys.reservoir_nl - withdrawn
-        _whole_nl("added_nl", added_nl, 0, cap - residual)
+        # The firmware checks the readings against what a pump can know (its capacity),
+        # never against the true volume: the physical layer decides what really happens.
+        if withdrawn_nl is not None:
+            _whole_nl("withdrawn_nl", withdrawn_nl, 0, cap)
+        _whole_nl("added_nl", added_nl, 0, cap)
         _whole_nl("pocket_fill_nl", pocket_fill_nl, 0, added_nl)
         assert self.active_program is not None
         schedule = validate_program(self.active_program, self.model, conc, limits_set_now=False)
@@ -1049,28 +1087,15 @@ class Pump:
                                minimum_rate=False)
         # All checks passed: apply atomically.
         expected = self.reservoir_estimate_nl
-        if withdrawn:
-            phys.withdrawn_nl += withdrawn
-            phys.withdrawn_mcg += mcg_in(withdrawn, phys.reservoir_mcg_per_ml)
-            phys.reservoir_nl -= withdrawn
-        into_reservoir = added_nl - pocket_fill_nl
-        if into_reservoir:
-            total = phys.reservoir_nl + into_reservoir
-            phys.reservoir_mcg_per_ml = (phys.reservoir_nl * phys.reservoir_mcg_per_ml
-                                         + into_reservoir * true_conc) / total
-            phys.reservoir_nl = total
-        phys.filled_nl += added_nl
-        phys.filled_mcg += mcg_in(added_nl, true_conc)
-        deposit = None
-        if pocket_fill_nl:
-            deposit = PocketDeposit(self.now_s, pocket_fill_nl, mcg_in(pocket_fill_nl, true_conc))
-            phys.pocket_nl += pocket_fill_nl
-            phys.pocket_mcg += deposit.mcg
-            phys.pocket_deposits.append(deposit)
+        truth = phys.refill(self.now_s, withdrawn_nl, added_nl, pocket_fill_nl, true_conc)
+        deposit = truth.pocket_deposit
+        if deposit is not None:
             self.pending_deposits.append(deposit)
-        # The firmware is told the residual found and the volume added.
-        new_estimate = residual + added_nl
-        self.fw_withdrawn_nl += expected - residual
+        # The firmware is told the syringe reading and the volume added; the procedure
+        # empties the reservoir first, so it believes the reservoir now holds what was added.
+        withdrawn = truth.withdrawn_nl if withdrawn_nl is None else withdrawn_nl
+        new_estimate = added_nl
+        self.fw_withdrawn_nl += expected
         self.fw_filled_nl += added_nl
         self.estimate_offset_nl = new_estimate + self.strokes * self.model.nominal_stroke_nl
         self._cancel_overlay("refill")
@@ -1089,8 +1114,9 @@ class Pump:
                       old_concentration_mcg_per_ml=old_conc)
         self._cache_valid = False
         self._evaluate_conditions()
-        return RefillReport(self.now_s, expected, withdrawn, withdrawn - expected, added_nl, conc,
-                            new_estimate, deposit, overlay is not None)
+        return RefillReport(self.now_s, expected, withdrawn, withdrawn - max(0, expected),
+                            added_nl, conc, new_estimate, deposit, overlay is not None,
+                            truth.left_in_syringe_nl)
 
     def acknowledge_alarm(self, kind: AlarmKind | None = None) -> int:
         """Silence sounding alarms (one kind or all); they re-arm later if the cause persists."""
@@ -1129,6 +1155,18 @@ class Pump:
             self._clear(AlarmKind.LOW_RESERVOIR, "alarm volume changed")
         self._cache_valid = False
         self._evaluate_conditions()
+
+    def set_catheter_volume(self, catheter_volume_nl: int) -> None:
+        """Store the implanted catheter's volume (from the implant or revision record).
+
+        Only the firmware's figure changes: the pump uses it for its priming and bridge
+        boluses. The real catheter is the physical layer's (`revise_catheter` is the surgery).
+        """
+        _whole_nl("catheter_volume_nl", catheter_volume_nl, 0, MAX_CATHETER_VOLUME_NL)
+        old = self.catheter_volume_nl
+        self.catheter_volume_nl = catheter_volume_nl
+        self._log("catheter_volume_set", old_nl=old, catheter_volume_nl=catheter_volume_nl)
+        self._cache_valid = False
 
     def telemetry_session(self, programmer_id: str, role: str = "clinician") -> None:
         """Called by the telemetry layer for each wand session: logs it and costs battery."""
@@ -1172,10 +1210,11 @@ class Pump:
 
     def revise_catheter(self, catheter_volume_nl: int = DEFAULT_CATHETER_VOLUME_NL) -> None:
         """Surgical catheter revision: a new, patent catheter full of saline; prime it next."""
-        _whole_nl("catheter_volume_nl", catheter_volume_nl, 0, 1_000_000)
+        _whole_nl("catheter_volume_nl", catheter_volume_nl, 0, MAX_CATHETER_VOLUME_NL)
         phys = self.physical
-        # Drug in the old catheter is explanted with it (counted as withdrawn).
-        old_catheter = self.catheter_volume_nl
+        # Drug in the old catheter is explanted with it (counted as withdrawn). The true
+        # catheter is the dead volume beyond the pump tubing, whatever the firmware stores.
+        old_catheter = max(0, phys.dead_volume_nl - self.model.tubing_volume_nl)
         removed = 0
         while phys.fifo and removed < old_catheter:
             parcel = phys.fifo[0]

@@ -48,6 +48,7 @@ from itb.telemetry.commands import (
     BatteryInfo,
     Bolus,
     BolusConfirmation,
+    CatheterVolumeSet,
     ClockSet,
     ContinuousSpec,
     FlexPeriod,
@@ -77,6 +78,7 @@ from itb.telemetry.commands import (
     ReservoirInfo,
     Resume,
     SetAlarmVolume,
+    SetCatheterVolume,
     SetClock,
     Stop,
 )
@@ -180,7 +182,7 @@ class PumpAdapter:
             Program: self._program, Refill: self._refill, Bolus: self._bolus,
             RequestPatientBolus: self._patient_bolus, Stop: self._stop, Resume: self._resume,
             AcknowledgeAlarm: self._acknowledge_alarm, SetClock: self._set_clock,
-            SetAlarmVolume: self._set_alarm_volume,
+            SetAlarmVolume: self._set_alarm_volume, SetCatheterVolume: self._set_catheter_volume,
         }
 
     # -- CommandHandler ----------------------------------------------------------------------
@@ -264,7 +266,8 @@ class PumpAdapter:
             alarms=self._alarms(),
             log_first_index=entries[0].index if entries else status.log_next_index,
             log_next_index=status.log_next_index, log_overflowed=status.log_overflowed,
-            security_log_next_index=self.security_log.next_index)
+            security_log_next_index=self.security_log.next_index,
+            catheter_volume_nl=pump.catheter_volume_nl)
 
     def _read_status(self, _command: ReadStatus) -> PatientStatus:
         pump = self.pump
@@ -294,9 +297,9 @@ class PumpAdapter:
         if command.confirm_only:
             # A trial on a copy: the echo is exactly what the pump would do, and nothing changes.
             trial = PumpAdapter(Pump.from_state(self.pump.to_state()))
-            trial.pump.program(program)
+            trial.pump.program(program, cancel_bridge_reason=command.cancel_bridge_reason)
             return trial._confirmation(applied=False)
-        self.pump.program(program)
+        self.pump.program(program, cancel_bridge_reason=command.cancel_bridge_reason)
         return self._confirmation(applied=True)
 
     def _confirmation(self, applied: bool) -> ProgramConfirmation:
@@ -378,6 +381,11 @@ class PumpAdapter:
         self.pump.set_alarm_volume(command.low_reservoir_alarm_nl)
         return AlarmVolumeSet(self.pump.low_reservoir_alarm_nl, self._projection()[0])
 
+    def _set_catheter_volume(self, command: SetCatheterVolume) -> CatheterVolumeSet:
+        previous = self.pump.catheter_volume_nl
+        self.pump.set_catheter_volume(command.catheter_volume_nl)
+        return CatheterVolumeSet(previous, self.pump.catheter_volume_nl)
+
     # -- helpers -----------------------------------------------------------------------------
     def _clock(self, true_s: int) -> datetime:
         """A true-time instant as the pump's clock shows it."""
@@ -396,7 +404,8 @@ class PumpAdapter:
             mean_flow_nl_per_day=Fraction(0) if schedule is None else schedule.daily_total_nl(),
             max_24h_dose_mcg=Fraction(0) if schedule is None
             else schedule.max_window_nl * conc / NL_PER_ML,
-            bolus_until=None if pump.overlay is None else self._clock(pump.overlay.end_s))
+            bolus_until=None if pump.overlay is None else self._clock(pump.overlay.end_s),
+            bolus_remaining_nl=pump.bolus_remaining_nl())
 
     def _alarms(self) -> tuple[AlarmInfo, ...]:
         return tuple(

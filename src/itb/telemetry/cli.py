@@ -34,6 +34,10 @@ from itb.telemetry.listing import list_pumps
 from itb.telemetry.runtime import SimulatedPump
 from itb.telemetry.server import PumpServer
 from itb.telemetry.store import StateStore
+from itb.therapy.catalogue import (
+    SCREENING_CONCENTRATION_MCG_PER_ML,
+    refill_concentrations_mcg_per_ml,
+)
 from itb.therapy.units import NL_PER_ML, display, exact, in_range, ml_to_nl
 
 # devices.md worked example: a 20 mL reservoir at 500 mcg/mL, 300 mcg/day.
@@ -45,6 +49,8 @@ DEFAULT_MAX_BOLUS_MCG = "100"
 # The default maximum daily dose leaves room for one upward titration step of at most
 # 30% (devices.md, titration: spinal origin, increases of 10 to 30%).
 DEFAULT_MAX_DAILY_DOSE_FACTOR = Fraction(13, 10)
+# The pump's default catheter volume (itb.pump.pump.DEFAULT_CATHETER_VOLUME_NL, unconfirmed).
+DEFAULT_CATHETER_ML = "0.11"
 
 
 def _fail(exc: ItbError) -> None:
@@ -72,6 +78,28 @@ def require_loopback(host: str) -> None:
                            "127.x.y.z), ::1 or localhost")
 
 
+def fill_strength(concentration: str) -> Fraction:
+    """The drug filled at implant: a marketed pump-refill strength (issue 9.10).
+
+    The screening strength (50 mcg/mL) is for the screening bolus only, and any other
+    number is no marketed product ([LIO-LABEL], [GAB-LABEL] in itb.therapy.catalogue).
+    """
+    strengths = refill_concentrations_mcg_per_ml()
+    allowed = ", ".join(display(c) for c in strengths) + " mcg/mL (marketed pump-refill strengths)"
+    conc = in_range("concentration", concentration, 0, None, "mcg/mL", low_inclusive=False)
+    if conc not in strengths:
+        why = ("50 mcg/mL is the screening strength, not for filling a pump"
+               if conc == SCREENING_CONCENTRATION_MCG_PER_ML else "no marketed product has it")
+        raise InvalidInput("concentration", f"{display(conc)} mcg/mL", allowed, why)
+    return conc
+
+
+def catheter_volume_nl(catheter_ml: str) -> int:
+    """The implanted catheter volume the pump stores (0 to 1 mL, as the firmware allows)."""
+    volume = in_range("catheter_ml", catheter_ml, 0, 1, "mL")
+    return ml_to_nl("catheter_ml", volume)
+
+
 def register_pump_commands(group: typer.Typer) -> None:
     """Add `new`, `serve` and `list` to the `itb pump` group."""
     group.command("new")(pump_new)
@@ -93,6 +121,9 @@ def pump_new(
         None, "--max-daily-dose", help="Hard limit, mcg per 24 h (default: daily dose + 30%)."),
     max_bolus: str = typer.Option(DEFAULT_MAX_BOLUS_MCG, "--max-bolus",
                                   help="Hard limit for one bolus, mcg."),
+    catheter_ml: str = typer.Option(
+        DEFAULT_CATHETER_ML, "--catheter-ml",
+        help="Implanted catheter volume stored in the pump, mL (from the implant record)."),
 ) -> None:
     """Implant a new simulated pump in DIR and write its key to DIR/keys/<serial>.key."""
     try:
@@ -103,7 +134,8 @@ def pump_new(
         # More than 0: the implant ends with a priming bolus, which needs drug.
         fill_nl = pump_model.reservoir_capacity_nl if fill_ml is None else ml_to_nl(
             "fill_ml", in_range("fill_ml", fill_ml, 0, capacity_ml, "mL", low_inclusive=False))
-        conc = in_range("concentration", concentration, 0, None, "mcg/mL", low_inclusive=False)
+        conc = fill_strength(concentration)
+        catheter_nl = catheter_volume_nl(catheter_ml)
         dose = in_range("daily_dose", daily_dose, 0, None, "mcg/day", low_inclusive=False)
         limit = dose * DEFAULT_MAX_DAILY_DOSE_FACTOR if max_daily_dose is None \
             else exact("max_daily_dose", max_daily_dose)
@@ -115,7 +147,7 @@ def pump_new(
         program = Program(ContinuousTherapy(dose), HardLimits(limit, bolus_limit))
         pump = Pump.implant(pump_model, serial=chosen_serial, at=now, fill_nl=fill_nl,
                             concentration_mcg_per_ml=conc, program=program,
-                            seed=secrets.randbits(31))
+                            seed=secrets.randbits(31), catheter_volume_nl=catheter_nl)
         # The implant procedure ends with the priming bolus that brings drug to the tip.
         pump.prime()
         pump_key = secrets.token_bytes(KEY_BYTES)
@@ -137,7 +169,8 @@ def pump_new(
     fill_text = display(Fraction(fill_nl, NL_PER_ML))
     typer.echo(f"implanted {chosen_serial}: {pump_model.name}, {fill_text}"
                f" mL at {display(conc)} mcg/mL, {display(dose)} mcg/day "
-               f"(max {display(limit)} mcg/day, bolus max {display(bolus_limit)} mcg), primed")
+               f"(max {display(limit)} mcg/day, bolus max {display(bolus_limit)} mcg), catheter "
+               f"{display(Fraction(catheter_nl, NL_PER_ML))} mL, primed")
     typer.echo(f"clinic key:  {key_path}")
     typer.echo(f"patient key: {patient_path}")
 

@@ -223,9 +223,11 @@ class ProgrammerClient:
             index = page.next_index
 
     def program(self, program: ProgramSpec, *, confirm_only: bool = False,
+                cancel_bridge_reason: str | None = None,
                 command_id: str | None = None) -> ProgramConfirmation:
         """`command_id` names this change in the pump's log (a fresh one if not given)."""
-        return self.call(Program(program, confirm_only, **_named(command_id)),
+        return self.call(Program(program, confirm_only, cancel_bridge_reason,
+                                 **_named(command_id)),
                          ProgramConfirmation)
 
     def refill(self, *, withdrawn_nl: int | None, added_nl: int,

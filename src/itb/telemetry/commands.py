@@ -197,12 +197,16 @@ class ReadSecurityLog(_LogPageRequest):
 @REQUESTS.register
 @dataclass(frozen=True, slots=True)
 class Program(Command):
-    """Replace the whole program, atomically. `confirm_only` asks for the echo without acting."""
+    """Replace the whole program, atomically. `confirm_only` asks for the echo without acting.
+
+    A running bridge bolus runs on to its end unless `cancel_bridge_reason` ends it.
+    """
 
     KIND: ClassVar[int] = 0x10
     ROLES: ClassVar[frozenset[Role]] = CLINICIAN_ONLY
     program: ProgramSpec
     confirm_only: bool = False
+    cancel_bridge_reason: str | None = None
     command_id: str = field(default_factory=new_command_id)
 
     def __post_init__(self) -> None:
@@ -321,6 +325,20 @@ class SetAlarmVolume(Command):
                                "more than 0 nL")
 
 
+@REQUESTS.register
+@dataclass(frozen=True, slots=True)
+class SetCatheterVolume(Command):
+    """Store the implanted catheter's volume (implant record, catheter revision): the pump
+    uses it for its priming and bridge boluses."""
+
+    KIND: ClassVar[int] = 0x19
+    catheter_volume_nl: int
+
+    def __post_init__(self) -> None:
+        if self.catheter_volume_nl < 0:
+            raise InvalidInput("catheter_volume_nl", self.catheter_volume_nl, "0 nL or more")
+
+
 # ---- answers --------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +372,7 @@ class InfusionInfo:
     mean_flow_nl_per_day: Fraction     # programmed volume per day, over one period
     max_24h_dose_mcg: Fraction         # the largest programmed dose in any 24 h window
     bolus_until: datetime | None
+    bolus_remaining_nl: int = 0        # volume the running bolus still has to deliver
 
 
 @RESPONSES.register
@@ -373,6 +392,7 @@ class InterrogationReport(Message):
     log_next_index: int
     log_overflowed: int
     security_log_next_index: int
+    catheter_volume_nl: int = 0  # the catheter volume stored in the pump (implant record)
 
 
 @RESPONSES.register
@@ -501,6 +521,14 @@ class AlarmVolumeSet(Message):
     KIND: ClassVar[int] = 0x18
     low_reservoir_alarm_nl: int
     low_reservoir_alarm_date: datetime | None
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class CatheterVolumeSet(Message):
+    KIND: ClassVar[int] = 0x19
+    previous_nl: int
+    catheter_volume_nl: int
 
 
 @RESPONSES.register

@@ -68,8 +68,15 @@ def plan_refill(*, reservoir_ml: ExactLike, concentration_mcg_per_ml: ExactLike,
                 safety_margin_days: ExactLike = catalogue.DEFAULT_REFILL_SAFETY_MARGIN_DAYS,
                 stability_limit_days: ExactLike | None = catalogue.DEFAULT_STABILITY_LIMIT_DAYS,
                 filled_at: datetime | None = None,
-                capacity_ml: ExactLike | None = None) -> RefillPlan:
+                capacity_ml: ExactLike | None = None,
+                running_bolus_nl: int = 0, bolus_until: datetime | None = None) -> RefillPlan:
     """Plan the next refill.
+
+    A bolus that is running (the priming bolus at implant, a bridge bolus after a refill)
+    replaces the program until `bolus_until` and takes `running_bolus_nl` from the
+    reservoir first; the program's flows start after it. Within the bolus the volume is
+    taken as leaving evenly, which is never later than a pump that delivers the bolus at
+    a constant flow with its rounding remainder in the last second.
 
     `program` is a daily dose in mcg/day (a simple continuous program) or a
     `FlexSchedule`; for a flex schedule the alarm and empty times follow the real
@@ -115,8 +122,16 @@ def plan_refill(*, reservoir_ml: ExactLike, concentration_mcg_per_ml: ExactLike,
                            f"{display(Fraction(reservoir_nl, NL_PER_ML))} mL at {display(conc)} "
                            f"mcg/mL empties within {MAX_DELIVERY_DAYS} days")
 
-    to_alarm_s = seconds_to_deliver(schedule, conc, now, reservoir_nl - alarm_nl)
-    to_empty_s = seconds_to_deliver(schedule, conc, now, reservoir_nl)
+    bolus_nl, bolus_s = _running_bolus(now, running_bolus_nl, bolus_until)
+
+    def seconds_to(volume_nl: int) -> Fraction:
+        if volume_nl <= bolus_nl:
+            return bolus_s * volume_nl / bolus_nl if bolus_nl else Fraction(0)
+        return bolus_s + seconds_to_deliver(schedule, conc, add_seconds(now, bolus_s),
+                                            volume_nl - bolus_nl)
+
+    to_alarm_s = seconds_to(reservoir_nl - alarm_nl)
+    to_empty_s = seconds_to(reservoir_nl)
     alarm_at = add_seconds(now, to_alarm_s)
     empty_at = add_seconds(now, to_empty_s)
 
@@ -138,6 +153,21 @@ def plan_refill(*, reservoir_ml: ExactLike, concentration_mcg_per_ml: ExactLike,
         stability_limit_at=stability_at, safety_margin_days=margin,
         refill_overdue=refill_by < now,
     )
+
+
+def _running_bolus(now: datetime, volume_nl: int, until: datetime | None
+                   ) -> tuple[int, Fraction]:
+    """(volume, exact seconds from now) of a running bolus; (0, 0) when none runs."""
+    if isinstance(volume_nl, bool) or not isinstance(volume_nl, int) or volume_nl < 0:
+        raise InvalidInput("running_bolus_nl", volume_nl, "0 nL or more, whole nL")
+    if volume_nl == 0 or until is None:
+        return 0, Fraction(0)
+    until = require_utc("bolus_until", until)
+    if until <= now:
+        return 0, Fraction(0)
+    delta = until - now
+    return volume_nl, Fraction(delta.days * SECONDS_PER_DAY + delta.seconds) \
+        + Fraction(delta.microseconds, 1_000_000)
 
 
 # --- Refill check --------------------------------------------------------------------
