@@ -12,10 +12,11 @@ import importlib
 from collections.abc import Callable
 
 import typer
-from typer.core import TyperGroup, _click
+from typer.core import _click
 
 import itb
 import itb.clihelp  # flags show no value type in --help (issue 9.15)
+from itb.cli_errors import RefusingGroup
 
 
 def _mount_pump() -> typer.Typer:
@@ -67,8 +68,12 @@ _GROUPS: dict[str, Callable[[], typer.Typer]] = {
 }
 
 
-class _LazyGroups(TyperGroup):
-    """A command group that imports a part of itb only when its command is used."""
+class _LazyGroups(RefusingGroup):
+    """A command group that imports a part of itb only when its command is used.
+
+    Every refusal under it, Typer's usage errors included, comes out in one style:
+    `Error: ...` then `Next: ...`, exit status 2 (itb.cli_errors).
+    """
 
     _loaded: dict[str, _click.Command]
 

@@ -99,7 +99,7 @@ def test_odd_numbers_for_pump_facts_exit_2_with_one_sentence() -> None:
     for value in ("NaN", "-inf", "1e999999999", "", "\u0663", "-1", "1e99"):
         result = runner.invoke(app, ["triage", "-s", "fever", "--days-since-refill", value])
         assert result.exit_code == 2, (value, result.output)
-        assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1, value
+        assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 2, value
         assert "days_since_refill" in result.stderr, value
 
 

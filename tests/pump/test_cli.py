@@ -166,3 +166,5 @@ def test_the_old_pump_only_flex_format_is_gone(tmp_path: Path) -> None:
 def test_daily_dose_and_flex_are_exclusive(tmp_path: Path) -> None:
     result = runner.invoke(app, ["pump", "simulate", "--days", "2"])
     assert result.exit_code == 2 and "exactly one of --daily-dose or --flex" in result.stderr
+    # Issue 9.11: the refusal names what was given, not Python's "None".
+    assert "= neither given" in result.stderr and "None" not in result.stderr

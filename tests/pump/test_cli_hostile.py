@@ -22,7 +22,9 @@ def refused(args: list[str]) -> str:
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    # One refusal: "Error: ..." then "Next: ..." (itb.cli_errors).
+    assert len(lines) == 2 and lines[0].startswith("Error: "), result.stderr
+    assert lines[1].startswith("Next: "), result.stderr
     return lines[0]
 
 
@@ -55,7 +57,7 @@ def test_an_endless_flex_file_is_refused_without_reading_it_all() -> None:
 def test_a_start_whose_run_leaves_the_calendar_is_refused_by_name(start: str) -> None:
     args = [a if a != "2026-01-05T08:00:00Z" else start for a in BASE]
     line = refused(args)
-    assert line.startswith(f"error: start = {start}") and "1970-01-01" in line
+    assert line.startswith(f"Error: start = {start}") and "1970-01-01" in line
 
 
 def test_the_latest_allowed_start_runs_the_longest_run() -> None:
@@ -75,7 +77,7 @@ def test_the_latest_allowed_start_runs_the_longest_run() -> None:
 def test_a_fault_outside_the_run_is_refused_not_ignored(option: str, value: str,
                                                         field: str) -> None:
     line = refused([*BASE, option, value])
-    assert line.startswith(f"error: {field} = ")
+    assert line.startswith(f"Error: {field} = ")
 
 
 def test_a_fault_on_the_last_moment_of_the_run_is_accepted() -> None:
@@ -91,7 +93,7 @@ def test_a_fault_on_the_last_moment_of_the_run_is_accepted() -> None:
 def test_a_hard_limit_the_pump_cannot_reach_is_refused(option: str, value: str,
                                                        field: str) -> None:
     line = refused([*BASE, option, value])
-    assert line.startswith(f"error: {field} = ") and "maximum flow" in line
+    assert line.startswith(f"Error: {field} = ") and "maximum flow" in line
 
 
 def test_the_default_daily_limit_never_exceeds_what_the_pump_can_deliver() -> None:
@@ -110,20 +112,20 @@ def test_the_default_daily_limit_never_exceeds_what_the_pump_can_deliver() -> No
 ])
 def test_whole_number_options_are_read_by_itb_and_refused_in_one_sentence(
         option: str, value: str, field: str) -> None:
-    assert refused([*BASE, option, value]).startswith(f"error: {field} = {value} ")
+    assert refused([*BASE, option, value]).startswith(f"Error: {field} = {value} ")
 
 
 def test_a_fractional_pocket_fill_refill_number_is_refused() -> None:
     line = refused([*BASE, "--days", "3", "--refill-every-days", "1",
                     "--pocket-fill-refill", "1.5"])
-    assert line.startswith("error: pocket_fill_refill = 1.5 ")
+    assert line.startswith("Error: pocket_fill_refill = 1.5 ")
 
 
 @pytest.mark.parametrize("fill", ["0", "-0", "0e-999"])
 def test_an_empty_fill_with_priming_is_refused_by_the_fill_option(fill: str) -> None:
     # Before: "prime refused: the reservoir is empty", naming no option.
     line = refused([*BASE, "--fill-ml", fill])
-    assert line.startswith("error: fill_ml = 0 mL ") and "--no-prime" in line
+    assert line.startswith("Error: fill_ml = 0 mL ") and "--no-prime" in line
     result = runner.invoke(app, [*BASE, "--fill-ml", fill, "--no-prime"])
     assert result.exit_code == 0, result.output
 
@@ -161,7 +163,7 @@ def test_the_readable_summary_shows_the_log_overflow_count() -> None:
 ])
 def test_an_empty_value_is_named_and_shown_as_empty_quotes(option: str, field: str) -> None:
     line = refused([*BASE, option, ""])
-    assert line.startswith(f'error: {field} = "" is not allowed: allowed is ')
+    assert line.startswith(f'Error: {field} = "" is not allowed: allowed is ')
 
 
 @pytest.mark.parametrize("value", ["nan", "-inf", "1e999", "1e999999999", "١٠", "1_000", "0x10",
@@ -175,4 +177,4 @@ def test_an_empty_value_is_named_and_shown_as_empty_quotes(option: str, field: s
 ])
 def test_odd_number_text_is_refused_by_the_exact_reader_for_every_option(
         option: str, field: str, value: str) -> None:
-    assert refused([*BASE, option, value]).startswith(f"error: {field} = ")
+    assert refused([*BASE, option, value]).startswith(f"Error: {field} = ")

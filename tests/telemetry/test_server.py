@@ -84,7 +84,7 @@ def test_pump_new_refuses_bad_input_in_one_sentence(tmp_path: Path, args: list[s
     done = run_itb("pump", "new", "--state", str(tmp_path), *args)
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr.count("\n") == 1 and field in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 2 and field in done.stderr and "Traceback" not in done.stderr
 
 
 def test_pump_new_refuses_an_existing_serial(state: Path) -> None:
@@ -98,14 +98,14 @@ def test_pump_new_refuses_a_state_path_it_cannot_write_in_one_sentence(tmp_path:
     not_a_dir.write_text("x")
     done = run_itb("pump", "new", "--state", str(not_a_dir), "--model", "synchromed-ii-20")
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith("error: state = ") and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("Error: state = ") and done.stderr.count("\n") == 2
 
 
 def test_serve_listens_on_loopback_only(tmp_path: Path) -> None:
     # Checked before the state directory is read, so an empty one is enough here.
     done = run_itb("pump", "serve", "--state", str(tmp_path), "--port", "0", "--host", "0.0.0.0")
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith("error: host = 0.0.0.0 ") and "loopback" in done.stderr
+    assert done.stderr.startswith("Error: host = 0.0.0.0 ") and "loopback" in done.stderr
 
 
 @pytest.mark.parametrize(("host", "loopback"), [

@@ -108,8 +108,8 @@ def test_invalid_input_exits_2_with_one_message_and_no_output(args: tuple[str, .
     result = run(*args, "--json")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.startswith("error: ")
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("Error: ")
+    assert len(result.stderr.strip().splitlines()) == 2  # the error, then "Next: ..."
     assert "Traceback" not in result.stderr
 
 
@@ -214,8 +214,8 @@ def test_trial_file_errors_name_the_file_the_bolus_and_the_key(tmp_path: Path, c
     trial.write_bytes(content)
     result = run("screening", "--trial", str(trial), "--json")
     assert result.exit_code == 2, result.output
-    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
-    assert result.stderr.startswith(f"error: {trial}") and where in result.stderr
+    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 2
+    assert result.stderr.startswith(f"Error: {trial}") and where in result.stderr
 
 
 def test_flex_file_that_is_not_utf8_is_one_sentence(tmp_path: Path) -> None:
@@ -270,4 +270,4 @@ def test_option_choices_are_refused_in_the_field_value_allowed_form(
         args: tuple[str, ...], field: str, value: str) -> None:
     result = run(*args)
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.startswith(f"error: {field} = {value} is not allowed: allowed is ")
+    assert result.stderr.startswith(f"Error: {field} = {value} is not allowed: allowed is ")

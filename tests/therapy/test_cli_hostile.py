@@ -89,7 +89,8 @@ def test_odd_text_is_refused_with_one_sentence_naming_the_field(command: str, op
         assert result.exit_code == 2, (option, value, result.output, result.exception)
         assert result.stdout == "", (option, value)
         lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: "), (option, value, lines)
+        assert len(lines) == 2 and lines[0].startswith("Error: "), (option, value, lines)
+        assert lines[1].startswith("Next: "), (option, value, lines)
         assert " is not allowed: allowed is " in lines[0], (option, value, lines)
 
 
@@ -101,7 +102,7 @@ def test_huge_tiny_signed_zero_and_calendar_edges_never_crash_or_hang(command: s
         assert result.exit_code in (0, 2), (option, value, result.exception)
         assert seconds < 5, (option, value, seconds)
         if result.exit_code == 2:
-            assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
+            assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 2
 
 
 def test_screening_criterion_is_checked_even_without_a_trial_file() -> None:

@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from itb.cli_errors import refuse_value
 from itb.errors import ItbError
 from itb.physiology.symptoms import SYMPTOM_NAMES, Disposition
 from itb.physiology.triage import AlarmTone, PumpFacts, TriageResult
@@ -19,8 +20,7 @@ _HEADINGS = {
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+    return refuse_value(message)
 
 
 def _text(result: TriageResult) -> str:

@@ -26,7 +26,8 @@ from rich.table import Table
 from rich.text import Text
 
 import itb.clihelp  # noqa: F401  flags show no value type in --help (issue 9.15)
-from itb.errors import InvalidInput, ItbError
+from itb.cli_errors import RefusingGroup, refuse
+from itb.errors import InvalidInput, ItbError, shorten
 from itb.programmer import catheter as catheter_mod
 from itb.programmer import journal as journal_mod
 from itb.programmer import refill as refill_mod
@@ -101,6 +102,7 @@ app = typer.Typer(
     help="The clinician programmer: interrogate, program, refill and look after a pump "
     "through the wand link (itb pump serve, or an in-process pump). Simulation only.",
     no_args_is_help=True,
+    cls=RefusingGroup,  # usage errors in the Error/Next style under `python -m` too
 )
 
 HostOpt = Annotated[str, typer.Option("--host", envvar="ITB_PUMP_HOST",
@@ -187,9 +189,7 @@ def explain(exc: BaseException, options: ConnectionOptions | None = None) -> tup
 
 def fail(exc: BaseException, options: ConnectionOptions | None = None) -> NoReturn:
     sentence, next_step = explain(exc, options)
-    typer.echo(f"Error: {sentence}", err=True)
-    typer.echo(f"Next: {next_step}", err=True)
-    raise typer.Exit(1 if isinstance(exc, NotConfirmed) else 2)
+    raise refuse(sentence, next_step, code=1 if isinstance(exc, NotConfirmed) else 2)
 
 
 def guarded(function: F) -> F:
@@ -204,11 +204,10 @@ def guarded(function: F) -> F:
             meta = getattr(kwargs.get("ctx"), "meta", {})
             fail(exc, meta.get(_OPTIONS_KEY))
         except Exception as exc:  # a programmer bug must still end in a sentence, not a traceback
-            typer.echo(f"Error: the programmer failed unexpectedly ({type(exc).__name__}: {exc}).",
-                       err=True)
-            typer.echo("Next: interrogate the pump to check its state, and report this fault.",
-                       err=True)
-            raise typer.Exit(2) from None
+            raise refuse(f"the programmer failed unexpectedly ({type(exc).__name__}: "
+                         f"{shorten(exc)}).",
+                         "Interrogate the pump to check its state, and report this fault.",
+                         ) from None
     return cast(F, wrapper)
 
 
@@ -234,7 +233,7 @@ def whole_number(flag: str, text: str | int, low: int, high: int, allowed: str) 
     value = str(text)
     if not (value.isascii() and value.isdigit() and len(value) <= 12
             and low <= int(value) <= high):
-        raise InvalidInput(flag, repr(value), allowed)
+        raise InvalidInput(flag, repr(shorten(value)), allowed)  # shortened inside the quotes
     return int(value)
 
 

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from itb.cli_errors import refuse_value
 from itb.errors import InvalidInput, ItbError
 from itb.pump.catalogue import MODELS, get_model
 from itb.pump.errors import ActRefused
@@ -60,8 +61,7 @@ MAX_FLEX_FILE_BYTES = 1 << 20
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+    return refuse_value(message)
 
 
 # ---------------------------------------------------------------------- flex files
@@ -306,7 +306,8 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
     span = in_range("days", days, 0, MAX_SIMULATED_DAYS, "days", low_inclusive=False)
     span_s = _seconds("days", span)
     if (daily_dose is None) == (flex is None):
-        raise InvalidInput("daily_dose", daily_dose, "exactly one of --daily-dose or --flex")
+        raise InvalidInput("--daily-dose / --flex", "neither given" if flex is None else
+                           "both given", "exactly one of --daily-dose or --flex")
     therapy: Therapy
     flex_file: FlexFile | None = None
     if daily_dose is not None:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from itb.cli_errors import refuse
 from itb.errors import ItbError
 from itb.sim.plots import render_png
 from itb.sim.runner import run_scenario
@@ -34,8 +35,8 @@ DEFAULT_OUT = Path("out") / "sim"  # out/ is where itb writes its runs (git-igno
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+    return refuse(message, "Correct the scenario file or the option and run the command "
+                           "again (docs/sim.md describes every scenario field).")
 
 
 def read_scenario(path: Path) -> Scenario:

@@ -18,6 +18,7 @@ from typing import NoReturn
 
 import typer
 
+from itb.cli_errors import refuse_error
 from itb.errors import InvalidInput, ItbError
 from itb.pump import (
     MODELS,
@@ -54,8 +55,7 @@ DEFAULT_CATHETER_ML = "0.11"
 
 
 def _fail(exc: ItbError) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(2)
+    raise refuse_error(exc)
 
 
 def _refuse(sentence: str, next_step: str) -> NoReturn:

@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from itb.cli_errors import refuse_error
 from itb.errors import InvalidInput, ItbError
 from itb.therapy import catalogue
 from itb.therapy.battery import forecast_battery
@@ -78,8 +79,7 @@ def _run(json_output: bool, compute: Callable[[], tuple[dict[str, Any], Callable
     try:
         data, render = compute()
     except ItbError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise refuse_error(exc) from None
     if json_output:
         typer.echo(json.dumps(data, indent=2))
     else:

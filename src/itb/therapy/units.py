@@ -62,7 +62,7 @@ def exact(field: str, value: ExactLike) -> Fraction:
     if isinstance(value, str):
         text = value.strip()
         if len(text) > MAX_NUMBER_TEXT_CHARS:
-            raise InvalidInput(field, text[:20] + "...",
+            raise InvalidInput(field, text,  # InvalidInput shortens it when echoed
                                f"{_NUMBER_ALLOWED}, at most {MAX_NUMBER_TEXT_CHARS} characters")
         if text.lower().lstrip("+-") in ("nan", "snan", "inf", "infinity"):
             raise InvalidInput(field, value, "a finite number")
@@ -81,6 +81,18 @@ def exact(field: str, value: ExactLike) -> Fraction:
     raise InvalidInput(field, value, "a number")
 
 
+def range_words(low: Fraction | None, high: Fraction | None, suffix: str = "", *,
+                low_inclusive: bool = True) -> str:
+    """An allowed range as a clinician would say it: "0 to 20 mL", "more than 0 mcg",
+    "0 mcg or more", "at most 20 mL" (never "to no upper limit" or "-inf to")."""
+    if low is None:
+        return f"at most {display(high)}{suffix}" if high is not None else "any number"
+    bottom = display(low) if low_inclusive else f"more than {display(low)}"
+    if high is None:
+        return f"{bottom}{suffix} or more" if low_inclusive else f"{bottom}{suffix}"
+    return f"{bottom} to {display(high)}{suffix}"
+
+
 def in_range(field: str, value: ExactLike, low: ExactLike | None, high: ExactLike | None,
              unit: str = "", *, low_inclusive: bool = True) -> Fraction:
     """Exact value of `value`, checked to lie in [low, high] (or (low, high])."""
@@ -88,10 +100,7 @@ def in_range(field: str, value: ExactLike, low: ExactLike | None, high: ExactLik
     lo = None if low is None else exact(field + " lower bound", low)
     hi = None if high is None else exact(field + " upper bound", high)
     suffix = f" {unit}" if unit else ""
-    allowed = (
-        f"{'more than ' if not low_inclusive else ''}{display(lo) if lo is not None else '-inf'}"
-        f" to {display(hi) if hi is not None else 'no upper limit'}{suffix}"
-    )
+    allowed = range_words(lo, hi, suffix, low_inclusive=low_inclusive)
     if lo is not None and (number < lo or (not low_inclusive and number == lo)):
         raise InvalidInput(field, display(number) + suffix, allowed)
     if hi is not None and number > hi:
