@@ -290,8 +290,10 @@ class CuttingProxy:
     """A loopback TCP proxy that cuts its `connection`-th connection at its `chunk`-th
     programmer-to-pump chunk (each request is one chunk: the client waits for each answer).
 
-    `mode` "before": the chunk never reaches the pump; "after": the pump gets it and acts,
-    then the link dies before the answer comes back. Other connections pass untouched.
+    `mode` "before": the chunk never reaches the pump; "request": half of it reaches the pump
+    (the request left but never arrives whole); "after": the pump gets it and acts, then the
+    link dies before the answer comes back; "reply": the pump's answer reaches the proxy and
+    is thrown away. Other connections pass untouched.
     """
 
     def __init__(self, target_port: int, connection: int, chunk: int, mode: str) -> None:
@@ -301,6 +303,7 @@ class CuttingProxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.connections = 0
+        self.reply_dropped = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -324,6 +327,8 @@ class CuttingProxy:
                     data = upstream.recv(65536)
                 except OSError:
                     break
+                if data and dead.is_set():
+                    self.reply_dropped.set()
                 if not data or dead.is_set():
                     break
                 try:
@@ -340,9 +345,15 @@ class CuttingProxy:
                 count += 1
                 if cut_at is not None and count == cut_at:
                     dead.set()  # from now on nothing goes back to the programmer
-                    if self.mode == "after":
+                    if self.mode == "request":
+                        upstream.sendall(data[: len(data) // 2])
+                        time.sleep(0.3)
+                    elif self.mode == "after":
                         upstream.sendall(data)
                         time.sleep(0.3)  # the pump acts; its answer is thrown away
+                    elif self.mode == "reply":
+                        upstream.sendall(data)
+                        assert self.reply_dropped.wait(10)  # the answer came and was lost
                     break
                 upstream.sendall(data)
         except OSError:
@@ -383,12 +394,87 @@ def test_killing_the_link_during_a_program_command_leaves_the_previous_program(
         proxy.close()
     assert cut.returncode == 2, cut.stdout
     assert "link was lost" in cut.stderr and "Traceback" not in cut.stderr
+    dose = "300"
     if mode == "before":
-        assert "did not take the new program" in cut.stderr
-    else:
-        assert "restored and verified" in cut.stderr
+        assert "shows it not carried out" in cut.stderr
+        assert "keeps its previous program" in cut.stderr
+    else:  # issue 14: reported as carried out and in force, neither undone nor resent
+        assert "the pump's log shows it carried out at" in cut.stderr
+        assert "The new program is in force" in cut.stderr
+        dose = "330"
     data = served.interrogate()
-    assert data["daily_dose_mcg"] == "300"
-    assert data["program"]["therapy"] == {"type": "continuous", "daily_dose_mcg": "300"}
+    assert data["daily_dose_mcg"] == dose
+    assert data["program"]["therapy"] == {"type": "continuous", "daily_dose_mcg": dose}
     # The programmer reached the pump again on a third session to find this out.
+    assert proxy.connections == 3
+
+
+# A bolus opens session 1 to read the pump, then session 2 to send: HELLO, PROVE,
+# Interrogate, ReadLog (session 2's own log entry), then the Bolus command, its 5th chunk.
+BOLUS_SEND = (2, 5)
+
+
+def bolus_count(served: ServedPump) -> int:
+    done = served.run("log", "--json", "--kind", "bolus_given")
+    assert done.returncode == 0, done.stderr
+    matching: int = json.loads(done.stdout)["matching"]
+    return matching
+
+
+@pytest.fixture()
+def fresh_pump(tmp_path: Path) -> Iterator[ServedPump]:
+    """A pump of its own per test (a running bolus would refuse the next one)."""
+    yield from serve_aged_pump(tmp_path, days=1)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", ["before", "request", "after", "reply"])
+def test_a_bolus_cut_at_any_point_is_given_at_most_once_and_reported_right(
+        fresh_pump: ServedPump, mode: str) -> None:
+    """Issue 14 over real TCP: no double bolus, and the report matches what the pump did."""
+    served = fresh_pump
+    given_before = bolus_count(served)
+    proxy = CuttingProxy(served.port, *BOLUS_SEND, mode)
+    try:
+        cut = served.run("bolus", "--dose", "10", "--duration-min", "5", "--yes",
+                         port=proxy.port)
+    finally:
+        proxy.close()
+    assert cut.returncode == 2 and "Traceback" not in cut.stderr, cut.stderr
+    given = bolus_count(served) - given_before
+    if mode in ("before", "request"):
+        assert given == 0 and "shows it not carried out" in cut.stderr
+    else:
+        assert given == 1 and "the pump's log shows it carried out at" in cut.stderr
+        assert "Do not send the bolus again" in cut.stderr
+    assert proxy.connections == 3  # read, send (cut), and the look-up: never a resend
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", ["request", "reply"])
+def test_a_refill_cut_is_never_lost_nor_recorded_twice(fresh_pump: ServedPump,
+                                                       mode: str) -> None:
+    """Issue 14 over real TCP: a refill whose answer is lost is recorded as refilled (the pump's
+    log shows it), one lost on its way is reported not carried out; never both, never twice."""
+    served = fresh_pump
+    before = served.interrogate()
+    proxy = CuttingProxy(served.port, *BOLUS_SEND, mode)  # the refill is also session 2's 5th
+    try:
+        cut = served.run("refill", "--withdrawn-ml", served.syringe_ml(), "--concentration",
+                         "500", "--added-ml", "18", "--yes", port=proxy.port)
+    finally:
+        proxy.close()
+    assert cut.returncode == 2 and "Traceback" not in cut.stderr, cut.stderr
+    after = served.interrogate()
+    record = [json.loads(line) for line in served.session.read_text().splitlines()
+              if json.loads(line)["kind"] == "refill"][-1]
+    if mode == "request":
+        assert "shows it not carried out" in cut.stderr and "same volumes" in cut.stderr
+        assert after["last_refill_at"] == before["last_refill_at"]
+        assert record["outcome"] == "stopped"
+    else:
+        assert "the pump's log shows it carried out at" in cut.stderr
+        assert after["last_refill_at"] != before["last_refill_at"]
+        assert 18 <= exact(after["reservoir_estimate_ml"]) < 19  # 18 mL plus what stayed in
+        assert record["outcome"] == "refilled"
     assert proxy.connections == 3

@@ -24,6 +24,7 @@ from itb.programmer.wand import ConnectionOptions, WandFactory
 from itb.pump import ContinuousTherapy, HardLimits, Program, Pump
 from itb.telemetry.adapter import PumpAdapter
 from itb.telemetry.client import ProgrammerClient
+from itb.telemetry.commands import Bolus, Refill, Resume, Stop
 from itb.telemetry.commands import Program as ProgramCommand
 from itb.telemetry.guard import LinkGuard
 from itb.telemetry.host import PumpHost
@@ -35,27 +36,44 @@ SERIAL = "T-100"
 IMPLANTED = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 
-class CuttableTransport(InMemoryTransport):
-    """An in-memory link that can be cut in the middle of the next command.
+# Where a therapy change's link is cut (issue 14): before the request leaves; after the
+# request left (it reaches the pump cut short, so the pump never sees a whole frame); after
+# the pump acted (the link dies before it can answer); before the reply (the answer is lost
+# on its way); and a silent link (the answer never comes, nothing hangs up: a timeout).
+CUT_POINTS = ("before", "request", "acted", "reply", "silent")
 
-    `before`: the command's bytes never reach the pump; `after`: the pump receives and
-    acts on the command, then the link dies before its answer arrives.
-    """
+
+class CuttableTransport(InMemoryTransport):
+    """An in-memory link that can be cut in the middle of the next command (CUT_POINTS)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cut_mode: str | None = None
         self.dead = False
+        self.deaf = False
 
     def send(self, data: bytes) -> None:
         if self.dead:
             raise BrokenPipeError(32, "Broken pipe")
-        if self.cut_mode == "before":
+        mode, self.cut_mode = self.cut_mode, None
+        if mode == "before":
+            self._die()
+            raise BrokenPipeError(32, "Broken pipe")
+        if mode == "request":
+            super().send(data[: len(data) // 2])
+            self._die()
+            return
+        if mode == "acted":
+            self.host.receive(self.conn, data, self.clock())  # acted on; the answer is lost
             self._die()
             return
         super().send(data)
-        if self.cut_mode == "after":
+        if mode == "reply":
+            self._inbox.clear()
             self._die()
+        elif mode == "silent":
+            self._inbox.clear()
+            self.deaf = True  # answers from now on never arrive; the link stays up
 
     def _die(self) -> None:
         self.cut_mode = None
@@ -66,18 +84,29 @@ class CuttableTransport(InMemoryTransport):
     def receive(self, timeout_s: float) -> bytes | None:
         if self.dead:
             return None
+        if self.deaf:
+            self.host.tick(self.clock())
+            return b""
         return super().receive(timeout_s)
 
 
-class CuttingClient(ProgrammerClient):
-    """Arms its transport's cut when the real (not dry-run) program command goes out."""
+CHANGES = (ProgramCommand, Refill, Bolus, Stop, Resume)
 
-    cut_program: str | None = None
+
+class CuttingClient(ProgrammerClient):
+    """Arms its transport's cut when a therapy change (not a dry-run program) goes out."""
+
+    cut_change: str | None = None
+    sent_changes: list[Command]
 
     def call(self, command: Command, expect: Any) -> Any:
-        if isinstance(command, ProgramCommand) and not command.confirm_only and self.cut_program:
+        is_change = isinstance(command, CHANGES) and not (
+            isinstance(command, ProgramCommand) and command.confirm_only)
+        if is_change:
+            self.sent_changes.append(command)
+        if is_change and self.cut_change:
             assert isinstance(self.transport, CuttableTransport)
-            self.transport.cut_mode = self.cut_program
+            self.transport.cut_mode = self.cut_change
         return super().call(command, expect)
 
 
@@ -88,7 +117,8 @@ class InProcessPump:
     adapter: PumpAdapter
     key: LinkKey
     host: PumpHost
-    cut_program: list[str | None] = field(default_factory=list)  # per session opened
+    cut_change: list[str | None] = field(default_factory=list)  # per session opened
+    sent_changes: list[Command] = field(default_factory=list)  # every therapy change sent
     refuse_sessions_after: int | None = None
     sessions: int = 0
     # Called with the session number before each session opens (to change the pump between
@@ -107,8 +137,9 @@ class InProcessPump:
             raise ConnectionRefusedError(111, "Connection refused")
         transport = CuttableTransport(self.host, time.monotonic)
         client = CuttingClient(transport, self.key)
-        if self.cut_program:
-            client.cut_program = self.cut_program.pop(0)
+        client.sent_changes = self.sent_changes
+        if self.cut_change:
+            client.cut_change = self.cut_change.pop(0)
         client.open()
         return client
 

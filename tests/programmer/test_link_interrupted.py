@@ -16,48 +16,56 @@ PROGRAM_330 = ("program", "--daily-dose", "330", "--origin", "spinal", "--age-ye
 
 
 def test_cut_before_the_command_reaches_the_pump(cli: Cli) -> None:
-    cli.wand.cut_program = [None, "before"]  # session 1 previews, session 2 sends
+    cli.wand.cut_change = [None, "before"]  # session 1 previews, session 2 sends
     result = cli(*PROGRAM_330)
     assert result.exit_code == 2
-    assert "did not take the new program" in result.stderr
+    assert "shows it not carried out" in result.stderr
+    assert "The pump keeps its previous program" in result.stderr
     assert "Traceback" not in result.output
     assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(300))
     entry = json.loads(cli.session_file.read_text().splitlines()[-1])
     assert entry["outcome"] == "not done"
 
 
-def test_cut_after_the_pump_acted_restores_the_previous_program(cli: Cli) -> None:
-    cli.wand.cut_program = [None, "after"]
+def test_cut_after_the_pump_acted_reports_it_carried_out_and_in_force(cli: Cli) -> None:
+    """Issue 14: the programmer does not undo or resend; it reads the pump's log and says."""
+    cli.wand.cut_change = [None, "acted"]
     result = cli(*PROGRAM_330)
     assert result.exit_code == 2
-    assert "before the pump confirmed" in result.stderr
-    assert "restored and verified" in result.stderr
+    assert "the pump's log shows it carried out at" in result.stderr
+    assert "The new program is in force" in result.stderr
     pump = cli.wand.pump
-    assert pump.active_program.therapy == ContinuousTherapy(Fraction(300))
-    # The pump's own log shows both acts: the unconfirmed change and the restoration.
+    assert pump.active_program.therapy == ContinuousTherapy(Fraction(330))
     changes = [e for e in pump.log.entries() if e.kind == "program_changed"]
-    assert len(changes) == 3  # implant, the cut command, the restoration
+    assert len(changes) == 2  # implant and the command: nothing restored, nothing resent
+    assert len(cli.wand.sent_changes) == 1
+    entry = json.loads(cli.session_file.read_text().splitlines()[-1])
+    assert entry["outcome"].startswith("done (answer lost")
 
 
-def test_pump_unreachable_after_the_cut_says_to_interrogate(cli: Cli) -> None:
-    cli.wand.cut_program = [None, "before"]
+def test_pump_unreachable_after_the_cut_says_unknown_interrogate_before_acting(
+        cli: Cli) -> None:
+    cli.wand.cut_change = [None, "acted"]
     cli.wand.refuse_sessions_after = 2
     result = cli(*PROGRAM_330)
     assert result.exit_code == 2
+    assert result.stderr.startswith("Error: unknown: interrogate before acting.")
     assert "could not be reached again" in result.stderr
-    assert "interrogate it at once" in result.stderr
-    assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(300))
+    entry = json.loads(cli.session_file.read_text().splitlines()[-1])
+    assert entry["outcome"] == "unknown"
 
 
-@pytest.mark.parametrize("mode", ["before", "after"])
+@pytest.mark.parametrize("mode", ["before", "acted"])
 def test_after_any_cut_a_new_session_programs_normally(cli: Cli, mode: str) -> None:
-    cli.wand.cut_program = [None, mode]
+    cli.wand.cut_change = [None, mode]
     assert cli(*PROGRAM_330).exit_code == 2
-    # The restoration (mode "after") counts as a change: the next step needs the 24 h rule's
-    # override, which is the honest consequence of a change made and undone.
-    retry = cli(*PROGRAM_330[:-1], "--override-reason", "retry after a lost link", "--yes")
+    dose = "330" if mode == "before" else "360"
+    # A change carried out counts for the 24 h rule: the next step needs its override.
+    extra = () if mode == "before" else ("--override-reason", "second step after a lost link")
+    retry = cli("program", "--daily-dose", dose, "--origin", "spinal", "--age-years", "40",
+                *extra, "--yes")
     assert retry.exit_code == 0, retry.output
-    assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(330))
+    assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(dose))
 
 
 def test_server_not_running_is_one_sentence(tmp_path) -> None:

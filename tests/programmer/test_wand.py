@@ -33,7 +33,8 @@ class FaultyPump:
         self.running = OLD
 
     def program(self, spec: ProgramSpec, *, confirm_only: bool = False,
-                cancel_bridge_reason: str | None = None) -> ProgramConfirmation:
+                cancel_bridge_reason: str | None = None,
+                command_id: str | None = None) -> ProgramConfirmation:
         self.sent.append(spec)
         self.running = spec if spec == OLD else continuous_program(Fraction(3300), LIMITS, None)
         return confirmation(self.running)
@@ -57,7 +58,8 @@ def test_an_echo_that_differs_restores_the_previous_program() -> None:
 def test_an_echo_that_matches_is_accepted() -> None:
     class GoodPump(FaultyPump):
         def program(self, spec: ProgramSpec, *, confirm_only: bool = False,
-                    cancel_bridge_reason: str | None = None
+                    cancel_bridge_reason: str | None = None,
+                    command_id: str | None = None
                     ) -> ProgramConfirmation:
             self.sent.append(spec)
             self.running = spec
@@ -71,7 +73,8 @@ def test_an_echo_that_matches_is_accepted() -> None:
 def test_an_echo_at_another_concentration_is_a_mismatch() -> None:
     class OtherDrug(FaultyPump):
         def program(self, spec: ProgramSpec, *, confirm_only: bool = False,
-                    cancel_bridge_reason: str | None = None
+                    cancel_bridge_reason: str | None = None,
+                    command_id: str | None = None
                     ) -> ProgramConfirmation:
             self.sent.append(spec)
             self.running = spec

@@ -68,8 +68,9 @@ def test_exact_doses_stay_exact_on_the_wire() -> None:
 
 
 def test_encoding_is_compact() -> None:
-    assert len(REQUESTS.encode(Stop())) <= 3
-    assert len(REQUESTS.encode(Program(CONTINUOUS))) < 30
+    # A therapy change carries its command id (16 hex characters, 17 bytes on the wire).
+    assert len(REQUESTS.encode(Stop())) <= 3 + 17
+    assert len(REQUESTS.encode(Program(CONTINUOUS))) < 30 + 17
 
 
 @pytest.mark.parametrize("raw", [
@@ -94,7 +95,7 @@ def test_malformed_messages_are_refused_with_wire_format_error(raw: object) -> N
 
 def test_well_formed_but_invalid_values_raise_invalid_input_naming_the_field() -> None:
     with pytest.raises(InvalidInput) as caught:
-        REQUESTS.decode(cbor2.dumps([0x12, [[-5, 1], 600]]))
+        REQUESTS.decode(cbor2.dumps([0x12, [[-5, 1], 600, "c1"]]))
     assert caught.value.field == "dose_mcg"
 
 

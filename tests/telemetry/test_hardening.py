@@ -13,7 +13,7 @@ from itb.telemetry.events import SecurityEvent, SecurityEventKind, SessionOpened
 from itb.telemetry.framing import FrameType, encode_frame
 from itb.telemetry.keys import Role
 from itb.telemetry.labels import escape_label
-from itb.telemetry.link import REQUEST_ID, parse_hello
+from itb.telemetry.link import REQUEST_ID, SESSION_TIME_MS, parse_hello
 from itb.telemetry.messages import REQUESTS, ErrorCode, ErrorResponse
 
 from .linkkit import SERIAL, exchange, open_session, programmer_link, pump_link
@@ -36,7 +36,8 @@ def test_the_role_is_checked_before_the_command_is_parsed() -> None:
     the pump never parsed the fields."""
     programmer, pump = open_session(Role.PATIENT)
     junk_program = cbor2.dumps([Program.KIND, ["not", "a", "program"]])
-    programmer._send_sealed(FrameType.REQUEST, REQUEST_ID.pack(5) + junk_program)
+    programmer._send_sealed(FrameType.REQUEST,
+                            REQUEST_ID.pack(5) + SESSION_TIME_MS.pack(0) + junk_program)
     programmer._pending.add(5)
     pump_events, programmer_events = exchange(programmer, pump, 1.0)
     assert [e.kind for e in pump_events if isinstance(e, SecurityEvent)] == [

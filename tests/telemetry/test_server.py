@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from itb.errors import InvalidInput
+from itb.pump import Pump
 from itb.telemetry.cli import require_loopback
 from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.commands import ContinuousSpec, HardLimitsSpec, ProgramSpec
@@ -211,3 +213,131 @@ def test_connect_refuses_a_key_for_another_pump_or_a_missing_file(state: Path) -
     with pytest.raises(LinkRefused, match="cannot reach"):
         ProgrammerClient.connect(host="127.0.0.1", port=1, serial=SERIAL,
                                  key_file=state / "keys" / f"{SERIAL}.key")
+
+
+# ---- one server per folder, pumps added while serving, skipped files, pump list (issue 9) ----
+
+def test_a_second_server_on_the_same_folder_is_refused_naming_the_folder_and_holder(
+        state: Path) -> None:
+    with serving(state) as (first, port):
+        second = run_itb("pump", "serve", "--state", str(state), "--port", "0")
+        assert second.returncode == 2 and "Traceback" not in second.stderr
+        lines = second.stderr.strip().splitlines()
+        assert lines[0].startswith("Error: ") and lines[1].startswith("Next: ")
+        assert str(state) in lines[0]
+        assert f"pid {first.pid}" in lines[0] and f"port {port}" in lines[0]
+        assert second.stdout == ""
+    # The lock goes with the server: the folder can be served again at once.
+    with serving(state):
+        pass
+
+
+def test_a_killed_server_leaves_no_stale_lock(state: Path) -> None:
+    with serving(state) as (first, _port):
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    with serving(state) as (_server, port), \
+            ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
+        assert wand.interrogate().serial == SERIAL
+
+
+def test_a_change_confirmed_on_the_only_server_survives(state: Path) -> None:
+    """The loss issue 9.2 reported: with the second server refused, nothing overwrites it."""
+    spec = ProgramSpec(ContinuousSpec(Fraction(320)), HardLimitsSpec(Fraction(450),
+                                                                     Fraction(100)))
+    with serving(state) as (_server, port):
+        assert run_itb("pump", "serve", "--state", str(state), "--port", "0").returncode == 2
+        with ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
+            wand.program(spec)
+    with serving(state) as (_server, port), \
+            ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
+        assert wand.interrogate().program == spec
+
+
+def test_a_pump_implanted_while_serving_is_served_without_restart(state: Path) -> None:
+    """`itb pump new` into a served folder is safe: a new serial's files only, picked up on
+    the first connection that names it; the pump already served is untouched."""
+    with serving(state) as (_server, port):
+        with ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
+            before = wand.interrogate()
+        made = run_itb("pump", "new", "--state", str(state), "--model", "synchromed-ii-40",
+                       "--serial", "ITB-7002")
+        assert made.returncode == 0, made.stderr
+        new_key = LinkKey.from_text((state / "keys" / "ITB-7002.key").read_text())
+        with ProgrammerClient.connect_tcp("127.0.0.1", port, new_key) as wand:
+            assert wand.interrogate().serial == "ITB-7002"
+        with ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
+            after = wand.interrogate()
+        assert after.program == before.program and after.pump_time >= before.pump_time
+        again = run_itb("pump", "new", "--state", str(state), "--model", "synchromed-ii-40",
+                        "--serial", "ITB-7002")
+        assert again.returncode == 2  # an existing serial is never overwritten
+
+
+def test_an_unknown_serial_is_told_no_pump_on_this_server(state: Path) -> None:
+    stranger = LinkKey("ITB-NONE", "clinic", bytes(32))
+    with serving(state) as (_server, port):
+        with pytest.raises(LinkRefused, match="no pump ITB-NONE on this server"):
+            ProgrammerClient.connect_tcp("127.0.0.1", port, stranger).open()
+        key_file = state / "stranger.key"
+        key_file.write_text(stranger.to_text())
+        done = run_itb("programmer", "interrogate", "--port", str(port), "--key-file",
+                       str(key_file), "--serial", "ITB-NONE")
+    assert done.returncode == 2 and "no pump ITB-NONE on this server" in done.stderr
+    assert "hung up" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_folder_or_a_corrupt_state_file_is_skipped_with_one_warning(state: Path) -> None:
+    (state / "pumps" / "ITB-DIR.state").mkdir()
+    (state / "pumps" / "ITB-BAD.state").write_bytes(b"itb-pump-state 1 sha256=00\n{}")
+    with serving(state) as (server, port):
+        stranger = LinkKey("ITB-BAD", "clinic", bytes(32))
+        for _ in range(2):  # a connection for a skipped pump rescans, but warns no more
+            with pytest.raises(LinkRefused, match="no pump ITB-BAD on this server"):
+                ProgrammerClient.connect_tcp("127.0.0.1", port, stranger).open()
+        with ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
+            assert wand.interrogate().serial == SERIAL
+        server.send_signal(signal.SIGTERM)
+        _out, err = server.communicate(timeout=20)
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2, err
+    assert any("ITB-DIR" in w for w in warnings) and any("ITB-BAD" in w for w in warnings)
+    listed = run_itb("pump", "list", "--state", str(state))
+    assert listed.returncode == 0 and listed.stdout.count(SERIAL) == 1
+    assert listed.stderr.count("warning:") == 2
+
+
+def test_serve_says_when_it_stops_and_its_help_says_clocks_stand_still(state: Path) -> None:
+    with serving(state) as (server, _port):
+        server.send_signal(signal.SIGTERM)
+        out, _err = server.communicate(timeout=20)
+    assert out.strip().splitlines()[-1].startswith("stopped serving 1 pump(s)")
+    assert "clocks stand still" in out
+    helped = run_itb("pump", "serve", "--help")
+    assert "clocks stand still" in " ".join(helped.stdout.split())
+
+
+def test_pump_list_shows_the_firmware_estimate_not_the_truth(state: Path) -> None:
+    with serving(state, speed="864000") as (_server, port):
+        time.sleep(4.0)  # ~40 pump days: past the low-reservoir alarm, estimate and truth apart
+        with ProgrammerClient.connect_tcp("127.0.0.1", port, clinic_key(state)) as wand:
+            assert wand.interrogate().alarms  # the list must show the alarm the pump raised
+    document = StateStore(state).load(SERIAL)
+    believed = Pump.from_state(document["pump"]).status()
+    truth_nl = document["pump"]["physical"]["reservoir_nl"]
+    done = run_itb("pump", "list", "--state", str(state), "--json")
+    assert done.returncode == 0, done.stderr
+    (pump,) = json.loads(done.stdout)["pumps"]
+    assert pump["serial"] == SERIAL and pump["model"] == believed.model
+    assert pump["drug"] == "baclofen" and pump["concentration_mcg_per_ml"] == "500"
+    assert Fraction(pump["reservoir_estimate_ml"]) * 1_000_000 == believed.reservoir_estimate_nl
+    assert believed.reservoir_estimate_nl != truth_nl
+    assert [a["kind"] for a in pump["alarms"]] == [kind for kind, _c, _s in believed.alarms]
+    text = run_itb("pump", "list", "--state", str(state))
+    assert text.returncode == 0 and SERIAL in text.stdout and "reservoir estimate" in text.stdout
+
+
+def test_pump_list_of_a_folder_without_pumps_is_one_error(tmp_path: Path) -> None:
+    done = run_itb("pump", "list", "--state", str(tmp_path / "nothing"))
+    assert done.returncode == 2 and done.stderr.startswith("Error: ")
+    assert "Next: " in done.stderr and "Traceback" not in done.stderr

@@ -104,11 +104,32 @@ def test_checksum_detects_a_changed_body() -> None:
     {"format": 1, "pump_key": "00" * 32, "pump": {"alarms": "x"}, "link_guard": {},
      "security_log": {}},
 ])
-def test_a_checksummed_document_that_does_not_fit_is_state_unreadable_naming_the_file(
+def test_a_checksummed_document_that_does_not_fit_is_skipped_with_one_warning_naming_the_file(
         tmp_path: Path, document: dict) -> None:
-    # The checksum proves itb wrote it, not that it fits this version: never a traceback.
+    # The checksum proves itb wrote it, not that it fits this version: never a traceback,
+    # and the server skips it (issue 9.11) with one warning that names the file.
     store = StateStore(tmp_path)
     store.save(SERIAL, document)
-    with pytest.raises(StateUnreadable) as refused:
-        PumpServer(store)
-    assert refused.value.path == str(store.path(SERIAL))
+    warnings: list[str] = []
+    server = PumpServer(store, log=warnings.append)
+    assert server.pumps == {} and list(server.skipped) == [SERIAL]
+    assert len(warnings) == 1 and str(store.path(SERIAL)) in warnings[0]
+    server.rescan()
+    assert len(warnings) == 1  # a rescan does not warn again
+
+
+def test_hellos_for_unknown_serials_do_not_rescan_an_unchanged_folder(tmp_path: Path) -> None:
+    """A stream of HELLOs naming random serials costs a stat each, not a folder scan."""
+    store = StateStore(tmp_path)
+    store.save(SERIAL, {"n": 1})  # skipped (does not fit), so a rescan would re-read it
+    now = [1000.0]
+    warnings: list[str] = []
+    server = PumpServer(store, clock=lambda: now[0], log=warnings.append)
+    scans: list[int] = []
+    original = server.rescan
+    server.rescan = lambda: scans.append(1) or original()  # type: ignore[method-assign]
+    for serial in ("X-1", "X-2", "X-3"):
+        assert server._find_new(serial) is None
+    assert scans == []
+    now[0] += 1.0  # after a second the folder is looked at again, in case of a missed tick
+    assert server._find_new("X-4") is None and scans == [1]

@@ -34,9 +34,9 @@ from itb.programmer import refill as refill_mod
 from itb.programmer import refill_details, render
 from itb.programmer import schedule as sched
 from itb.programmer.bridging import bridge_note
+from itb.programmer.delivery import Delivery, DeliveryChecked, journal_outcome
 from itb.programmer.errors import (
     EchoMismatch,
-    LinkInterrupted,
     NotConfirmed,
     OverrideNeeded,
     PrescriptionMismatch,
@@ -55,6 +55,7 @@ from itb.programmer.wand import (
     LINK_LOST,
     ConnectionOptions,
     WandFactory,
+    changing,
     check_unchanged,
     close_quietly,
     read_view,
@@ -65,12 +66,16 @@ from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.commands import (
     AcknowledgeAlarm,
     AlarmAcknowledged,
+    Bolus,
+    BolusConfirmation,
     CatheterVolumeSet,
     InfusionChanged,
     LogEntryInfo,
     Refill,
     RefillConfirmation,
+    Resume,
     SetCatheterVolume,
+    Stop,
 )
 from itb.telemetry.errors import (
     AuthenticationFailed,
@@ -459,14 +464,16 @@ def program(
         confirm(f"Send this program to pump {view.serial}?", yes)
         with send_session(factory, view, "new program") as client:
             echo, _after = send_program(client, factory, view.program, spec,
-                                        view.concentration_mcg_per_ml, cancel_bridge_reason)
+                                        view.concentration_mcg_per_ml,
+                                        view.report.log_next_index, cancel_bridge_reason)
     except (NotConfirmed, LargeDecreaseUnconfirmed):
         record(session_file, "program", view, view.serial, "cancelled", "cancelled: " + summary,
                details)
         raise
     except (*LINK_LOST, ItbError) as exc:
-        record(session_file, "program", view, view.serial, "not done",
-               "not done: " + summary, {**details, "error": str(exc)})
+        outcome = journal_outcome(exc)
+        record(session_file, "program", view, view.serial, outcome,
+               f"{outcome}: " + summary, {**details, "error": str(exc)})
         raise
     details["verified"] = True
     details["effective"] = iso(echo.effective)
@@ -565,9 +572,10 @@ def refill(
     conc_now = view.concentration_mcg_per_ml
     expected = refill_mod.expected_residual_nl(view)  # an estimate below 0 is empty (9.1)
 
-    def halt(reason: str, exc: BaseException, **known: Any) -> NoReturn:
+    def halt(reason: str, exc: BaseException, journal: str = "stopped",
+             **known: Any) -> NoReturn:
         record_ = refill_mod.RefillRecord(
-            serial=view.serial, pump_time=view.now, outcome=f"stopped: {reason}",
+            serial=view.serial, pump_time=view.now, outcome=f"{journal}: {reason}",
             expected_residual_nl=expected, withdrawn_nl=known.get("withdrawn_nl"),
             discrepancy_nl=known.get("discrepancy_nl"), brand=known.get("brand"),
             concentration_mcg_per_ml=known.get("conc"),
@@ -577,8 +585,8 @@ def refill(
             pump_bridge_bolus_nl=None, bridge_until=None, low_reservoir_alarm_at=None,
             refill_by=None, refill_by_reason=None,
             reasons=tuple(getattr(exc, "possible_causes", ())) or (str(exc),))
-        record(session_file, "refill", view, view.serial, "stopped",
-               f"refill stopped: {reason}", {"refill": record_.to_json()})
+        record(session_file, "refill", view, view.serial, journal,
+               f"refill {journal}: {reason}", {"refill": record_.to_json()})
         raise exc
 
     # 1. Patient and pump.
@@ -673,32 +681,31 @@ def refill(
     except NotConfirmed as exc:
         halt("update not confirmed", exc, **known)
     command = Refill(withdrawn_nl, fill.fill_nl, new_conc, bridge is not None)
+    echo: RefillConfirmation | None = None
     try:
-        client = factory()
+        with changing(factory, view, "refill", command, RefillConfirmation) as (client, echo):
+            problems = refill_mod.verify_refill_echo(
+                withdrawn_nl=withdrawn_nl, added_nl=fill.fill_nl, concentration=new_conc,
+                bridge=bridge is not None, echo=echo)
+            after = None if problems else read_view(client, serial)
+    except DeliveryChecked as checked:
+        # A refill the pump's log shows carried out is recorded as done, never as lost.
+        if checked.found.delivery is Delivery.NOT_CARRIED_OUT:
+            checked.next_step = ("Run the refill again from step 1: the drug is already in the "
+                                 "reservoir, so enter the same volumes.")
+        halt(f"link lost during the update; {checked.found.delivery} (pump log)", checked,
+             "refilled" if checked.found.delivery is Delivery.CARRIED_OUT else
+             checked.journal_outcome.replace("not done", "stopped"), **known)
     except (*LINK_LOST, ItbError) as exc:
-        halt("pump not reachable for the update", exc, **known)
-    try:
-        check_unchanged(client, view, "refill")
-        echo = client.call(command, RefillConfirmation)
-    except LINK_LOST as lost:
-        close_quietly(client)
-        halt("link lost during the update", refill_interrupted(factory, view, lost), **known)
-    except ItbError as exc:
-        close_quietly(client)
-        halt("the pump refused the refill or changed", exc, **known)
-    problems = refill_mod.verify_refill_echo(withdrawn_nl=withdrawn_nl,
-                                             added_nl=fill.fill_nl, concentration=new_conc,
-                                             bridge=bridge is not None, echo=echo)
-    if problems:
-        close_quietly(client)
+        if echo is not None:
+            raise  # the refill was confirmed; only reading the pump afterwards failed
+        halt("pump not reachable for the update" if isinstance(exc, LINK_LOST)
+             else "the pump refused the refill or changed", exc, **known)
+    if after is None:
         halt("echo mismatch", EchoMismatch(
             "The pump's refill echo differs from what was sent: " + "; ".join(problems) + ".",
             "Interrogate the pump at once and check its reservoir and concentration."),
             **known)
-    try:
-        after = read_view(client, serial)
-    finally:
-        close_quietly(client)
 
     # 6. New alarm and refill dates (from the refilled pump, through the therapy rules).
     out.print(Text("Step 6 of 7: new alarm and refill dates", style="bold"))
@@ -728,31 +735,6 @@ def refill(
            {"refill": record_.to_json() | details.to_json()})
     out.print(Text("Step 7 of 7: refill record written to the session journal "
                    f"{session_file}", style="bold green"))
-
-
-def refill_interrupted(factory: WandFactory, view: PumpView, lost: BaseException
-                       ) -> LinkInterrupted:
-    """After a link loss during a refill: did the pump take it? (A refill cannot be undone.)"""
-    try:
-        with session(factory) as client:
-            report = client.interrogate()
-            entries = client.read_log_all(view.report.log_next_index)
-    except (*LINK_LOST, ItbError):
-        return LinkInterrupted(
-            f"The link was lost during the refill update ({lost}) and the pump could not be "
-            "reached again.", "Interrogate the pump as soon as the wand is over it: check its "
-                              "reservoir volume and concentration before the patient leaves.")
-    if any(entry.kind == "refill" for entry in entries):
-        return LinkInterrupted(
-            f"The link was lost during the refill update ({lost}), but the pump recorded the "
-            f"refill: reservoir {render.ml(report.reservoir.estimate_nl)} at "
-            f"{display(report.reservoir.concentration_mcg_per_ml)} mcg/mL.",
-            "Interrogate the pump and check the values; do not send the refill again.")
-    return LinkInterrupted(
-        f"The link was lost during the refill update ({lost}); the pump did not record it and "
-        "still holds its previous reservoir estimate and concentration.",
-        "Run the refill again from step 1 (the drug is already in the reservoir: enter the "
-        "same volumes).")
 
 
 # ---- bolus, stop, resume -----------------------------------------------------------------------
@@ -797,11 +779,17 @@ def bolus(
                        f"{display(limits.max_daily_dose_mcg)} mcg)."))
     confirm(f"Give this bolus now on pump {view.serial}?", yes)
     try:
-        with send_session(factory, view, "bolus") as client:
-            echo = client.bolus(dose_mcg, duration_s)
+        with changing(factory, view, "bolus", Bolus(dose_mcg, duration_s),
+                      BolusConfirmation) as (_client, echo):
+            pass
     except CommandRejected as exc:
         record(session_file, "bolus", view, view.serial, "refused",
                f"bolus {display(dose_mcg)} mcg refused by the pump: {exc}", details)
+        raise
+    except DeliveryChecked as checked:
+        record(session_file, "bolus", view, view.serial, checked.journal_outcome,
+               f"bolus {display(dose_mcg)} mcg: link lost; {checked.found.delivery}",
+               {**details, "command_id": checked.command_id, "error": str(checked)})
         raise
     if echo.dose_mcg != dose_mcg:
         raise EchoMismatch(f"The pump echoed a bolus of {display(echo.dose_mcg)} mcg, not "
@@ -816,11 +804,17 @@ def bolus(
 
 def change_infusion(factory: WandFactory, view: PumpView, yes: bool, session_file: Path,
                     out: Console, *, kind: str, question: str,
-                    send: Callable[[ProgrammerClient], InfusionChanged], done: str) -> None:
+                    command: Stop | Resume, done: str) -> None:
     """Stop or resume: confirm, send in a new session, journal it and show the pump's state."""
     confirm(question, yes)
-    with send_session(factory, view, kind) as client:
-        changed = send(client)
+    try:
+        with changing(factory, view, kind, command, InfusionChanged) as (_client, changed):
+            pass
+    except DeliveryChecked as checked:
+        record(session_file, kind, view, view.serial, checked.journal_outcome,
+               f"{kind}: link lost; {checked.found.delivery}",
+               {"command_id": checked.command_id, "error": str(checked)})
+        raise
     record(session_file, kind, view, view.serial, "done",
            f"infusion {done}: {changed.state}", {"state": changed.state, "at": iso(changed.at)})
     out.print(Text(f"Pump {view.serial}: {changed.state} since {render.when(changed.at)}.",
@@ -844,7 +838,7 @@ def stop(ctx: typer.Context, yes: YesOpt = False, host: HostOpt = DEFAULT_HOST,
                        "resumption.", style="bold red"))
     change_infusion(factory, view, yes, session_file, out, kind="stop",
                     question=f"Stop the infusion on pump {view.serial}?",
-                    send=lambda client: client.stop(), done="stopped")
+                    command=Stop(), done="stopped")
 
 
 @app.command()
@@ -860,7 +854,7 @@ def resume(ctx: typer.Context, yes: YesOpt = False, host: HostOpt = DEFAULT_HOST
         out.print(Text(f"Resume: {render.program_line(view.program)}."))
     change_infusion(factory, view, yes, session_file, out, kind="resume",
                     question=f"Resume the program on pump {view.serial}?",
-                    send=lambda client: client.resume(), done="resumed")
+                    command=Resume(), done="resumed")
 
 
 # ---- alarms, log -------------------------------------------------------------------------------

@@ -32,10 +32,11 @@ from itb.programmer.cli import (
     guarded,
     read_view,
     record,
-    send_session,
     session,
     wand_factory,
 )
+from itb.programmer.wand import changing
+from itb.telemetry.commands import InfusionChanged, Resume, Stop
 from itb.therapy.units import NL_PER_ML, display, ml_to_nl
 
 emergency_app = typer.Typer(help="Emergency acts: overdose (stop and empty the reservoir), "
@@ -70,8 +71,9 @@ def overdose(
             "withdrawn)?", yes)
     state = view.report.infusion.state
     if not _stopped(state):
-        with send_session(factory, view, "emergency: overdose") as client:
-            state = client.stop().state
+        # A therapy change like any other: sent once with a command id (issue 14).
+        with changing(factory, view, "emergency stop", Stop(), InfusionChanged) as (_c, done):
+            state = done.state
     # The wand protocol's refill needs a volume added, so the firmware cannot be told the
     # reservoir is empty: its estimate stays until the next refill, which must account for it.
     estimate = display(Fraction(view.reservoir_estimate_nl, NL_PER_ML))
@@ -108,7 +110,7 @@ def withdrawal(
         return
     change_infusion(factory, view, yes, session_file, out, kind="emergency",
                     question=f"Resume the previous dose on pump {view.serial}?",
-                    send=lambda client: client.resume(), done="resumed (withdrawal)")
+                    command=Resume(), done="resumed (withdrawal)")
 
 
 @emergency_app.command("cap-bolus")

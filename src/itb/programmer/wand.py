@@ -5,34 +5,44 @@ over TCP to `itb pump serve` or over the in-memory transport to an in-process pu
 (tests). A `WandFactory` opens a fresh, authenticated session; the programmer opens
 a second one only to find out what happened after a link was lost.
 
-Safety rule for a new program: the pump ends in the new program, verified by its
-echo and a fresh interrogation, or in its previous program. If the link is lost
-during the command, the programmer reconnects, looks, and if the new program did
-take effect without being confirmed, restores the previous one and verifies it.
+Safety rule for every therapy change: it is sent once, with a command id the pump logs.
+If the link is lost before the answer, the programmer never sends it again blindly: it
+reconnects and reads the pump's log for that id (see `delivery`), and reports "carried
+out at …", "not carried out", or "unknown: interrogate before acting". A new program is
+verified by its echo and a fresh interrogation; an echo that differs from what was sent
+(the pump answered, but not as asked) has the previous program restored.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 from itb.errors import InvalidInput, ItbError
 from itb.programmer import schedule as sched
-from itb.programmer.errors import EchoMismatch, LinkInterrupted, PumpChanged
+from itb.programmer.delivery import LINK_LOST, Delivery, DeliveryChecked, look_up
+from itb.programmer.errors import EchoMismatch, PumpChanged
 from itb.programmer.programming import verify_echo
 from itb.programmer.view import PumpView, build_view, require_serial
 from itb.telemetry.client import ProgrammerClient
-from itb.telemetry.commands import InterrogationReport, ProgramConfirmation, ProgramSpec
-from itb.telemetry.errors import KeyFileError, LinkTimeout, SessionClosed
+from itb.telemetry.codec import Message
+from itb.telemetry.commands import (
+    InterrogationReport,
+    ProgramConfirmation,
+    ProgramSpec,
+    new_command_id,
+)
+from itb.telemetry.errors import KeyFileError
 from itb.telemetry.keys import LinkKey
+from itb.telemetry.messages import Command
 
 WandFactory = Callable[[], ProgrammerClient]
-
-# What a lost link looks like from the programmer's side.
-LINK_LOST = (SessionClosed, LinkTimeout, OSError)
+R = TypeVar("R", bound=Message)
 
 
 @dataclass(frozen=True)
@@ -126,16 +136,19 @@ def close_quietly(client: ProgrammerClient) -> None:
 
 
 def send_program(client: ProgrammerClient, reconnect: WandFactory, previous: ProgramSpec | None,
-                 spec: ProgramSpec, concentration: Fraction,
+                 spec: ProgramSpec, concentration: Fraction, since_index: int = 0,
                  cancel_bridge_reason: str | None = None
                  ) -> tuple[ProgramConfirmation, InterrogationReport]:
-    """Send `spec` and verify it, or leave the pump in `previous` (see module doc)."""
+    """Send `spec` and verify it (see module doc). `since_index` is where the pump's log
+    stood before sending: after a lost link the log from there says what happened."""
+    command_id = new_command_id()
     try:
-        echo = client.program(spec, cancel_bridge_reason=cancel_bridge_reason)
+        echo = client.program(spec, cancel_bridge_reason=cancel_bridge_reason,
+                              command_id=command_id)
         after = client.interrogate()
     except LINK_LOST as lost:
         close_quietly(client)
-        raise recover_program(reconnect, previous, spec, lost) from None
+        raise recover_program(reconnect, spec, command_id, since_index, lost) from None
     problems = verify_echo(spec, echo, concentration)
     if after.program != spec:
         problems.append("a fresh interrogation does not show the new program")
@@ -160,37 +173,41 @@ def restore(client: ProgrammerClient, previous: ProgramSpec | None) -> str:
     return "The previous program could not be verified after restoring it."
 
 
-def recover_program(reconnect: WandFactory, previous: ProgramSpec | None, spec: ProgramSpec,
-                    lost: BaseException) -> LinkInterrupted:
-    """After a link loss during a program command: find out, restore if needed, and say so."""
+def recover_program(reconnect: WandFactory, spec: ProgramSpec, command_id: str,
+                    since_index: int, lost: BaseException) -> DeliveryChecked:
+    """After a link loss during a program command: the pump's log says whether it was carried
+    out; the program in force (read on the same new session) is stated with it."""
+    found = look_up(reconnect, command_id, since_index)
+    extra = ""
+    if found.report is not None:
+        program = found.report.program
+        if program == spec:
+            extra = " The new program is in force (checked on a new session)."
+        elif found.delivery is Delivery.NOT_CARRIED_OUT:
+            extra = " The pump keeps its previous program."
+        else:
+            current = "none" if program is None else sched.describe_program(program)
+            extra = f" The pump now runs: {current}; review it."
+    return DeliveryChecked("program command", command_id, found, lost, extra)
+
+
+@contextmanager
+def changing(reconnect: WandFactory, view: PumpView, act: str, command: Command,
+             expect: type[R]) -> Iterator[tuple[ProgrammerClient, R]]:
+    """A new session for one confirmed therapy change: check the pump is as it was read, send
+    `command` once, and yield (session, the pump's answer). If the link is lost before the
+    answer, the command is never sent again: the pump's log on a new session says what
+    happened (DeliveryChecked)."""
+    client = reconnect()
     try:
-        client = reconnect()
-    except (*LINK_LOST, ItbError):
-        return LinkInterrupted(
-            f"The link was lost during the program command ({lost}) and the pump could not be "
-            "reached again to check which program is in force.",
-            "Hold the wand over the pump and interrogate it at once to see its program.")
-    try:
-        report = client.interrogate()
-        if report.program == previous:
-            return LinkInterrupted(
-                f"The link was lost during the program command ({lost}); the pump did not take "
-                "the new program and keeps its previous one (checked on a new session).",
-                "Hold the wand steady over the pump and run the command again.")
-        if report.program == spec:
-            restored = restore(client, previous)
-            return LinkInterrupted(
-                f"The link was lost before the pump confirmed the new program ({lost}). "
-                + restored, "Hold the wand steady over the pump and run the command again.")
-        current = "none" if report.program is None else sched.describe_program(report.program)
-        return LinkInterrupted(
-            f"The link was lost during the program command ({lost}) and the pump now runs a "
-            f"program that is neither the previous nor the new one: {current}.",
-            "Interrogate the pump and review its program before anything else.")
-    except (*LINK_LOST, ItbError) as again:
-        return LinkInterrupted(
-            f"The link was lost during the program command ({lost}) and again while checking "
-            f"the pump ({again}).",
-            "Hold the wand over the pump and interrogate it at once to see its program.")
+        check_unchanged(client, view, act)
+        command_id = str(command.command_id)  # type: ignore[attr-defined]
+        try:
+            answer = client.call(command, expect)
+        except LINK_LOST as lost:
+            close_quietly(client)
+            found = look_up(reconnect, command_id, view.report.log_next_index)
+            raise DeliveryChecked(act, command_id, found, lost) from None
+        yield client, answer
     finally:
         close_quietly(client)

@@ -53,6 +53,8 @@ from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, display
 DAY_S = SECONDS_PER_DAY
 DEFAULT_CATHETER_VOLUME_NL = 110_000  # unconfirmed: 50 cm of catheter at about 0.0022 mL/cm
 MAX_BOLUS_DURATION_S = DAY_S
+# The log entry that names the telemetry command id of a therapy change.
+COMMAND_LOG_KIND = "command_carried_out"
 MAX_CATHETER_VOLUME_NL = 1_000_000  # unconfirmed: itb's bound (a long catheter is ~0.3 mL)
 
 
@@ -1176,6 +1178,19 @@ class Pump:
         self._log("telemetry_session", programmer_id=programmer_id, role=role)
         self._cache_valid = False
         self._evaluate_conditions()
+
+    def record_command(self, command_id: str, act: str) -> LogEntry:
+        """Log the telemetry command id of the act just carried out (same firmware instant),
+        so a retry is answered from the log and a lost answer can be looked up."""
+        return self._log(COMMAND_LOG_KIND, command_id=command_id, act=act)
+
+    def find_command(self, command_id: str) -> LogEntry | None:
+        """The log entry of `command_id`, if the log still holds it."""
+        for entry in reversed(self.log.entries()):
+            if entry.kind == COMMAND_LOG_KIND and dict(entry.details).get("command_id") \
+                    == command_id:
+                return entry
+        return None
 
     # ------------------------------------------------------------------ fault injection
     def occlude_catheter(self, flow_fraction: Fraction = Fraction(0)) -> None:

@@ -45,6 +45,7 @@ from itb.telemetry.commands import (
     AlarmInfo,
     AlarmSeverity,
     AlarmVolumeSet,
+    AlreadyCarriedOut,
     BatteryInfo,
     Bolus,
     BolusConfirmation,
@@ -134,6 +135,29 @@ def program_from_pump(program: PumpProgram) -> ProgramSpec:
                                                       patient.max_per_24h))
 
 
+# ---- command ids: a therapy change is carried out once ----------------------------------------
+
+_ACTS: dict[type[Command], str] = {Program: "program", Refill: "refill", Bolus: "bolus",
+                                   Stop: "stop", Resume: "resume"}
+
+
+def _command_id(command: Command) -> str | None:
+    """The id of a therapy-changing command that acts (a dry-run program changes nothing)."""
+    if type(command) not in _ACTS or (isinstance(command, Program) and command.confirm_only):
+        return None
+    return str(command.command_id)  # type: ignore[attr-defined]
+
+
+def _from_log(command: Command, command_id: str, entry: LogEntry) -> Message:
+    act = dict(entry.details).get("act", "")
+    if act != _ACTS[type(command)]:
+        return ErrorResponse(ErrorCode.REFUSED,
+                             f"command id {command_id} was already used for {act[:20]}; "
+                             "nothing was carried out", "command_id", command_id,
+                             "an id not used before")
+    return AlreadyCarriedOut(command_id, act, to_datetime(entry.time_s), entry.index)
+
+
 # ---- the adapter ---------------------------------------------------------------------------
 
 class PumpAdapter:
@@ -174,9 +198,17 @@ class PumpAdapter:
                                  f"{type(command).__name__} needs the clinician role",
                                  "role", role.name.lower(), "clinician")
         mutates = not isinstance(command, Interrogate | ReadStatus | ReadLog | ReadSecurityLog)
+        command_id = _command_id(command)
+        if command_id is not None:
+            done = self.pump.find_command(command_id)
+            if done is not None:
+                return _from_log(command, command_id, done)
         before = self.pump.to_state() if mutates else None
         try:
             answer = handler(command)
+            if command_id is not None:
+                # Logged in the same act, saved before the answer leaves: never run twice.
+                self.pump.record_command(command_id, _ACTS[type(command)])
         except InvalidInput as exc:
             return ErrorResponse.from_invalid_input(exc)
         except ActRefused as exc:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import secrets
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -26,11 +28,13 @@ from itb.pump import (
     Pump,
     get_model,
 )
+from itb.telemetry.folderlock import FolderLock, FolderServed
 from itb.telemetry.guard import LinkGuard
 from itb.telemetry.keys import KEY_BYTES, LinkKey, check_serial
+from itb.telemetry.listing import list_pumps
 from itb.telemetry.runtime import SimulatedPump
 from itb.telemetry.server import PumpServer
-from itb.telemetry.store import StateStore, StateUnreadable, read_state_key
+from itb.telemetry.store import StateStore, read_state_key
 from itb.therapy.catalogue import (
     SCREENING_CONCENTRATION_MCG_PER_ML,
     refill_concentrations_mcg_per_ml,
@@ -52,6 +56,12 @@ DEFAULT_CATHETER_ML = "0.11"
 
 def _fail(exc: ItbError) -> None:
     raise refuse_error(exc)
+
+
+def _refuse(sentence: str, next_step: str) -> NoReturn:
+    typer.echo(f"Error: {sentence}.", err=True)
+    typer.echo(f"Next: {next_step}", err=True)
+    raise typer.Exit(2)
 
 
 def require_loopback(host: str) -> None:
@@ -95,9 +105,10 @@ STATE_KEY_HELP = ("File of 64 hex digits, outside --state: state files are signe
 
 
 def register_pump_commands(group: typer.Typer) -> None:
-    """Add `new` and `serve` to the `itb pump` group."""
+    """Add `new`, `serve` and `list` to the `itb pump` group."""
     group.command("new")(pump_new)
     group.command("serve")(pump_serve)
+    group.command("list")(pump_list)
 
 
 def pump_new(
@@ -179,7 +190,13 @@ def pump_serve(
                              help="Loopback address to listen on (127.0.0.0/8, ::1, localhost)."),
     state_key: Path | None = typer.Option(None, "--state-key", help=STATE_KEY_HELP),
 ) -> None:
-    """Serve every pump in DIR over the secure wand protocol, clocks running."""
+    """Serve every pump in DIR over the secure wand protocol, clocks running.
+
+    Pump clocks stand still while no server runs: a pump resumes where it was last saved,
+    so the days between two serves do not pass for it. Only one server may serve a state
+    folder; pumps added with 'itb pump new' while it runs are served without a restart.
+    """
+    lock = FolderLock(state)
     try:
         require_loopback(host)
         factor = in_range("speed", speed, 0, 1_000_000, "x real time", low_inclusive=False)
@@ -189,15 +206,24 @@ def pump_serve(
                            else read_state_key(state_key, state))
         if not store.serials():
             raise InvalidInput("state", str(state), "a directory with pumps made by 'itb pump new'")
+        try:
+            lock.acquire()
+        except OSError as exc:
+            raise InvalidInput("state", str(state), "a folder itb may write its lock file in",
+                               exc.strerror) from None
         server = PumpServer(store, speed=float(factor))
-    except StateUnreadable as exc:
-        _fail(exc)
-        return
+        if not server.pumps:
+            raise InvalidInput("state", str(state), "a directory with at least one readable "
+                               "pump state", "every pump state was skipped")
+    except FolderServed as exc:
+        _refuse(str(exc), exc.next_step)
     except ItbError as exc:
+        lock.release()
         _fail(exc)
         return
 
     def ready(bound: int) -> None:
+        lock.record_port(bound)
         typer.echo(f"serving {len(server.pumps)} pump(s) "
                    f"({', '.join(sorted(server.pumps))}) on {host}:{bound} at "
                    f"{display(factor)}x real time", err=False)
@@ -207,3 +233,33 @@ def pump_serve(
     except OSError as exc:
         _fail(InvalidInput("host:port", f"{host}:{port}", "a free port on this machine",
                            str(exc)))
+    finally:
+        lock.release()
+    typer.echo(f"stopped serving {len(server.pumps)} pump(s) in {state}: state saved; their "
+               "clocks stand still until the next 'itb pump serve'")
+
+
+def pump_list(
+    state: Path = typer.Option(..., "--state", help="State directory of simulated pumps."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
+) -> None:
+    """List the pumps in DIR: serial, model, drug, reservoir estimate, active alarms.
+
+    Shows the firmware's belief as last saved (the reservoir is its estimate from counted
+    strokes). Pump clocks stand still while no server runs.
+    """
+    store = StateStore(state)
+    if not store.pumps_dir.is_dir():
+        _refuse(f"state = {state} holds no pumps (no pumps folder)",
+                "Give the folder that 'itb pump new --state DIR' wrote, or implant a pump there.")
+    listed, skipped = list_pumps(store)
+    for serial, reason in skipped.items():
+        typer.echo(f"warning: pump {serial} skipped: {reason}", err=True)
+    if as_json:
+        typer.echo(json.dumps({"pumps": [p.to_json() for p in listed],
+                               "skipped": skipped}, indent=2))
+        return
+    if not listed:
+        typer.echo(f"no readable pumps in {state}")
+    for pump in listed:
+        typer.echo(pump.line())

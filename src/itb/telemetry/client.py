@@ -29,6 +29,7 @@ from itb.telemetry.commands import (
     AcknowledgeAlarm,
     AlarmAcknowledged,
     AlarmVolumeSet,
+    AlreadyCarriedOut,
     Bolus,
     BolusConfirmation,
     ClockSet,
@@ -55,6 +56,7 @@ from itb.telemetry.commands import (
 )
 from itb.telemetry.errors import (
     AuthenticationFailed,
+    CommandAlreadyCarriedOut,
     CommandRejected,
     KeyFileError,
     LinkRefused,
@@ -93,6 +95,11 @@ def read_key_file(path: Path, serial: str | None = None) -> LinkKey:
     if serial is not None and key.serial != check_serial(serial):
         raise InvalidInput("serial", serial, f"{key.serial} (the pump {path} is for)")
     return key
+
+
+def _named(command_id: str | None) -> dict[str, str]:
+    """The command id argument: the caller's, or none given (the command makes a fresh one)."""
+    return {} if command_id is None else {"command_id": command_id}
 
 
 class Interrogation:
@@ -186,6 +193,9 @@ class ProgrammerClient:
             self._pump_once(f"answer to {type(command).__name__}",
                             lambda: request_id in self._responses, deadline)
         response = self._responses.pop(request_id)
+        if isinstance(response, AlreadyCarriedOut) and expect is not AlreadyCarriedOut:
+            raise CommandAlreadyCarriedOut(response.command_id, response.act, response.at,
+                                           response.log_index)
         if isinstance(response, ErrorResponse):
             raise CommandRejected(response.code.value, response.message, response.field,
                                   response.value, response.allowed)
@@ -220,31 +230,35 @@ class ProgrammerClient:
             index = page.next_index
 
     def program(self, program: ProgramSpec, *, confirm_only: bool = False,
-                cancel_bridge_reason: str | None = None) -> ProgramConfirmation:
-        return self.call(Program(program, confirm_only, cancel_bridge_reason),
+                cancel_bridge_reason: str | None = None,
+                command_id: str | None = None) -> ProgramConfirmation:
+        """`command_id` names this change in the pump's log (a fresh one if not given)."""
+        return self.call(Program(program, confirm_only, cancel_bridge_reason,
+                                 **_named(command_id)),
                          ProgramConfirmation)
 
     def refill(self, *, withdrawn_nl: int | None, added_nl: int,
-               concentration_mcg_per_ml: Fraction, bridge_bolus: bool = False
-               ) -> RefillConfirmation:
+               concentration_mcg_per_ml: Fraction, bridge_bolus: bool = False,
+               command_id: str | None = None) -> RefillConfirmation:
         """`withdrawn_nl` is the residual measured in the syringe (None: reservoir emptied)."""
-        return self.call(Refill(withdrawn_nl, added_nl, concentration_mcg_per_ml, bridge_bolus),
-                         RefillConfirmation)
+        return self.call(Refill(withdrawn_nl, added_nl, concentration_mcg_per_ml, bridge_bolus,
+                                **_named(command_id)), RefillConfirmation)
 
     def read_security_log(self, since_index: int = 0, limit: int = MAX_LOG_PAGE) -> LogPage:
         return self.call(ReadSecurityLog(since_index, limit), LogPage)
 
-    def bolus(self, dose_mcg: Fraction, duration_s: int) -> BolusConfirmation:
-        return self.call(Bolus(dose_mcg, duration_s), BolusConfirmation)
+    def bolus(self, dose_mcg: Fraction, duration_s: int,
+              command_id: str | None = None) -> BolusConfirmation:
+        return self.call(Bolus(dose_mcg, duration_s, **_named(command_id)), BolusConfirmation)
 
     def request_patient_bolus(self) -> PatientBolusResult:
         return self.call(RequestPatientBolus(), PatientBolusResult)
 
-    def stop(self) -> InfusionChanged:
-        return self.call(Stop(), InfusionChanged)
+    def stop(self, command_id: str | None = None) -> InfusionChanged:
+        return self.call(Stop(**_named(command_id)), InfusionChanged)
 
-    def resume(self) -> InfusionChanged:
-        return self.call(Resume(), InfusionChanged)
+    def resume(self, command_id: str | None = None) -> InfusionChanged:
+        return self.call(Resume(**_named(command_id)), InfusionChanged)
 
     def acknowledge_alarm(self, code: str | None = None) -> AlarmAcknowledged:
         """Silence the sounding alarm `code` (e.g. "low_reservoir"), or all of them."""

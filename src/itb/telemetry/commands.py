@@ -12,7 +12,8 @@ again against its own model and program before acting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from fractions import Fraction
@@ -26,6 +27,22 @@ from itb.therapy.units import require_utc
 
 # Log entries asked for per page; the pump also cuts a page to fit one frame.
 MAX_LOG_PAGE = 128
+# A command id: the programmer's name for one therapy change, logged by the pump so that a
+# retry is answered from the log (never carried out twice) and a lost answer can be looked up.
+COMMAND_ID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-")
+MAX_COMMAND_ID = 32
+
+
+def new_command_id() -> str:
+    """A fresh id for one therapy change (64 random bits: no two programmers collide)."""
+    return secrets.token_hex(8)
+
+
+def check_command_id(value: str) -> None:
+    if not (isinstance(value, str) and 1 <= len(value) <= MAX_COMMAND_ID
+            and set(value) <= COMMAND_ID_CHARS):
+        raise InvalidInput("command_id", repr(value)[:40],
+                           f"1 to {MAX_COMMAND_ID} letters, digits or hyphens")
 
 
 # ---- program schema ------------------------------------------------------------------------
@@ -190,6 +207,10 @@ class Program(Command):
     program: ProgramSpec
     confirm_only: bool = False
     cancel_bridge_reason: str | None = None
+    command_id: str = field(default_factory=new_command_id)
+
+    def __post_init__(self) -> None:
+        check_command_id(self.command_id)
 
 
 @REQUESTS.register
@@ -207,8 +228,10 @@ class Refill(Command):
     added_nl: int
     concentration_mcg_per_ml: Fraction
     bridge_bolus: bool = False
+    command_id: str = field(default_factory=new_command_id)
 
     def __post_init__(self) -> None:
+        check_command_id(self.command_id)
         if self.withdrawn_nl is not None and self.withdrawn_nl < 0:
             raise InvalidInput("withdrawn_nl", self.withdrawn_nl, "0 nL or more")
         if self.added_nl <= 0:
@@ -226,8 +249,10 @@ class Bolus(Command):
     KIND: ClassVar[int] = 0x12
     dose_mcg: Fraction
     duration_s: int
+    command_id: str = field(default_factory=new_command_id)
 
     def __post_init__(self) -> None:
+        check_command_id(self.command_id)
         if self.dose_mcg <= 0:
             raise InvalidInput("dose_mcg", self.dose_mcg, "more than 0 mcg")
         if self.duration_s <= 0:
@@ -249,12 +274,20 @@ class Stop(Command):
     """Stop the infusion (the pump keeps its minimum rate where the model has one)."""
 
     KIND: ClassVar[int] = 0x14
+    command_id: str = field(default_factory=new_command_id)
+
+    def __post_init__(self) -> None:
+        check_command_id(self.command_id)
 
 
 @REQUESTS.register
 @dataclass(frozen=True, slots=True)
 class Resume(Command):
     KIND: ClassVar[int] = 0x15
+    command_id: str = field(default_factory=new_command_id)
+
+    def __post_init__(self) -> None:
+        check_command_id(self.command_id)
 
 
 @REQUESTS.register
@@ -496,3 +529,16 @@ class CatheterVolumeSet(Message):
     KIND: ClassVar[int] = 0x19
     previous_nl: int
     catheter_volume_nl: int
+
+
+@RESPONSES.register
+@dataclass(frozen=True, slots=True)
+class AlreadyCarriedOut(Message):
+    """The answer to a retried therapy change: the pump's log shows this command id carried
+    out already, so it was acknowledged from the log and not carried out again."""
+
+    KIND: ClassVar[int] = 0x20
+    command_id: str
+    act: str
+    at: datetime
+    log_index: int

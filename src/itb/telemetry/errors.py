@@ -84,6 +84,19 @@ class CommandRejected(TelemetryError):
         return InvalidInput(self.field, self.value, self.allowed)
 
 
+class CommandAlreadyCarriedOut(TelemetryError):
+    """A retried therapy change: the pump's log shows its command id carried out already,
+    so the pump acknowledged it from the log and did not carry it out again."""
+
+    def __init__(self, command_id: str, act: str, at: Any, log_index: int) -> None:
+        self.command_id = command_id
+        self.act = act
+        self.at = at
+        self.log_index = log_index
+        super().__init__(f"the pump had already carried out {act} command {command_id} at {at} "
+                         f"(log entry {log_index}); it was not carried out again")
+
+
 class KeyFileError(TelemetryError, InvalidInput):
     """A key file is missing, unreadable or not in itb's key format."""
 

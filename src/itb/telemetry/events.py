@@ -26,6 +26,7 @@ class SecurityEventKind(StrEnum):
     ROLE_VIOLATION = "role_violation"          # a command the session's role may not give
     UNSOLICITED_RESPONSE = "unsolicited_response"
     EVENTS_SUPPRESSED = "events_suppressed"    # summary once the per-connection budget is spent
+    DELAYED_REQUEST = "delayed_request"        # authentic request held in transit: not acted on
 
 
 @dataclass(frozen=True, slots=True)

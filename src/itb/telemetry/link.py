@@ -73,6 +73,13 @@ from itb.telemetry.labels import MAX_PROGRAMMER_ID, escape_label, valid_programm
 from itb.telemetry.messages import REQUESTS, RESPONSES, Command, ErrorCode, ErrorResponse
 
 REQUEST_ID = struct.Struct(">I")
+# Each request carries the programmer's session time (ms since its session opened). The pump
+# refuses one that lags its own session clock by more than MAX_REQUEST_LAG_S: a request held
+# by a man in the middle and delivered after the programmer gave up is never acted on
+# (issue 17.3). A wand exchange takes milliseconds; a few seconds leaves room for a loaded
+# host (a design choice, not a device figure).
+SESSION_TIME_MS = struct.Struct(">I")
+MAX_REQUEST_LAG_S = 5.0
 # The largest encoded message that fits one sealed frame.
 MAX_MESSAGE_BYTES = MAX_BODY_BYTES - COUNTER_BYTES - TAG_BYTES - REQUEST_ID.size
 RandomBytes = Callable[[int], bytes]
@@ -387,7 +394,12 @@ class PumpLink(_Side):
             return
         (request_id,) = REQUEST_ID.unpack_from(opened.plaintext)
         self._pending.add(request_id)
-        body = opened.plaintext[REQUEST_ID.size:]
+        late = self._lag(opened.plaintext, now_s)
+        if late is not None:
+            self._security(events, SecurityEventKind.DELAYED_REQUEST, late, now_s)
+            self.send_response(request_id, ErrorResponse(ErrorCode.DELAYED, late), now_s)
+            return
+        body = opened.plaintext[REQUEST_ID.size + SESSION_TIME_MS.size:]
         # The role is checked on the announced kind before the fields are parsed: a session
         # may not make the pump parse a command it may not give.
         announced = REQUESTS.kind_of(body)
@@ -424,6 +436,17 @@ class PumpLink(_Side):
     def _session_limit_s(self) -> float:
         assert self.role is not None
         return self.policy.session_limit_s(self.role)
+
+    def _lag(self, plaintext: bytes, now_s: float) -> str | None:
+        """Why a request is refused as delayed (or missing its session time), else None."""
+        if len(plaintext) < REQUEST_ID.size + SESSION_TIME_MS.size:
+            return "the request carries no session time: not carried out"
+        (sent_ms,) = SESSION_TIME_MS.unpack_from(plaintext, REQUEST_ID.size)
+        lag_s = (now_s - self._opened_s) - sent_ms / 1000
+        if lag_s > MAX_REQUEST_LAG_S:
+            return (f"the request arrived {lag_s:.1f} s after it was sent (more than "
+                    f"{MAX_REQUEST_LAG_S:g} s): not carried out")
+        return None
 
     def _session_deadline(self) -> float:
         return min(self._opened_s + self._session_limit_s(),
@@ -517,10 +540,13 @@ class ProgrammerLink(_Side):
         self._check_open(now_s)
         request_id = next(self._request_ids)
         body = REQUESTS.encode(command)
-        if len(body) > MAX_MESSAGE_BYTES:
-            raise InvalidInput("command size", f"{len(body)} bytes", f"at most {MAX_MESSAGE_BYTES}")
+        room = MAX_MESSAGE_BYTES - SESSION_TIME_MS.size
+        if len(body) > room:
+            raise InvalidInput("command size", f"{len(body)} bytes", f"at most {room}")
+        session_ms = min(max(0, int((now_s - self._opened_s) * 1000)), 2**32 - 1)
         try:
-            self._send_sealed(FrameType.REQUEST, REQUEST_ID.pack(request_id) + body)
+            self._send_sealed(FrameType.REQUEST, REQUEST_ID.pack(request_id)
+                              + SESSION_TIME_MS.pack(session_ms) + body)
         except ChannelExhausted:
             self.state = LinkState.CLOSED
             raise SessionClosed("frame counter exhausted; open a new session") from None

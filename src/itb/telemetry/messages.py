@@ -38,6 +38,7 @@ class ErrorCode(StrEnum):
     MALFORMED = "malformed"                 # the message did not parse
     REFUSED = "refused"                     # valid, but the pump's state forbids it now
     INTERNAL = "internal"                   # the pump could not carry it out; nothing changed
+    DELAYED = "delayed"                     # arrived too late after it was sent: not acted on
 
 
 @RESPONSES.register

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from itb.errors import ItbError
+from itb.errors import InvalidInput, ItbError
 from itb.telemetry import codec
 from itb.telemetry.admission import Admission
 from itb.telemetry.framing import (
@@ -68,6 +68,12 @@ def _source(peer: object) -> str:
     return "unknown"
 
 
+def unknown_serial_refusal(serial: str) -> bytes:
+    """The REFUSED frame for a HELLO naming a pump this server does not hold."""
+    shown = "".join(c if c.isascii() and c.isprintable() else "?" for c in serial[:64])
+    return encode_frame(FrameType.REFUSED, codec.dumps([f"no pump {shown} on this server", 0]))
+
+
 def _revive(store: StateStore, serial: str, *, now_s: float, speed: float,
             policy: LinkPolicy | None) -> SimulatedPump:
     """The pump in `serial`'s state file; a document that passed its checksum but does not
@@ -95,13 +101,14 @@ class PumpServer:
         self.save_interval_s = save_interval_s
         self.stats = ServerStats()
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
-        now = clock()
-        self.pumps: dict[str, SimulatedPump] = {
-            serial: _revive(store, serial, now_s=now, speed=speed, policy=policy)
-            for serial in store.serials()}
-        for serial, reason in sorted(store.fallbacks.items()):
-            if serial in self.pumps:
-                self._restored(self.pumps[serial], reason)
+        self._speed = speed
+        self._policy = policy
+        self.pumps: dict[str, SimulatedPump] = {}
+        # Serials whose state could not be read: warned about once, retried on a rescan.
+        self.skipped: dict[str, str] = {}
+        self._scanned_mtime_ns: int | None = None
+        self._scanned_at = 0.0
+        self.rescan()
         self._connections: dict[tuple[str, int], _Connection] = {}
         self._server: asyncio.Server | None = None
         self.admission = Admission()
@@ -118,6 +125,35 @@ class PumpServer:
         pump.adapter.security_log.append(pump.pump.firmware_clock_s, "state_restored",
                                          reason=reason[:200])
         self._save(pump, force=True)
+
+    def rescan(self) -> list[str]:
+        """Serve the pumps added to the folder since the last scan; returns their serials.
+
+        A pump already served is never reloaded (the server's copy is the newer one). A
+        folder or a damaged file is skipped with one warning, and the other pumps are served.
+        """
+        added: list[str] = []
+        self._scanned_at = self.clock()
+        with contextlib.suppress(OSError):
+            self._scanned_mtime_ns = self.store.pumps_dir.stat().st_mtime_ns
+        for serial in self.store.serials():
+            if serial in self.pumps:
+                continue
+            try:
+                pump = _revive(self.store, serial, now_s=self.clock(), speed=self._speed,
+                               policy=self._policy)
+            except (StateUnreadable, InvalidInput) as exc:
+                if serial not in self.skipped:
+                    self.skipped[serial] = str(exc)
+                    self._log(f"warning: pump {serial} skipped: {exc}; the other pumps are "
+                              "served")
+                continue
+            self.skipped.pop(serial, None)
+            self.pumps[serial] = pump
+            added.append(serial)
+            if serial in self.store.fallbacks:
+                self._restored(pump, self.store.fallbacks.pop(serial))
+        return added
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, host: str, port: int) -> int:
@@ -218,9 +254,13 @@ class PumpServer:
             if first is None:
                 return
             serial, data = first
-            pump = self.pumps.get(serial)
+            pump = self.pumps.get(serial) or self._find_new(serial)
             if pump is None:
-                return  # like a radio pump, an unknown serial gets no answer
+                # A typed refusal, not a hang-up: the clinician learns the serial is not here.
+                writer.write(unknown_serial_refusal(serial))
+                with contextlib.suppress(ConnectionError):
+                    await writer.drain()
+                return
             now = self.clock()
             self._advance(pump, now)
             connection.pump = pump
@@ -262,6 +302,21 @@ class PumpServer:
             return False
         self._awaiting_hello[token] = writer
         return True
+
+    def _find_new(self, serial: str) -> SimulatedPump | None:
+        """A serial not served yet: look in the folder again (`itb pump new` while serving).
+
+        Only if the pumps folder changed since the last scan (its mtime: every save and every
+        new pump renames a file into it) or a second has passed (a change within the same
+        timestamp tick), so HELLOs naming random serials cost one stat each.
+        """
+        try:
+            mtime_ns = self.store.pumps_dir.stat().st_mtime_ns
+        except OSError:
+            return None
+        if mtime_ns != self._scanned_mtime_ns or self.clock() - self._scanned_at >= 1.0:
+            self.rescan()
+        return self.pumps.get(serial)
 
     async def _read_hello(self, reader: asyncio.StreamReader) -> tuple[str, bytes] | None:
         """Bytes up to and including the first frame, if it is a HELLO: (serial, bytes).

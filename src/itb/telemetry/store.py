@@ -161,6 +161,8 @@ class StateStore:
                 errors.append(f"{candidate.name} missing")
             except StateUnreadable as exc:
                 errors.append(f"{candidate.name}: {exc.reason}")
+            except OSError as exc:  # a folder or an unreadable file where a state file goes
+                errors.append(f"{candidate.name}: {exc.strerror or type(exc).__name__}")
         raise StateUnreadable(str(path), "; ".join(errors))
 
     def write_key(self, key: LinkKey, name: str) -> Path:
