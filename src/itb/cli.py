@@ -63,6 +63,7 @@ _GROUPS: dict[str, Callable[[], typer.Typer]] = {
     "calc": _module_app("itb.therapy.cli"),
     "pump": _mount_pump,
     "programmer": _module_app("itb.programmer.cli"),
+    "safety": _module_app("itb.safety.cli"),
     "sim": _module_app("itb.sim.cli"),
     "triage": _mount_triage,
 }

@@ -7,6 +7,7 @@ fit the chosen pump, a program that must fit the concentration) are in `itb.sim.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Literal
@@ -28,6 +29,7 @@ from itb.sim.schema.values import (
 from itb.therapy.flex import zone_of
 from itb.therapy.units import SECONDS_PER_DAY
 
+HAZARD_ID = re.compile(r"^HAZ-[A-Z]+-\d{2}$")  # the form of itb.safety.model.HAZARD_ID
 MAX_DURATION_DAYS = 3653  # ten years: beyond any pump's service life (devices.md: 7 years)
 # The pump counts UTC seconds from 1970; a scenario (and any pump history before it, at most
 # a pump's 7-year life) ends well before year 9999, where datetimes end.
@@ -39,6 +41,19 @@ class ScenarioInfo(SchemaModel):
     description: str = ""
     start: UtcTime
     duration_days: Exact
+    # The hazards of the safety case (safety/hazards.toml) this scenario exercises; the
+    # schema checks only their form, `itb safety trace` that each one exists.
+    hazards: tuple[str, ...] = ()
+
+    @field_validator("hazards")
+    @classmethod
+    def _hazards(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = next((h for h in value if not HAZARD_ID.match(h)), None)
+        if bad is not None:
+            raise ValueError(f"{bad!r} is not a hazard id such as HAZ-OD-03 (safety/hazards.toml)")
+        if len(set(value)) != len(value):
+            raise ValueError("names a hazard twice")
+        return value
 
     @field_validator("start")
     @classmethod
