@@ -120,6 +120,7 @@ def test_a_refusal_by_the_served_pump_comes_in_the_same_style(served: tuple[Path
     assert_one_refusal(done, "The pump refused: give_bolus refused", preview=True)
 
 
+@pytest.mark.req("REQ-LINK-SERIAL")
 def test_a_key_for_another_pump_is_refused_in_the_same_style(served: tuple[Path, int]
                                                              ) -> None:
     state, port = served

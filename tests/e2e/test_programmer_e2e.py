@@ -141,6 +141,7 @@ def test_interrogate_reads_the_served_pump(served: ServedPump) -> None:
 # ---- refill refusals, then the interactive wizard --------------------------------------------
 
 
+@pytest.mark.req("REQ-PRG-REFILL-DISCREPANCY")
 @pytest.mark.e2e
 def test_refill_discrepancy_stops_before_the_pump_is_touched(served: ServedPump) -> None:
     before = served.interrogate()
@@ -156,6 +157,7 @@ def test_refill_discrepancy_stops_before_the_pump_is_touched(served: ServedPump)
     assert after["last_refill_at"] == before["last_refill_at"]
 
 
+@pytest.mark.req("REQ-PRG-REFILL-OVERFILL", "REQ-PRG-REFILL-STRENGTH")
 @pytest.mark.e2e
 def test_refill_overfill_and_wrong_concentration_are_refused(served: ServedPump) -> None:
     before = served.interrogate()
@@ -209,6 +211,7 @@ def test_interactive_refill_wizard_updates_the_pump(served: ServedPump) -> None:
 # ---- program: a refused titration step, then an override --------------------------------------
 
 
+@pytest.mark.req("REQ-PRG-REVIEW")
 @pytest.mark.e2e
 def test_program_refused_titration_then_override(served: ServedPump) -> None:
     refused = served.run("program", "--daily-dose", "450", "--origin", "spinal",
@@ -269,6 +272,7 @@ def test_stop_and_resume(served: ServedPump) -> None:
     assert served.interrogate()["infusing"] is True
 
 
+@pytest.mark.req("REQ-PRG-JOURNAL")
 @pytest.mark.e2e
 def test_report_holds_the_interrogation_changes_and_refill_record(served: ServedPump) -> None:
     out = served.session.parent / "report" / "visit.html"
@@ -380,6 +384,7 @@ def served_for_cuts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served
 PROGRAM_SEND = (2, 5)
 
 
+@pytest.mark.req("REQ-PRG-UNCERTAIN")
 @pytest.mark.e2e
 @pytest.mark.parametrize("mode", ["before", "after"])
 def test_killing_the_link_during_a_program_command_leaves_the_previous_program(
@@ -427,6 +432,7 @@ def fresh_pump(tmp_path: Path) -> Iterator[ServedPump]:
     yield from serve_aged_pump(tmp_path, days=1)
 
 
+@pytest.mark.req("REQ-PRG-UNCERTAIN")
 @pytest.mark.e2e
 @pytest.mark.parametrize("mode", ["before", "request", "after", "reply"])
 def test_a_bolus_cut_at_any_point_is_given_at_most_once_and_reported_right(
@@ -450,6 +456,7 @@ def test_a_bolus_cut_at_any_point_is_given_at_most_once_and_reported_right(
     assert proxy.connections == 3  # read, send (cut), and the look-up: never a resend
 
 
+@pytest.mark.req("REQ-PRG-UNCERTAIN")
 @pytest.mark.e2e
 @pytest.mark.parametrize("mode", ["request", "reply"])
 def test_a_refill_cut_is_never_lost_nor_recorded_twice(fresh_pump: ServedPump,

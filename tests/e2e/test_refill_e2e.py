@@ -121,6 +121,7 @@ def test_a_syringe_reading_above_the_truth_is_accepted_and_preview_equals_result
     assert true_state(aged_pump)["physical"]["reservoir_nl"] == 20_000_000
 
 
+@pytest.mark.req("REQ-PUMP-BRIDGE-RUNS")
 @pytest.mark.e2e
 def test_a_program_change_does_not_silently_end_a_bridge_bolus(aged_pump: ServedPump,
                                                                tmp_path: Path) -> None:
@@ -183,6 +184,7 @@ def test_dates_after_implant_include_the_priming_bolus(tmp_path: Path) -> None:
     assert gap.total_seconds() < 3600  # early by a stroke or so, not by ~13 hours
 
 
+@pytest.mark.req("REQ-THER-CATALOGUE")
 @pytest.mark.e2e
 @pytest.mark.parametrize(("strength", "why"), [
     ("50", "screening strength"), ("777", "no marketed product")])
@@ -197,6 +199,7 @@ def test_pump_new_fills_only_a_marketed_refill_strength(tmp_path: Path, strength
     assert not (tmp_path / "state" / "keys" / f"{SERIAL}.key").exists()
 
 
+@pytest.mark.req("REQ-PRG-BRIDGE")
 @pytest.mark.e2e
 def test_the_catheter_volume_is_stored_shown_and_set(tmp_path: Path) -> None:
     """Issue 9.14: set at implant, shown by interrogate, set again after a revision, and

@@ -44,6 +44,7 @@ SEED_003_OVERDOSE = ["difficulty-breathing", "drowsiness", "loss-of-consciousnes
 SEED_001_SIDE_EFFECTS = ["loose-muscles", "sleepiness", "upset-stomach", "headache"]
 
 
+@pytest.mark.req("REQ-TRIAGE-EMERGENCY")
 @pytest.mark.parametrize("name", SEED_004_WITHDRAWAL)
 def test_seed_004_withdrawal_signs_go_to_emergency(name: str) -> None:
     result = triage([name])
@@ -51,6 +52,7 @@ def test_seed_004_withdrawal_signs_go_to_emergency(name: str) -> None:
     assert Cause.WITHDRAWAL in result.causes
 
 
+@pytest.mark.req("REQ-TRIAGE-EMERGENCY")
 @pytest.mark.parametrize("name", SEED_004_OVERDOSE + SEED_004_OVERDOSE_SECTION)
 def test_seed_004_overdose_signs_go_to_emergency(name: str) -> None:
     result = triage([name])
@@ -65,6 +67,7 @@ def test_seed_004_infection_signs_go_to_the_care_team(name: str) -> None:
     assert Cause.INFECTION in result.causes
 
 
+@pytest.mark.req("REQ-TRIAGE-WITHDRAWAL")
 @pytest.mark.parametrize("name", SEED_003_WITHDRAWAL)
 def test_seed_003_withdrawal_signs_call_the_doctor_immediately_at_least(name: str) -> None:
     result = triage([name])
@@ -75,6 +78,7 @@ def test_seed_003_withdrawal_signs_call_the_doctor_immediately_at_least(name: st
     assert (result.disposition is Disposition.EMERGENCY) == in_004
 
 
+@pytest.mark.req("REQ-TRIAGE-EMERGENCY")
 @pytest.mark.parametrize("name", SEED_003_OVERDOSE)
 def test_seed_003_overdose_signs_are_emergencies_through_seed_004(name: str) -> None:
     result = triage([name])
@@ -100,6 +104,7 @@ def test_alarm_heard_alone_is_a_pump_problem_for_the_care_team() -> None:
     assert result.causes[0] is Cause.PUMP_OR_CATHETER
 
 
+@pytest.mark.req("REQ-TRIAGE-EMERGENCY")
 def test_critical_alarm_with_any_symptom_is_an_emergency() -> None:
     result = triage(["headache"], PumpFacts.of(alarm_tone="two-tone"))
     assert result.disposition is Disposition.EMERGENCY
@@ -111,6 +116,7 @@ def test_non_critical_alarm_with_a_side_effect_is_for_the_care_team() -> None:
     assert result.disposition is Disposition.CARE_TEAM
 
 
+@pytest.mark.req("REQ-TRIAGE-WITHDRAWAL")
 def test_refill_overdue_points_to_withdrawal() -> None:
     # Seed 004: "Missing a pump refill appointment may lead to baclofen withdrawal."
     alone = triage([], PumpFacts.of(refill_overdue=True))
@@ -121,6 +127,7 @@ def test_refill_overdue_points_to_withdrawal() -> None:
     assert with_sign.causes[0] is Cause.WITHDRAWAL
 
 
+@pytest.mark.req("REQ-TRIAGE-REFILL")
 def test_seizures_near_a_refill_point_to_overdose_first() -> None:
     # Seeds 003/004: overdose typically happens close to a refill or programming change.
     seizures = triage(["seizures"])
@@ -131,6 +138,7 @@ def test_seizures_near_a_refill_point_to_overdose_first() -> None:
     assert after_change.causes[0] is Cause.OVERDOSE
 
 
+@pytest.mark.req("REQ-TRIAGE-REFILL")
 def test_sleepiness_near_a_refill_calls_the_care_team_but_not_weeks_later() -> None:
     near = triage(["sleepiness"], PumpFacts.of(days_since_refill="0.5"))
     assert near.disposition is Disposition.CARE_TEAM
@@ -196,6 +204,7 @@ def test_every_symptom_the_patient_model_reports_is_in_the_vocabulary() -> None:
     assert reported <= set(SYMPTOM_NAMES)
 
 
+@pytest.mark.req("REQ-TRIAGE-EMERGENCY")
 def test_patient_reported_withdrawal_and_overdose_signs_triage_as_emergencies() -> None:
     for stage in withdrawal.SYMPTOMS_BY_STAGE[1:]:
         assert triage(stage).disposition is Disposition.EMERGENCY
@@ -214,12 +223,14 @@ def test_every_symptom_cites_a_source() -> None:
 names = st.lists(st.sampled_from(SYMPTOM_NAMES), max_size=5, unique=True)
 
 
+@pytest.mark.req("REQ-TRIAGE-EMERGENCY")
 @settings(max_examples=150, deadline=None)
 @given(names, st.sampled_from(SYMPTOM_NAMES))
 def test_adding_a_symptom_never_lowers_the_disposition(base: list[str], extra: str) -> None:
     assert triage([*base, extra]).disposition >= triage(base).disposition
 
 
+@pytest.mark.req("REQ-TRIAGE-EMERGENCY")
 @settings(max_examples=100, deadline=None)
 @given(names, st.booleans(), st.booleans(), st.sampled_from([None, 1, 200]))
 def test_adding_pump_facts_never_lowers_the_disposition(base: list[str], alarm: bool,
@@ -246,6 +257,7 @@ def test_symptom_names_are_case_insensitive() -> None:
     assert triage(["itchy-skin", "ITCHY-SKIN"]).symptoms == ("itchy-skin",)
 
 
+@pytest.mark.req("REQ-TRIAGE-EMERGENCY")
 @pytest.mark.parametrize("second", ["headache", "neck-stiffness"])
 @pytest.mark.parametrize("fever", ["fever", "high-fever", "low-grade-fever"])
 def test_fever_with_headache_or_neck_stiffness_is_meningitis_an_emergency(fever: str,
@@ -259,6 +271,7 @@ def test_fever_with_headache_or_neck_stiffness_is_meningitis_an_emergency(fever:
     assert triage(["fever"]).disposition < Disposition.EMERGENCY
 
 
+@pytest.mark.req("REQ-TRIAGE-REFILL")
 @pytest.mark.parametrize("sign", ["swelling-over-pump", "severe-pain-at-pump-site",
                                   "fluid-at-pump-site"])
 def test_swelling_pain_or_fluid_at_the_pump_hours_after_a_refill_is_a_pocket_fill(
@@ -273,6 +286,7 @@ def test_swelling_pain_or_fluid_at_the_pump_hours_after_a_refill_is_a_pocket_fil
     assert Cause.OVERDOSE not in later.causes
 
 
+@pytest.mark.req("REQ-TRIAGE-REFILL")
 def test_confusion_after_a_refill_carries_overdose_first_and_withdrawal() -> None:
     result = triage(["confusion"], PumpFacts.of(days_since_refill="0.5"))
     assert result.causes[:2] == (Cause.OVERDOSE, Cause.WITHDRAWAL)
@@ -283,6 +297,7 @@ def test_confusion_after_a_refill_carries_overdose_first_and_withdrawal() -> Non
     assert overdue.causes[:2] == (Cause.WITHDRAWAL, Cause.OVERDOSE)
 
 
+@pytest.mark.req("REQ-TRIAGE-WITHDRAWAL")
 def test_low_blood_pressure_is_also_an_early_withdrawal_sign() -> None:
     assert set(triage(["low-blood-pressure"]).causes) >= {Cause.OVERDOSE, Cause.WITHDRAWAL}
     alarm = triage(["low-blood-pressure"], PumpFacts.of(alarm_tone="two-tone"))
@@ -310,6 +325,7 @@ def test_added_signs(name: str, disposition: Disposition, cause: Cause) -> None:
     assert cause in result.causes
 
 
+@pytest.mark.req("REQ-TRIAGE-CATHETER")
 def test_gradual_loss_of_effect_asks_for_a_catheter_check() -> None:
     result = triage(["gradual-loss-of-effect"])
     assert any("catheter" in line for line in result.tell_the_team)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+import pytest
 from tests.programmer.conftest import Cli
 
 from itb.pump import ContinuousTherapy
@@ -16,6 +17,7 @@ def last_entry(cli: Cli) -> dict:
     return json.loads(cli.session_file.read_text().splitlines()[-1])
 
 
+@pytest.mark.req("REQ-PRG-EMERGENCY")
 def test_overdose_stops_the_pump_and_records_the_reservoir_emptied(cli: Cli) -> None:
     pump = cli.wand.pump
     withdrawn = to_exact_str(Fraction(pump.physical.reservoir_nl, 1_000_000))
@@ -30,6 +32,7 @@ def test_overdose_stops_the_pump_and_records_the_reservoir_emptied(cli: Cli) -> 
     assert any(e["kind"] == "emergency" and e["details"]["act"] == "overdose" for e in entries)
 
 
+@pytest.mark.req("REQ-PRG-EMERGENCY")
 def test_withdrawal_resumes_a_stopped_pump_at_the_previous_dose(cli: Cli) -> None:
     assert cli("stop", "--yes").exit_code == 0
     result = cli("emergency", "withdrawal", "--yes")
@@ -41,6 +44,7 @@ def test_withdrawal_resumes_a_stopped_pump_at_the_previous_dose(cli: Cli) -> Non
     assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(300))
 
 
+@pytest.mark.req("REQ-PRG-EMERGENCY")
 def test_withdrawal_on_a_running_pump_points_at_the_catheter(cli: Cli) -> None:
     result = cli("emergency", "withdrawal", "--yes")
     assert result.exit_code == 0, result.output
@@ -48,6 +52,7 @@ def test_withdrawal_on_a_running_pump_points_at_the_catheter(cli: Cli) -> None:
     assert last_entry(cli)["details"] == {"act": "withdrawal", "resumed": False}
 
 
+@pytest.mark.req("REQ-PRG-EMERGENCY")
 def test_a_cap_bolus_aspirates_the_catheter_dead_volume_before_injecting(cli: Cli) -> None:
     result = cli("emergency", "cap-bolus", "--dose", "50", "--catheter-length-cm", "50",
                  "--yes")

@@ -48,6 +48,7 @@ def test_interrogate_json_has_the_issue_fields_with_exact_values(cli: Cli) -> No
     assert journal(cli)[-1]["kind"] == "interrogation"
 
 
+@pytest.mark.req("REQ-PRG-PROJECTION")
 def test_interrogate_readable_output_shows_table_battery_and_alarm_date(cli: Cli) -> None:
     result = cli("interrogate")
     assert result.exit_code == 0
@@ -81,6 +82,7 @@ def test_program_within_the_titration_step_is_sent_and_verified(cli: Cli) -> Non
     assert entry["details"]["daily_dose_mcg"] == "360"
 
 
+@pytest.mark.req("REQ-PRG-REVIEW")
 def test_program_beyond_the_step_is_refused_and_the_pump_keeps_its_program(cli: Cli) -> None:
     result = cli("program", "--daily-dose", "450", "--origin", "spinal", "--age-years", "40",
                  "--yes")
@@ -92,6 +94,7 @@ def test_program_beyond_the_step_is_refused_and_the_pump_keeps_its_program(cli: 
     assert journal(cli)[-1]["outcome"] == "refused"
 
 
+@pytest.mark.req("REQ-PRG-REVIEW")
 def test_program_beyond_the_step_with_an_override_reason_is_sent(cli: Cli) -> None:
     result = cli("program", "--daily-dose", "450", "--origin", "spinal", "--age-years", "40",
                  "--override-reason", "severe spasms despite 390; team decision", "--yes")
@@ -111,6 +114,7 @@ def test_cerebral_origin_child_uses_the_smaller_step(cli: Cli) -> None:
     assert "more than 300 up to 345 mcg/day" in result.stderr
 
 
+@pytest.mark.req("REQ-PRG-REVIEW")
 def test_a_second_change_within_24_hours_needs_an_override(cli: Cli) -> None:
     assert cli("program", "--daily-dose", "330", "--origin", "spinal", "--age-years", "40",
                "--yes").exit_code == 0
@@ -121,6 +125,7 @@ def test_a_second_change_within_24_hours_needs_an_override(cli: Cli) -> None:
     assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(330))
 
 
+@pytest.mark.req("REQ-PRG-REVIEW")
 def test_declining_the_confirmation_sends_nothing(cli: Cli) -> None:
     result = cli("program", "--daily-dose", "360", "--origin", "spinal", "--age-years", "40",
                  input="n\n")
@@ -136,6 +141,7 @@ def test_program_needs_the_patient_facts(cli: Cli) -> None:
     assert "--origin spinal|cerebral and --age-years N" in result.stderr
 
 
+@pytest.mark.req("REQ-FLEX-ZONE")
 def test_flex_program_from_toml_is_sent_with_its_utc_offset(cli: Cli, tmp_path: Path) -> None:
     flex = tmp_path / "flex.toml"
     # 07:00-22:00 at 360 mcg/day (15 h), 22:00-07:00 at 280 mcg/day (9 h): total 330 mcg/day.
@@ -208,6 +214,7 @@ def test_pump_refusal_of_a_program_is_a_clear_sentence(cli: Cli) -> None:
     assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(300))
 
 
+@pytest.mark.req("REQ-PRG-HARD-LIMIT")
 def test_raising_the_hard_limit_above_the_labeled_maximum_needs_an_override(cli: Cli) -> None:
     # The label reports at most 2,003 mcg/day for spinal origin (catalogue.MAINTENANCE).
     before = cli.wand.pump.active_program
@@ -223,6 +230,7 @@ def test_raising_the_hard_limit_above_the_labeled_maximum_needs_an_override(cli:
     assert cli.wand.pump.active_program.limits.max_daily_dose_mcg == 2003
 
 
+@pytest.mark.req("REQ-PRG-HARD-LIMIT")
 def test_a_hard_limit_above_the_labeled_maximum_goes_ahead_with_a_reason(cli: Cli) -> None:
     result = cli("program", "--daily-dose", "300", "--origin", "spinal", "--age-years", "40",
                  "--max-daily-dose", "2400", "--override-reason",
@@ -234,6 +242,7 @@ def test_a_hard_limit_above_the_labeled_maximum_goes_ahead_with_a_reason(cli: Cl
     assert any("hard limit" in v for v in entry["details"]["violations"])
 
 
+@pytest.mark.req("REQ-PRG-HARD-LIMIT")
 def test_lowering_or_keeping_the_hard_limit_never_needs_an_override(cli: Cli) -> None:
     result = cli("program", "--daily-dose", "300", "--origin", "spinal", "--age-years", "40",
                  "--max-daily-dose", "400", "--yes")

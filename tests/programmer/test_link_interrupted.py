@@ -15,6 +15,7 @@ PROGRAM_330 = ("program", "--daily-dose", "330", "--origin", "spinal", "--age-ye
                "--yes")
 
 
+@pytest.mark.req("REQ-PRG-UNCERTAIN")
 def test_cut_before_the_command_reaches_the_pump(cli: Cli) -> None:
     cli.wand.cut_change = [None, "before"]  # session 1 previews, session 2 sends
     result = cli(*PROGRAM_330)
@@ -27,6 +28,7 @@ def test_cut_before_the_command_reaches_the_pump(cli: Cli) -> None:
     assert entry["outcome"] == "not done"
 
 
+@pytest.mark.req("REQ-PRG-UNCERTAIN")
 def test_cut_after_the_pump_acted_reports_it_carried_out_and_in_force(cli: Cli) -> None:
     """Issue 14: the programmer does not undo or resend; it reads the pump's log and says."""
     cli.wand.cut_change = [None, "acted"]
@@ -43,6 +45,7 @@ def test_cut_after_the_pump_acted_reports_it_carried_out_and_in_force(cli: Cli) 
     assert entry["outcome"].startswith("done (answer lost")
 
 
+@pytest.mark.req("REQ-PRG-UNCERTAIN")
 def test_pump_unreachable_after_the_cut_says_unknown_interrogate_before_acting(
         cli: Cli) -> None:
     cli.wand.cut_change = [None, "acted"]
@@ -92,6 +95,7 @@ def test_missing_key_file_is_one_sentence(tmp_path) -> None:
     assert "key file" in result.stderr and "--key-file" in result.stderr
 
 
+@pytest.mark.req("REQ-PRG-STALE")
 def test_a_pump_changed_between_preview_and_send_gets_nothing(cli: Cli) -> None:
     def another_programmer(session: int) -> None:
         if session == 2:  # between the preview and the send
@@ -104,6 +108,7 @@ def test_a_pump_changed_between_preview_and_send_gets_nothing(cli: Cli) -> None:
     assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(310))
 
 
+@pytest.mark.req("REQ-PRG-STALE")
 def test_a_refill_recorded_during_the_wizard_stops_it(cli: Cli) -> None:
     withdrawn = to_exact_str(Fraction(cli.wand.pump.physical.reservoir_nl, 1_000_000))
 

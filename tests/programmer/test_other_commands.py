@@ -23,6 +23,7 @@ def test_bolus_within_limits_runs_on_the_pump(cli: Cli) -> None:
     assert overlay.volume_nl == 100_000 and overlay.end_s - overlay.started_s == 1800
 
 
+@pytest.mark.req("REQ-PRG-HARD-LIMIT")
 def test_bolus_over_the_maximum_bolus_is_refused_before_sending(cli: Cli) -> None:
     result = cli("bolus", "--dose", "150", "--duration-min", "30", "--yes")
     assert result.exit_code == 2
@@ -30,6 +31,7 @@ def test_bolus_over_the_maximum_bolus_is_refused_before_sending(cli: Cli) -> Non
     assert cli.wand.pump.overlay is None
 
 
+@pytest.mark.req("REQ-PUMP-LIMITS")
 def test_bolus_over_the_24_hour_limit_is_refused_by_the_pump(tmp_path: Path) -> None:
     cli = Cli(make_pump(max_daily=330), tmp_path)  # 300 mcg/day programmed, 330 per 24 h
     result = cli("bolus", "--dose", "50", "--duration-min", "30", "--yes")
@@ -43,6 +45,7 @@ def test_bolus_duration_must_be_whole_seconds(cli: Cli) -> None:
     assert result.exit_code == 2 and "duration_min" in result.stderr
 
 
+@pytest.mark.req("REQ-THER-LARGE-CUT")
 def test_stop_warns_and_resume_restarts(cli: Cli) -> None:
     declined = cli("stop", input="n\n")
     assert declined.exit_code == 1 and not cli.wand.pump.stopped
@@ -102,6 +105,7 @@ def test_set_alarm_volume_within_the_model_range(cli: Cli) -> None:
     assert cli.wand.pump.low_reservoir_alarm_nl == 3_000_000
 
 
+@pytest.mark.req("REQ-PUMP-CLOCK")
 def test_set_clock_to_a_time_and_the_choice_is_exclusive(cli: Cli) -> None:
     target = IMPLANTED + timedelta(days=25, minutes=7)
     result = cli("set-clock", "--to", target.isoformat(), "--yes")
@@ -169,6 +173,7 @@ def test_report_with_only_an_interrogation_says_no_changes(cli: Cli, tmp_path: P
     assert "No refill in this session." in html
 
 
+@pytest.mark.req("REQ-PRG-JOURNAL")
 @pytest.mark.parametrize("damage", ["not json\n", "[1]\n", '"text"\n', "[" * 100_000 + "\n"])
 def test_a_damaged_session_journal_is_one_sentence(cli: Cli, tmp_path: Path,
                                                     damage: str) -> None:
@@ -203,6 +208,7 @@ def test_host_clock_is_utc_now(cli: Cli) -> None:
     assert before <= clock <= datetime.now(UTC)
 
 
+@pytest.mark.req("REQ-PRG-JOURNAL")
 def test_an_unwritable_session_file_is_named_not_blamed_on_the_pump(wand, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

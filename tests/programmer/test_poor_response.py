@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 from fractions import Fraction
 
+import pytest
 from tests.programmer.conftest import IMPLANTED, Cli
 
 from itb.pump import ContinuousTherapy
@@ -23,6 +24,7 @@ def raise_twice(cli: Cli) -> None:
         pump.advance(IMPLANTED + timedelta(days=day))
 
 
+@pytest.mark.req("REQ-PRG-POOR-RESPONSE")
 def test_an_increase_after_a_poor_response_waits_for_a_catheter_check(cli: Cli) -> None:
     raise_twice(cli)
     held = cli("program", "--daily-dose", "480", *SPINAL_ADULT, "--response", "unchanged",

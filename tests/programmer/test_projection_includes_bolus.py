@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -47,6 +48,7 @@ def raised_at(pump: Pump, kind: AlarmKind) -> datetime | None:
     return None if alarm is None else to_datetime(alarm.raised_s + pump.clock_error_s)
 
 
+@pytest.mark.req("REQ-PRG-PROJECTION")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conc=st.sampled_from(CONCENTRATIONS), dose=st.integers(100, 900),
        fill_ml=st.integers(3, 20), wait_s=st.integers(0, 3 * 86_400),

@@ -7,6 +7,7 @@ import json
 from fractions import Fraction
 from pathlib import Path
 
+import pytest
 from tests.programmer.conftest import Cli, make_pump
 
 from itb.therapy.units import to_exact_str
@@ -26,6 +27,7 @@ def small_child_pump(tmp_path: Path) -> Cli:
     return Cli(make_pump(dose=30, max_daily=60), tmp_path)  # 30 mcg/day at 500 mcg/mL
 
 
+@pytest.mark.req("REQ-THER-MIN-FLOW")
 def test_a_strength_too_strong_for_the_pumps_minimum_flow_is_refused(tmp_path: Path) -> None:
     cli = small_child_pump(tmp_path)
     result = cli("refill", "--withdrawn-ml", syringe(cli), "--concentration", "2000",
@@ -37,6 +39,7 @@ def test_a_strength_too_strong_for_the_pumps_minimum_flow_is_refused(tmp_path: P
     assert last_entry(cli)["outcome"] == "stopped"
 
 
+@pytest.mark.req("REQ-PRG-REFILL-STRENGTH")
 def test_a_strength_not_marketed_needs_a_declared_dilution(tmp_path: Path) -> None:
     cli = small_child_pump(tmp_path)
     refused = cli("refill", "--withdrawn-ml", syringe(cli), "--concentration", "250",
@@ -67,6 +70,7 @@ def test_a_dilution_must_be_of_a_refill_strength_in_saline(tmp_path: Path) -> No
     assert cli.wand.pump.concentration_mcg_per_ml == 500
 
 
+@pytest.mark.req("REQ-PRG-REFILL-RECORD")
 def test_the_record_holds_lot_expiry_second_check_waste_and_pocket_check(cli: Cli) -> None:
     withdrawn = syringe(cli)
     result = cli("refill", "--withdrawn-ml", withdrawn, "--concentration", "500",
@@ -86,6 +90,7 @@ def test_the_record_holds_lot_expiry_second_check_waste_and_pocket_check(cli: Cl
     assert "pocket flat, skin intact" in html
 
 
+@pytest.mark.req("REQ-PRG-REFILL-RECORD")
 def test_unrecorded_fields_say_so_and_waste_is_at_least_the_residual(cli: Cli) -> None:
     withdrawn = syringe(cli)
     assert cli("refill", "--withdrawn-ml", withdrawn, "--concentration", "500", "--added-ml",
@@ -94,6 +99,7 @@ def test_unrecorded_fields_say_so_and_waste_is_at_least_the_residual(cli: Cli) -
     assert record["lot"] == "not recorded" and record["wasted_ml"] == withdrawn
 
 
+@pytest.mark.req("REQ-PRG-REFILL-STRENGTH")
 def test_expired_drug_is_refused_before_the_pump_is_touched(cli: Cli) -> None:
     result = cli("refill", "--withdrawn-ml", syringe(cli), "--concentration", "500",
                  "--added-ml", "20", "--expiry", "2026-01-01", "--yes")

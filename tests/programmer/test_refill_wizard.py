@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+import pytest
 from tests.programmer.conftest import Cli
 
 from itb.therapy.units import to_exact_str
@@ -58,6 +59,7 @@ def test_interactive_refill_answers_every_prompt(cli: Cli) -> None:
     assert record["previous_concentration_mcg_per_ml"] == "500"
 
 
+@pytest.mark.req("REQ-PRG-REFILL-DISCREPANCY")
 def test_discrepancy_stops_the_wizard_with_its_causes(cli: Cli) -> None:
     before = cli.wand.pump.reservoir_estimate_nl
     short = to_exact_str(Fraction(before, 1_000_000) - 3)
@@ -73,12 +75,14 @@ def test_discrepancy_stops_the_wizard_with_its_causes(cli: Cli) -> None:
     assert entry["details"]["refill"]["discrepancy_ml"] == "-3"
 
 
+@pytest.mark.req("REQ-PRG-REFILL-DISCREPANCY")
 def test_more_withdrawn_than_expected_lists_under_delivery_causes(cli: Cli) -> None:
     more = to_exact_str(Fraction(cli.wand.pump.reservoir_estimate_nl, 1_000_000) + 3)
     result = cli("refill", "--withdrawn-ml", more, "--yes", "--added-ml", "20")
     assert result.exit_code == 2 and "motor stall" in result.stderr
 
 
+@pytest.mark.req("REQ-PRG-REFILL-OVERFILL")
 def test_overfill_is_refused_and_nothing_is_sent(cli: Cli) -> None:
     before = cli.wand.pump.reservoir_estimate_nl
     result = cli("refill", "--withdrawn-ml", syringe(cli), "--concentration", "500",
@@ -88,6 +92,7 @@ def test_overfill_is_refused_and_nothing_is_sent(cli: Cli) -> None:
     assert cli.wand.pump.reservoir_estimate_nl == before
 
 
+@pytest.mark.req("REQ-PRG-REFILL-STRENGTH")
 def test_concentration_not_matching_the_prescription_is_refused(cli: Cli) -> None:
     result = cli("refill", "--withdrawn-ml", syringe(cli), "--concentration", "2000",
                  "--added-ml", "20", "--yes")
@@ -96,6 +101,7 @@ def test_concentration_not_matching_the_prescription_is_refused(cli: Cli) -> Non
     assert cli.wand.pump.concentration_mcg_per_ml == 500
 
 
+@pytest.mark.req("REQ-PRG-REFILL-STRENGTH")
 def test_screening_strength_and_unknown_strengths_are_refused(cli: Cli) -> None:
     screening = cli("refill", "--withdrawn-ml", syringe(cli), "--concentration", "50",
                     "--prescribed-concentration", "50", "--added-ml", "20", "--yes")
@@ -105,6 +111,7 @@ def test_screening_strength_and_unknown_strengths_are_refused(cli: Cli) -> None:
     assert odd.exit_code == 2 and "one of: 50, 500, 2000 mcg/mL" in odd.stderr
 
 
+@pytest.mark.req("REQ-PRG-BRIDGE")
 def test_concentration_change_needs_the_catheter_volume_in_a_script(cli: Cli) -> None:
     result = cli("refill", "--withdrawn-ml", syringe(cli), "--concentration", "2000",
                  "--prescribed-concentration", "2000", "--added-ml", "20", "--yes")
@@ -112,6 +119,7 @@ def test_concentration_change_needs_the_catheter_volume_in_a_script(cli: Cli) ->
     assert cli.wand.pump.concentration_mcg_per_ml == 500
 
 
+@pytest.mark.req("REQ-PRG-BRIDGE")
 def test_concentration_change_with_bridge_bolus(cli: Cli) -> None:
     result = cli("refill", "--withdrawn-ml", syringe(cli), "--concentration", "2000",
                  "--prescribed-concentration", "2000", "--added-ml", "20",
@@ -130,6 +138,7 @@ def test_concentration_change_with_bridge_bolus(cli: Cli) -> None:
     assert pump.overlay.volume_nl == 332_000
 
 
+@pytest.mark.req("REQ-PRG-IDENTITY")
 def test_declining_the_pump_identity_stops_at_step_one(cli: Cli) -> None:
     result = cli("refill", input="n\n")
     assert result.exit_code == 1
@@ -137,6 +146,7 @@ def test_declining_the_pump_identity_stops_at_step_one(cli: Cli) -> None:
     assert last_entry(cli)["details"]["refill"]["outcome"] == "stopped: pump not confirmed"
 
 
+@pytest.mark.req("REQ-PRG-IDENTITY")
 def test_wrong_serial_is_refused_before_any_step(cli: Cli) -> None:
     result = cli("refill", "--serial", "T-999", "--yes")
     assert result.exit_code == 2

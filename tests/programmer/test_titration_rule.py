@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+import pytest
 from tests.programmer.conftest import Cli
 
 from itb.pump import ContinuousTherapy
@@ -46,6 +47,7 @@ def test_a_decrease_right_after_a_change_is_allowed(cli: Cli) -> None:
     assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(297))
 
 
+@pytest.mark.req("REQ-THER-LARGE-CUT")
 def test_a_large_cut_needs_its_own_confirmation_not_only_yes(cli: Cli) -> None:
     refused = cli("program", "--daily-dose", "150", *SPINAL_ADULT, "--yes")
     assert refused.exit_code == 2

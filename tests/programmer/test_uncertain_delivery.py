@@ -48,6 +48,7 @@ def count(pump: Pump, kind: str, since: int) -> int:
     return sum(1 for e in pump.log.entries() if e.kind == kind and e.index >= since)
 
 
+@pytest.mark.req("REQ-PRG-UNCERTAIN")
 @pytest.mark.parametrize("cut", CUT_POINTS)
 @pytest.mark.parametrize("act", list(ACT_EVENT))
 def test_a_cut_change_is_carried_out_at_most_once_and_reported_right(
@@ -81,6 +82,7 @@ def test_a_cut_change_is_carried_out_at_most_once_and_reported_right(
             "details"]["refill"]["outcome"].startswith("refilled")
 
 
+@pytest.mark.req("REQ-PRG-UNCERTAIN")
 @pytest.mark.parametrize("act", list(ACT_EVENT))
 def test_when_the_log_cannot_be_read_the_report_is_unknown_interrogate_before_acting(
         cli: Cli, act: str) -> None:
@@ -96,6 +98,7 @@ def test_when_the_log_cannot_be_read_the_report_is_unknown_interrogate_before_ac
     assert len(cli.wand.sent_changes) == 1
 
 
+@pytest.mark.req("REQ-PRG-UNCERTAIN")
 def test_after_a_bolus_reported_carried_out_the_pump_gives_no_second_bolus(cli: Cli) -> None:
     """The whole story: the answer is lost, the report says carried out, and the patient
     received one bolus; a second, deliberate bolus is a new command with a new id."""
@@ -107,6 +110,7 @@ def test_after_a_bolus_reported_carried_out_the_pump_gives_no_second_bolus(cli: 
     assert len(ids) == len(set(ids)) == 1
 
 
+@pytest.mark.req("REQ-PRG-UNCERTAIN")
 def test_a_program_answer_lost_leaves_the_new_program_verified(cli: Cli) -> None:
     cli.wand.cut_change = [None, "reply"]
     result = cli(*PROGRAM_330)
@@ -114,6 +118,7 @@ def test_a_program_answer_lost_leaves_the_new_program_verified(cli: Cli) -> None
     assert cli.wand.pump.active_program.therapy == ContinuousTherapy(Fraction(330))
 
 
+@pytest.mark.req("REQ-PRG-UNCERTAIN")
 def test_a_busy_pump_right_after_the_cut_is_asked_again_before_saying_unknown(
         cli: Cli) -> None:
     """The old session can hold the pump's one slot for a moment after a lost link."""

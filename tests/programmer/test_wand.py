@@ -45,6 +45,7 @@ class FaultyPump:
         return Report()
 
 
+@pytest.mark.req("REQ-PRG-ECHO")
 def test_an_echo_that_differs_restores_the_previous_program() -> None:
     pump = FaultyPump()
     with pytest.raises(EchoMismatch) as refused:
@@ -55,6 +56,7 @@ def test_an_echo_that_differs_restores_the_previous_program() -> None:
     assert "restored and verified" in str(refused.value)
 
 
+@pytest.mark.req("REQ-PRG-ECHO")
 def test_an_echo_that_matches_is_accepted() -> None:
     class GoodPump(FaultyPump):
         def program(self, spec: ProgramSpec, *, confirm_only: bool = False,
@@ -70,6 +72,7 @@ def test_an_echo_that_matches_is_accepted() -> None:
     assert echo.program == NEW and after.program == NEW and pump.sent == [NEW]
 
 
+@pytest.mark.req("REQ-PRG-ECHO")
 def test_an_echo_at_another_concentration_is_a_mismatch() -> None:
     class OtherDrug(FaultyPump):
         def program(self, spec: ProgramSpec, *, confirm_only: bool = False,

@@ -16,6 +16,7 @@ def kinds_raised(pump) -> list[str]:
     return [dict(e.details)["kind"] for e in pump.log.entries() if e.kind == "alarm_raised"]
 
 
+@pytest.mark.req("REQ-PUMP-RESET-ALARM")
 def test_alarm_patterns_follow_devices_md() -> None:
     assert AlarmKind.LOW_RESERVOIR.pattern == "one-second single tone"
     assert AlarmKind.ELECTIVE_REPLACEMENT.pattern == "one-second single tone"
@@ -24,6 +25,7 @@ def test_alarm_patterns_follow_devices_md() -> None:
         assert kind.critical and kind.pattern == "three-second two-tone"
 
 
+@pytest.mark.req("REQ-PUMP-RESERVOIR-ALARMS")
 def test_low_reservoir_alarm_uses_the_clinician_set_volume() -> None:
     pump = implant()
     pump.set_alarm_volume(4_000_000)
@@ -42,6 +44,7 @@ def test_alarm_volume_outside_the_model_range_is_refused() -> None:
         pump.set_alarm_volume(100_000)
 
 
+@pytest.mark.req("REQ-PUMP-RESERVOIR-ALARMS")
 def test_reservoir_empty_is_critical_and_drops_to_minimum_rate_by_the_firmware_estimate() -> None:
     pump = implant(fill_nl=3_000_000)
     pump.advance(at(days=6))
@@ -88,6 +91,7 @@ def test_tone_count_is_closed_form() -> None:
     assert alarm.tones_between(101, 100 + 3600 * 5 + 1, 3600) == 5
 
 
+@pytest.mark.req("REQ-PUMP-STALL")
 def test_motor_stall_stops_delivery_raises_a_critical_alarm_and_recovers() -> None:
     pump = implant()
     pump.advance(at(days=1))
@@ -108,6 +112,7 @@ def test_motor_stall_stops_delivery_raises_a_critical_alarm_and_recovers() -> No
     assert {"motor_stall", "motor_stall_cleared", "alarm_cleared"} <= set(kinds)
 
 
+@pytest.mark.req("REQ-PUMP-STALL")
 def test_motor_stall_interrupts_a_bolus() -> None:
     pump = implant()
     pump.advance(at(hours=1))  # after the priming bolus
@@ -117,6 +122,7 @@ def test_motor_stall_interrupts_a_bolus() -> None:
     assert "clinician_bolus_interrupted" in [e.kind for e in pump.log.entries()]
 
 
+@pytest.mark.req("REQ-PUMP-RESET-ALARM")
 def test_low_battery_reset_drops_to_minimum_rate_until_reprogrammed() -> None:
     pump = implant()
     pump.inject_low_battery_reset()
@@ -129,6 +135,7 @@ def test_low_battery_reset_drops_to_minimum_rate_until_reprogrammed() -> None:
     assert pump.alarms.get(AlarmKind.LOW_BATTERY_RESET) is None and pump.mode == "running"
 
 
+@pytest.mark.req("REQ-PUMP-BATTERY")
 def test_eri_and_eos_are_logged_as_battery_milestones() -> None:
     pump = implant()
     # Force the battery close to the ERI threshold to test the transition cheaply.
@@ -189,6 +196,7 @@ def test_a_silenced_critical_alarm_rearms_after_its_interval_inside_one_long_adv
                                                  + tones * pump.model.critical_tone_charge_nc)
 
 
+@pytest.mark.req("REQ-PUMP-BATTERY")
 def test_end_of_service_comes_90_days_after_eri_at_a_steady_rate_as_devices_md_states() -> None:
     # devices.md: "After the ERI alarm the pump runs on and stops after 90 days". 300 mcg/day
     # at 2000 mcg/mL from a 40 mL reservoir: no reservoir alarm in the way, only ERI sounding.

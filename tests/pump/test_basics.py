@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
+
 from itb.pump import AlarmKind, Pump
 
 from .helpers import START, at, implant
@@ -18,6 +20,7 @@ def test_continuous_run_delivers_close_to_programmed_dose() -> None:
     assert all(s.start_s < s.end_s for s in report.csf_segments)
 
 
+@pytest.mark.req("REQ-PUMP-RESERVOIR-ALARMS")
 def test_low_reservoir_alarm_sounds_at_the_alarm_volume() -> None:
     pump = implant()
     pump.advance(at(days=31))

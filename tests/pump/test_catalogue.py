@@ -64,6 +64,7 @@ def _milestones(pump: Pump) -> dict[str, int]:
             if e.kind == "battery_milestone"}
 
 
+@pytest.mark.req("REQ-PUMP-BATTERY")
 def test_pump_at_typical_flow_lasts_six_and_a_half_years_with_eri_90_days_before() -> None:
     pump = _lifetime(dose=300, conc=500, refill_days=60)  # 0.6 mL/day
     marks = _milestones(pump)

@@ -147,6 +147,7 @@ def test_overlapping_flex_steps_are_refused(tmp_path: Path, second: str, period:
     assert "steps[1]" in result.stderr and "overlap" in result.stderr
 
 
+@pytest.mark.req("REQ-FLEX-ZONE")
 def test_flex_file_must_state_its_time_zone(tmp_path: Path) -> None:
     flex = tmp_path / "nozone.toml"
     flex.write_text('[[steps]]\nstart = "00:00"\ndose_mcg_per_day = 200\n')

@@ -130,6 +130,7 @@ def test_an_empty_fill_with_priming_is_refused_by_the_fill_option(fill: str) -> 
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.req("REQ-PUMP-LOG")
 def test_alarms_are_read_from_the_log_ring_before_it_can_overwrite_them() -> None:
     from itb.pump.cli import AlarmCollector
 

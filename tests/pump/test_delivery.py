@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from fractions import Fraction
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -255,6 +256,7 @@ def test_wrong_concentration_changes_the_true_dose_not_the_firmware_count() -> N
     assert 3.4 < ratio < 4.6  # four times the drug, within the stroke accuracy
 
 
+@pytest.mark.req("REQ-PUMP-OVERFILL")
 def test_overfill_beyond_capacity_is_refused_and_changes_nothing() -> None:
     pump = implant()
     pump.advance(at(days=10))
@@ -294,6 +296,7 @@ def test_a_syringe_reading_above_the_true_residual_empties_the_reservoir() -> No
     assert pump.physical.reservoir_nl == 20_000_000 == pump.reservoir_estimate_nl
 
 
+@pytest.mark.req("REQ-PUMP-BRIDGE")
 def test_concentration_change_pushes_old_drug_in_the_dead_volume_out_first() -> None:
     pump = implant()
     pump.advance(at(days=10))
@@ -311,6 +314,7 @@ def test_concentration_change_pushes_old_drug_in_the_dead_volume_out_first() -> 
     assert abs(report.csf_mcg / days - 300) < 50
 
 
+@pytest.mark.req("REQ-PUMP-BRIDGE")
 def test_bridge_bolus_keeps_the_old_daily_dose_until_the_old_drug_is_out() -> None:
     pump = implant()
     pump.advance(at(days=10))
@@ -492,6 +496,7 @@ def test_commanded_volume_never_more_than_one_stroke_from_ideal_for_any_model_an
                         concentration_mcg_per_ml=Fraction(conc))
 
 
+@pytest.mark.req("REQ-PUMP-BRIDGE-RUNS")
 def test_a_program_change_lets_a_running_bridge_bolus_run_to_its_end() -> None:
     """Issue 9.4: the bridge is about the old drug in the catheter, not the program."""
     pump = implant()
@@ -509,6 +514,7 @@ def test_a_program_change_lets_a_running_bridge_bolus_run_to_its_end() -> None:
     assert "bridge_bolus_completed" in kinds and "bridge_bolus_interrupted" not in kinds
 
 
+@pytest.mark.req("REQ-PUMP-BRIDGE-RUNS")
 def test_a_program_change_ends_a_bridge_bolus_only_with_a_reason() -> None:
     pump = implant()
     pump.advance(at(days=10))

@@ -131,6 +131,7 @@ TestLimitMachine = LimitMachine.TestCase
 TestLimitMachine.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)
 
 
+@pytest.mark.req("REQ-PUMP-LIMITS")
 def test_bolus_above_the_maximum_bolus_is_refused_and_changes_nothing() -> None:
     pump = implant(continuous(300, max_daily=500, max_bolus=40))
     pump.advance(at(hours=1))
@@ -140,6 +141,7 @@ def test_bolus_above_the_maximum_bolus_is_refused_and_changes_nothing() -> None:
     assert pump.to_state() == state
 
 
+@pytest.mark.req("REQ-PUMP-LIMITS")
 def test_bolus_that_would_exceed_the_daily_maximum_is_refused() -> None:
     pump = implant(continuous(300, max_daily=340, max_bolus=100))
     pump.advance(at(days=1))
@@ -151,6 +153,7 @@ def test_bolus_that_would_exceed_the_daily_maximum_is_refused() -> None:
     pump.give_bolus(Fraction(40), 3600)  # adds 27.5 mcg net: fits within 340 mcg in 24 h
 
 
+@pytest.mark.req("REQ-PUMP-LIMITS")
 def test_raising_the_dose_right_after_a_bolus_is_refused_until_the_window_passes() -> None:
     pump = implant(continuous(300, max_daily=400, max_bolus=100))
     pump.advance(at(days=1))
@@ -162,6 +165,7 @@ def test_raising_the_dose_right_after_a_bolus_is_refused_until_the_window_passes
     pump.program(continuous(390, max_daily=400, max_bolus=100))
 
 
+@pytest.mark.req("REQ-PUMP-PATIENT-BOLUS")
 def test_patient_bolus_respects_lockout_and_maximum_per_24_h_and_logs_refusals() -> None:
     program = continuous(300, max_daily=400, max_bolus=30,
                          patient_bolus=PatientBolusSettings(Fraction(20), 4 * 3600, 2))
@@ -184,12 +188,14 @@ def test_patient_bolus_respects_lockout_and_maximum_per_24_h_and_logs_refusals()
     assert pump.request_patient_bolus().granted
 
 
+@pytest.mark.req("REQ-PUMP-PATIENT-BOLUS")
 def test_patient_bolus_without_settings_is_refused_with_a_reason() -> None:
     pump = implant()
     outcome = pump.request_patient_bolus()
     assert not outcome.granted and outcome.reason == "no patient bolus is programmed"
 
 
+@pytest.mark.req("REQ-PUMP-MEMORY")
 def test_no_bolus_in_memory_error_safe_state() -> None:
     pump = implant()
     pump.corrupt_memory()
@@ -214,6 +220,7 @@ def test_a_dose_reduction_is_accepted_after_the_patient_used_every_bolus() -> No
 
 # synchromed-ii-20 at 500 mcg/mL: 24 mL/day maximum flow is 12,000 mcg in 24 h; one
 # stroke (catalogue nominal_stroke_nl) is added to the daily ceiling for quantisation.
+@pytest.mark.req("REQ-PUMP-LIMITS")
 def test_hard_limits_beyond_what_the_pump_can_deliver_are_refused_at_implant() -> None:
     from itb.pump.catalogue import get_model
     from itb.pump.errors import InvalidProgram
@@ -230,6 +237,7 @@ def test_hard_limits_beyond_what_the_pump_can_deliver_are_refused_at_implant() -
         implant(continuous(max_daily=10**90))
 
 
+@pytest.mark.req("REQ-PUMP-LIMITS")
 def test_a_program_change_to_an_undeliverable_limit_is_refused_and_changes_nothing() -> None:
     from itb.pump.errors import InvalidProgram
     pump = implant()
@@ -240,6 +248,7 @@ def test_a_program_change_to_an_undeliverable_limit_is_refused_and_changes_nothi
     assert (pump.active_program, pump.log.next_index, pump.commanded_nl) == before
 
 
+@pytest.mark.req("REQ-PUMP-LIMITS")
 def test_a_refill_at_a_lower_concentration_keeps_limits_set_at_the_higher_one() -> None:
     # 40,000 mcg is deliverable at 2000 mcg/mL (48,000 in 24 h) but not at 500 (12,000).
     pump = implant(continuous(dose=300, max_daily=40_000), conc=2000)
@@ -250,6 +259,7 @@ def test_a_refill_at_a_lower_concentration_keeps_limits_set_at_the_higher_one() 
     assert pump.concentration_mcg_per_ml == 500
 
 
+@pytest.mark.req("REQ-UNITS-EXACT")
 def test_a_float_bolus_dose_is_refused_as_inexact_not_as_over_the_limit() -> None:
     from itb.errors import InvalidInput
     pump = implant()

@@ -42,6 +42,7 @@ def test_a_program_write_has_many_steps() -> None:
 # prior_writes: the target (inactive) slot is blank (0), or holds a stale valid record of
 # an older program (1: OLD, 2: NEW then OLD), the case where a half-written slot must not
 # resurrect the stale record.
+@pytest.mark.req("REQ-PUMP-ATOMIC-COMMIT")
 @pytest.mark.parametrize("prior_writes", [0, 1, 2])
 @pytest.mark.parametrize("kind", ["power_loss", "bit_flip"])
 def test_fault_at_every_write_step_leaves_old_or_new_program_fully_in_force(
@@ -74,6 +75,7 @@ def test_fault_at_every_write_step_leaves_old_or_new_program_fully_in_force(
     assert outcomes == ({"old"} if kind == "power_loss" else {"old", "new"})
 
 
+@pytest.mark.req("REQ-PUMP-ATOMIC-COMMIT")
 def test_without_faults_the_new_program_is_in_the_other_slot_with_a_higher_sequence() -> None:
     pump = implant(OLD)
     first = pump.nvm.active()
@@ -84,6 +86,7 @@ def test_without_faults_the_new_program_is_in_the_other_slot_with_a_higher_seque
     assert "program_changed" in [e.kind for e in pump.log.entries()]
 
 
+@pytest.mark.req("REQ-PUMP-ATOMIC-COMMIT")
 def test_power_loss_logs_a_reset_and_cancels_a_running_bolus() -> None:
     pump = implant(OLD)
     pump.advance(at(hours=1))
@@ -94,6 +97,7 @@ def test_power_loss_logs_a_reset_and_cancels_a_running_bolus() -> None:
     assert "power_on_reset" in [e.kind for e in pump.log.entries()]
 
 
+@pytest.mark.req("REQ-PUMP-MEMORY")
 def test_corrupted_active_slot_raises_memory_error_and_falls_to_minimum_rate() -> None:
     pump = implant(OLD)
     pump.advance(at(days=1))
@@ -119,6 +123,7 @@ def test_corrupted_inactive_slot_is_not_in_force_and_raises_nothing() -> None:
     assert_fully_in_force(pump, NEW)
 
 
+@pytest.mark.req("REQ-PUMP-MEMORY")
 def test_both_slots_corrupt_at_boot_is_a_memory_error() -> None:
     pump = implant(OLD)
     pump.program(NEW)
@@ -139,6 +144,7 @@ def test_invalid_write_fault_is_refused_without_touching_memory() -> None:
     assert pump.to_state() == state
 
 
+@pytest.mark.req("REQ-PUMP-MEMORY")
 def test_slot_crc_detects_every_single_bit_flip() -> None:
     nvm = NonVolatileMemory()
     nvm.write(b'{"program": 1}')

@@ -66,18 +66,21 @@ def test_weekly_flex_starts_monday_and_repeats_every_week() -> None:
     assert sched.rate_and_next(monday + week + 3600)[0] == 600_000
 
 
+@pytest.mark.req("REQ-PUMP-PROGRAM-VALID")
 def test_overlapping_flex_steps_are_refused_naming_the_step() -> None:
     steps = (FlexStep(0, 13 * 3600, Fraction(100)), FlexStep(12 * 3600, 12 * 3600, Fraction(100)))
     with pytest.raises(InvalidProgram, match=r"steps\[0\].*must not overlap"):
         compile_therapy(FlexTherapy(steps), MODEL, C500, Fraction(50))
 
 
+@pytest.mark.req("REQ-PUMP-PROGRAM-VALID")
 def test_flex_steps_with_a_gap_are_refused() -> None:
     steps = (FlexStep(0, 11 * 3600, Fraction(100)), FlexStep(12 * 3600, 12 * 3600, Fraction(100)))
     with pytest.raises(InvalidProgram, match="without gaps"):
         compile_therapy(FlexTherapy(steps), MODEL, C500, Fraction(50))
 
 
+@pytest.mark.req("REQ-PUMP-PROGRAM-VALID")
 def test_more_steps_than_the_model_allows_are_refused() -> None:
     steps = tuple(FlexStep(i * 1800, 1800, Fraction(100)) for i in range(48))
     compile_therapy(FlexTherapy(steps), MODEL, C500, Fraction(50))  # 48 per day allowed
@@ -86,6 +89,7 @@ def test_more_steps_than_the_model_allows_are_refused() -> None:
         compile_therapy(FlexTherapy(many), MODEL, C500, Fraction(50))
 
 
+@pytest.mark.req("REQ-PUMP-PROGRAM-VALID")
 @pytest.mark.parametrize("dose", ["-5", "0", "20", "12001"])
 def test_dose_rates_outside_the_model_flow_range_are_refused_with_the_range(dose: str) -> None:
     with pytest.raises(InvalidProgram, match=r"24 to 12000 mcg/day at 500 mcg/mL"):
@@ -129,6 +133,7 @@ def test_bolus_segments_deliver_exactly_the_volume() -> None:
         assert sum(length * rate for length, rate in pieces) == volume * 86_400
 
 
+@pytest.mark.req("REQ-PUMP-PROGRAM-VALID")
 def test_max_daily_dose_must_cover_the_program_and_patient_allowance() -> None:
     therapy = ContinuousTherapy(Fraction(300))
     pb = PatientBolusSettings(Fraction(20), 3 * 3600, 4)

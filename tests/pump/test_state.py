@@ -25,6 +25,7 @@ from itb.pump.eventlog import MIN_CAPACITY, EventLog
 from .helpers import START, at, continuous, implant
 
 
+@pytest.mark.req("REQ-PUMP-LOG")
 def test_event_log_is_a_bounded_ring_with_a_visible_overflow_count() -> None:
     log = EventLog()
     assert log.capacity >= 4096
@@ -49,6 +50,7 @@ def test_log_since_pages_by_absolute_index() -> None:
                                                         "bolus_given", "telemetry_session"}
 
 
+@pytest.mark.req("REQ-PUMP-LOG")
 def test_log_records_every_kind_of_act() -> None:
     program = continuous(300, max_daily=400, max_bolus=30,
                          patient_bolus=PatientBolusSettings(Fraction(10), 3600, 3))
@@ -87,6 +89,7 @@ def test_status_is_the_firmware_view() -> None:
     assert data["log_length"] == len(pump.log)
 
 
+@pytest.mark.req("REQ-PUMP-CLOCK")
 def test_set_clock_moves_flex_step_boundaries_with_the_pump_clock() -> None:
     steps = (FlexStep(0, 12 * 3600, Fraction(100)), FlexStep(12 * 3600, 12 * 3600, Fraction(500)))
     program = Program(FlexTherapy(steps), HardLimits(Fraction(600), Fraction(30)))

@@ -58,6 +58,7 @@ def test_restarting_the_old_dose_after_a_drug_holiday_overdoses() -> None:
     assert not events(o, "restart_retitrated")
 
 
+@pytest.mark.req("REQ-SIM-RETITRATE")
 def test_the_simulated_clinic_retitrates_after_a_long_gap() -> None:
     o = outcome("drug-holiday-retitrated")
     restart = events(o, "restart_retitrated")
@@ -73,6 +74,7 @@ def test_the_simulated_clinic_retitrates_after_a_long_gap() -> None:
     assert o.rows_between(51, 52)["withdrawal_stage"].max() == 0
 
 
+@pytest.mark.req("REQ-TRIAGE-EMERGENCY")
 def test_a_meningitis_call_is_an_emergency() -> None:
     o = outcome("meningitis-call")
     call = o.summary["calls"][0]
@@ -84,6 +86,7 @@ def test_a_meningitis_call_is_an_emergency() -> None:
     assert not o.summary["worst"]["side_effects"]
 
 
+@pytest.mark.req("REQ-PRG-EMERGENCY")
 def test_withdrawal_is_rescued_through_the_catheter_access_port() -> None:
     o = outcome("withdrawal-rescue")
     s = o.summary
@@ -133,6 +136,7 @@ def test_bad_act_events_are_refused_with_their_key(extra: str, key: str) -> None
     assert key in str(refused.value)
 
 
+@pytest.mark.req("REQ-PRG-POOR-RESPONSE")
 def test_a_poor_response_to_rising_doses_prompts_a_catheter_check_that_finds_the_leak() -> None:
     # Issue 16.15: the check comes before the next increase, and the increase is held.
     o = outcome("poor-response-catheter-check")

@@ -48,6 +48,7 @@ def test_normal_year_keeps_the_patient_controlled_without_alarms() -> None:
     assert len(o.frame) == 365 * 288
 
 
+@pytest.mark.req("REQ-PUMP-RESERVOIR-ALARMS")
 def test_missed_refill_empties_the_reservoir_and_causes_withdrawal() -> None:
     o = outcome("missed-refill")
     s = o.summary
@@ -147,6 +148,7 @@ def test_the_bridge_bolus_avoids_the_dose_excursion_of_a_concentration_change() 
     assert plain.summary["refills"][0]["bridge_bolus"] is False
 
 
+@pytest.mark.req("REQ-PUMP-STALL")
 def test_mri_stall_sounds_the_critical_alarm_and_recovers() -> None:
     o = outcome("mri-motor-stall")
     s = o.summary
@@ -165,6 +167,7 @@ def test_mri_stall_sounds_the_critical_alarm_and_recovers() -> None:
     assert later["alarms"].eq("").all()
 
 
+@pytest.mark.req("REQ-PUMP-BATTERY")
 def test_eri_with_a_planned_replacement_never_reaches_end_of_service() -> None:
     o = outcome("eri-planned")
     s = o.summary
@@ -193,6 +196,7 @@ def test_neglected_eri_reaches_end_of_service_and_withdrawal() -> None:
     assert s["worst"]["withdrawal"]["stage"] >= 3
 
 
+@pytest.mark.req("REQ-THER-SCREENING")
 def test_screening_fails_at_50_and_passes_at_75_then_starts_at_twice_the_dose() -> None:
     o = outcome("screening-second-dose")
     screening = o.summary["screening"]
@@ -243,6 +247,7 @@ def test_catheter_disconnection_is_silent_to_the_pump_and_the_refill_check() -> 
     assert revised["withdrawal_stage"].max() == 0
 
 
+@pytest.mark.req("REQ-PUMP-MEMORY")
 def test_memory_error_drops_to_the_minimum_rate_with_a_critical_alarm_until_reprogrammed(
         ) -> None:
     o = outcome("memory-error")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from fractions import Fraction
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,6 +104,7 @@ def test_first_screening_bolus_agrees_with_the_patient_models_own_judgement(
     assert outcome.record.responses[0] == reference.positive
 
 
+@pytest.mark.req("REQ-FLEX-ZONE")
 def test_a_zones_flex_clock_offset_is_the_one_in_force_when_the_program_is_entered() -> None:
     spec = ProgramSpec(type="flex", timezone="Europe/Paris", steps=[
         {"start": "07:00", "dose_mcg_per_day": 400}, {"start": "22:00", "dose_mcg_per_day": 600}])

@@ -135,6 +135,7 @@ def test_every_problem_is_listed() -> None:
     assert {"scenario.duration_days", "patient.origin"} <= keys
 
 
+@pytest.mark.req("REQ-UNITS-EXACT")
 def test_binary_floats_never_enter_exact_fields() -> None:
     from itb.sim.schema import ScenarioFile
 

@@ -36,6 +36,7 @@ def audit_kinds(b) -> list[str]:
     return [e.kind for e in b.adapter.security_log.entries()]
 
 
+@pytest.mark.req("REQ-LINK-SEAL")
 @given(st.binary(min_size=1, max_size=600))
 @SETTINGS
 def test_random_bytes_into_an_open_session_change_nothing(noise: bytes) -> None:
@@ -48,6 +49,7 @@ def test_random_bytes_into_an_open_session_change_nothing(noise: bytes) -> None:
     assert wand.read_status().serial == SERIAL  # the real session still works
 
 
+@pytest.mark.req("REQ-LINK-SEAL")
 @given(st.binary(min_size=1, max_size=300), st.sampled_from(list(FrameType)))
 @SETTINGS
 def test_well_framed_garbage_changes_nothing(body: bytes, frame_type: FrameType) -> None:
@@ -59,6 +61,7 @@ def test_well_framed_garbage_changes_nothing(body: bytes, frame_type: FrameType)
     assert b.pump_state() == before
 
 
+@pytest.mark.req("REQ-LINK-SEAL")
 @given(st.data())
 @SETTINGS
 def test_bit_flips_in_a_real_command_never_reach_the_pump(data: st.DataObject) -> None:
@@ -72,6 +75,7 @@ def test_bit_flips_in_a_real_command_never_reach_the_pump(data: st.DataObject) -
     assert b.pump_state() == before and not b.adapter.pump.stopped
 
 
+@pytest.mark.req("REQ-LINK-SEAL")
 @given(st.data())
 @SETTINGS
 def test_truncated_commands_never_reach_the_pump(data: st.DataObject) -> None:
@@ -83,6 +87,7 @@ def test_truncated_commands_never_reach_the_pump(data: st.DataObject) -> None:
     assert b.pump_state() == before
 
 
+@pytest.mark.req("REQ-LINK-REPLAY")
 def test_replayed_stop_is_dropped_and_audited() -> None:
     (b, wand), wire = recorded_stop()
     wand.transport.inject(wire)
@@ -95,6 +100,7 @@ def test_replayed_stop_is_dropped_and_audited() -> None:
     assert "replayed_frame" in audit_kinds(b)
 
 
+@pytest.mark.req("REQ-LINK-REPLAY")
 def test_recorded_session_replayed_on_a_new_connection_changes_nothing() -> None:
     b = bench()
     wand = b.client()
@@ -111,6 +117,7 @@ def test_recorded_session_replayed_on_a_new_connection_changes_nothing() -> None
     assert "authentication_failed" in audit_kinds(b)
 
 
+@pytest.mark.req("REQ-LINK-AUTH")
 def test_wrong_key_cannot_command_the_pump() -> None:
     b = bench()
     stranger = LinkKey(SERIAL, "clinic", b"\x13" * 32)
@@ -122,6 +129,7 @@ def test_wrong_key_cannot_command_the_pump() -> None:
     assert audit_kinds(b) == ["authentication_failed", "unauthenticated_noise"]
 
 
+@pytest.mark.req("REQ-LINK-SEAL")
 def test_forged_request_in_a_live_session_is_dropped() -> None:
     (b, wand), wire = recorded_stop()
     decoder = FrameDecoder()
@@ -134,6 +142,7 @@ def test_forged_request_in_a_live_session_is_dropped() -> None:
     assert b.pump_state() == before and audit_kinds(b)[-1] == "forged_frame"
 
 
+@pytest.mark.req("REQ-LINK-ROLES")
 def test_stolen_patient_handheld_cannot_become_a_clinician() -> None:
     b = bench()
     handheld = b.client(Role.PATIENT)
@@ -155,6 +164,7 @@ def test_idle_session_times_out_end_to_end() -> None:
     assert ended.details == (("reason", "idle timeout"),)
 
 
+@pytest.mark.req("REQ-PUMP-PATIENT-BOLUS")
 def test_a_pump_refuses_a_patient_bolus_beyond_the_daily_maximum() -> None:
     from datetime import timedelta
 

@@ -62,6 +62,7 @@ def test_every_registered_command_is_covered() -> None:
     assert {type(c) for c in EVERY_COMMAND} == set(REQUESTS.kinds().values())
 
 
+@pytest.mark.req("REQ-UNITS-EXACT")
 def test_exact_doses_stay_exact_on_the_wire() -> None:
     third = Bolus(Fraction(100, 3), 600)
     assert REQUESTS.decode(REQUESTS.encode(third)).dose_mcg == Fraction(100, 3)
@@ -99,6 +100,7 @@ def test_well_formed_but_invalid_values_raise_invalid_input_naming_the_field() -
     assert caught.value.field == "dose_mcg"
 
 
+@pytest.mark.req("REQ-PUMP-CLOCK")
 def test_naive_clock_time_is_refused() -> None:
     with pytest.raises(InvalidInput):
         SetClock(datetime(2026, 1, 1))

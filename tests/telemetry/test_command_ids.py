@@ -28,6 +28,7 @@ def bolus_events(pump: Pump) -> int:
     return sum(1 for e in pump.log.entries() if e.kind == "bolus_given")
 
 
+@pytest.mark.req("REQ-PUMP-COMMAND-ID")
 def test_a_therapy_change_logs_its_command_id_with_the_act() -> None:
     b = bench()
     with b.client() as wand:
@@ -38,6 +39,7 @@ def test_a_therapy_change_logs_its_command_id_with_the_act() -> None:
     assert Pump.from_state(b.adapter.pump.to_state()).find_command("visit-1-bolus") == entry
 
 
+@pytest.mark.req("REQ-PUMP-COMMAND-ID")
 def test_a_retried_command_id_is_answered_from_the_log_never_carried_out_twice() -> None:
     b = bench()
     with b.client() as wand:
@@ -52,6 +54,7 @@ def test_a_retried_command_id_is_answered_from_the_log_never_carried_out_twice()
     assert answer.command_id == "retry-me" and answer.at == first.starts
 
 
+@pytest.mark.req("REQ-PUMP-COMMAND-ID")
 def test_a_command_id_reused_for_another_act_is_refused_and_changes_nothing() -> None:
     b = bench()
     with b.client() as wand:
@@ -62,6 +65,7 @@ def test_a_command_id_reused_for_another_act_is_refused_and_changes_nothing() ->
     assert b.adapter.pump.mode == before
 
 
+@pytest.mark.req("REQ-LINK-TIMELINESS")
 def test_the_mitm_delayed_bolus_is_refused_when_delivered_30_s_later() -> None:
     """Issue 17.3 reproduced: a man in the middle holds the sealed Bolus request and drops the
     CLOSE; the programmer gives up; 30 s later the held request reaches the pump."""
@@ -91,6 +95,7 @@ def test_the_mitm_delayed_bolus_is_refused_when_delivered_30_s_later() -> None:
     assert len(delayed) == 1 and "not carried out" in dict(delayed[0].details)["detail"]
 
 
+@pytest.mark.req("REQ-LINK-TIMELINESS")
 def test_a_request_within_the_allowed_lag_is_carried_out() -> None:
     b = bench()
     held: list[bytes] = []
@@ -116,6 +121,7 @@ ACTS = st.sampled_from(["bolus", "stop", "resume"])
 IDS = st.sampled_from(["a", "b", "c", "d"])
 
 
+@pytest.mark.req("REQ-PUMP-COMMAND-ID")
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(ACTS, IDS), min_size=1, max_size=12))
 def test_every_command_id_is_carried_out_at_most_once(sent: list[tuple[str, str]]) -> None:
@@ -138,6 +144,7 @@ def test_every_command_id_is_carried_out_at_most_once(sent: list[tuple[str, str]
     assert acted == len(logged)
 
 
+@pytest.mark.req("REQ-LINK-TIMELINESS")
 @settings(max_examples=40, deadline=None)
 @given(st.floats(min_value=0.0, max_value=100.0, allow_nan=False))
 def test_a_request_is_never_acted_on_once_it_lags_more_than_the_limit(delay_s: float) -> None:

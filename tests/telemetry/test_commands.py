@@ -80,6 +80,7 @@ def test_flex_program_round_trips_exactly() -> None:
         assert wand.interrogate().program == FLEX
 
 
+@pytest.mark.req("REQ-PUMP-PROGRAM-VALID")
 def test_invalid_program_is_refused_whole_with_the_field_named() -> None:
     b = bench()
     too_much = ProgramSpec(ContinuousSpec(Fraction(4000)), HardLimitsSpec(Fraction(500),
@@ -93,6 +94,7 @@ def test_invalid_program_is_refused_whole_with_the_field_named() -> None:
     assert b.pump_state() == before
 
 
+@pytest.mark.req("REQ-PUMP-BRIDGE")
 def test_refill_with_bridge_bolus() -> None:
     b = bench()
     b.pump.advance(IMPLANT + timedelta(days=10))
@@ -112,6 +114,7 @@ def test_refill_with_bridge_bolus() -> None:
     assert report.reservoir.concentration_mcg_per_ml == 1000
 
 
+@pytest.mark.req("REQ-PUMP-OVERFILL")
 def test_refill_overfill_is_refused() -> None:
     b = bench()
     with b.client() as wand, pytest.raises(CommandRejected) as refused:
@@ -121,6 +124,7 @@ def test_refill_overfill_is_refused() -> None:
     assert refused.value.field == "added_nl"
 
 
+@pytest.mark.req("REQ-PUMP-LIMITS")
 def test_bolus_and_its_limit() -> None:
     b = bench()
     with b.client() as wand:
@@ -132,6 +136,7 @@ def test_bolus_and_its_limit() -> None:
     assert refused.value.field == "dose_mcg" and "100" in refused.value.allowed
 
 
+@pytest.mark.req("REQ-PUMP-PATIENT-BOLUS")
 def test_patient_bolus_then_lockout() -> None:
     b = bench()
     b.pump.advance(IMPLANT + timedelta(hours=1))
@@ -172,6 +177,7 @@ def test_acknowledge_alarm() -> None:
     assert b.pump.alarms[AlarmKind.LOW_RESERVOIR].acknowledged
 
 
+@pytest.mark.req("REQ-PUMP-CLOCK")
 def test_set_clock_and_its_range() -> None:
     b = bench()
     with b.client() as wand:
@@ -216,6 +222,7 @@ def test_a_session_is_logged_by_the_pump_and_costs_battery() -> None:
     assert b.pump.physical.battery_nc == before - b.pump.model.telemetry_session_charge_nc
 
 
+@pytest.mark.req("REQ-LINK-ROLES")
 @pytest.mark.parametrize("act", ["stop", "resume", "interrogate", "bolus", "set_clock",
                                  "set_alarm_volume", "program", "refill", "read_log",
                                  "acknowledge_alarm"])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,6 +73,7 @@ def test_random_bytes_never_raise_and_are_reported_or_framed(noise: bytes) -> No
     assert consumed == len(noise)
 
 
+@pytest.mark.req("REQ-LINK-DECODER")
 @given(frame_types, st.binary(min_size=1, max_size=200), st.data())
 @settings(max_examples=100, deadline=None)
 def test_a_bit_flip_never_yields_a_different_frame(frame_type: FrameType, body: bytes,
@@ -85,6 +87,7 @@ def test_a_bit_flip_never_yields_a_different_frame(frame_type: FrameType, body: 
     assert all(f.body != body or f.type != frame_type for f in frames)
 
 
+@pytest.mark.req("REQ-LINK-DECODER")
 def test_decoder_resynchronises_after_garbage_and_a_truncated_frame() -> None:
     good = encode_frame(FrameType.REQUEST, b"payload")
     truncated = encode_frame(FrameType.RESPONSE, b"x" * 40)[:20]

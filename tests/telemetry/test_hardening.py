@@ -26,11 +26,13 @@ def test_loads_strict_refuses_bytes_after_the_cbor_item() -> None:
         codec.loads_strict(cbor2.dumps([1, 2]) + b"\x00")
 
 
+@pytest.mark.req("REQ-LINK-DECODER")
 def test_a_command_with_trailing_bytes_is_malformed() -> None:
     with pytest.raises(WireFormatError):
         REQUESTS.decode(REQUESTS.encode(ReadStatus()) + b"\xff")
 
 
+@pytest.mark.req("REQ-LINK-ROLES")
 def test_the_role_is_checked_before_the_command_is_parsed() -> None:
     """A patient session sending Program with junk fields gets NOT_PERMITTED, not MALFORMED:
     the pump never parsed the fields."""

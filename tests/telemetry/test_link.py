@@ -73,6 +73,7 @@ def test_a_command_and_its_answer_cross_the_link() -> None:
     assert answer.response == ErrorResponse(ErrorCode.REFUSED, "test answer")
 
 
+@pytest.mark.req("REQ-LINK-SEAL")
 def test_the_key_never_appears_on_the_wire() -> None:
     programmer, _pump = open_session()
     programmer.send_request(Interrogate(), 1.0)
@@ -81,6 +82,7 @@ def test_the_key_never_appears_on_the_wire() -> None:
         assert secret not in wire
 
 
+@pytest.mark.req("REQ-LINK-REPLAY")
 def test_replayed_request_is_dropped_and_logged() -> None:
     programmer, pump = open_session()
     programmer.send_request(Stop(), 1.0)
@@ -91,6 +93,7 @@ def test_replayed_request_is_dropped_and_logged() -> None:
     assert kinds(again) == [SecurityEventKind.REPLAYED_FRAME]
 
 
+@pytest.mark.req("REQ-LINK-REPLAY")
 def test_reordered_requests_the_late_one_is_dropped() -> None:
     programmer, pump = open_session()
     programmer.send_request(ReadStatus(), 1.0)
@@ -102,6 +105,7 @@ def test_reordered_requests_the_late_one_is_dropped() -> None:
     assert commands(late) == [] and kinds(late) == [SecurityEventKind.REPLAYED_FRAME]
 
 
+@pytest.mark.req("REQ-LINK-REPLAY")
 def test_replay_of_a_whole_recorded_session_fails_against_a_fresh_nonce() -> None:
     recorded = []
     programmer2 = programmer_link()
@@ -125,6 +129,7 @@ def test_replay_of_a_whole_recorded_session_fails_against_a_fresh_nonce() -> Non
     assert SecurityEventKind.AUTHENTICATION_FAILED in kinds(events)
 
 
+@pytest.mark.req("REQ-LINK-SEAL")
 def test_forged_frame_with_the_right_header_is_dropped() -> None:
     programmer, pump = open_session()
     programmer.send_request(Stop(), 1.0)
@@ -135,6 +140,7 @@ def test_forged_frame_with_the_right_header_is_dropped() -> None:
     assert commands(events) == [] and kinds(events) == [SecurityEventKind.FORGED_FRAME]
 
 
+@pytest.mark.req("REQ-LINK-SEAL")
 def test_retyped_frame_fails_authentication() -> None:
     programmer, pump = open_session()
     programmer.send_request(Stop(), 1.0)
@@ -143,6 +149,7 @@ def test_retyped_frame_fails_authentication() -> None:
     assert kinds(events) == [SecurityEventKind.FORGED_FRAME] and pump.is_open
 
 
+@pytest.mark.req("REQ-LINK-SEAL")
 def test_truncated_sealed_body_is_dropped() -> None:
     programmer, pump = open_session()
     programmer.send_request(Stop(), 1.0)
@@ -151,6 +158,7 @@ def test_truncated_sealed_body_is_dropped() -> None:
     assert commands(events) == [] and kinds(events) == [SecurityEventKind.FORGED_FRAME]
 
 
+@pytest.mark.req("REQ-LINK-AUTH")
 def test_wrong_key_handshake_is_refused_and_counted() -> None:
     guard = LinkGuard()
     pump = pump_link(guard)
@@ -164,6 +172,7 @@ def test_wrong_key_handshake_is_refused_and_counted() -> None:
     assert pump.state is LinkState.CLOSED
 
 
+@pytest.mark.req("REQ-LINK-ROLES")
 def test_patient_key_cannot_open_a_clinician_session() -> None:
     patient_key = CLINIC_KEY.patient_key()
     with pytest.raises(ValueError, match="role"):
@@ -177,6 +186,7 @@ def test_patient_key_cannot_open_a_clinician_session() -> None:
     assert not any(isinstance(e, SessionOpened) for e in pump_events)
 
 
+@pytest.mark.req("REQ-LINK-SERIAL")
 def test_role_keys_are_bound_to_the_serial() -> None:
     other = role_key(PUMP_KEY, "ITB-0002", Role.CLINICIAN)
     assert other != role_key(PUMP_KEY, SERIAL, Role.CLINICIAN)
@@ -192,6 +202,7 @@ def hello_from(guard: LinkGuard, source: str, now_s: float, key: bytes | None = 
     return pump_events, programmer_events, pump
 
 
+@pytest.mark.req("REQ-LINK-ADMISSION")
 def test_handshakes_beyond_a_sources_rate_are_refused_for_seconds_and_audited() -> None:
     guard = LinkGuard(LinkPolicy(handshake_burst=3, handshake_refill_s=2.0))
     logged = []
@@ -217,6 +228,7 @@ def test_handshakes_beyond_a_sources_rate_are_refused_for_seconds_and_audited() 
     assert summary.detail.startswith("1 further HELLOs")
 
 
+@pytest.mark.req("REQ-LINK-ADMISSION")
 def test_failed_proofs_never_lock_the_pump() -> None:
     """Issue 17.4: five junk proofs used to lock every key out for 15 minutes."""
     guard = LinkGuard()
@@ -241,6 +253,7 @@ def test_nothing_of_the_rate_limit_survives_a_restart() -> None:
     assert hello_from(restored, "air", 1.0)[2].is_open
 
 
+@pytest.mark.req("REQ-LINK-TIMELINESS")
 def test_idle_session_times_out_on_both_sides() -> None:
     programmer, pump = open_session()
     events = pump.tick(121.0)
@@ -251,6 +264,7 @@ def test_idle_session_times_out_on_both_sides() -> None:
         programmer.send_request(ReadStatus(), 122.0)
 
 
+@pytest.mark.req("REQ-LINK-TIMELINESS")
 def test_a_request_arriving_after_the_timeout_is_not_acted_on() -> None:
     programmer, pump = open_session()
     programmer.send_request(Stop(), 0.0)
@@ -259,6 +273,7 @@ def test_a_request_arriving_after_the_timeout_is_not_acted_on() -> None:
     assert any(isinstance(e, SessionEnded) for e in events)
 
 
+@pytest.mark.req("REQ-LINK-TIMELINESS")
 def test_session_has_a_hard_time_limit_even_when_busy() -> None:
     programmer, pump = open_session()
     acted = []
@@ -285,6 +300,7 @@ def test_handshake_that_never_finishes_times_out() -> None:
     assert [e.reason for e in events if isinstance(e, SessionEnded)] == ["handshake timeout"]
 
 
+@pytest.mark.req("REQ-LINK-ROLES")
 def test_patient_session_may_read_status_and_ask_for_a_patient_bolus_only() -> None:
     programmer, pump = open_session(Role.PATIENT)
     for allowed in (ReadStatus(), RequestPatientBolus()):
@@ -301,6 +317,7 @@ def test_patient_session_may_read_status_and_ask_for_a_patient_bolus_only() -> N
     assert (answer.response.field, answer.response.value) == ("role", "patient")
 
 
+@pytest.mark.req("REQ-LINK-AUTH")
 def test_downgrade_to_plaintext_is_refused_unless_the_host_opted_in() -> None:
     pump = pump_link()
     programmer = programmer_link(suite=CipherSuite.PLAINTEXT_FOR_BENCHMARK_ONLY)
@@ -315,6 +332,7 @@ def test_downgrade_to_plaintext_is_refused_unless_the_host_opted_in() -> None:
     assert bench_pump.is_open
 
 
+@pytest.mark.req("REQ-LINK-SERIAL")
 def test_hello_for_another_pump_gets_no_answer() -> None:
     pump = pump_link()
     other = programmer_link(serial="ITB-0999", key=b"\x00" * 32)
@@ -334,6 +352,7 @@ def test_one_session_at_a_time_per_pump() -> None:
         ["busy: another session is open"]
 
 
+@pytest.mark.req("REQ-LINK-AUTH")
 def test_a_forged_accept_does_not_open_the_programmer_session() -> None:
     pump = pump_link()
     programmer = programmer_link()
@@ -346,6 +365,7 @@ def test_a_forged_accept_does_not_open_the_programmer_session() -> None:
     assert not programmer.is_open
 
 
+@pytest.mark.req("REQ-LINK-AUTH")
 def test_a_fake_pump_cannot_complete_the_handshake() -> None:
     impostor_key = LinkKey(SERIAL, "clinic", b"\x07" * 32)
     impostor = pump_link()
@@ -400,6 +420,7 @@ def test_a_stalled_partial_frame_is_abandoned_after_the_stall_time() -> None:
     assert [type(c.command) for c in commands(events)] == [Stop]
 
 
+@pytest.mark.req("REQ-LINK-AUTH")
 def test_sending_before_the_handshake_is_a_local_error() -> None:
     programmer = programmer_link()
     with pytest.raises(LinkStateError):
@@ -419,6 +440,7 @@ air_actions = st.lists(
     max_size=25)
 
 
+@pytest.mark.req("REQ-LINK-REPLAY")
 @given(air_actions)
 @settings(max_examples=120, deadline=None)
 def test_each_authentic_command_is_acted_on_at_most_once_and_in_order(actions: list) -> None:

@@ -142,6 +142,7 @@ def test_programmer_and_handheld_over_tcp_with_the_clock_running(state: Path) ->
                 handheld.stop()
 
 
+@pytest.mark.req("REQ-STORE-DURABLE")
 def test_state_survives_a_restart(state: Path) -> None:
     spec = ProgramSpec(ContinuousSpec(Fraction(350)), HardLimitsSpec(Fraction(450),
                                                                      Fraction(100)))
@@ -155,6 +156,7 @@ def test_state_survives_a_restart(state: Path) -> None:
     assert report.program == spec and report.pump_time >= saved_time
 
 
+@pytest.mark.req("REQ-STORE-DURABLE")
 def test_sigkill_while_writing_loses_no_confirmed_command(state: Path) -> None:
     """Each confirmed command is on disk before its answer; kill the server mid-stream."""
     confirmed: list[int] = []
@@ -199,6 +201,7 @@ def test_connect_with_the_programmer_options(state: Path) -> None:
             assert handheld.role is Role.PATIENT
 
 
+@pytest.mark.req("REQ-LINK-SERIAL")
 def test_connect_refuses_a_key_for_another_pump_or_a_missing_file(state: Path) -> None:
     with pytest.raises(InvalidInput, match="serial"):
         ProgrammerClient.connect(host="127.0.0.1", port=1, serial="ITB-9999",
@@ -241,6 +244,7 @@ def test_a_killed_server_leaves_no_stale_lock(state: Path) -> None:
         assert wand.interrogate().serial == SERIAL
 
 
+@pytest.mark.req("REQ-STORE-DURABLE")
 def test_a_change_confirmed_on_the_only_server_survives(state: Path) -> None:
     """The loss issue 9.2 reported: with the second server refused, nothing overwrites it."""
     spec = ProgramSpec(ContinuousSpec(Fraction(320)), HardLimitsSpec(Fraction(450),
@@ -274,6 +278,7 @@ def test_a_pump_implanted_while_serving_is_served_without_restart(state: Path) -
         assert again.returncode == 2  # an existing serial is never overwritten
 
 
+@pytest.mark.req("REQ-LINK-SERIAL")
 def test_an_unknown_serial_is_told_no_pump_on_this_server(state: Path) -> None:
     stranger = LinkKey("ITB-NONE", "clinic", bytes(32))
     with serving(state) as (_server, port):

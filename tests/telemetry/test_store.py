@@ -21,6 +21,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     assert (tmp_path / "pumps" / f"{SERIAL}.state").stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.req("REQ-STORE-DURABLE")
 def test_previous_good_copy_is_kept(tmp_path: Path) -> None:
     store = StateStore(tmp_path)
     store.save(SERIAL, {"n": 1})
@@ -29,6 +30,7 @@ def test_previous_good_copy_is_kept(tmp_path: Path) -> None:
     assert decode_state(prev.read_bytes(), "prev") == {"n": 1}
 
 
+@pytest.mark.req("REQ-STORE-INTEGRITY")
 def test_damaged_current_file_falls_back_to_the_previous(tmp_path: Path) -> None:
     store = StateStore(tmp_path)
     store.save(SERIAL, {"n": 1})
@@ -38,6 +40,7 @@ def test_damaged_current_file_falls_back_to_the_previous(tmp_path: Path) -> None
     assert store.load(SERIAL) == {"n": 1}
 
 
+@pytest.mark.req("REQ-STORE-INTEGRITY")
 def test_both_copies_damaged_is_a_clear_error(tmp_path: Path) -> None:
     store = StateStore(tmp_path)
     store.save(SERIAL, {"n": 1})
@@ -48,6 +51,7 @@ def test_both_copies_damaged_is_a_clear_error(tmp_path: Path) -> None:
         store.load(SERIAL)
 
 
+@pytest.mark.req("REQ-STORE-DURABLE")
 @pytest.mark.parametrize("crash_at", ["fsync", "link", "replace-prev", "replace-current",
                                       "fsync-dir"])
 def test_a_crash_at_any_step_leaves_the_old_or_the_new_state(tmp_path: Path,
@@ -91,6 +95,7 @@ def test_a_crash_at_any_step_leaves_the_old_or_the_new_state(tmp_path: Path,
     assert store.load(SERIAL) == {"n": 3}
 
 
+@pytest.mark.req("REQ-STORE-INTEGRITY")
 def test_checksum_detects_a_changed_body() -> None:
     data = bytearray(encode_state({"volume_nl": 20_000_000}))
     data[-3] ^= 1

@@ -13,6 +13,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 MODEL = {"idle_current_na": 8000, "stroke_charge_nc": 43200, "stroke_volume_nl": 250}
 
 
+@pytest.mark.req("REQ-THER-BATTERY")
 def test_eri_is_90_days_before_eos_at_present_drain() -> None:
     # Idle 8000 nA + 0.6 mL/day x 4 strokes/uL x 43200 nC / 86400 s = 8000 + 1200 nA.
     forecast = forecast_battery(remaining_charge_nc=9200 * 86400 * 1000, flow_ml_per_day="0.6",
@@ -29,6 +30,7 @@ def test_higher_flow_brings_eri_earlier() -> None:
     assert high.eri_at < low.eri_at
 
 
+@pytest.mark.req("REQ-THER-BATTERY")
 def test_automatic_shutoff_caps_end_of_service() -> None:
     implanted = NOW - timedelta(days=2000)
     forecast = forecast_battery(remaining_charge_nc=10**14, flow_ml_per_day="0.1", now=NOW,
@@ -38,6 +40,7 @@ def test_automatic_shutoff_caps_end_of_service() -> None:
     assert forecast.eri_at == implanted + timedelta(days=2557 - 90)
 
 
+@pytest.mark.req("REQ-THER-BATTERY")
 def test_low_charge_reports_eri_already_due() -> None:
     forecast = forecast_battery(remaining_charge_nc=9200 * 86400, flow_ml_per_day="0.6", now=NOW,
                                 **MODEL)

@@ -10,11 +10,13 @@ from itb.errors import InvalidInput
 from itb.therapy.bridge import BridgeBolus, catheter_volume_ml, plan_bridge_bolus
 
 
+@pytest.mark.req("REQ-THER-BRIDGE")
 def test_catheter_volume_prometra_figure() -> None:
     # Prometra II manual: implanted length x 0.0026 mL/cm; 110 cm - 20 cm trimmed = 90 cm.
     assert catheter_volume_ml(90) == Fraction("0.234")
 
 
+@pytest.mark.req("REQ-THER-BRIDGE")
 def test_bridge_500_to_2000_keeps_old_dose_then_new_rate() -> None:
     bridge = plan_bridge_bolus(old_concentration_mcg_per_ml=500,
                                new_concentration_mcg_per_ml=2000, old_daily_dose_mcg=300,
@@ -43,6 +45,7 @@ def drug_reached_mcg(bridge: BridgeBolus, t_days: Fraction) -> Fraction:
         + (pushed_ml - old_ml) * bridge.new_concentration_mcg_per_ml
 
 
+@pytest.mark.req("REQ-THER-BRIDGE")
 @settings(max_examples=80, deadline=None)
 @given(concentrations=st.lists(st.integers(min_value=1, max_value=4000), min_size=2,
                                max_size=2, unique=True),
@@ -74,6 +77,7 @@ def test_bridge_bolus_always_returns_to_the_new_program_with_the_same_daily_dose
     assert bridge.bridge_dose_mcg == bridge.dead_volume_ml * old_conc
 
 
+@pytest.mark.req("REQ-THER-BRIDGE")
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"old_concentration_mcg_per_ml": 0}, "old_concentration_mcg_per_ml"),
     ({"new_concentration_mcg_per_ml": 500}, "new_concentration_mcg_per_ml"),

@@ -9,6 +9,7 @@ from itb.therapy import catalogue
 from itb.therapy.catalogue import find_product, refill_concentrations_mcg_per_ml
 
 
+@pytest.mark.req("REQ-THER-CATALOGUE")
 def test_lioresal_strengths_are_50_500_2000_with_50_for_screening_only() -> None:
     strengths = {p.concentration_mcg_per_ml: p.screening_only for p in catalogue.DRUG_PRODUCTS
                  if p.brand == "Lioresal Intrathecal"}
@@ -22,10 +23,12 @@ def test_gablofen_strengths_include_1000() -> None:
                          Fraction(2000): False}
 
 
+@pytest.mark.req("REQ-THER-CATALOGUE")
 def test_every_product_names_its_source() -> None:
     assert all(p.source for p in catalogue.DRUG_PRODUCTS)
 
 
+@pytest.mark.req("REQ-THER-CATALOGUE")
 def test_refill_concentrations_exclude_screening_strength() -> None:
     assert refill_concentrations_mcg_per_ml() == (Fraction(500), Fraction(1000), Fraction(2000))
 
@@ -34,6 +37,7 @@ def test_find_product_returns_the_entry() -> None:
     assert find_product("Gablofen", "1000").concentration_mcg_per_ml == 1000
 
 
+@pytest.mark.req("REQ-THER-CATALOGUE")
 def test_find_product_refuses_unmarketed_strength_naming_choices() -> None:
     with pytest.raises(InvalidInput) as err:
         find_product("Lioresal Intrathecal", 1000)

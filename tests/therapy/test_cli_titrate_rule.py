@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from itb.cli import app
@@ -43,6 +44,7 @@ def test_a_large_cut_needs_the_confirm_flag_and_an_override_reason_does_not_do()
     assert data["large_decrease"] is True and "withdrawal" in data["withdrawal_warning"]
 
 
+@pytest.mark.req("REQ-THER-LARGE-CUT")
 def test_a_stop_is_a_large_decrease() -> None:
     assert titrate("300", "0").exit_code == 2
     assert titrate("300", "0", "--confirm-large-decrease").exit_code == 0

@@ -25,10 +25,12 @@ from itb.therapy.errors import (
 NOW = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
 
 
+@pytest.mark.req("REQ-THER-SCREENING")
 def test_initial_dose_long_effect_is_screening_dose() -> None:
     assert initial_daily_dose(50, 10).daily_dose_mcg == 50
 
 
+@pytest.mark.req("REQ-THER-SCREENING")
 def test_initial_dose_short_effect_is_twice_screening_dose() -> None:
     assert initial_daily_dose(75, 6).daily_dose_mcg == 150
 
@@ -37,6 +39,7 @@ def test_initial_dose_exactly_8h_is_not_more_than_8h() -> None:
     assert initial_daily_dose(100, 8).daily_dose_mcg == 200
 
 
+@pytest.mark.req("REQ-THER-SCREENING")
 def test_initial_dose_no_increase_in_first_24h() -> None:
     dose = initial_daily_dose(50, 10, infusion_start=NOW)
     assert dose.no_increase_before == NOW + timedelta(hours=24)
@@ -61,10 +64,12 @@ def test_initial_dose_refuses_invalid(dose: object, hours: object, field: str) -
     assert err.value.field == field
 
 
+@pytest.mark.req("REQ-THER-TITRATION")
 def test_spinal_increase_bounds_are_10_to_30_percent() -> None:
     assert allowed_new_doses(400, "spinal", "adult", "increase") == (440, 520)
 
 
+@pytest.mark.req("REQ-THER-TITRATION")
 def test_cerebral_increase_bounds_are_5_to_15_percent() -> None:
     assert allowed_new_doses(200, "cerebral", "adult", "increase") == (210, 230)
 
@@ -105,6 +110,7 @@ def test_titration_accepts_step_within_bounds() -> None:
     assert decision.next_change_not_before == NOW + timedelta(hours=24)
 
 
+@pytest.mark.req("REQ-THER-TITRATION")
 def test_titration_refuses_too_large_step_with_allowed_range() -> None:
     with pytest.raises(TitrationLimitExceeded) as err:
         check_titration(current_mcg_per_day=400, proposed_mcg_per_day=600, origin="spinal",
@@ -135,6 +141,7 @@ def test_decrease_up_to_20_percent_is_allowed_at_any_time_without_confirmation(
     assert decision.next_change_not_before == NOW + timedelta(hours=24)
 
 
+@pytest.mark.req("REQ-THER-LARGE-CUT")
 @pytest.mark.parametrize(("current", "proposed"), [(500, 350), (2000, 500), (300, 0)])
 def test_large_cut_warns_of_withdrawal_and_needs_confirmation_not_an_override(
         current: int, proposed: int) -> None:
@@ -152,6 +159,7 @@ def test_large_cut_warns_of_withdrawal_and_needs_confirmation_not_an_override(
     assert decision.withdrawal_warning and "withdrawal" in decision.withdrawal_warning
 
 
+@pytest.mark.req("REQ-THER-TITRATION")
 def test_titration_refuses_change_within_24h() -> None:
     with pytest.raises(TitrationTooSoon) as err:
         check_titration(current_mcg_per_day=400, proposed_mcg_per_day=450, origin="spinal",
@@ -165,6 +173,7 @@ def test_titration_refuses_change_within_24h() -> None:
     assert "400 to" not in text and "450" not in text
 
 
+@pytest.mark.req("REQ-THER-TITRATION")
 def test_titration_above_usual_range_needs_override() -> None:
     with pytest.raises(OverrideRequired):
         check_titration(current_mcg_per_day=700, proposed_mcg_per_day=850, origin="spinal",
@@ -251,6 +260,7 @@ def labeled_step_percent(increase: bool, origin: Origin, age: AgeGroup, rule: Pe
     return (10, 30) if origin is Origin.SPINAL else (5, 15)
 
 
+@pytest.mark.req("REQ-THER-TITRATION")
 @settings(max_examples=200, deadline=None)
 @given(current=st.integers(min_value=12, max_value=2000),
        # A change of -100.0% to +50.0% in steps of 0.1%: dense around every bound.

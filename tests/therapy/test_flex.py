@@ -63,6 +63,7 @@ def test_pattern_shares_must_add_to_one() -> None:
     assert "add up" in err.value.allowed
 
 
+@pytest.mark.req("REQ-FLEX-ZONE")
 def test_local_to_utc_gap_starts_at_the_jump() -> None:
     zone = ZoneInfo("America/New_York")
     # 2026-03-08 02:30 does not exist; the clock jumps at 07:00 UTC.
@@ -70,6 +71,7 @@ def test_local_to_utc_gap_starts_at_the_jump() -> None:
                                                                        tzinfo=UTC)
 
 
+@pytest.mark.req("REQ-FLEX-ZONE")
 def test_local_to_utc_ambiguous_takes_first_occurrence() -> None:
     zone = ZoneInfo("America/New_York")
     # 2026-11-01 01:30 happens twice: first in EDT (05:30 UTC).
@@ -77,6 +79,7 @@ def test_local_to_utc_ambiguous_takes_first_occurrence() -> None:
                                                                         tzinfo=UTC)
 
 
+@pytest.mark.req("REQ-FLEX-ZONE")
 def test_dst_short_day_delivers_less_than_a_nominal_day() -> None:
     flex = make_schedule([("00:00", 240)], "Europe/Paris")
     # 2026-03-29 in Paris lasts 23 h: 230 mcg, not 240.
@@ -192,6 +195,7 @@ def _wall_clock_oracle_nl(flex: FlexSchedule, conc: int, start: datetime, minute
     return total
 
 
+@pytest.mark.req("REQ-FLEX-ZONE")
 @pytest.mark.parametrize(("zone", "start"), [
     ("America/New_York", datetime(2026, 3, 5, 5, 0, tzinfo=UTC)),  # spring forward 03-08
     ("America/New_York", datetime(2026, 10, 29, 4, 0, tzinfo=UTC)),  # fall back 11-01

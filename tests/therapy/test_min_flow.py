@@ -3,6 +3,7 @@
 import json
 from fractions import Fraction
 
+import pytest
 from typer.testing import CliRunner
 
 from itb.cli import app
@@ -11,6 +12,7 @@ from itb.therapy.refill import below_minimum_flow
 runner = CliRunner()
 
 
+@pytest.mark.req("REQ-THER-MIN-FLOW")
 def test_flow_below_the_minimum_is_flagged_with_the_strongest_usable_strength() -> None:
     flag = below_minimum_flow(50, 2000)  # 0.025 mL/day < 0.048 mL/day
     assert flag is not None and flag.flow_ml_per_day == Fraction(1, 40)
@@ -18,6 +20,7 @@ def test_flow_below_the_minimum_is_flagged_with_the_strongest_usable_strength() 
     assert below_minimum_flow(24, 500) is None  # exactly 0.048 mL/day
 
 
+@pytest.mark.req("REQ-THER-MIN-FLOW")
 def test_calc_rate_and_refill_flag_a_flow_below_the_minimum() -> None:
     rate = runner.invoke(app, ["calc", "rate", "--concentration", "2000", "--daily-dose", "50",
                                "--json"])

@@ -15,6 +15,7 @@ from itb.therapy.refill import check_refill, plan_refill
 NOW = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
 
+@pytest.mark.req("REQ-THER-REFILL-PLAN")
 def test_domain_worked_example_20ml_500_300() -> None:
     # domain.md "Worked example": 0.6 mL/day, alarm after 30 days with 2 mL, empty at 33.33 days.
     plan = plan_refill(reservoir_ml=20, concentration_mcg_per_ml=500, program=300, alarm_ml=2,
@@ -28,6 +29,7 @@ def test_domain_worked_example_20ml_500_300() -> None:
     assert not plan.refill_overdue
 
 
+@pytest.mark.req("REQ-THER-REFILL-PLAN")
 def test_refill_by_never_past_stability_limit() -> None:
     # 40 mL at 2000 mcg/mL and 100 mcg/day lasts 800 days: the stability limit decides.
     plan = plan_refill(reservoir_ml=40, concentration_mcg_per_ml=2000, program=100, alarm_ml=2,
@@ -43,6 +45,7 @@ def test_stability_limit_counts_from_fill_time() -> None:
     assert plan.refill_by == filled + timedelta(days=180)
 
 
+@pytest.mark.req("REQ-THER-REFILL-PLAN")
 def test_margin_larger_than_time_to_alarm_is_reported_overdue_not_clamped() -> None:
     plan = plan_refill(reservoir_ml=3, concentration_mcg_per_ml=500, program=300, alarm_ml=2,
                        now=NOW, safety_margin_days=7)
@@ -50,6 +53,7 @@ def test_margin_larger_than_time_to_alarm_is_reported_overdue_not_clamped() -> N
     assert plan.refill_overdue
 
 
+@pytest.mark.req("REQ-THER-REFILL-PLAN")
 def test_flex_alarm_time_follows_step_rates_not_the_average() -> None:
     # High rate 07:00-22:00, low at night; starting at 22:00 the first hours run slowly.
     flex = make_schedule([("07:00", 600), ("22:00", 120)], "UTC")
@@ -62,6 +66,7 @@ def test_flex_alarm_time_follows_step_rates_not_the_average() -> None:
     assert plan.seconds_to_empty != average_s
 
 
+@pytest.mark.req("REQ-FLEX-ZONE")
 def test_flex_plan_delivers_exactly_the_usable_volume_by_the_alarm_across_dst() -> None:
     flex = make_schedule([("01:30", 200), ("02:30", 900), ("08:00", 400), ("21:00", 150)],
                          "America/New_York")
@@ -115,18 +120,21 @@ def test_plan_refill_refuses_float_volume() -> None:
                     alarm_ml=2, now=NOW)
 
 
+@pytest.mark.req("REQ-PRG-REFILL-OVERFILL")
 def test_plan_refill_refuses_reservoir_beyond_capacity() -> None:
     with pytest.raises(Overfill):
         plan_refill(reservoir_ml=25, concentration_mcg_per_ml=500, program=300, alarm_ml=2,
                     now=NOW, capacity_ml=20)
 
 
+@pytest.mark.req("REQ-THER-REFILL-CHECK")
 def test_refill_check_accepts_small_discrepancy() -> None:
     check = check_refill(expected_residual_ml="4.5", withdrawn_ml="3.8", fill_ml=20, capacity_ml=20)
     assert check.discrepancy_nl == -700_000
     assert check.new_reservoir_nl == 20_000_000
 
 
+@pytest.mark.req("REQ-THER-REFILL-CHECK")
 def test_refill_check_blocks_less_withdrawn_with_pocket_fill_among_causes() -> None:
     with pytest.raises(RefillDiscrepancy) as err:
         check_refill(expected_residual_ml=6, withdrawn_ml="3.5", fill_ml=20, capacity_ml=20)
@@ -134,12 +142,14 @@ def test_refill_check_blocks_less_withdrawn_with_pocket_fill_among_causes() -> N
     assert err.value.field == "withdrawn_ml"
 
 
+@pytest.mark.req("REQ-THER-REFILL-CHECK")
 def test_refill_check_blocks_more_withdrawn_with_catheter_among_causes() -> None:
     with pytest.raises(RefillDiscrepancy) as err:
         check_refill(expected_residual_ml=2, withdrawn_ml="4.1", fill_ml=20, capacity_ml=20)
     assert any("catheter" in cause for cause in err.value.possible_causes)
 
 
+@pytest.mark.req("REQ-THER-REFILL-CHECK")
 def test_refill_check_threshold_is_a_parameter() -> None:
     check_refill(expected_residual_ml=2, withdrawn_ml="4.1", fill_ml=20, capacity_ml=20,
                  threshold_ml=3)
@@ -148,6 +158,7 @@ def test_refill_check_threshold_is_a_parameter() -> None:
                      threshold_ml="0.5")
 
 
+@pytest.mark.req("REQ-THER-REFILL-CHECK")
 def test_refill_check_refuses_overfill() -> None:
     with pytest.raises(Overfill) as err:
         check_refill(expected_residual_ml=2, withdrawn_ml=2, fill_ml="20.5", capacity_ml=20)
@@ -199,6 +210,7 @@ def test_plan_refill_refuses_values_that_would_leave_the_calendar(kwargs: dict, 
     assert refused.value.field == field
 
 
+@pytest.mark.req("REQ-THER-REFILL-PLAN")
 def test_a_running_bolus_is_delivered_before_the_program_starts() -> None:
     """Issue 9.3: 0.5 mL of bolus over 12 h, then 300 mcg/day at 500 mcg/mL (0.6 mL/day)."""
     now = datetime(2026, 1, 5, 8, tzinfo=UTC)

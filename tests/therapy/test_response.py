@@ -32,6 +32,7 @@ def test_steep_means_two_increases_or_a_50_percent_rise(history: list, steep: bo
     assert rise is not None and rise.steep is steep
 
 
+@pytest.mark.req("REQ-PRG-POOR-RESPONSE")
 def test_poor_response_needs_no_improvement_and_a_steep_rise() -> None:
     history = [(day(40), Fraction(300)), (day(10), Fraction(330)), (day(5), Fraction(360))]
     assert poor_response(history, NOW, "unchanged") is not None

@@ -42,6 +42,7 @@ def test_short_effect_doubles_initial_dose() -> None:
     assert record.initial_dose is not None and record.initial_dose.daily_dose_mcg == 150
 
 
+@pytest.mark.req("REQ-THER-SCREENING")
 def test_no_response_escalates_to_75_then_100_24h_later() -> None:
     first = evaluate_trial([bolus(0)])
     assert first.decision is TrialDecision.ESCALATE
@@ -51,6 +52,7 @@ def test_no_response_escalates_to_75_then_100_24h_later() -> None:
     assert second.next_dose_mcg == 100 and second.next_dose_volume_ml == 2
 
 
+@pytest.mark.req("REQ-THER-SCREENING")
 def test_no_response_to_100_is_not_a_candidate() -> None:
     record = evaluate_trial([bolus(0), bolus(1), bolus(2)])
     assert record.decision is TrialDecision.NOT_A_CANDIDATE
@@ -70,6 +72,7 @@ def test_positive_response_threshold_is_a_parameter() -> None:
     assert record.decision is TrialDecision.ESCALATE
 
 
+@pytest.mark.req("REQ-THER-SCREENING")
 @pytest.mark.parametrize(("boluses", "field"), [
     (lambda: [bolus(0, dose_mcg=75)], "boluses[0].dose_mcg"),
     (lambda: [bolus(0, injection_s=30)], "boluses[0].injection_s"),

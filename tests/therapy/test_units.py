@@ -22,12 +22,14 @@ from itb.therapy.units import (
 )
 
 
+@pytest.mark.req("REQ-UNITS-EXACT")
 @settings(max_examples=200, deadline=None)
 @given(nl=st.integers(min_value=0, max_value=10**12))
 def test_unit_round_trip_nl_ml_nl_is_exact(nl: int) -> None:
     assert ml_to_nl("v", nl_to_ml(nl)) == nl
 
 
+@pytest.mark.req("REQ-UNITS-EXACT")
 @settings(max_examples=200, deadline=None)
 @given(nl=st.integers(min_value=0, max_value=10**9),
        conc=st.sampled_from([50, 500, 1000, 2000]))
@@ -51,6 +53,7 @@ def test_flow_of_worked_example() -> None:
     assert flow_ml_per_day(Fraction(300), Fraction(500)) * NL_PER_ML == 600_000
 
 
+@pytest.mark.req("REQ-UNITS-EXACT")
 @pytest.mark.parametrize("text, allowed", [
     ("NaN", "a finite number"), ("-inf", "a finite number"), ("Infinity", "a finite number"),
     ("", "a decimal number"), ("   ", "a decimal number"), ("1/0", "division by zero"),

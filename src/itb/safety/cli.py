@@ -33,6 +33,11 @@ app = typer.Typer(name="safety", help="The safety case: hazards traced to requir
                   "tests and scenarios.", no_args_is_help=True, pretty_exceptions_enable=False)
 
 
+@app.callback()
+def safety() -> None:
+    """The safety case: hazards traced to requirements, tests and scenarios (docs/safety.md)."""
+
+
 def _text(trace: Trace) -> str:
     s = trace.summary
     lines = [f"{h['id']}  {len(h['requirements'])} requirements, "

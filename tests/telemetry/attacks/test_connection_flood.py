@@ -45,6 +45,7 @@ def refusals(data: bytes) -> list[str]:
     return found
 
 
+@pytest.mark.req("REQ-LINK-ADMISSION")
 def test_eighty_silent_hellos_do_not_keep_the_clinician_out(tmp_path: Path) -> None:
     with served_subprocess(tmp_path, max_descriptors=64) as (server, port):
         silent = []
@@ -118,6 +119,7 @@ def test_a_timed_out_handshake_is_refused_in_words_and_the_link_dropped() -> Non
     assert b.host.connections == 0 and b.host.finished(conn)
 
 
+@pytest.mark.req("REQ-LINK-ADMISSION")
 def test_handshakes_in_progress_are_capped_and_the_oldest_makes_room() -> None:
     policy = LinkPolicy(max_handshakes_in_progress=3)
     b = bench(policy)

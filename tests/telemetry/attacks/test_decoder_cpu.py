@@ -12,6 +12,8 @@ import contextlib
 import time
 from pathlib import Path
 
+import pytest
+
 from itb.telemetry.framing import (
     MAX_CRC_FAILURES,
     MAX_SKIPPED_BYTES,
@@ -37,6 +39,7 @@ def hello() -> bytes:
     return link.data_to_send()
 
 
+@pytest.mark.req("REQ-LINK-DECODER")
 def test_the_decoder_gives_up_after_a_bounded_number_of_crc_failures() -> None:
     decoder = FrameDecoder()
     for start in range(0, len(CRAFTED), 1460):  # as TCP segments arrive
@@ -63,6 +66,7 @@ def test_a_stalled_frame_is_not_rescanned_from_the_start_on_every_read() -> None
     assert not decoder.overwhelmed
 
 
+@pytest.mark.req("REQ-LINK-DECODER")
 def test_clear_frames_cannot_announce_kilobytes() -> None:
     decoder = FrameDecoder()
     real = encode_frame(FrameType.HELLO, b"\x80")

@@ -40,6 +40,7 @@ def clinician_status(port: int) -> str:
         return wand.read_status().serial
 
 
+@pytest.mark.req("REQ-LINK-ADMISSION")
 def test_five_junk_proofs_do_not_lock_the_clinician_out(tmp_path: Path) -> None:
     with served_in_process(tmp_path) as served:
         assert junk_proofs(served.port, 5) == 5
@@ -67,6 +68,7 @@ def test_a_sustained_junk_stream_from_the_clinicians_source_delays_only_seconds(
     assert "authentication_failed" in audit and "handshake_rate_limited" in audit
 
 
+@pytest.mark.req("REQ-LINK-ADMISSION")
 @pytest.mark.parametrize("attempts", [5, 9])
 def test_the_audit_keeps_every_failed_proof(tmp_path: Path, attempts: int) -> None:
     with served_in_process(tmp_path) as served:

@@ -24,6 +24,7 @@ def handheld(port: int) -> ProgrammerClient:
                             response_timeout_s=2.0)
 
 
+@pytest.mark.req("REQ-LINK-ADMISSION")
 def test_a_clinician_whose_proof_verifies_ends_a_patient_session(tmp_path: Path) -> None:
     with served_in_process(tmp_path) as served:
         hog = handheld(served.port)
@@ -42,6 +43,7 @@ def test_a_clinician_whose_proof_verifies_ends_a_patient_session(tmp_path: Path)
     assert "patient_session_ended_for_clinician" in audit
 
 
+@pytest.mark.req("REQ-LINK-ADMISSION")
 def test_patient_sessions_are_minutes_long_and_cannot_be_renewed_at_once(
         tmp_path: Path) -> None:
     with served_in_process(tmp_path) as served:

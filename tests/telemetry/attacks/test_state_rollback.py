@@ -42,6 +42,7 @@ def saved_twice(store: StateStore) -> Path:
     return store.path(SERIAL)
 
 
+@pytest.mark.req("REQ-STORE-INTEGRITY")
 def test_a_fallback_to_the_previous_copy_is_logged_and_raises_a_pump_alarm(
         tmp_path: Path) -> None:
     store = make_state(tmp_path)
@@ -65,6 +66,7 @@ def test_without_a_state_key_an_edit_with_a_recomputed_checksum_is_not_detected(
         "daily_dose_mcg"] == "900"
 
 
+@pytest.mark.req("REQ-STORE-INTEGRITY")
 def test_with_a_state_key_an_edited_file_is_refused_and_the_signed_copy_used(
         tmp_path: Path) -> None:
     state = tmp_path / "state"
