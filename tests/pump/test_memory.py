@@ -86,7 +86,6 @@ def test_without_faults_the_new_program_is_in_the_other_slot_with_a_higher_seque
     assert "program_changed" in [e.kind for e in pump.log.entries()]
 
 
-@pytest.mark.req("REQ-PUMP-ATOMIC-COMMIT")
 def test_power_loss_logs_a_reset_and_cancels_a_running_bolus() -> None:
     pump = implant(OLD)
     pump.advance(at(hours=1))
