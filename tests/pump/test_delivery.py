@@ -114,20 +114,20 @@ def test_conservation_is_exact_and_one_stroke_holds_for_any_sequence(
                 conc = Fraction(1000) if conc == 500 else Fraction(500)
                 pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=conc, bridge_bolus=True)
             elif name == "occlude":
-                pump.occlude_catheter()
+                pump.faults.occlude_catheter()
             elif name == "partial":
-                pump.occlude_catheter(Fraction(1, 3))
+                pump.faults.occlude_catheter(Fraction(1, 3))
             elif name == "disconnect":
-                pump.disconnect_catheter(Fraction(1, 2))
+                pump.faults.disconnect_catheter(Fraction(1, 2))
             elif name == "repair":
                 pump.revise_catheter()
                 pump.prime()
             elif name == "bolus":
                 pump.give_bolus(Fraction(20), 1800)
             elif name == "stall":
-                pump.start_motor_stall("mri")
+                pump.faults.start_motor_stall("mri")
             elif name == "unstall":
-                pump.clear_motor_stall()
+                pump.faults.clear_motor_stall()
             elif name == "stop":
                 pump.stop()
             elif name == "resume":
@@ -196,7 +196,7 @@ def test_priming_pushes_saline_first_so_drug_reaches_the_tip_after_the_dead_volu
 def test_full_occlusion_delivers_nothing_and_the_residual_is_higher_than_expected() -> None:
     pump = implant()
     pump.advance(at(days=5))
-    pump.occlude_catheter()
+    pump.faults.occlude_catheter()
     before = pump.physical.csf_mcg
     reservoir = pump.physical.reservoir_nl
     report = pump.advance(at(days=15))
@@ -210,7 +210,7 @@ def test_full_occlusion_delivers_nothing_and_the_residual_is_higher_than_expecte
 def test_partial_occlusion_delivers_the_stated_share() -> None:
     pump = implant()
     pump.advance(at(days=1))
-    pump.occlude_catheter(Fraction(1, 4))
+    pump.faults.occlude_catheter(Fraction(1, 4))
     commanded = pump.commanded_mcg
     report = pump.advance(at(days=11))
     share = report.csf_mcg / (pump.commanded_mcg - commanded)
@@ -220,7 +220,7 @@ def test_partial_occlusion_delivers_the_stated_share() -> None:
 def test_disconnected_catheter_leaks_into_tissue_not_csf() -> None:
     pump = implant()
     pump.advance(at(days=1))
-    pump.disconnect_catheter()
+    pump.faults.disconnect_catheter()
     report = pump.advance(at(days=4))
     assert report.csf_mcg == 0
     assert abs(report.leaked_mcg - 900) < 150
@@ -396,17 +396,17 @@ def _run_actions(steps: list[tuple[str, int]], seed: int, fill_nl: int) -> tuple
             if name == "refill":
                 pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(500))
             elif name == "occlude":
-                pump.occlude_catheter(Fraction(1, 3))
+                pump.faults.occlude_catheter(Fraction(1, 3))
             elif name == "disconnect":
-                pump.disconnect_catheter(Fraction(1, 2))
+                pump.faults.disconnect_catheter(Fraction(1, 2))
             elif name == "acknowledge":
                 pump.acknowledge_alarm()
             elif name == "bolus":
                 pump.give_bolus(Fraction(20), 1800)
             elif name == "stall":
-                pump.start_motor_stall("mri")
+                pump.faults.start_motor_stall("mri")
             elif name == "unstall":
-                pump.clear_motor_stall()
+                pump.faults.clear_motor_stall()
             elif name == "concentration":
                 pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(1000))
         except Exception as error:

@@ -387,15 +387,15 @@ def simulate_pump(*, model: str, fill_ml: str | None, concentration: str, daily_
         leak += report.leaked_mcg
         try:
             if name == "occlude":
-                pump.occlude_catheter()
+                pump.faults.occlude_catheter()
             elif name == "disconnect":
-                pump.disconnect_catheter()
+                pump.faults.disconnect_catheter()
             elif name == "corrupt":
-                pump.corrupt_memory()
+                pump.faults.corrupt_memory()
             elif name == "stall":
-                pump.start_motor_stall("mri")
+                pump.faults.start_motor_stall("mri")
             elif name == "unstall":
-                pump.clear_motor_stall()
+                pump.faults.clear_motor_stall()
             elif name == "refill":
                 pocket = pump_model.reservoir_capacity_nl if arg in pocket_fills else 0
                 refill = pump.refill(added_nl=pump_model.reservoir_capacity_nl,
