@@ -173,89 +173,83 @@ class TimeEngine:
         self._fixed_event_s = min(fixed)
         self._cache_valid = True
 
+    def _first_piece(self) -> tuple[tuple[list[int], list[int], int, int] | None, int,
+                                     int | None, Fraction]:
+        """(the steady schedule or None, flow, true time of its next change, dose strength),
+        with the next events brought up to date."""
+        if not self._cache_valid:
+            self._refresh_cache()
+        steady = self._steady_schedule()
+        if steady is None:
+            return None, *self._flow_now()
+        rates, durations, i, left_s = steady
+        cycle = (rates, durations, i, len(rates) - 1)
+        return cycle, rates[i], self.now_s + left_s, self.concentration_mcg_per_ml
+
     def _step(self, to_s: int, report: AdvanceReport) -> bool:
         """Run constant-flow segments from now; True if the last ended on an event to handle.
 
         A segment ends at the first of: `to_s`, a flow change (flex step, bolus piece), a
         timed event (drift, re-arm, shut-off), the stroke at which a reservoir threshold or a
         parcel boundary is reached (closed form), or the second the battery crosses ERI/EOS.
-        Locals carry the counts from segment to segment; they are stored at the end.
-        """
-        if not self._cache_valid:
-            self._refresh_cache()
-        st, phys, m = self.state, self.physical, self.model
-        steady = self._steady_schedule()
-        if steady is None:
-            flow, change, dose_conc = self._flow_now()
-        else:
-            rates, durations, i, left_s = steady
-            flow, change, dose_conc = rates[i], self.now_s + left_s, self.concentration_mcg_per_ml
+        Locals carry the counts from segment to segment; they are stored at the end."""
+        phys, m = self.physical, self.model
+        steady, flow, change, dose_conc = self._first_piece()
+        rates, durations, i, last = steady or ([], [], 0, 0)
         fixed_s, stroke_event, su = self._fixed_event_s, self._stroke_event_at, self.stroke_units
         idle, per_stroke_nc = m.idle_current_na, m.stroke_charge_nc
-        check_eri = not st.end_of_service and not st.elective_replacement
-        eri_lhs, eri_base, eri_per_flow = self._eri_terms()
-        sounding = any(a.sounding_from_s is not None for a in st.alarms.values())
-        fifo = phys.fifo
-        # One parcel at the reservoir's strength in the dead volume: strokes move it in place.
-        simple = len(fifo) == 1 and fifo[0][1] == phys.reservoir_mcg_per_ml
+        eos, check_eri, eri_lhs, eri_rhs, eri_rhs_per_flow = self._eri_check()
+        sounding = any(a.sounding_from_s is not None for a in self.state.alarms.values())
+        simple, fifo, reservoir = phys.single_parcel(), phys.fifo, phys.reservoir_nl
         per, leak_ppm = phys.moved_per_stroke_nl, phys.catheter.leak_ppm
-        reservoir = phys.reservoir_nl
         limit, history = self._limit_mcg(), self.history
+        csf_out, leak_out, cmd_out = report.appenders()
         t, ideal, strokes, charge = self.now_s, self.ideal_units, self.strokes, phys.battery_nc
         csf_sum = leak_sum = strokes_sum = 0
         event = False
         while True:
             end = to_s if change is None or change >= to_s else change
             if fixed_s <= end:
-                end = max(fixed_s, t + 1)
-                event = True
-            if flow > 0 and stroke_event > strokes:
+                end, event = max(fixed_s, t + 1), True
+            new_ideal = ideal + flow * (end - t)
+            n = new_ideal // su - strokes  # 0 at no flow: strokes == ideal // su always
+            if strokes < stroke_event <= strokes + n:  # the event's stroke falls in [t, end]
                 at = t - ((ideal - stroke_event * su) // flow)
                 if at < end:
-                    end = at
-                    event = True
-            n = (ideal + flow * (end - t)) // su - strokes if flow else 0
+                    end, event = at, True
+                    new_ideal = ideal + flow * (end - t)
+                    n = new_ideal // su - strokes
             drain = idle * (end - t) + per_stroke_nc * n
             if sounding:
                 drain += self._tone_drain_nc(t, end)
-            if not st.end_of_service:
-                left = charge - drain
-                if left <= 0 or (check_eri and left * eri_lhs
-                                 <= (eri_base + eri_per_flow * flow) * m.eri_warning_s):
-                    self.ideal_units, self.strokes, phys.battery_nc = ideal, strokes, charge
-                    end = self._battery_crossing(t, end, flow)
-                    drain = self._drain_nc(t, end, flow)
-                    n = (ideal + flow * (end - t)) // su - strokes if flow else 0
-                    event = True
+            left = charge - drain
+            if not eos and (left <= 0 or (
+                    check_eri and left * eri_lhs <= eri_rhs + eri_rhs_per_flow * flow)):
+                end, drain = self._clip_at_battery(t, end, flow, ideal, strokes, charge)
+                new_ideal = ideal + flow * (end - t)
+                n = new_ideal // su - strokes
+                event = True
             charge -= drain
             if flow > 0:
-                ideal += flow * (end - t)
+                ideal = new_ideal
                 strokes += n
-                if n:
-                    strokes_sum += n
-                    if simple:
-                        moved = n * per
-                        if moved > reservoir:
-                            moved = reservoir
-                        if moved > 0:
-                            reservoir -= moved
-                            leak = moved * leak_ppm // PPM if leak_ppm else 0
-                            csf = moved - leak
-                            if csf:
-                                csf_sum += csf
-                                report.csf_segments.append(DeliverySegment(t, end, csf, fifo[0][1]))
-                            if leak:
-                                leak_sum += leak
-                                report.leak_segments.append(
-                                    DeliverySegment(t, end, leak, fifo[0][1]))
-                    else:
-                        csf, csf_conc, leak, leak_conc = phys.run_strokes(n)
-                        if csf:
-                            report.csf_segments.append(DeliverySegment(t, end, csf, csf_conc))
+                strokes_sum += n
+                if n and simple:
+                    moved = n * per
+                    if moved > reservoir:
+                        moved = reservoir
+                    if moved > 0:
+                        reservoir -= moved
+                        leak = moved * leak_ppm // PPM if leak_ppm else 0
+                        csf_sum, leak_sum = csf_sum + moved - leak, leak_sum + leak
+                        if moved > leak:
+                            csf_out(DeliverySegment(t, end, moved - leak, fifo[0][1]))
                         if leak:
-                            report.leak_segments.append(DeliverySegment(t, end, leak, leak_conc))
+                            leak_out(DeliverySegment(t, end, leak, fifo[0][1]))
+                elif n:
+                    report.add_outflow(t, end, *phys.run_strokes(n))
                 seg = CommandedSegment(t, end, flow, dose_conc, limit)
-                report.commanded_segments.append(seg)
+                cmd_out(seg)
                 history.append(seg)
                 horizon = end - DAY_S
                 while history[0].end_s <= horizon:
@@ -263,19 +257,13 @@ class TimeEngine:
             t = end
             if event or t >= to_s or steady is None:
                 break
-            i = i + 1 if i + 1 < len(rates) else 0
+            i = i + 1 if i < last else 0
             flow, change = rates[i], t + durations[i]
         self.now_s, self.ideal_units, self.strokes, phys.battery_nc = t, ideal, strokes, charge
         if strokes_sum:
             add_run(self.strokes_by_dose_concentration, dose_conc, strokes_sum)
         if simple:
-            phys.reservoir_nl = reservoir
-            if csf_sum:
-                add_run(phys.csf_by_concentration, fifo[0][1], csf_sum)
-                phys.csf_nl += csf_sum
-            if leak_sum:
-                add_run(phys.leak_by_concentration, fifo[0][1], leak_sum)
-                phys.leak_nl += leak_sum
+            phys.settle_outflow(reservoir, csf_sum, leak_sum)
         return event
 
     def _tone_drain_nc(self, start_s: int, end_s: int) -> int:
@@ -307,6 +295,15 @@ class TimeEngine:
                 m.idle_current_na * units * m.alarm_repeat_s + m.noncritical_tone_charge_nc * units,
                 m.stroke_charge_nc * m.alarm_repeat_s)
 
+    def _eri_check(self) -> tuple[bool, bool, int, int, int]:
+        """(end of service, whether ERI is still to come, a, b, c): ERI holds for `charge` at
+        `flow` when charge × a <= b + c × flow (`_eri_reached` in whole numbers)."""
+        st = self.state
+        lhs, base, per_flow = self._eri_terms()
+        eri_s = self.model.eri_warning_s
+        return (st.end_of_service, not st.end_of_service and not st.elective_replacement, lhs,
+                base * eri_s, per_flow * eri_s)
+
     def _eri_reached(self, charge_nc: int, flow: int) -> bool:
         """ERI: the charge left is no more than `eri_warning_s` of the present drain.
 
@@ -316,6 +313,13 @@ class TimeEngine:
         """
         lhs, base, per_flow = self._eri_terms()
         return charge_nc * lhs <= (base + per_flow * flow) * self.model.eri_warning_s
+
+    def _clip_at_battery(self, start_s: int, end_s: int, flow: int, ideal: int, strokes: int,
+                         charge: int) -> tuple[int, int]:
+        """(the second ERI or EOS is reached, the drain until then), from `_step`'s counts."""
+        self.ideal_units, self.strokes, self.physical.battery_nc = ideal, strokes, charge
+        end_s = self._battery_crossing(start_s, end_s, flow)
+        return end_s, self._drain_nc(start_s, end_s, flow)
 
     def _battery_crossing(self, start_s: int, end_s: int, flow: int) -> int:
         """The first second in (start_s, end_s] at which ERI or EOS is reached."""

@@ -154,6 +154,24 @@ class PhysicalPump:
             best = min(best, -(-fifo[0][0] // per))
         return best
 
+    def single_parcel(self) -> bool:
+        """One parcel at the reservoir's strength fills the dead volume: a stroke's outflow
+        is then that same drug, and the parcel's volume does not change (see `run_strokes`)."""
+        fifo = self.fifo
+        return len(fifo) == 1 and fifo[0][1] == self.reservoir_mcg_per_ml
+
+    def settle_outflow(self, reservoir_nl: int, csf_nl: int, leak_nl: int) -> None:
+        """Book strokes moved through a single parcel (`single_parcel`) in one go: the
+        reservoir left, and the drug into the CSF and leaked, at the parcel's strength."""
+        self.reservoir_nl = reservoir_nl
+        strength = self.fifo[0][1]
+        if csf_nl:
+            add_run(self.csf_by_concentration, strength, csf_nl)
+            self.csf_nl += csf_nl
+        if leak_nl:
+            add_run(self.leak_by_concentration, strength, leak_nl)
+            self.leak_nl += leak_nl
+
     def run_strokes(self, strokes: int) -> tuple[int, Fraction, int, Fraction]:
         """Move `strokes` motor strokes of drug.
 

@@ -6,6 +6,7 @@ reader (simulator, telemetry, programmer). Times are int UTC seconds; volumes wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -87,6 +88,21 @@ class AdvanceReport:
     pocket_deposits: list[PocketDeposit] = field(default_factory=list)
     commanded_segments: list[CommandedSegment] = field(default_factory=list)
     events: int = 0
+
+    def appenders(self) -> tuple[Callable[[DeliverySegment], None],
+                                 Callable[[DeliverySegment], None],
+                                 Callable[[CommandedSegment], None]]:
+        """The appends of the CSF, leak and commanded segments (for the time engine's loop)."""
+        return (self.csf_segments.append, self.leak_segments.append,
+                self.commanded_segments.append)
+
+    def add_outflow(self, start_s: int, end_s: int, csf_nl: int, csf_mcg_per_ml: Fraction,
+                    leak_nl: int, leak_mcg_per_ml: Fraction) -> None:
+        """Record what one segment's strokes sent into the CSF and leaked (if anything)."""
+        if csf_nl:
+            self.csf_segments.append(DeliverySegment(start_s, end_s, csf_nl, csf_mcg_per_ml))
+        if leak_nl:
+            self.leak_segments.append(DeliverySegment(start_s, end_s, leak_nl, leak_mcg_per_ml))
 
     @property
     def csf_mcg(self) -> Fraction:
