@@ -70,8 +70,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
         write fault the firmware reboots from the memory: the old program stays in force
         (ProgramNotCommitted) unless the fault came after the commit.
         """
-        if self.state.end_of_service:
-            raise ActRefused("program", "the pump has reached end of service")
+        self._require("program")
         schedule = validate_program(program, self.model, self.concentration_mcg_per_ml)
         keep = self._bridge_kept(cancel_bridge_reason)
         # After the change the pump runs the program (a stop or safe state ends), unless the
@@ -144,8 +143,9 @@ class ClinicalActs(TimeEngine, DoseLimits):
         self._raise_for("memory error")
         self._cache_valid = False
 
-    def _require_running(self, act: str) -> None:
-        reason = self.state.running_refusal()
+    def _require(self, act: str) -> None:
+        """Refuse `act` if the firmware's mode bars it (`state.ACT_REFUSALS`)."""
+        reason = self.state.refusal(act)
         if reason is not None:
             raise ActRefused(act, reason)
 
@@ -182,7 +182,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
 
     def give_bolus(self, dose_mcg: Fraction, duration_s: int) -> None:
         """A single (clinician) bolus over `duration_s`, then back to the base program."""
-        self._require_running("give_bolus")
+        self._require("give_bolus")
         assert self.active_program is not None
         overlay = self._bolus_overlay("clinician", "", dose_mcg, duration_s)
         self._check_limits("dose_mcg", self.schedule, overlay, self.concentration_mcg_per_ml,
@@ -200,7 +200,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
             reason = "no patient bolus is programmed"
         else:
             try:
-                self._require_running("patient bolus")
+                self._require("patient bolus")
             except ActRefused as refused:
                 reason = refused.reason
         if not reason and settings is not None:
@@ -229,10 +229,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
         Allowed only after implant or a catheter revision. It pushes out what the dead volume
         held (saline), so the firmware does not count it as a dose.
         """
-        if not self.state.needs_priming:
-            raise ActRefused("prime", "the catheter is already primed (prime after implant or a "
-                             "catheter revision only)")
-        self._require_running("prime")
+        self._require("prime")
         dead = self.model.tubing_volume_nl + self.catheter_volume_nl
         volume = dead if volume_nl is None else whole_nl("volume_nl", volume_nl, 1, dead)
         duration = -(-volume * DAY_S // self.model.max_flow_nl_per_day)
@@ -243,8 +240,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
 
     def stop(self) -> None:
         """Stop the pump: it runs at the minimum rate (devices.md: about 0.048 mL/day)."""
-        if self.state.end_of_service:
-            raise ActRefused("stop", "the pump has reached end of service")
+        self._require("stop")
         self._cancel_overlay("pump stopped")
         self.state.stopped = True
         self._log("pump_stopped")
@@ -252,10 +248,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
 
     def resume(self) -> None:
         """Resume the programmed therapy after `stop`."""
-        if not self.state.stopped:
-            raise ActRefused("resume", "the pump is not stopped")
-        if self.state.safe_state is not None:
-            raise ActRefused("resume", f"the pump is in its safe state ({self.state.safe_state})")
+        self._require("resume")
         assert self.active_program is not None
         self.state.stopped = False
         try:
@@ -281,8 +274,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
         `bridge_bolus`, the old drug in tubing and catheter is pushed out at the old daily
         dose's flow before the new concentration's rates start.
         """
-        if self.state.end_of_service:
-            raise ActRefused("refill", "the pump has reached end of service")
+        self._require("refill")
         conc = positive_concentration("concentration_mcg_per_ml", concentration_mcg_per_ml)
         true_conc = conc if true_concentration_mcg_per_ml is None else positive_concentration(
             "true_concentration_mcg_per_ml", true_concentration_mcg_per_ml)
@@ -303,8 +295,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
                 raise InvalidInput("bridge_bolus", True, "only with a change of concentration")
             # The refill itself clears a low or empty reservoir, so only the other states bar it.
             # (A bolus in progress ends with the refill.)
-            if self.state.stalled or self.state.safe_state is not None or self.state.stopped:
-                self._require_running("bridge bolus")
+            self._require("bridge bolus")
             assert self.schedule is not None
             old_flow = int(self.schedule.daily_total_nl())  # floor: never above the old dose
             volume = self.model.tubing_volume_nl + self.catheter_volume_nl
@@ -458,8 +449,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
 
     def _sense_motor_stall(self, cause: str) -> None:
         """The stall detector trips: delivery stops, the bolus ends, the alarm sounds."""
-        if self.state.stalled:
-            raise ActRefused("start_motor_stall", "the motor is already stalled")
+        self._require("start_motor_stall")
         self.state.stalled = True
         self.state.stall_cause = cause
         self._cancel_overlay("motor stall")
@@ -468,8 +458,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
 
     def _sense_motor_turning(self) -> None:
         """The stall detector sees the motor turn again: the alarm clears."""
-        if not self.state.stalled:
-            raise ActRefused("clear_motor_stall", "the motor is not stalled")
+        self._require("clear_motor_stall")
         self.state.stalled = False
         self._log("motor_stall_cleared", cause=self.state.stall_cause)
         self.state.stall_cause = ""

@@ -43,6 +43,26 @@ RUNNING_REFUSALS: tuple[tuple[str, str], ...] = (
     ("reservoir_empty", "the reservoir is empty; refill it first"),
     ("overlay", "a {overlay.kind} bolus is in progress"),
 )
+_END_OF_SERVICE = RUNNING_REFUSALS[0]
+
+# What bars each act, checked in order: (condition, refusal). An act not listed (acknowledge,
+# settings, the clock) is allowed in every mode.
+ACT_REFUSALS: dict[str, tuple[tuple[str, str], ...]] = {
+    "program": (_END_OF_SERVICE,),
+    "refill": (_END_OF_SERVICE,),
+    "stop": (_END_OF_SERVICE,),
+    "resume": (("running_on", "the pump is not stopped"),
+               ("safe_state", "the pump is in its safe state ({safe_state})")),
+    "give_bolus": RUNNING_REFUSALS,
+    "patient bolus": RUNNING_REFUSALS,
+    "prime": (("primed", "the catheter is already primed (prime after implant or a catheter "
+                         "revision only)"), *RUNNING_REFUSALS),
+    # At a refill a low or empty reservoir is being cured and a bolus ends with it.
+    "bridge bolus": RUNNING_REFUSALS[1:4],
+    # The motor's stall detector (fault injection, `faults.Faults`).
+    "start_motor_stall": (("stalled", "the motor is already stalled"),),
+    "clear_motor_stall": (("turning", "the motor is not stalled"),),
+}
 
 # The conditions under which the pump runs at the model's minimum rate.
 MINIMUM_RATE_CONDITIONS = ("stopped", "safe_state", "reservoir_empty")
@@ -99,13 +119,32 @@ class FirmwareState:
         return (self.stopped or self.safe_state is not None
                 or AlarmKind.RESERVOIR_EMPTY in self.alarms)
 
-    def running_refusal(self) -> str | None:
-        """Why an act that needs the therapy running cannot run now (None: it can)."""
-        for condition, reason in RUNNING_REFUSALS:
+    @property
+    def running_on(self) -> bool:
+        return not self.stopped
+
+    @property
+    def primed(self) -> bool:
+        return not self.needs_priming
+
+    @property
+    def turning(self) -> bool:
+        return not self.stalled
+
+    def refusal(self, act: str) -> str | None:
+        """Why `act` cannot be done now (`ACT_REFUSALS`); None: it can."""
+        for condition, reason in ACT_REFUSALS.get(act, ()):
             if self._holds(condition):
                 return reason.format(overlay=self.overlay, safe_state=self.safe_state)
         return None
 
 
-__all__ = ["CLEARED_BY", "MINIMUM_RATE_CONDITIONS", "MODE_TABLE", "RAISED_BY", "RUNNING_REFUSALS",
-           "FirmwareState"]
+__all__ = [
+    "ACT_REFUSALS",
+    "CLEARED_BY",
+    "MINIMUM_RATE_CONDITIONS",
+    "MODE_TABLE",
+    "RAISED_BY",
+    "RUNNING_REFUSALS",
+    "FirmwareState",
+]
