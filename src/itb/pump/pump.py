@@ -22,7 +22,6 @@ from typing import Any
 
 from itb.errors import InvalidInput
 from itb.pump.acts import ClinicalActs
-from itb.pump.alarms import AlarmKind, AlarmState
 from itb.pump.catalogue import PumpModel, get_model
 from itb.pump.eventlog import EventLog, LogEntry
 from itb.pump.faults import Faults
@@ -39,7 +38,6 @@ from itb.pump.records import (
     AdvanceReport,
     CommandedSegment,
     DeliverySegment,
-    Overlay,
     PatientBolusOutcome,
     PumpStatus,
     RefillReport,
@@ -67,15 +65,16 @@ class _OnState:
 class Pump(ClinicalActs):
     """One implanted pump: firmware state plus its physical pump. Build it with `implant`."""
 
-    stopped: bool = _OnState()  # type: ignore[assignment]
-    stalled: bool = _OnState()  # type: ignore[assignment]
-    stall_cause: str = _OnState()  # type: ignore[assignment]
-    end_of_service: bool = _OnState()  # type: ignore[assignment]
-    elective_replacement: bool = _OnState()  # type: ignore[assignment]
-    safe_state: str | None = _OnState()  # type: ignore[assignment]
-    needs_priming: bool = _OnState()  # type: ignore[assignment]
-    overlay: Overlay | None = _OnState()  # type: ignore[assignment]
-    alarms: dict[AlarmKind, AlarmState] = _OnState()  # type: ignore[assignment]
+    # The firmware's flags, kept on `self.state` (FirmwareState), readable here as before.
+    stopped = _OnState()
+    stalled = _OnState()
+    stall_cause = _OnState()
+    end_of_service = _OnState()
+    elective_replacement = _OnState()
+    safe_state = _OnState()
+    needs_priming = _OnState()
+    overlay = _OnState()
+    alarms = _OnState()
 
     def __init__(self, model: PumpModel, serial: str, implant_s: int,
                  physical: PhysicalPump) -> None:
