@@ -344,9 +344,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
         targets = [a for a in self.state.alarms.values()
                    if a.sounding_from_s is not None and (kind is None or a.kind == kind)]
         for alarm in targets:
-            alarm.sounding_from_s = None
-            alarm.acknowledged = True
-            alarm.rearm_at_s = self.now_s + alarm.rearm_interval_s(self.model)
+            alarm.acknowledge(self.now_s, self.model)
             self._log("alarm_acknowledged", kind=alarm.kind.value)
         self._cache_valid = False
         return len(targets)

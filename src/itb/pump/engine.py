@@ -355,8 +355,7 @@ class TimeEngine:
             self._cache_valid = False
         for alarm in st.alarms.values():
             if alarm.rearm_at_s is not None and now >= alarm.rearm_at_s:
-                alarm.rearm_at_s = None
-                alarm.sounding_from_s = now
+                alarm.rearm(now)
                 self._log("alarm_rearmed", kind=alarm.kind.value)
                 self._cache_valid = False
         self._evaluate_conditions()
