@@ -18,6 +18,7 @@ from itb.pump.limits import DoseLimits
 from itb.pump.memory import NonVolatileMemory, WriteFault
 from itb.pump.programs import (
     Program,
+    RateSchedule,
     bolus_segments,
     program_from_dict,
     program_to_dict,
@@ -288,21 +289,8 @@ class ClinicalActs(TimeEngine, DoseLimits):
         whole_nl("pocket_fill_nl", pocket_fill_nl, 0, added_nl)
         assert self.active_program is not None
         schedule = validate_program(self.active_program, self.model, conc, limits_set_now=False)
-        overlay = None
         old_conc = self.concentration_mcg_per_ml
-        if bridge_bolus:
-            if conc == old_conc:
-                raise InvalidInput("bridge_bolus", True, "only with a change of concentration")
-            # The refill itself clears a low or empty reservoir, so only the other states bar it.
-            # (A bolus in progress ends with the refill.)
-            self._require("bridge bolus")
-            assert self.schedule is not None
-            old_flow = int(self.schedule.daily_total_nl())  # floor: never above the old dose
-            volume = self.model.tubing_volume_nl + self.catheter_volume_nl
-            duration = -(-volume * DAY_S // old_flow)
-            overlay = self._overlay("bridge", volume, duration, old_conc)
-            self._check_limits("bridge_bolus", schedule, overlay, conc, self.active_program,
-                               minimum_rate=False)
+        overlay = self._bridge_overlay(conc, schedule) if bridge_bolus else None
         # All checks passed: apply atomically.
         expected = self.reservoir_estimate_nl
         truth = phys.refill(self.now_s, withdrawn_nl, added_nl, pocket_fill_nl, true_conc)
@@ -335,6 +323,24 @@ class ClinicalActs(TimeEngine, DoseLimits):
         return RefillReport(self.now_s, expected, withdrawn, withdrawn - max(0, expected),
                             added_nl, conc, new_estimate, deposit, overlay is not None,
                             truth.left_in_syringe_nl)
+
+    def _bridge_overlay(self, conc: Fraction, schedule: RateSchedule) -> Overlay:
+        """The bridge bolus of a refill to `conc`: the old drug in tubing and catheter pushed
+        out at the old daily dose's flow (checked against the limits; nothing changes yet)."""
+        old_conc = self.concentration_mcg_per_ml
+        if conc == old_conc:
+            raise InvalidInput("bridge_bolus", True, "only with a change of concentration")
+        # The refill itself clears a low or empty reservoir, so only the other states bar it.
+        # (A bolus in progress ends with the refill.)
+        self._require("bridge bolus")
+        assert self.schedule is not None and self.active_program is not None
+        old_flow = int(self.schedule.daily_total_nl())  # floor: never above the old dose
+        volume = self.model.tubing_volume_nl + self.catheter_volume_nl
+        duration = -(-volume * DAY_S // old_flow)
+        overlay = self._overlay("bridge", volume, duration, old_conc)
+        self._check_limits("bridge_bolus", schedule, overlay, conc, self.active_program,
+                           minimum_rate=False)
+        return overlay
 
     def acknowledge_alarm(self, kind: AlarmKind | None = None) -> int:
         """Silence sounding alarms (one kind or all); they re-arm later if the cause persists."""
