@@ -9,16 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from itb.pump.eventlog import LogEntry
-from itb.telemetry.adapter import (
+from itb.telemetry.protocol.codec import encoded_size
+from itb.telemetry.protocol.commands import LogDetail, LogEntryInfo
+from itb.telemetry.protocol.link import MAX_MESSAGE_BYTES
+from itb.telemetry.protocol.messages import RESPONSES
+from itb.telemetry.pumpside.adapter import (
     _page,
     _size_bound,
     program_from_pump,
     program_to_pump,
 )
-from itb.telemetry.codec import encoded_size
-from itb.telemetry.commands import LogDetail, LogEntryInfo
-from itb.telemetry.link import MAX_MESSAGE_BYTES
-from itb.telemetry.messages import RESPONSES
 
 from .test_codec import CONTINUOUS, FLEX
 

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from itb.pump import Pump
-from itb.telemetry.commands import AlreadyCarriedOut, Bolus, Stop
 from itb.telemetry.errors import CommandAlreadyCarriedOut, CommandRejected, LinkTimeout
-from itb.telemetry.events import SecurityEventKind
-from itb.telemetry.link import MAX_REQUEST_LAG_S
+from itb.telemetry.protocol.commands import AlreadyCarriedOut, Bolus, Stop
+from itb.telemetry.protocol.events import SecurityEventKind
+from itb.telemetry.protocol.link import MAX_REQUEST_LAG_S
 
 from .pumpkit import bench
 
@@ -121,9 +121,9 @@ IDS = st.sampled_from(["a", "b", "c", "d"])
 def test_every_command_id_is_carried_out_at_most_once(sent: list[tuple[str, str]]) -> None:
     """Whatever mix of new commands, retries and reused ids arrives, the pump's log holds each
     id at most once, and the pump acted exactly as often as it logged ids."""
-    from itb.telemetry.adapter import PumpAdapter
-    from itb.telemetry.commands import Resume
-    from itb.telemetry.keys import Role
+    from itb.telemetry.protocol.commands import Resume
+    from itb.telemetry.protocol.keys import Role
+    from itb.telemetry.pumpside.adapter import PumpAdapter
 
     from .pumpkit import implanted_pump
 

@@ -17,8 +17,13 @@ from typing import Any
 
 from itb.errors import InvalidInput
 from itb.programmer import schedule as sched
-from itb.telemetry.commands import AlarmSeverity, InterrogationReport, LogEntryInfo, ProgramSpec
 from itb.telemetry.device_library import ModelFacts, model_facts
+from itb.telemetry.protocol.commands import (
+    AlarmSeverity,
+    InterrogationReport,
+    LogEntryInfo,
+    ProgramSpec,
+)
 from itb.therapy.battery import BatteryForecast, forecast_battery
 from itb.therapy.flex import FlexSchedule
 from itb.therapy.refill import RefillPlan, plan_refill

@@ -33,6 +33,7 @@ from itb.pump.programs import (
     max_deliverable_daily_dose_mcg,
 )
 from itb.pump.pump import DEFAULT_CATHETER_VOLUME_NL, Pump, to_datetime
+from itb.pump.serve_cli import register_pump_commands
 from itb.therapy.errors import FlexScheduleError
 from itb.therapy.flex import (
     flex_file_steps,
@@ -542,3 +543,7 @@ def simulate(
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:
         _render(result)
+
+
+# `itb pump new`, `serve` and `list` (simulated pumps on the wand link) come after simulate.
+register_pump_commands(app)

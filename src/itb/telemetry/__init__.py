@@ -14,8 +14,6 @@ See docs/threat-model.md for what the link defends against and what it does not.
 """
 
 # The programmer's side, which needs no `itb.pump` (the pump side lives in `adapter`).
-from itb.telemetry.channel import CipherSuite
-from itb.telemetry.client import Interrogation, ProgrammerClient, read_key_file
 from itb.telemetry.errors import (
     AuthenticationFailed,
     CommandRejected,
@@ -25,8 +23,10 @@ from itb.telemetry.errors import (
     SessionClosed,
     TelemetryError,
 )
-from itb.telemetry.keys import LinkKey, Role
-from itb.telemetry.transport import InMemoryTransport, TcpTransport, Transport
+from itb.telemetry.io.client import Interrogation, ProgrammerClient, read_key_file
+from itb.telemetry.io.transport import InMemoryTransport, TcpTransport, Transport
+from itb.telemetry.protocol.channel import CipherSuite
+from itb.telemetry.protocol.keys import LinkKey, Role
 
 __all__ = [
     "AuthenticationFailed",

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.errors import LinkRefused
-from itb.telemetry.framing import Frame, FrameDecoder, FrameType
-from itb.telemetry.guard import LinkGuard, LinkPolicy
-from itb.telemetry.keys import Role
-from itb.telemetry.link import ProgrammerLink, _parse_refused
-from itb.telemetry.transport import TcpTransport
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.io.transport import TcpTransport
+from itb.telemetry.protocol.framing import Frame, FrameDecoder, FrameType
+from itb.telemetry.protocol.guard import LinkGuard, LinkPolicy
+from itb.telemetry.protocol.keys import Role
+from itb.telemetry.protocol.link import ProgrammerLink, _parse_refused
 
 from ..pumpkit import bench
 from .served import CLINIC_KEY, SERIAL, raw_socket, read_until_closed, served_subprocess

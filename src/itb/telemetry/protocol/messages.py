@@ -5,7 +5,7 @@ the roles allowed to give it (`ROLES`); every answer is registered in `RESPONSES
 The pump checks the role before the command reaches the pump adapter, and the
 adapter validates every argument again against the pump's own limits.
 
-Command schemas live in `itb.telemetry.commands`; this module holds the registries
+Command schemas live in `itb.telemetry.protocol.commands`; this module holds the registries
 and the typed error answer, which the link itself needs.
 """
 
@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import ClassVar
 
 from itb.errors import InvalidInput
-from itb.telemetry.codec import Message, Registry
-from itb.telemetry.keys import Role
+from itb.telemetry.protocol.codec import Message, Registry
+from itb.telemetry.protocol.keys import Role
 
 REQUESTS = Registry("request")
 RESPONSES = Registry("response")

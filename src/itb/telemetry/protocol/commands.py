@@ -20,9 +20,9 @@ from fractions import Fraction
 from typing import ClassVar
 
 from itb.errors import InvalidInput
-from itb.telemetry.codec import Message
-from itb.telemetry.keys import Role
-from itb.telemetry.messages import ANY_ROLE, CLINICIAN_ONLY, REQUESTS, RESPONSES, Command
+from itb.telemetry.protocol.codec import Message
+from itb.telemetry.protocol.keys import Role
+from itb.telemetry.protocol.messages import ANY_ROLE, CLINICIAN_ONLY, REQUESTS, RESPONSES, Command
 from itb.therapy.units import require_utc
 
 # Log entries asked for per page; the pump also cuts a page to fit one frame.

@@ -36,9 +36,8 @@ from itb.pump import (
 from itb.pump import Program as PumpProgram
 from itb.pump.eventlog import LogEntry
 from itb.pump.pump import to_datetime
-from itb.telemetry.audit import SecurityLog
-from itb.telemetry.codec import Message
-from itb.telemetry.commands import (
+from itb.telemetry.protocol.codec import Message
+from itb.telemetry.protocol.commands import (
     MAX_LOG_PAGE,
     AcknowledgeAlarm,
     AlarmAcknowledged,
@@ -83,11 +82,12 @@ from itb.telemetry.commands import (
     SetClock,
     Stop,
 )
-from itb.telemetry.events import PumpEvent, SecurityEvent, SessionEnded, SessionOpened
-from itb.telemetry.keys import Role
-from itb.telemetry.labels import escape_label
-from itb.telemetry.link import MAX_MESSAGE_BYTES
-from itb.telemetry.messages import Command, ErrorCode, ErrorResponse
+from itb.telemetry.protocol.events import PumpEvent, SecurityEvent, SessionEnded, SessionOpened
+from itb.telemetry.protocol.keys import Role
+from itb.telemetry.protocol.labels import escape_label
+from itb.telemetry.protocol.link import MAX_MESSAGE_BYTES
+from itb.telemetry.protocol.messages import Command, ErrorCode, ErrorResponse
+from itb.telemetry.pumpside.audit import SecurityLog
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY
 
 # Room left in a frame for a log page's fixed fields (indices, counts, CBOR framing).

@@ -35,8 +35,9 @@ from enum import StrEnum
 from typing import Any
 
 from itb.errors import InvalidInput
-from itb.telemetry import codec
-from itb.telemetry.channel import (
+from itb.telemetry.errors import LinkStateError, SessionClosed
+from itb.telemetry.protocol import codec
+from itb.telemetry.protocol.channel import (
     COUNTER_BYTES,
     TAG_BYTES,
     ChannelExhausted,
@@ -44,9 +45,8 @@ from itb.telemetry.channel import (
     Opened,
     SealedChannel,
 )
-from itb.telemetry.codec import Message, WireFormatError
-from itb.telemetry.errors import LinkStateError, SessionClosed
-from itb.telemetry.events import (
+from itb.telemetry.protocol.codec import Message, WireFormatError
+from itb.telemetry.protocol.events import (
     CommandReceived,
     ProgrammerEvent,
     PumpEvent,
@@ -58,7 +58,7 @@ from itb.telemetry.events import (
     SessionEstablished,
     SessionOpened,
 )
-from itb.telemetry.framing import (
+from itb.telemetry.protocol.framing import (
     MAX_BODY_BYTES,
     Frame,
     FrameDecoder,
@@ -67,10 +67,16 @@ from itb.telemetry.framing import (
     encode_frame,
     frame_header,
 )
-from itb.telemetry.guard import LinkGuard
-from itb.telemetry.keys import NONCE_BYTES, Role, check_serial, session_keys, transcript_hash
-from itb.telemetry.labels import MAX_PROGRAMMER_ID, escape_label, valid_programmer_id
-from itb.telemetry.messages import REQUESTS, RESPONSES, Command, ErrorCode, ErrorResponse
+from itb.telemetry.protocol.guard import LinkGuard
+from itb.telemetry.protocol.keys import (
+    NONCE_BYTES,
+    Role,
+    check_serial,
+    session_keys,
+    transcript_hash,
+)
+from itb.telemetry.protocol.labels import MAX_PROGRAMMER_ID, escape_label, valid_programmer_id
+from itb.telemetry.protocol.messages import REQUESTS, RESPONSES, Command, ErrorCode, ErrorResponse
 
 REQUEST_ID = struct.Struct(">I")
 # Each request carries the programmer's session time (ms since its session opened). The pump
