@@ -56,7 +56,7 @@ from itb.telemetry.protocol.channel import COUNTER_BYTES, TAG_BYTES, CipherSuite
 from itb.telemetry.protocol.framing import FRAME_OVERHEAD_BYTES
 from itb.telemetry.protocol.guard import LinkGuard, LinkPolicy
 from itb.telemetry.protocol.keys import LinkKey, Role
-from itb.telemetry.protocol.link import ProgrammerLink
+from itb.telemetry.protocol.programmer_link import ProgrammerLink
 from itb.telemetry.pumpside.runtime import SimulatedPump
 
 SERIAL = "BENCH-1"

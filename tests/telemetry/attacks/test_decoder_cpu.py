@@ -22,7 +22,7 @@ from itb.telemetry.protocol.framing import (
     encode_frame,
 )
 from itb.telemetry.protocol.keys import Role
-from itb.telemetry.protocol.link import ProgrammerLink
+from itb.telemetry.protocol.programmer_link import ProgrammerLink
 
 from .served import CLINIC_KEY, SERIAL, raw_socket, read_until_closed, served_in_process
 

@@ -18,7 +18,7 @@ from itb.telemetry.io.client import ProgrammerClient
 from itb.telemetry.io.transport import TcpTransport
 from itb.telemetry.protocol.guard import LinkPolicy
 from itb.telemetry.protocol.keys import LinkKey, Role
-from itb.telemetry.protocol.link import ProgrammerLink
+from itb.telemetry.protocol.programmer_link import ProgrammerLink
 from itb.telemetry.pumpside.audit import SecurityLog
 
 from .served import (

@@ -74,8 +74,8 @@ from itb.telemetry.protocol.events import (
     SessionEstablished,
 )
 from itb.telemetry.protocol.keys import LinkKey, Role, check_serial
-from itb.telemetry.protocol.link import ProgrammerLink
 from itb.telemetry.protocol.messages import Command, ErrorResponse
+from itb.telemetry.protocol.programmer_link import ProgrammerLink
 
 R = TypeVar("R", bound=Message)
 # Security events a client keeps (the latest); older ones are counted as dropped.

@@ -19,8 +19,9 @@ from itb.telemetry.protocol.events import (
 )
 from itb.telemetry.protocol.guard import LinkGuard
 from itb.telemetry.protocol.keys import Role, role_key
-from itb.telemetry.protocol.link import LinkState, PumpLink, RandomBytes
+from itb.telemetry.protocol.link import LinkState, RandomBytes
 from itb.telemetry.protocol.messages import Command
+from itb.telemetry.protocol.pump_link import PumpLink
 
 
 class CommandHandler(Protocol):
