@@ -34,7 +34,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from itb.telemetry.errors import WireFormatError
 from itb.telemetry.protocol import codec
@@ -45,7 +45,7 @@ from itb.telemetry.protocol.channel import (
     Opened,
     SealedChannel,
 )
-from itb.telemetry.protocol.events import SecurityEventKind
+from itb.telemetry.protocol.events import SecurityEvent, SecurityEventKind
 from itb.telemetry.protocol.framing import (
     MAX_BODY_BYTES,
     Frame,
@@ -86,7 +86,10 @@ class LinkState(StrEnum):
 
 
 class LinkSide:
-    """What both ends share: the frame decoder, the outgoing buffer, sealing."""
+    """What both ends share: the frame decoder, the outgoing buffer, sealing, and the dispatch
+    of each frame by the side's table of (state, frame type) -> handler."""
+
+    HANDLERS: ClassVar[dict[tuple[LinkState, FrameType], str]] = {}
 
     def __init__(self, serial: str, random_bytes: RandomBytes) -> None:
         self.serial = check_serial(serial)
@@ -139,6 +142,20 @@ class LinkSide:
         assert self._channel is not None
         header = frame_header(frame_type, self._channel.sealed_length(len(plaintext)))
         self._outgoing += encode_frame(frame_type, self._channel.seal(header, plaintext))
+
+    def _on_frame(self, frame: Frame, now_s: float, events: list[Any]) -> None:
+        """Hand a frame to the handler its state has for it (the side's `HANDLERS` table);
+        any other frame is dropped and reported as unexpected."""
+        handler = self.HANDLERS.get((self.state, frame.type))
+        if handler is None:
+            self._security(events, SecurityEventKind.UNEXPECTED_FRAME,
+                           f"{frame.type.name} while {self.state.value}", now_s)
+        else:
+            getattr(self, handler)(frame, now_s, events)
+
+    def _security(self, events: list[Any], kind: SecurityEventKind, detail: str,
+                  now_s: float) -> None:
+        events.append(SecurityEvent(kind, detail, now_s))
 
     def _open(self, frame: Frame) -> Opened | tuple[SecurityEventKind, str]:
         assert self._channel is not None

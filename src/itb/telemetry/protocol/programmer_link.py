@@ -19,7 +19,6 @@ from itb.telemetry.protocol.events import (
     ProgrammerEvent,
     Refused,
     ResponseReceived,
-    SecurityEvent,
     SecurityEventKind,
     SessionEnded,
     SessionEstablished,
@@ -110,9 +109,8 @@ class ProgrammerLink(LinkSide):
         events: list[ProgrammerEvent] = []
         for item in self._items(data, now_s):
             if isinstance(item, Garbage):
-                events.append(SecurityEvent(SecurityEventKind.CORRUPT_FRAME,
-                                            f"{item.skipped_bytes} bytes skipped: {item.reason}",
-                                            now_s))
+                self._security(events, SecurityEventKind.CORRUPT_FRAME,
+                               f"{item.skipped_bytes} bytes skipped: {item.reason}", now_s)
             else:
                 self._on_frame(item, now_s, events)
         return events
@@ -157,18 +155,10 @@ class ProgrammerLink(LinkSide):
         (LinkState.OPEN, FrameType.CLOSE): "_on_close",
     }
 
-    def _on_frame(self, frame: Frame, now_s: float, events: list[ProgrammerEvent]) -> None:
-        handler = self.HANDLERS.get((self.state, frame.type))
-        if handler is None:
-            events.append(SecurityEvent(SecurityEventKind.UNEXPECTED_FRAME,
-                                        f"{frame.type.name} while {self.state.value}", now_s))
-        else:
-            getattr(self, handler)(frame, now_s, events)
-
     def _on_refused(self, frame: Frame, now_s: float, events: list[ProgrammerEvent]) -> None:
         refusal = parse_refused(frame.body)
         if isinstance(refusal, str):
-            events.append(SecurityEvent(SecurityEventKind.MALFORMED_HANDSHAKE, refusal, now_s))
+            self._security(events, SecurityEventKind.MALFORMED_HANDSHAKE, refusal, now_s)
             return
         events.append(Refused(refusal[0], refusal[1], now_s))
         self._end(events, f"refused: {refusal[0]}", now_s)
@@ -176,7 +166,7 @@ class ProgrammerLink(LinkSide):
     def _on_close(self, frame: Frame, now_s: float, events: list[ProgrammerEvent]) -> None:
         opened = self._open(frame)
         if not isinstance(opened, Opened):
-            events.append(SecurityEvent(opened[0], opened[1], now_s))
+            self._security(events, opened[0], opened[1], now_s)
             return
         reason = "closed by the pump"
         try:
@@ -191,12 +181,12 @@ class ProgrammerLink(LinkSide):
         try:
             raw = codec.loads_strict(frame.body)
         except WireFormatError as exc:
-            events.append(SecurityEvent(SecurityEventKind.MALFORMED_HANDSHAKE, str(exc), now_s))
+            self._security(events, SecurityEventKind.MALFORMED_HANDSHAKE, str(exc), now_s)
             return
         if not (isinstance(raw, list) and len(raw) == 1 and type(raw[0]) is bytes
                 and len(raw[0]) == NONCE_BYTES):
-            events.append(SecurityEvent(SecurityEventKind.MALFORMED_HANDSHAKE,
-                                        "CHALLENGE is [16-byte nonce]", now_s))
+            self._security(events, SecurityEventKind.MALFORMED_HANDSHAKE,
+                           "CHALLENGE is [16-byte nonce]", now_s)
             return
         self._transcript += frame.header + frame.body
         keys = session_keys(self._key, self._nonce, raw[0], self._transcript)
@@ -217,8 +207,8 @@ class ProgrammerLink(LinkSide):
                 and secrets.compare_digest(terms[0], expected)
                 and all(type(t) is int and t > 0 for t in terms[1:])):
             # A forged ACCEPT is dropped; the real one may still come before the deadline.
-            events.append(SecurityEvent(SecurityEventKind.AUTHENTICATION_FAILED,
-                                        "ACCEPT does not prove the pump's key", now_s))
+            self._security(events, SecurityEventKind.AUTHENTICATION_FAILED,
+                           "ACCEPT does not prove the pump's key", now_s)
             return
         self._idle_timeout_s, self._max_session_s = terms[1], terms[2]
         self._opened_s = self._last_activity_s = now_s
@@ -229,16 +219,15 @@ class ProgrammerLink(LinkSide):
     def _on_response(self, frame: Frame, now_s: float, events: list[ProgrammerEvent]) -> None:
         opened = self._open(frame)
         if not isinstance(opened, Opened):
-            events.append(SecurityEvent(opened[0], opened[1], now_s))
+            self._security(events, opened[0], opened[1], now_s)
             return
         if len(opened.plaintext) < REQUEST_ID.size:
-            events.append(SecurityEvent(SecurityEventKind.MALFORMED_MESSAGE, "no request id",
-                                        now_s))
+            self._security(events, SecurityEventKind.MALFORMED_MESSAGE, "no request id", now_s)
             return
         (request_id,) = REQUEST_ID.unpack_from(opened.plaintext)
         if request_id not in self._pending:
-            events.append(SecurityEvent(SecurityEventKind.UNSOLICITED_RESPONSE,
-                                        f"response to request {request_id} never sent", now_s))
+            self._security(events, SecurityEventKind.UNSOLICITED_RESPONSE,
+                           f"response to request {request_id} never sent", now_s)
             return
         try:
             response = RESPONSES.decode(opened.plaintext[REQUEST_ID.size:])

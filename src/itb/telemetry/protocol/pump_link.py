@@ -172,14 +172,6 @@ class PumpLink(LinkSide):
         (LinkState.OPEN, FrameType.CLOSE): "_on_close",
     }
 
-    def _on_frame(self, frame: Frame, now_s: float, events: list[PumpEvent]) -> None:
-        handler = self.HANDLERS.get((self.state, frame.type))
-        if handler is None:
-            self._security(events, SecurityEventKind.UNEXPECTED_FRAME,
-                           f"{frame.type.name} while {self.state.value}", now_s)
-        else:
-            getattr(self, handler)(frame, now_s, events)
-
     def _on_close(self, frame: Frame, now_s: float, events: list[PumpEvent]) -> None:
         opened = self._open(frame)
         if isinstance(opened, Opened):
