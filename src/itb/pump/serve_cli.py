@@ -29,8 +29,7 @@ from itb.pump import (
     Pump,
     get_model,
 )
-from itb.telemetry.errors import FolderServed
-from itb.telemetry.io.folderlock import FolderLock
+from itb.telemetry.io.folderlock import FolderLock, FolderServed
 from itb.telemetry.io.listing import list_pumps
 from itb.telemetry.io.server import PumpServer
 from itb.telemetry.io.store import StateStore, read_state_key

@@ -6,12 +6,12 @@ damaged input is dropped and reported as a `SecurityEvent`, because a frame from
 the air must never be able to crash the pump. `WireFormatError` is raised by the codec
 and caught by the link, which turns it into that event; the rest are for the local
 caller (the programmer's user, the host wiring the link) doing something wrong.
-The IO's own refusals (the state folder: `StateUnreadable`, `FolderServed`) are here too.
+Errors of the state folder (`StateUnreadable`, `FolderServed`) live with the IO that
+raises them, and subclass `TelemetryError` too.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from itb.errors import InvalidInput, ItbError
@@ -119,30 +119,6 @@ class KeyFileError(TelemetryError, InvalidInput):
 
     def __init__(self, path: str, allowed: str, reason: str | None = None) -> None:
         InvalidInput.__init__(self, "key file", path, allowed, reason)
-
-
-# ---- the state folder (itb.telemetry.io) ----------------------------------------------------
-
-class StateUnreadable(TelemetryError):
-    """Neither the current nor the previous state file of a pump can be read."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"pump state {path} cannot be read: {reason}")
-
-
-class FolderServed(TelemetryError):
-    """The state folder is already served by another `itb pump serve`."""
-
-    def __init__(self, folder: Path, holder: str) -> None:
-        self.folder = folder
-        self.holder = holder
-        super().__init__(f"the state folder {folder} is already served by another "
-                         f"'itb pump serve' ({holder})")
-
-    next_step = ("Use the server that is running, or stop it first (two servers on one folder "
-                 "would lose confirmed changes).")
 
 
 def describe(value: Any) -> str:

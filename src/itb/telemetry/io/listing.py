@@ -14,8 +14,7 @@ from typing import Any
 
 from itb.errors import InvalidInput, ItbError
 from itb.pump import Pump
-from itb.telemetry.errors import StateUnreadable
-from itb.telemetry.io.store import StateStore
+from itb.telemetry.io.store import StateStore, StateUnreadable
 from itb.therapy.units import NL_PER_ML, display
 
 

@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from itb.errors import InvalidInput, ItbError
-from itb.telemetry.errors import StateUnreadable
 from itb.telemetry.io import clocks
 from itb.telemetry.io.admission import Admission
 from itb.telemetry.io.clocks import Clock
-from itb.telemetry.io.store import StateStore
+from itb.telemetry.io.store import StateStore, StateUnreadable
 from itb.telemetry.protocol import codec
 from itb.telemetry.protocol.framing import (
     MAX_CLEAR_BODY_BYTES,
