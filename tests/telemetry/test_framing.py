@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itb.telemetry.framing import (
+from itb.telemetry.protocol.framing import (
     FRAME_OVERHEAD_BYTES,
     MAX_BODY_BYTES,
     Frame,
