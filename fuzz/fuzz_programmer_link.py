@@ -1,22 +1,14 @@
 """atheris target: the programmer's link state machine, in each state, against arbitrary bytes.
 
     .venv/bin/python fuzz/fuzz_programmer_link.py -runs=50000
-
-The state set-up and the invariants are in `_harness` (shared with the other link target).
 """
-
-from __future__ import annotations
 
 import os
 import sys
 
-import atheris
-
 sys.path.insert(0, os.path.dirname(__file__))
 
-with atheris.instrument_imports():
-    from _harness import fuzz_link
-
+from _harness import fuzz_link  # instruments the link code as it imports it
 
 if __name__ == "__main__":
     fuzz_link("programmer")
