@@ -18,12 +18,13 @@ falls well below the tone they are used to (see `side_effects`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from itb.errors import InvalidInput
 from itb.physiology import constants
+from itb.physiology.constants import Stages, by_stage
 from itb.physiology.linear import FloatArray
 
 STAGE_NAMES = ("none", "mild", "moderate", "severe", "critical")
@@ -57,16 +58,18 @@ def _increasing(name: str, values: tuple[float, ...]) -> None:
         raise InvalidInput(name, values, "four increasing positive thresholds")
 
 
+_OVERDOSE_INDEX_FOR_STAGE = by_stage(constants.OVERDOSE_INDEX_FOR_STAGE)
+_PLASMA_MCG_PER_ML_FOR_STAGE = by_stage(constants.PLASMA_MCG_PER_ML_FOR_STAGE)
+
+
 @dataclass(frozen=True)
 class OverdoseModel:
     """Stage thresholds (*unconfirmed*, see constants)."""
 
     side_effect_index: float = constants.SIDE_EFFECT_INDEX
     loose_muscles_tone_drop_share: float = constants.LOOSE_MUSCLES_TONE_DROP_SHARE
-    index_for_stage: tuple[float, float, float, float] = field(
-        default=tuple(constants.OVERDOSE_INDEX_FOR_STAGE[s] for s in (1, 2, 3, 4)))
-    plasma_mcg_per_ml_for_stage: tuple[float, float, float, float] = field(
-        default=tuple(constants.PLASMA_MCG_PER_ML_FOR_STAGE[s] for s in (1, 2, 3, 4)))
+    index_for_stage: Stages = _OVERDOSE_INDEX_FOR_STAGE
+    plasma_mcg_per_ml_for_stage: Stages = _PLASMA_MCG_PER_ML_FOR_STAGE
 
     def __post_init__(self) -> None:
         _increasing("index_for_stage", self.index_for_stage)

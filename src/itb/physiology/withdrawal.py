@@ -23,12 +23,13 @@ words. [NSWIKI] "the severe syndrome can progress over 24-72 hours to rhabdomyol
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from itb.errors import InvalidInput
 from itb.physiology import constants
+from itb.physiology.constants import Stages, by_stage
 from itb.physiology.linear import FloatArray
 
 STAGE_NAMES = ("none", "early", "progressing", "severe", "life-threatening")
@@ -53,6 +54,10 @@ SYMPTOMS_BY_STAGE: tuple[tuple[str, ...], ...] = (
 )
 
 
+_WITHDRAWAL_STAGE_HOURS = by_stage(constants.WITHDRAWAL_STAGE_HOURS)
+_WITHDRAWAL_DEPTH_FOR_STAGE = by_stage(constants.WITHDRAWAL_DEPTH_FOR_STAGE)
+
+
 @dataclass(frozen=True)
 class WithdrawalModel:
     """Thresholds of the withdrawal syndrome (all *unconfirmed* modelling choices)."""
@@ -60,10 +65,8 @@ class WithdrawalModel:
     need_share: float = constants.WITHDRAWAL_NEED_SHARE
     min_dependence_share: float = constants.WITHDRAWAL_MIN_DEPENDENCE_SHARE
     severe_min_dependence_share: float = constants.WITHDRAWAL_SEVERE_MIN_DEPENDENCE_SHARE
-    stage_hours: tuple[float, float, float, float] = field(
-        default=tuple(constants.WITHDRAWAL_STAGE_HOURS[s] for s in (1, 2, 3, 4)))
-    depth_for_stage: tuple[float, float, float, float] = field(
-        default=tuple(constants.WITHDRAWAL_DEPTH_FOR_STAGE[s] for s in (1, 2, 3, 4)))
+    stage_hours: Stages = _WITHDRAWAL_STAGE_HOURS
+    depth_for_stage: Stages = _WITHDRAWAL_DEPTH_FOR_STAGE
     # Issue 16.2: severity varies across patients and with the dose. `max_stage` is the
     # worst stage this patient's withdrawal can reach (drawn per patient, see population),
     # `pace` scales the hours between stages (1 = the typical timing), and stage 4 needs
