@@ -8,7 +8,7 @@ One hierarchy per layer, each in its layer's own `errors.py` under `ItbError`:
     ├── PumpError               itb.pump.errors: the pump refuses an act or a program
     ├── TelemetryError          itb.telemetry.errors: the wand link, its wire and its files
     ├── ProgrammerError         itb.programmer.errors: the programmer refuses (with a next step)
-    └── ScenarioError           itb.sim.scenario: a scenario file is refused
+    └── SimError                itb.sim.errors: the simulator refuses (ScenarioError: a file)
 
 A refusal of a value is also an `InvalidInput` (it inherits both its layer's root and
 `InvalidInput`), so every front end can say "field = value is not allowed: allowed is ...".
