@@ -1,17 +1,17 @@
-"""The refusals the wand link raises, all under the layer's root `TelemetryError`.
+"""Every error the wand link raises, protocol and IO alike, under `TelemetryError`.
 
 Each is an `ItbError`, so the command line turns it into one clear sentence. The
 protocol core never lets these escape for bytes that arrive off the link: hostile or
 damaged input is dropped and reported as a `SecurityEvent`, because a frame from
-the air must never be able to crash the pump. `WireFormatError` and `ChannelExhausted`
-are raised inside the protocol and caught by the link, which turns them into a dropped
-frame or a closed session; the others are for the local caller (the programmer's user,
-the host wiring the link, the server's files) doing something wrong.
+the air must never be able to crash the pump. `WireFormatError` is raised by the codec
+and caught by the link, which turns it into that event; the rest are for the local
+caller (the programmer's user, the host wiring the link) doing something wrong.
+Errors of the state folder (`StateUnreadable`, `FolderServed`) live with the IO that
+raises them, and subclass `TelemetryError` too.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from itb.errors import InvalidInput, ItbError
@@ -21,16 +21,14 @@ class TelemetryError(ItbError):
     """Base of every refusal raised by the wand link."""
 
 
-# ------------------------------------------------------- the wire (caught by the link)
+# ---- the protocol ---------------------------------------------------------------------------
+
 class WireFormatError(TelemetryError):
     """Bytes that authenticated fine but do not form a valid message of the schema."""
 
 
 class ChannelExhausted(TelemetryError):
     """The send counter would wrap; the session must end (never reuse a nonce)."""
-
-
-# ---------------------------------------------------------------------- the session
 
 
 class LinkStateError(TelemetryError):
@@ -80,6 +78,8 @@ class LinkTimeout(TelemetryError):
         super().__init__(f"no {waiting_for} from the pump within {timeout_s:g} s")
 
 
+# ---- the pump's answers ---------------------------------------------------------------------
+
 class CommandRejected(TelemetryError):
     """The pump answered a command with a typed error response.
 
@@ -112,34 +112,13 @@ class CommandAlreadyCarriedOut(TelemetryError):
                          f"(log entry {log_index}); it was not carried out again")
 
 
-# ---------------------------------------------------------------------- files and folders
+# ---- local files ----------------------------------------------------------------------------
+
 class KeyFileError(TelemetryError, InvalidInput):
     """A key file is missing, unreadable or not in itb's key format."""
 
     def __init__(self, path: str, allowed: str, reason: str | None = None) -> None:
         InvalidInput.__init__(self, "key file", path, allowed, reason)
-
-
-class StateUnreadable(TelemetryError):
-    """Neither the current nor the previous state file of a pump can be read."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"pump state {path} cannot be read: {reason}")
-
-
-class FolderServed(TelemetryError):
-    """The state folder is already served by another `itb pump serve`."""
-
-    def __init__(self, folder: Path, holder: str) -> None:
-        self.folder = folder
-        self.holder = holder
-        super().__init__(f"the state folder {folder} is already served by another "
-                         f"'itb pump serve' ({holder})")
-
-    next_step = ("Use the server that is running, or stop it first (two servers on one folder "
-                 "would lose confirmed changes).")
 
 
 def describe(value: Any) -> str:

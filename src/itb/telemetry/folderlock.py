@@ -15,9 +15,22 @@ import fcntl
 import os
 from pathlib import Path
 
-from itb.telemetry.errors import FolderServed
+from itb.telemetry.errors import TelemetryError
 
 LOCK_NAME = "serve.lock"
+
+
+class FolderServed(TelemetryError):
+    """The state folder is already served by another `itb pump serve`."""
+
+    def __init__(self, folder: Path, holder: str) -> None:
+        self.folder = folder
+        self.holder = holder
+        super().__init__(f"the state folder {folder} is already served by another "
+                         f"'itb pump serve' ({holder})")
+
+    next_step = ("Use the server that is running, or stop it first (two servers on one folder "
+                 "would lose confirmed changes).")
 
 
 def _holder_text(raw: str) -> str:

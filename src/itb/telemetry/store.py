@@ -26,11 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from itb.errors import InvalidInput
-from itb.telemetry.errors import StateUnreadable
+from itb.telemetry.errors import TelemetryError
 from itb.telemetry.keys import LinkKey, check_serial
 
 _MAGIC = "itb-pump-state 1"
 STATE_SUFFIX = ".state"
+
+
+class StateUnreadable(TelemetryError):
+    """Neither the current nor the previous state file of a pump can be read."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"pump state {path} cannot be read: {reason}")
 
 
 def encode_state(document: dict[str, Any], state_key: bytes | None = None) -> bytes:
