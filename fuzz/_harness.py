@@ -11,13 +11,12 @@ from itertools import count
 
 import atheris
 
-with atheris.instrument_imports():  # the link code under test, not this harness
-    from itb.telemetry.commands import ReadStatus
-    from itb.telemetry.events import CommandReceived, ResponseReceived
-    from itb.telemetry.framing import FrameType, encode_frame
-    from itb.telemetry.guard import LinkGuard, LinkPolicy
-    from itb.telemetry.keys import LinkKey, Role, role_key
-    from itb.telemetry.link import ProgrammerLink, PumpLink
+from itb.telemetry.commands import ReadStatus
+from itb.telemetry.events import CommandReceived, ResponseReceived
+from itb.telemetry.framing import FrameType, encode_frame
+from itb.telemetry.guard import LinkGuard, LinkPolicy
+from itb.telemetry.keys import LinkKey, Role, role_key
+from itb.telemetry.link import ProgrammerLink, PumpLink
 
 SERIAL = "FUZZ-1"
 PUMP_KEY = bytes(range(32))

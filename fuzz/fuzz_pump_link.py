@@ -6,9 +6,12 @@
 import os
 import sys
 
+import atheris
+
 sys.path.insert(0, os.path.dirname(__file__))
 
-from _harness import fuzz_link  # instruments the link code as it imports it
+with atheris.instrument_imports():  # the harness and the link code it imports
+    from _harness import fuzz_link
 
 if __name__ == "__main__":
     fuzz_link("pump")
