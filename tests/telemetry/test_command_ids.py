@@ -10,7 +10,6 @@ MAX_REQUEST_LAG_S.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -63,32 +62,25 @@ def test_a_command_id_reused_for_another_act_is_refused_and_changes_nothing() ->
     assert b.adapter.pump.mode == before
 
 
-def bolus_held_in_the_air(b: Any, open_for_s: float = 0) -> tuple[Any, list[bytes]]:
-    """A wand whose session has been open `open_for_s`, whose Bolus request is then held in
-    the air (a man in the middle, or a slow path) until the programmer gives up waiting."""
+def test_the_mitm_delayed_bolus_is_refused_when_delivered_30_s_later() -> None:
+    """Issue 17.3 reproduced: a man in the middle holds the sealed Bolus request and drops the
+    CLOSE; the programmer gives up; 30 s later the held request reaches the pump."""
+    b = bench()
     held: list[bytes] = []
     holding = {"on": False}
 
-    def air(direction: str, data: bytes) -> bytes:
+    def mitm(direction: str, data: bytes) -> bytes:
         if direction == "to_pump" and holding["on"]:
             held.append(data)
             return b""
         return data
 
-    wand = b.client(interceptor=air)
+    wand = b.client(interceptor=mitm)
     wand.open()
-    b.clock.now_s += open_for_s
+    b.clock.now_s += 1
     holding["on"] = True
     with pytest.raises(LinkTimeout):
         wand.bolus(Fraction(20), 600)
-    return wand, held
-
-
-def test_the_mitm_delayed_bolus_is_refused_when_delivered_30_s_later() -> None:
-    """Issue 17.3 reproduced: a man in the middle holds the sealed Bolus request and drops the
-    CLOSE; the programmer gives up; 30 s later the held request reaches the pump."""
-    b = bench()
-    wand, held = bolus_held_in_the_air(b, open_for_s=1)
     transport = wand.transport
     assert len(held) == 1  # the sealed Bolus request, held
     b.clock.now_s += 30
@@ -101,7 +93,20 @@ def test_the_mitm_delayed_bolus_is_refused_when_delivered_30_s_later() -> None:
 
 def test_a_request_within_the_allowed_lag_is_carried_out() -> None:
     b = bench()
-    wand, held = bolus_held_in_the_air(b)
+    held: list[bytes] = []
+    holding = {"on": False}
+
+    def slow_air(direction: str, data: bytes) -> bytes:
+        if direction == "to_pump" and holding["on"]:
+            held.append(data)
+            return b""
+        return data
+
+    wand = b.client(interceptor=slow_air)
+    wand.open()
+    holding["on"] = True
+    with pytest.raises(LinkTimeout):
+        wand.bolus(Fraction(20), 600)
     b.clock.now_s += MAX_REQUEST_LAG_S - 1
     wand.transport.inject(held[0])  # type: ignore[attr-defined]
     assert bolus_events(b.adapter.pump) == 1
