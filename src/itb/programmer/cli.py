@@ -62,8 +62,16 @@ from itb.programmer.wand import (
     send_program,
     tcp_factory,
 )
-from itb.telemetry.client import ProgrammerClient
-from itb.telemetry.commands import (
+from itb.telemetry.errors import (
+    AuthenticationFailed,
+    CommandRejected,
+    KeyFileError,
+    LinkRefused,
+    LinkTimeout,
+    SessionClosed,
+)
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.protocol.commands import (
     AcknowledgeAlarm,
     AlarmAcknowledged,
     Bolus,
@@ -76,14 +84,6 @@ from itb.telemetry.commands import (
     Resume,
     SetCatheterVolume,
     Stop,
-)
-from itb.telemetry.errors import (
-    AuthenticationFailed,
-    CommandRejected,
-    KeyFileError,
-    LinkRefused,
-    LinkTimeout,
-    SessionClosed,
 )
 from itb.therapy.errors import (
     FlexScheduleError,

@@ -36,7 +36,7 @@ from itb.programmer.cli import (
     wand_factory,
 )
 from itb.programmer.wand import changing
-from itb.telemetry.commands import InfusionChanged, Resume, Stop
+from itb.telemetry.protocol.commands import InfusionChanged, Resume, Stop
 from itb.therapy.units import NL_PER_ML, display, ml_to_nl
 
 emergency_app = typer.Typer(help="Emergency acts: overdose (stop and empty the reservoir), "
