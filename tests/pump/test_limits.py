@@ -131,25 +131,27 @@ TestLimitMachine = LimitMachine.TestCase
 TestLimitMachine.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)
 
 
+def assert_hour_bolus_refused_unchanged(pump: Pump, dose_mcg: int, match: str) -> None:
+    """A bolus of `dose_mcg` over 1 h is refused with `match` and leaves the pump as it was."""
+    state = pump.to_state()
+    with pytest.raises(LimitExceeded, match=match):
+        pump.give_bolus(Fraction(dose_mcg), 3600)
+    assert pump.to_state() == state
+
+
 @pytest.mark.req("REQ-PUMP-LIMITS")
 def test_bolus_above_the_maximum_bolus_is_refused_and_changes_nothing() -> None:
     pump = implant(continuous(300, max_daily=500, max_bolus=40))
     pump.advance(at(hours=1))
-    state = pump.to_state()
-    with pytest.raises(LimitExceeded, match="maximum bolus"):
-        pump.give_bolus(Fraction(41), 3600)
-    assert pump.to_state() == state
+    assert_hour_bolus_refused_unchanged(pump, 41, "maximum bolus")
 
 
 @pytest.mark.req("REQ-PUMP-LIMITS")
 def test_bolus_that_would_exceed_the_daily_maximum_is_refused() -> None:
     pump = implant(continuous(300, max_daily=340, max_bolus=100))
     pump.advance(at(days=1))
-    state = pump.to_state()
     # A bolus replaces the base flow while it runs: 60 mcg over 1 h adds 47.5 mcg net.
-    with pytest.raises(LimitExceeded, match="per 24 h"):
-        pump.give_bolus(Fraction(60), 3600)
-    assert pump.to_state() == state
+    assert_hour_bolus_refused_unchanged(pump, 60, "per 24 h")
     pump.give_bolus(Fraction(40), 3600)  # adds 27.5 mcg net: fits within 340 mcg in 24 h
 
 
