@@ -271,3 +271,22 @@ def test_a_float_bolus_dose_is_refused_as_inexact_not_as_over_the_limit() -> Non
         pump.give_bolus(10.0, 600)  # type: ignore[arg-type]
     assert not isinstance(refusal.value, LimitExceeded)
     assert pump.to_state() == before
+
+
+def test_a_patient_bolus_allowance_right_after_a_full_day_at_the_limit_is_refused() -> None:
+    """Found by TestLimitMachine: a day at 33 mcg/day under a 34 mcg limit, then a program
+    with a 9 mcg patient bolus. The window starting one second after the whole-past one holds
+    almost all of that day plus the allowance (42 mcg), so the program must be refused; it was
+    accepted because only breakpoint windows were checked and the whole-past one is skipped."""
+    pump = Pump.implant("synchromed-ii-40", serial="M", at=START, fill_nl=40_000_000,
+                        concentration_mcg_per_ml=Fraction(500),
+                        program=continuous(33, max_daily=34, max_bolus=60))
+    pump.advance(START + timedelta(days=1))
+    before = pump.to_state()
+    with_bolus = Program(ContinuousTherapy(Fraction(24)), HardLimits(Fraction(34), Fraction(60)),
+                         PatientBolusSettings(Fraction(9), 7200, 1))
+    with pytest.raises(LimitExceeded, match="patient-bolus allowance 9 mcg"):
+        pump.program(with_bolus)
+    assert pump.to_state() == before
+    # The same reduction without the patient bolus stays within the limit and is accepted.
+    pump.program(Program(ContinuousTherapy(Fraction(24)), HardLimits(Fraction(34), Fraction(60))))
