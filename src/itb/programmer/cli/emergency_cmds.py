@@ -13,18 +13,8 @@ import typer
 from rich.text import Text
 
 from itb.programmer import emergency as plans
+from itb.programmer.cli import shell
 from itb.programmer.cli.infusion_cmds import print_infusion
-from itb.programmer.cli.shell import (
-    LINK,
-    Link,
-    YesOpt,
-    agreed,
-    confirm,
-    console,
-    guarded,
-    open_visit,
-    with_link,
-)
 from itb.programmer.refill import catheter_ml as catheter_volume_ml
 from itb.programmer.workflows import emergency_acts
 from itb.programmer.workflows.infusion import is_stopped
@@ -36,31 +26,31 @@ emergency_app = typer.Typer(help="Emergency acts: overdose (stop and empty the r
 
 
 def _print_steps(lines: tuple[str, ...], alarm_word: str) -> None:
-    out = console()
+    out = shell.console()
     for line in lines:
         out.print(Text(line, style="bold red" if line.startswith(alarm_word) else ""))
 
 
 @emergency_app.command()
-@guarded
-@with_link
+@shell.guarded
+@shell.with_link
 def overdose(
     ctx: typer.Context,
     withdrawn_ml: Annotated[str, typer.Option(
         "--withdrawn-ml", help="Volume withdrawn when emptying the reservoir, mL.")],
-    yes: YesOpt = False, link: Link = LINK,
+    yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """Stop the infusion and record the reservoir emptied (nothing added)."""
-    visit = open_visit(ctx, link)
+    visit = shell.open_visit(ctx, link)
     view = visit.read_closed()
     withdrawn_nl = ml_to_nl("withdrawn_ml", withdrawn_ml)
     _print_steps(plans.overdose_steps(view), "Overdose")
     withdrawn = display(Fraction(withdrawn_nl, NL_PER_ML))
-    state = emergency_acts.overdose(visit, view, withdrawn_nl, agreed(
+    state = emergency_acts.overdose(visit, view, withdrawn_nl, shell.agreed(
         f"Stop pump {view.serial} and record the reservoir emptied ({withdrawn} mL "
         "withdrawn)?", yes))
     estimate = display(Fraction(view.reservoir_estimate_nl, NL_PER_ML))
-    out = console()
+    out = shell.console()
     out.print(Text(f"Pump {view.serial}: {state}; reservoir emptied ({withdrawn} mL "
                    "withdrawn) and recorded in the session journal.", style="bold"))
     out.print(Text(f"The pump still counts {estimate} mL in its reservoir (it cannot be "
@@ -69,11 +59,12 @@ def overdose(
 
 
 @emergency_app.command()
-@guarded
-@with_link
-def withdrawal(ctx: typer.Context, yes: YesOpt = False, link: Link = LINK) -> None:
+@shell.guarded
+@shell.with_link
+def withdrawal(ctx: typer.Context, yes: shell.YesOpt = False,
+               link: shell.Link = shell.LINK) -> None:
     """Restore intrathecal baclofen at the previous dose (resume a stopped pump)."""
-    visit = open_visit(ctx, link)
+    visit = shell.open_visit(ctx, link)
     view = visit.read_closed()
     stopped = is_stopped(view.report.infusion.state)
     _print_steps(plans.withdrawal_steps(view, stopped), "Withdrawal")
@@ -81,13 +72,13 @@ def withdrawal(ctx: typer.Context, yes: YesOpt = False, link: Link = LINK) -> No
         emergency_acts.withdrawal_running(visit, view)
         return
     changed = emergency_acts.withdrawal_resume(
-        visit, view, agreed(f"Resume the previous dose on pump {view.serial}?", yes))
+        visit, view, shell.agreed(f"Resume the previous dose on pump {view.serial}?", yes))
     print_infusion(view.serial, changed)
 
 
 @emergency_app.command("cap-bolus")
-@guarded
-@with_link
+@shell.guarded
+@shell.with_link
 def cap_bolus(
     ctx: typer.Context,
     dose: Annotated[str, typer.Option("--dose", help="Intrathecal bolus, mcg (at most 100).")],
@@ -97,17 +88,17 @@ def cap_bolus(
         "--catheter-ml", help="Implanted catheter volume, mL.")] = None,
     catheter_length_cm: Annotated[str | None, typer.Option(
         "--catheter-length-cm", help="Implanted catheter length, cm.")] = None,
-    yes: YesOpt = False, link: Link = LINK,
+    yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """A bolus through the catheter access port: aspirate the dead volume, then inject."""
-    visit = open_visit(ctx, link)
+    visit = shell.open_visit(ctx, link)
     view = visit.read_closed()
     plan = plans.cap_bolus_plan(view, dose_mcg=dose, syringe_mcg_per_ml=syringe_concentration,
                                 catheter_ml=catheter_volume_ml(catheter_ml, catheter_length_cm))
-    out = console()
+    out = shell.console()
     for line in plan.steps():
         out.print(Text(line))
-    confirm(f"Aspirated at least {display(plan.aspirate_ml)} mL and discarded it?", yes)
-    confirm(f"Injected {display(plan.dose_mcg)} mcg ({display(plan.inject_ml)} mL)?", yes)
+    shell.confirm(f"Aspirated at least {display(plan.aspirate_ml)} mL and discarded it?", yes)
+    shell.confirm(f"Injected {display(plan.dose_mcg)} mcg ({display(plan.inject_ml)} mL)?", yes)
     emergency_acts.cap_bolus(visit, view, plan, aspirated=True, injected=True)
     out.print(Text("Recorded. Observe breathing, consciousness and tone.", style="bold"))

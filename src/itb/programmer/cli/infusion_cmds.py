@@ -8,16 +8,7 @@ import typer
 from rich.text import Text
 
 from itb.programmer import render
-from itb.programmer.cli.shell import (
-    LINK,
-    Link,
-    YesOpt,
-    agreed,
-    console,
-    guarded,
-    open_visit,
-    with_link,
-)
+from itb.programmer.cli import shell
 from itb.programmer.workflows import infusion
 from itb.programmer.workflows.infusion import BolusRequest
 from itb.telemetry.commands import InfusionChanged
@@ -30,20 +21,20 @@ STOP_WARNING = ("Warning: stopping intrathecal baclofen abruptly can cause withd
                 "resumption.")
 
 
-@guarded
-@with_link
+@shell.guarded
+@shell.with_link
 def bolus(
     ctx: typer.Context,
     dose: Annotated[str, typer.Option("--dose", help="Bolus dose, mcg.")],
     duration_min: Annotated[str, typer.Option("--duration-min", help="Over how many minutes.")],
-    yes: YesOpt = False, link: Link = LINK,
+    yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """A clinician single bolus, within the program's maximum bolus and 24-hour limit."""
     request = BolusRequest.parse(dose, duration_min)
-    visit = open_visit(ctx, link)
+    visit = shell.open_visit(ctx, link)
     review = infusion.review_bolus(visit, request)
     view = review.view
-    out = console()
+    out = shell.console()
     out.print(Text(f"Bolus {display(request.dose_mcg)} mcg ({render.ml(review.volume_nl)} at "
                    f"{display(view.concentration_mcg_per_ml)} mcg/mL) over "
                    f"{display(request.minutes)} min; with the program's "
@@ -51,36 +42,36 @@ def bolus(
                    f"{display(review.daily_mcg + request.dose_mcg)} mcg (hard limit "
                    f"{display(review.max_daily_mcg)} mcg)."))
     echo = infusion.give_bolus(visit, review,
-                               agreed(f"Give this bolus now on pump {view.serial}?", yes))
+                               shell.agreed(f"Give this bolus now on pump {view.serial}?", yes))
     out.print(Text(f"Bolus running: {display(echo.dose_mcg)} mcg "
                    f"({render.ml(echo.volume_nl)}) from {render.when(echo.starts)} to "
                    f"{render.when(echo.ends)}.", style="bold green"))
 
 
 def print_infusion(serial: str, changed: InfusionChanged) -> None:
-    console().print(Text(f"Pump {serial}: {changed.state} since {render.when(changed.at)}.",
-                         style="bold"))
+    shell.console().print(Text(f"Pump {serial}: {changed.state} since {render.when(changed.at)}.",
+                               style="bold"))
 
 
-@guarded
-@with_link
-def stop(ctx: typer.Context, yes: YesOpt = False, link: Link = LINK) -> None:
+@shell.guarded
+@shell.with_link
+def stop(ctx: typer.Context, yes: shell.YesOpt = False, link: shell.Link = shell.LINK) -> None:
     """Stop the infusion (the pump keeps its minimum rate). Beware withdrawal."""
-    visit = open_visit(ctx, link)
+    visit = shell.open_visit(ctx, link)
     view = visit.read_closed()
-    console().print(Text(STOP_WARNING, style="bold red"))
+    shell.console().print(Text(STOP_WARNING, style="bold red"))
     changed = infusion.stop_infusion(
-        visit, view, agreed(f"Stop the infusion on pump {view.serial}?", yes))
+        visit, view, shell.agreed(f"Stop the infusion on pump {view.serial}?", yes))
     print_infusion(view.serial, changed)
 
 
-@guarded
-@with_link
-def resume(ctx: typer.Context, yes: YesOpt = False, link: Link = LINK) -> None:
+@shell.guarded
+@shell.with_link
+def resume(ctx: typer.Context, yes: shell.YesOpt = False, link: shell.Link = shell.LINK) -> None:
     """Resume the programmed therapy after a stop."""
-    visit = open_visit(ctx, link)
+    visit = shell.open_visit(ctx, link)
     view = visit.read_closed()
-    console().print(Text(f"Resume: {render.program_line(view.program)}."))
+    shell.console().print(Text(f"Resume: {render.program_line(view.program)}."))
     changed = infusion.resume_infusion(
-        visit, view, agreed(f"Resume the program on pump {view.serial}?", yes))
+        visit, view, shell.agreed(f"Resume the program on pump {view.serial}?", yes))
     print_infusion(view.serial, changed)

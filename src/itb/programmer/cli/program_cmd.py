@@ -11,16 +11,7 @@ from rich.text import Text
 
 from itb.errors import InvalidInput
 from itb.programmer import render
-from itb.programmer.cli.shell import (
-    LINK,
-    Link,
-    YesOpt,
-    agreed,
-    console,
-    guarded,
-    open_visit,
-    with_link,
-)
+from itb.programmer.cli import shell
 from itb.programmer.programming import patient_facts
 from itb.programmer.workflows.program_change import (
     ProgramChange,
@@ -56,15 +47,15 @@ def _answers(review: ProgramReview, confirm_large_decrease: bool, yes: bool) -> 
     or an answer to this question is."""
     large_ok, confirmed = confirm_large_decrease, True
     if review.large_decrease and not large_ok and not yes:
-        large_ok = confirmed = agreed(
+        large_ok = confirmed = shell.agreed(
             "This large decrease can bring on withdrawal. Confirm the large decrease?", False)
     if confirmed:
-        confirmed = agreed(f"Send this program to pump {review.view.serial}?", yes)
+        confirmed = shell.agreed(f"Send this program to pump {review.view.serial}?", yes)
     return confirmed, large_ok
 
 
-@guarded
-@with_link
+@shell.guarded
+@shell.with_link
 def program(
     ctx: typer.Context,
     daily_dose: Annotated[str | None, typer.Option(
@@ -100,7 +91,7 @@ def program(
     cancel_bridge_reason: Annotated[str | None, typer.Option(
         "--cancel-bridge-reason",
         help="End a running bridge bolus now, and why (default: it runs to its end).")] = None,
-    yes: YesOpt = False, link: Link = LINK,
+    yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """Preview a new dose or flex schedule, check it, confirm, send it and verify the echo."""
     request = _request(origin, age_years, phase, pediatric_rule, daily_dose, flex,
@@ -108,9 +99,9 @@ def program(
     request = replace(request, override_reason=override_reason, response=response,
                       catheter_checked=catheter_checked,
                       cancel_bridge_reason=cancel_bridge_reason)
-    change = ProgramChange(open_visit(ctx, link), request)
+    change = ProgramChange(shell.open_visit(ctx, link), request)
     review = change.review()
-    out = console()
+    out = shell.console()
     out.print(render.preview(review.preview))
     change.check(review)
     confirmed, large_ok = _answers(review, confirm_large_decrease, yes)

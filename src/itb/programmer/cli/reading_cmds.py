@@ -12,50 +12,40 @@ from rich.text import Text
 
 from itb.errors import InvalidInput
 from itb.programmer import render
-from itb.programmer.cli.shell import (
-    LINK,
-    JsonOpt,
-    Link,
-    console,
-    guarded,
-    open_visit,
-    parse_instant,
-    require_file_path,
-    whole_number,
-    with_link,
-)
+from itb.programmer.cli import shell
 from itb.programmer.journal import require_journal
 from itb.programmer.view import view_to_json
 from itb.programmer.workflows import reading
 from itb.programmer.workflows.reading import LogPage, LogQuery, iso
 
 
-@guarded
-@with_link
-def interrogate(ctx: typer.Context, as_json: JsonOpt = False, link: Link = LINK) -> None:
+@shell.guarded
+@shell.with_link
+def interrogate(ctx: typer.Context, as_json: shell.JsonOpt = False,
+                link: shell.Link = shell.LINK) -> None:
     """Read the pump: identity, battery and ERI date, reservoir, program, alarms, alarm date."""
-    result = reading.interrogate(open_visit(ctx, link))
+    result = reading.interrogate(shell.open_visit(ctx, link))
     if as_json:
         typer.echo(json.dumps(result.data, indent=2))
         return
-    console().print(render.interrogation(result.view))
+    shell.console().print(render.interrogation(result.view))
 
 
-@guarded
-@with_link
+@shell.guarded
+@shell.with_link
 def alarms(
     ctx: typer.Context,
     ack: Annotated[str | None, typer.Option(
         "--ack", help="Acknowledge (silence) one alarm kind, or 'all'.")] = None,
-    as_json: JsonOpt = False, link: Link = LINK,
+    as_json: shell.JsonOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """List the pump's alarms; --ack KIND silences one kind (--ack all: every sounding one)."""
-    result = reading.alarms(open_visit(ctx, link), ack)
+    result = reading.alarms(shell.open_visit(ctx, link), ack)
     data = view_to_json(result.view)["alarms"]
     if as_json:
         typer.echo(json.dumps({"alarms": data, "silenced": result.silenced}, indent=2))
         return
-    out = console()
+    out = shell.console()
     if result.silenced is not None:
         out.print(Text(f"{result.silenced} sounding alarm(s) silenced; they sound again later "
                        "if the cause remains."))
@@ -64,17 +54,17 @@ def alarms(
 
 def _log_query(kind: list[str] | None, since: str | None, until: str | None, page_text: str,
                page_size_text: str) -> LogQuery:
-    page = whole_number("--page", page_text, 1, 10**12, "a page number, 1 or more")
-    page_size = whole_number("--page-size", page_size_text, 1, 500, "1 to 500 entries")
-    start = None if since is None else parse_instant("--since", since)
-    end = None if until is None else parse_instant("--until", until)
+    page = shell.whole_number("--page", page_text, 1, 10**12, "a page number, 1 or more")
+    page_size = shell.whole_number("--page-size", page_size_text, 1, 500, "1 to 500 entries")
+    start = None if since is None else shell.parse_instant("--since", since)
+    end = None if until is None else shell.parse_instant("--until", until)
     if start is not None and end is not None and end < start:
         raise InvalidInput("--until", until, f"not before --since {since}")
     return LogQuery(tuple(kind or ()), start, end, page, page_size)
 
 
-@guarded
-@with_link
+@shell.guarded
+@shell.with_link
 def log(
     ctx: typer.Context,
     kind: Annotated[list[str] | None, typer.Option(
@@ -86,11 +76,11 @@ def log(
     page_text: Annotated[str, typer.Option("--page", help="Page, 1 = newest.")] = "1",
     page_size_text: Annotated[str, typer.Option("--page-size", help="Entries per page, 1 to "
                                                 "500.")] = "20",
-    as_json: JsonOpt = False, link: Link = LINK,
+    as_json: shell.JsonOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """The pump's event log as a paged table, newest first, filtered by kind and time."""
     query = _log_query(kind, since, until, page_text, page_size_text)
-    page = reading.read_log(open_visit(ctx, link), query)
+    page = reading.read_log(shell.open_visit(ctx, link), query)
     if as_json:
         typer.echo(json.dumps({
             "page": query.page, "pages": page.pages, "matching": page.matching,
@@ -112,7 +102,7 @@ def _print_log(page: LogPage) -> None:
         details = ", ".join(f"{d.key}={d.value}" for d in entry.details)
         table.add_row(str(entry.index), render.when(entry.time), entry.kind,
                       details if len(details) <= 160 else details[:157] + "...")
-    out = console()
+    out = shell.console()
     out.print(table)
     if query.kinds and not page.matching:
         present = sorted({e.kind for e in view.log})
@@ -123,14 +113,14 @@ def _print_log(page: LogPage) -> None:
                        "ring.", style="yellow"))
 
 
-@guarded
-@with_link
+@shell.guarded
+@shell.with_link
 def report(
     ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
     pdf_file: Annotated[Path | None, typer.Option(
         "--pdf", help="Also write the report as a PDF.")] = None,
-    link: Link = LINK,
+    link: shell.Link = shell.LINK,
     all_sessions: Annotated[bool, typer.Option(
         "--all", help="Every session in the journal (default: the latest visit).")] = False,
 ) -> None:
@@ -138,11 +128,11 @@ def report(
     interrogation: the latest session (visit) by default, every session with --all."""
     from itb.programmer.cli.report_files import write_report
 
-    require_file_path("--out", out_file)
+    shell.require_file_path("--out", out_file)
     if pdf_file is not None:
-        require_file_path("--pdf", pdf_file)
+        shell.require_file_path("--pdf", pdf_file)
     require_journal(link.session_file)
-    data = reading.report_data(open_visit(ctx, link), all_sessions)
+    data = reading.report_data(shell.open_visit(ctx, link), all_sessions)
     write_report(data, out_file, pdf_file, str(link.session_file))
     typer.echo(str(out_file))
     if pdf_file is not None:

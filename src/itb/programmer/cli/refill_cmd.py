@@ -10,17 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from itb.programmer import render
-from itb.programmer.cli.shell import (
-    LINK,
-    Link,
-    YesOpt,
-    agreed,
-    ask_value,
-    console,
-    guarded,
-    open_visit,
-    with_link,
-)
+from itb.programmer.cli import shell
 from itb.programmer.refill import KNOWN_BRANDS
 from itb.programmer.workflows.refill_wizard import DrugAnswers, DrugPut, RefillWizard
 from itb.therapy.bridge import BridgeBolus
@@ -64,10 +54,10 @@ def _first_steps(out: Console, wizard: RefillWizard, yes: bool, withdrawn_ml: st
                    f"mcg/mL; reservoir estimate "
                    f"{render.reservoir_estimate(view.reservoir_estimate_nl)}; "
                    f"program {render.program_line(view.program)}."))
-    wizard.confirm_pump(agreed(f"Is this the patient's pump (serial {view.serial})?", yes))
+    wizard.confirm_pump(shell.agreed(f"Is this the patient's pump (serial {view.serial})?", yes))
     _step(out, 2, "withdraw the residual and compare")
-    withdrawn_text = ask_value("Volume withdrawn from the reservoir (mL)", withdrawn_ml,
-                               scripted=yes, flag="--withdrawn-ml")
+    withdrawn_text = shell.ask_value("Volume withdrawn from the reservoir (mL)", withdrawn_ml,
+                                     scripted=yes, flag="--withdrawn-ml")
     residual = wizard.check_residual(withdrawn_text)
     out.print(Text(f"Withdrawn {render.ml(residual.withdrawn_nl)}, expected "
                    f"{render.ml(residual.expected_nl)}: difference "
@@ -81,16 +71,16 @@ def _drug_answers(wizard: RefillWizard, yes: bool, drug: str | None,
     """Step 3's questions: each asked only when its flag is not given (defaults under --yes):
     (drug, concentration, prescribed concentration, volume added)."""
     conc_now = display(wizard.concentration_now)
-    brand = ask_value("Drug (" + " or ".join(KNOWN_BRANDS) + ")", drug, KNOWN_BRANDS[0],
-                      scripted=yes, flag="--drug")
-    conc_text = ask_value("Concentration (mcg/mL)", concentration, conc_now, scripted=yes,
-                          flag="--concentration")
+    brand = shell.ask_value("Drug (" + " or ".join(KNOWN_BRANDS) + ")", drug, KNOWN_BRANDS[0],
+                            scripted=yes, flag="--drug")
+    conc_text = shell.ask_value("Concentration (mcg/mL)", concentration, conc_now, scripted=yes,
+                                flag="--concentration")
     if prescribed is None and (yes or concentration is not None):
         prescribed = conc_now
-    prescribed = ask_value("Prescribed concentration (mcg/mL)", prescribed, conc_now,
-                           scripted=yes, flag="--prescribed-concentration")
-    added = ask_value("Volume added to the reservoir (mL)", added_ml, scripted=yes,
-                      flag="--added-ml")
+    prescribed = shell.ask_value("Prescribed concentration (mcg/mL)", prescribed, conc_now,
+                                 scripted=yes, flag="--prescribed-concentration")
+    added = shell.ask_value("Volume added to the reservoir (mL)", added_ml, scripted=yes,
+                            flag="--added-ml")
     return brand, conc_text, prescribed, added
 
 
@@ -102,8 +92,8 @@ def _last_steps(out: Console, wizard: RefillWizard, yes: bool, catheter_ml: str 
     _step(out, 4, "concentration change")
     if wizard.needs_bridge:
         if catheter_ml is None and catheter_length_cm is None and not yes:
-            catheter_length_cm = ask_value("Implanted catheter length (cm)", None,
-                                           flag="--catheter-length-cm")
+            catheter_length_cm = shell.ask_value("Implanted catheter length (cm)", None,
+                                                 flag="--catheter-length-cm")
         bridge = wizard.plan_bridge(catheter_ml, catheter_length_cm)
         assert bridge is not None
         out.print(Text(_bridge_line(wizard, drug, bridge)))
@@ -114,7 +104,7 @@ def _last_steps(out: Console, wizard: RefillWizard, yes: bool, catheter_ml: str 
     for line in render.projection_lines(wizard.projection()):
         out.print(Text("If confirmed: " + line))
     assert wizard.residual is not None
-    updated = wizard.update(agreed(
+    updated = wizard.update(shell.agreed(
         f"Update pump {view.serial}: withdrawn {render.ml(wizard.residual.withdrawn_nl)}, added "
         f"{render.ml(drug.fill.fill_nl)} of {display(drug.concentration_mcg_per_ml)} mcg/mL"
         + (", with bridge bolus" if wizard.bridge else "") + "?", yes))
@@ -130,8 +120,8 @@ def _last_steps(out: Console, wizard: RefillWizard, yes: bool, catheter_ml: str 
     wizard.write_record()
 
 
-@guarded
-@with_link
+@shell.guarded
+@shell.with_link
 def refill(
     ctx: typer.Context,
     withdrawn_ml: Annotated[str | None, Opt(
@@ -166,13 +156,13 @@ def refill(
         "--wasted-ml", help="Volume wasted, mL (default: the withdrawn residual).")] = None,
     pocket_skin_check: Annotated[str | None, Opt(
         "--pocket-skin-check", help="Findings of the pocket and skin check.")] = None,
-    yes: YesOpt = False, link: Link = LINK,
+    yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """The refill wizard, step by step; every answer can be given as a flag."""
     # The pump is read once; the session is closed while the clinician works through the
     # steps (no idle timeout to race); step 5 opens a new one and checks nothing changed.
-    wizard = RefillWizard.start(open_visit(ctx, link))
-    out = console()
+    wizard = RefillWizard.start(shell.open_visit(ctx, link))
+    out = shell.console()
     _first_steps(out, wizard, yes, withdrawn_ml)
     _step(out, 3, "the drug put in")
     answers = DrugAnswers(*_drug_answers(wizard, yes, drug, concentration,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itb.programmer.cli.shell import write_whole
+from itb.programmer.cli import shell
 from itb.programmer.report import render_report, write_pdf
 from itb.programmer.workflows.reading import ReportData
 
@@ -14,8 +14,8 @@ def write_report(data: ReportData, out_file: Path, pdf_file: Path | None,
                  session_file: str) -> None:
     html = render_report(data.view, data.entries, generated_at=data.generated_at,
                          session_file=session_file)
-    write_whole("--out", out_file, lambda tmp: tmp.write_text(html, encoding="utf-8"))
+    shell.write_whole("--out", out_file, lambda tmp: tmp.write_text(html, encoding="utf-8"))
     if pdf_file is not None:
-        write_whole("--pdf", pdf_file, lambda tmp: write_pdf(
+        shell.write_whole("--pdf", pdf_file, lambda tmp: write_pdf(
             data.view, data.entries, tmp, generated_at=data.generated_at,
             session_file=session_file))
