@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from itb.pump.catalogue import MODELS
 from itb.sim.programs import build_program, scaled_program
-from itb.sim.scenario import ProgramSpec
+from itb.sim.schema import ProgramSpec
 from itb.sim.screening import ashworth_grade, penn_score
 from itb.therapy.flex import make_schedule, seconds_to_deliver
 
@@ -88,7 +88,7 @@ def test_first_screening_bolus_agrees_with_the_patient_models_own_judgement(
     from itb.physiology import Patient, PatientParameters
     from itb.physiology.response import SpasticityResponse
     from itb.physiology.screening import screening_response
-    from itb.sim.scenario import ScreeningSection
+    from itb.sim.schema import ScreeningSection
     from itb.sim.screening import run_screening
 
     params = PatientParameters(response=SpasticityResponse(ec50_initial_mcg_per_ml=ec50,

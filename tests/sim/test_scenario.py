@@ -136,7 +136,7 @@ def test_every_problem_is_listed() -> None:
 
 
 def test_binary_floats_never_enter_exact_fields() -> None:
-    from itb.sim.scenario import ScenarioFile
+    from itb.sim.schema import ScenarioFile
 
     with pytest.raises(ValueError, match="exact number"):
         ScenarioFile.model_validate({

@@ -9,10 +9,11 @@
 See docs/sim.md for the scenario format and the outputs; `itb sim run` is the CLI.
 """
 
+from itb.sim.parser import parse_scenario
 from itb.sim.patients import build_patient
 from itb.sim.plots import render_png
 from itb.sim.runner import SimulationResult, run_scenario
-from itb.sim.scenario import Scenario, ScenarioError, parse_scenario
+from itb.sim.scenario import Scenario, ScenarioError
 from itb.sim.summary import pump_facts_at, summarize
 from itb.sim.timeline import build_timeline
 

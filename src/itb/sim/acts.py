@@ -1,5 +1,7 @@
-"""Emergency and clinic acts in a scenario's timeline (issues 16.4, 16.17, 16.9).
+"""The clinic's acts in a scenario's timeline, one function per kind of entry (issues
+16.4, 16.17, 16.9); refills are `itb.sim.refill_visit`, programs `Clinic.reprogram`.
 
+- `bolus`, `catheter_revision`, `acknowledge_alarms`: the pump's own acts.
 - `stop`, `resume`: the pump's own acts. After a long gap without drug the simulated
   clinic does not restart the old dose: the labeling's overdose section asks for special
   attention "during re-introduction of intrathecal baclofen after a period of interruption
@@ -16,29 +18,32 @@
   treatment; oral baclofen alone is unreliable, issue 16.17).
 - `patient_call`: symptoms reported by phone; the summary triages them.
 
-Sans-IO like the runner: these functions act on the run's pump and record events.
+Sans-IO like the runner: each function takes the clinic, the time and the entry (and the
+entry's label for messages), acts on the pump and records events; the pump may refuse
+(`ItbError`, reported by the runner).
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
 
-from itb.sim.programs import build_program, scaled_program
-from itb.sim.scenario import (
+from itb.sim.agenda import RetitrateStep
+from itb.sim.clinic import Clinic
+from itb.sim.programs import BuiltProgram, build_program, scaled_program
+from itb.sim.schema import (
     AccessPortBolusEvent,
+    AcknowledgeEvent,
+    BolusEvent,
+    CatheterRevisionEvent,
     EmptyReservoirEvent,
     PatientCallEvent,
+    ProgramEvent,
     ResumeEvent,
     StopEvent,
+    TitrateEvent,
 )
 from itb.therapy.units import NL_PER_ML, display
 
-if TYPE_CHECKING:
-    from itb.sim.runner import _Run
-
-ACT_EVENTS = (StopEvent, ResumeEvent, EmptyReservoirEvent, AccessPortBolusEvent,
-              PatientCallEvent)
 # A gap this long without drug makes the clinic re-titrate (*unconfirmed*: tolerance fades
 # with the 7-day adaptation time constant of the patient model, so after 4 days over 40 %
 # of it is gone).
@@ -50,92 +55,115 @@ RETITRATE_STEP_PERCENT = Fraction(20)
 DAY_S = 86_400
 
 
-def handle(run: _Run, when: int, event: Any) -> None:
-    """Carry out one act event (the pump may refuse: ItbError, reported by the caller)."""
-    pump = run.pump
-    assert pump is not None
-    if isinstance(event, StopEvent):
-        pump.stop()
-        run.gap_since_s = when if run.gap_since_s is None else run.gap_since_s
-        run.note(when, "clinic", "pump_stopped", "the pump runs at its minimum rate")
-    elif isinstance(event, EmptyReservoirEvent):
-        left_nl = pump.physical.reservoir_nl  # what the syringe draws out
-        pump.refill(added_nl=0, concentration_mcg_per_ml=pump.concentration_mcg_per_ml)
-        run.gap_since_s = when if run.gap_since_s is None else run.gap_since_s
-        run.note(when, "clinic", "reservoir_emptied",
-                 f"{display(Fraction(left_nl, NL_PER_ML))} mL withdrawn and discarded")
-    elif isinstance(event, ResumeEvent):
-        resume(run, when, event)
-    elif isinstance(event, AccessPortBolusEvent):
-        run.history.access_port.append((when, event.dose_mcg))
-        run.program_changes_s.append(when)
-        run.note(when, "clinic", "access_port_bolus",
-                 f"{display(event.dose_mcg)} mcg injected through the catheter access port "
-                 "into the CSF")
-    elif isinstance(event, PatientCallEvent):
-        run.calls.append((when, tuple(event.symptoms)))
-        run.note(when, "patient", "patient_call", ", ".join(event.symptoms))
+def reprogram(clinic: Clinic, when: int, event: ProgramEvent | TitrateEvent, label: str) -> None:
+    clinic.reprogram(when, event)
 
 
-def resume(run: _Run, when: int, event: ResumeEvent) -> None:
-    pump = run.pump
-    assert pump is not None and run.built is not None
-    gap = None if run.gap_since_s is None else when - run.gap_since_s
+def bolus(clinic: Clinic, when: int, event: BolusEvent, label: str) -> None:
+    clinic.pump.give_bolus(event.dose_mcg, event.duration_min * 60)
+    clinic.journal.program_changes_s.append(when)
+    clinic.note(when, "clinic", "bolus",
+                f"{display(event.dose_mcg)} mcg over {event.duration_min} min")
+
+
+def revise_catheter(clinic: Clinic, when: int, event: CatheterRevisionEvent,
+                    label: str) -> None:
+    volume_ml = event.catheter_volume_ml or clinic.spec.implant.catheter_volume_ml
+    clinic.pump.revise_catheter(int(volume_ml * NL_PER_ML))
+    # Prime the new catheter's volume only: the pump tubing still holds drug, and priming
+    # it too would push it out as an unintended bolus.
+    clinic.pump.prime(int(volume_ml * NL_PER_ML))
+    clinic.note(when, "clinic", "catheter_revision",
+                f"new catheter {display(volume_ml)} mL, primed")
+
+
+def acknowledge(clinic: Clinic, when: int, event: AcknowledgeEvent, label: str) -> None:
+    count = clinic.pump.acknowledge_alarm()
+    clinic.note(when, "clinic", "alarms_acknowledged", f"{count} silenced")
+
+
+def stop(clinic: Clinic, when: int, event: StopEvent, label: str) -> None:
+    clinic.pump.stop()
+    clinic.gap_since_s = when if clinic.gap_since_s is None else clinic.gap_since_s
+    clinic.note(when, "clinic", "pump_stopped", "the pump runs at its minimum rate")
+
+
+def empty_reservoir(clinic: Clinic, when: int, event: EmptyReservoirEvent, label: str) -> None:
+    pump = clinic.pump
+    left_nl = pump.physical.reservoir_nl  # what the syringe draws out
+    pump.refill(added_nl=0, concentration_mcg_per_ml=pump.concentration_mcg_per_ml)
+    clinic.gap_since_s = when if clinic.gap_since_s is None else clinic.gap_since_s
+    clinic.note(when, "clinic", "reservoir_emptied",
+                f"{display(Fraction(left_nl, NL_PER_ML))} mL withdrawn and discarded")
+
+
+def access_port_bolus(clinic: Clinic, when: int, event: AccessPortBolusEvent,
+                      label: str) -> None:
+    clinic.recorder.history.access_port.append((when, event.dose_mcg))
+    clinic.journal.program_changes_s.append(when)
+    clinic.note(when, "clinic", "access_port_bolus",
+                f"{display(event.dose_mcg)} mcg injected through the catheter access port "
+                "into the CSF")
+
+
+def patient_call(clinic: Clinic, when: int, event: PatientCallEvent, label: str) -> None:
+    clinic.journal.calls.append((when, tuple(event.symptoms)))
+    clinic.note(when, "patient", "patient_call", ", ".join(event.symptoms))
+
+
+def resume(clinic: Clinic, when: int, event: ResumeEvent, label: str) -> None:
+    pump = clinic.pump
+    gap = None if clinic.gap_since_s is None else when - clinic.gap_since_s
     retitrate = event.retitrate == "yes" or (
         event.retitrate == "auto" and gap is not None and gap >= RETITRATE_AFTER_S)
-    run.gap_since_s = None
+    clinic.gap_since_s = None
     conc = pump.concentration_mcg_per_ml
-    target = run.built if event.program is None else build_program(
+    target = clinic.program if event.program is None else build_program(
         event.program, pump.model, conc, when)
     if not retitrate:
         if event.program is None:
             pump.resume()
         else:
-            pump.program(target.program)  # a new program also ends the stop
-            run.built = target
-            run.last_dose_change_s = when
-            run.program_changes_s.append(when)
-            run.plan(when)
-        run.note(when, "clinic", "pump_resumed",
-                 f"{display(target.daily_dose_mcg)} mcg/day at once")
+            _enter(clinic, when, target)  # a new program also ends the stop
+            clinic.plan(when)
+        clinic.note(when, "clinic", "pump_resumed",
+                    f"{display(target.daily_dose_mcg)} mcg/day at once")
         return
     start_spec = scaled_program(target.spec, (RESTART_SHARE - 1) * 100, conc)
     built = build_program(start_spec, pump.model, conc, when)
-    pump.program(built.program)  # a new program also ends the stop
-    run.retitrate_target = target
-    run.built = built
-    run.last_dose_change_s = when
-    run.program_changes_s.append(when)
+    _enter(clinic, when, built)  # a new program also ends the stop
+    clinic.retitrate_target = target
     days = "" if gap is None else f" after {display(Fraction(gap, DAY_S), 1)} days without drug"
-    run.note(when, "clinic", "restart_retitrated",
-             f"{display(built.daily_dose_mcg)} mcg/day{days}, stepping up "
-             f"{display(RETITRATE_STEP_PERCENT)} % a day to {display(target.daily_dose_mcg)}")
-    run.plan(when)
-    run.push(when + DAY_S, 2, "retitrate_step", None)
+    clinic.note(when, "clinic", "restart_retitrated",
+                f"{display(built.daily_dose_mcg)} mcg/day{days}, stepping up "
+                f"{display(RETITRATE_STEP_PERCENT)} % a day to {display(target.daily_dose_mcg)}")
+    clinic.plan(when)
+    clinic.agenda.schedule(when + DAY_S, RetitrateStep())
 
 
-def retitrate_step(run: _Run, when: int) -> None:
+def retitrate_step(clinic: Clinic, when: int) -> None:
     """One daily step of the restart toward the old dose (rounded down by the firmware)."""
-    pump = run.pump
-    target = run.retitrate_target
-    assert pump is not None and run.built is not None
+    target = clinic.retitrate_target
     if target is None:
         return
-    current = run.built.daily_dose_mcg
-    conc = pump.concentration_mcg_per_ml
-    step = min(RETITRATE_STEP_PERCENT, (target.daily_dose_mcg / current - 1) * 100)
+    current = clinic.program
+    conc = clinic.pump.concentration_mcg_per_ml
+    step = min(RETITRATE_STEP_PERCENT, (target.daily_dose_mcg / current.daily_dose_mcg - 1) * 100)
     spec = target.spec if step < RETITRATE_STEP_PERCENT else scaled_program(
-        run.built.spec, step, conc)
-    built = build_program(spec, pump.model, conc, when)
-    pump.program(built.program)
-    run.built = built
-    run.last_dose_change_s = when
-    run.program_changes_s.append(when)
-    run.note(when, "clinic", "program", f"{display(built.daily_dose_mcg)} mcg/day (restart "
-             "titration step)")
+        current.spec, step, conc)
+    built = build_program(spec, clinic.pump.model, conc, when)
+    _enter(clinic, when, built)
+    clinic.note(when, "clinic", "program", f"{display(built.daily_dose_mcg)} mcg/day (restart "
+                "titration step)")
     if built.daily_dose_mcg >= target.daily_dose_mcg:
-        run.retitrate_target = None
-        run.plan(when)
+        clinic.retitrate_target = None
+        clinic.plan(when)
         return
-    run.plan(when)
-    run.push(when + DAY_S, 2, "retitrate_step", None)
+    clinic.plan(when)
+    clinic.agenda.schedule(when + DAY_S, RetitrateStep())
+
+
+def _enter(clinic: Clinic, when: int, built: BuiltProgram) -> None:
+    """A restart's program: sent, and counted as a dose change whatever its dose."""
+    clinic.enter(when, built)
+    clinic.last_dose_change_s = when

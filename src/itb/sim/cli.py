@@ -19,9 +19,10 @@ from rich.table import Table
 
 from itb.cli_errors import refuse
 from itb.errors import ItbError
+from itb.sim.parser import parse_scenario
 from itb.sim.plots import render_png
 from itb.sim.runner import run_scenario
-from itb.sim.scenario import Scenario, ScenarioError, parse_scenario
+from itb.sim.scenario import Scenario, ScenarioError
 from itb.sim.summary import summarize
 from itb.sim.timeline import build_timeline
 

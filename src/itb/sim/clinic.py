@@ -1,5 +1,12 @@
-"""The simulated clinic sees the patient: the patient model is fed in pieces, and the clinic
-checks the response before a dose increase (issue 16.15).
+"""The simulated clinic: the part of a run that plans refills, enters programs and checks
+the patient's response before a dose increase (issue 16.15).
+
+The clinic works from what it can know: the pump's estimate of its reservoir (belief),
+the therapy rules (`itb.therapy.plan_refill`, the labeled titration steps) and the
+patient it examines. The timeline's other acts (refills, stops, replacements) are
+functions over a `Clinic` in their own modules (`refill_visit`, `acts`, `implant`).
+
+The response check:
 
 A poor response to rising doses prompts a pump and catheter check before the next
 increase (issue 16.15; Saulino et al., "Best practices for intrathecal baclofen therapy:
@@ -18,38 +25,26 @@ clinic choices.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
-from itb.physiology import DrugDelivery, Patient, PatientTrace, Route
+from itb.errors import InvalidInput
 from itb.pump import Pump
+from itb.pump.catalogue import MODELS, PumpModel
 from itb.pump.physical import DISCONNECTED, OCCLUDED, PARTIAL_OCCLUSION
+from itb.sim.agenda import Agenda, PlannedRefill
+from itb.sim.patient_feed import PatientFeed
+from itb.sim.programs import BuiltProgram, build_program, check_dose_change, scaled_program
+from itb.sim.recorder import PumpRecorder
+from itb.sim.records import Journal
+from itb.sim.scenario import Scenario, utc
+from itb.sim.schema import ProgramEvent, TitrateEvent
+from itb.therapy.refill import RefillPlan, plan_refill
 from itb.therapy.units import NL_PER_ML, display
 
-if TYPE_CHECKING:
-    from itb.pump.pump import DeliverySegment
-    from itb.sim.runner import _Run
 
-SAMPLE_S = 300  # the timeline's resolution: 5 minutes
+def ml(volume_nl: int) -> Fraction:
+    return Fraction(volume_nl, NL_PER_ML)
 
-
-def _dt(seconds_utc: int) -> datetime:
-    return datetime.fromtimestamp(seconds_utc, tz=UTC)
-
-
-def exact_mcg(segments: list[DeliverySegment]) -> list[Fraction]:
-    """The exact drug in each segment (a run has few concentrations: each is split into
-    numerator and denominator once, so each amount is one Fraction construction)."""
-    parts: dict[Fraction, tuple[int, int]] = {}
-    out = []
-    for segment in segments:
-        conc = segment.mcg_per_ml
-        pair = parts.get(conc)
-        if pair is None:
-            pair = parts[conc] = (conc.numerator, conc.denominator * NL_PER_ML)
-        out.append(Fraction(segment.volume_nl * pair[0], pair[1]))
-    return out
 
 POOR_RESPONSE_DOSE_RISE = Fraction(6, 5)
 POOR_RESPONSE_WINDOW_S = 14 * 86_400
@@ -99,59 +94,116 @@ def check_pump_and_catheter(pump: Pump) -> str | None:
     return "; ".join(found) or None
 
 
-def feed_patient(run: _Run, patient: Patient, end_s: int) -> PatientTrace:
-    """The patient under all the drug that truly arrived and was not yet given to them
-    (`observe` gives it in pieces when the clinic examines the patient), in one
-    closed-form pass; splitting a pass gives the same samples."""
-    h = run.history
-    now_s = int(patient.now.timestamp())
-    deliveries: list[DrugDelivery] = []
-    for slot, (segments, route) in enumerate(((h.csf, Route.CSF), (h.leak, Route.POCKET))):
-        # Drug that leaks out of a disconnected or broken catheter goes into the tissue
-        # around it, from where it is absorbed like a pocket deposit.
-        fresh = segments[run.fed[slot]:]
-        run.fed[slot] = len(segments)
-        for segment, mcg in zip(fresh, exact_mcg(fresh), strict=True):
-            if segment.start_s >= now_s:
-                deliveries.append(DrugDelivery(_dt(segment.start_s), _dt(segment.end_s),
-                                               mcg, route))
-    for deposit in h.deposits[run.fed[2]:]:
-        if deposit.time_s >= now_s:
-            at = _dt(deposit.time_s)
-            deliveries.append(DrugDelivery(at, at, deposit.mcg, Route.POCKET))
-    run.fed[2] = len(h.deposits)
-    for time_s, mcg in h.access_port[run.fed[3]:]:
-        if time_s >= now_s:
-            at = _dt(time_s)
-            deliveries.append(DrugDelivery(at, at, mcg, Route.CSF))
-    run.fed[3] = len(h.access_port)
-    return patient.advance(_dt(end_s), deliveries, sample_every_s=SAMPLE_S)
+class Clinic:
+    """The clinic's state between acts: the program in force, when the dose last changed,
+    a stop's start, a restart titration's target and the dose increases given."""
 
-def observe(run: _Run, when: int) -> float:
-    """The clinic examines the patient now: the Modified Ashworth score (the patient
-    model is brought up to now with what has truly arrived)."""
-    patient = run.patient
-    assert patient is not None
-    if when > int(patient.now.timestamp()):
-        run.patient_traces.append(feed_patient(run, patient, when))
-    return patient.state_at(_dt(when)).ashworth
+    def __init__(self, scenario: Scenario, recorder: PumpRecorder, journal: Journal,
+                 patient: PatientFeed, agenda: Agenda) -> None:
+        self.scenario = scenario
+        self.spec = scenario.spec
+        self.model: PumpModel = MODELS[self.spec.pump.model]
+        self.recorder = recorder
+        self.journal = journal
+        self.patient = patient
+        self.agenda = agenda
+        self.built: BuiltProgram | None = None  # the program in force
+        self.auto_generation = 0  # the latest refill plan's number (PlannedRefill)
+        self.pump_count = 0
+        self.last_dose_change_s = scenario.implant_s
+        self.gap_since_s: int | None = None  # the pump stopped or emptied (sim.acts)
+        self.retitrate_target: BuiltProgram | None = None
+        self.increases: list[Increase] = []
 
-def response_check(run: _Run, when: int, proposed: Fraction) -> bool:
-    """Before an increase: on a poor response to rising doses the clinic checks the
-    pump and catheter first (sim.clinic); True if the increase may go ahead."""
-    assert run.built is not None and run.pump is not None
-    current = run.built.daily_dose_mcg
-    if proposed <= current or not run.recording:
+    @property
+    def pump(self) -> Pump:
+        return self.recorder.pump
+
+    @property
+    def program(self) -> BuiltProgram:
+        assert self.built is not None
+        return self.built
+
+    @property
+    def capacity_nl(self) -> int:
+        return self.pump.model.reservoir_capacity_nl
+
+    def note(self, time_s: int, source: str, kind: str, detail: str = "") -> None:
+        self.journal.note(time_s, source, kind, detail)
+
+    def plan(self, now_s: int) -> RefillPlan | None:
+        """The clinic's refill plan from the pump's estimate (belief), via itb.therapy; with
+        auto_refill, the planned refill goes on the agenda."""
+        pump = self.pump
+        try:
+            plan = plan_refill(
+                reservoir_ml=ml(pump.reservoir_estimate_nl),
+                concentration_mcg_per_ml=pump.concentration_mcg_per_ml,
+                program=self.program.refill_schedule(), alarm_ml=ml(pump.low_reservoir_alarm_nl),
+                now=utc(now_s), capacity_ml=ml(self.capacity_nl),
+                safety_margin_days=(self.spec.auto_refill.safety_margin_days
+                                    if self.spec.auto_refill else Fraction(7)))
+        except InvalidInput as error:
+            self.note(now_s, "clinic", "refill_plan_unavailable", str(error))
+            return None
+        self.journal.plans.append((now_s, plan))
+        self.note(now_s, "clinic", "refill_planned",
+                  f"refill by {plan.refill_by.isoformat()} ({plan.refill_by_reason}); "
+                  f"low-reservoir alarm expected {plan.alarm_at.isoformat()}")
+        auto = self.spec.auto_refill
+        if auto is not None and auto.enabled:
+            self.auto_generation += 1
+            when = int(plan.refill_by.timestamp())  # floored: the safe side
+            self.agenda.schedule(max(when, now_s + 1), PlannedRefill(self.auto_generation))
+        return plan
+
+    def enter(self, when: int, built: BuiltProgram) -> None:
+        """Send a program to the pump (it also ends a stop) and record the change."""
+        self.pump.program(built.program)
+        if built.daily_dose_mcg != self.program.daily_dose_mcg:
+            self.last_dose_change_s = when
+        self.built = built
+        self.journal.program_changes_s.append(when)
+
+    def reprogram(self, when: int, event: ProgramEvent | TitrateEvent) -> None:
+        """A new program or a titration step, checked against the labeled steps (the static
+        check cannot see a dose that came from the screening trial), then sent to the pump."""
+        pump = self.pump
+        current = self.program
+        conc = pump.concentration_mcg_per_ml
+        if isinstance(event, ProgramEvent):
+            spec = event.program
+            what = f"({spec.type})"
+        else:
+            spec = scaled_program(current.spec, event.percent, conc)
+            what = f"(titration {display(event.percent)} %)"
+        built = build_program(spec, pump.model, conc, when)
+        if event.titration_check:
+            check_dose_change(current.daily_dose_mcg, built.daily_dose_mcg,
+                              self.spec.patient, event.phase, self.last_dose_change_s, when,
+                              event.override_reason)
+        if not self.response_check(when, built.daily_dose_mcg):
+            return  # held: the check found a pump or catheter fault (noted)
+        self.enter(when, built)
+        self.gap_since_s = None  # a new program ends a stop (sim.acts)
+        self.note(when, "clinic", "program", f"{display(built.daily_dose_mcg)} mcg/day {what}")
+        self.plan(when)
+
+    def response_check(self, when: int, proposed: Fraction) -> bool:
+        """Before an increase: on a poor response to rising doses the clinic checks the
+        pump and catheter first; True if the increase may go ahead."""
+        current = self.program.daily_dose_mcg
+        if proposed <= current or not self.journal.recording:
+            return True
+        ashworth = self.patient.observe(self.recorder.history, when)
+        if poor_response(self.increases, when, current, ashworth):
+            finding = check_pump_and_catheter(self.pump)
+            self.note(when, "clinic", "catheter_check",
+                      f"poor response to rising doses (Ashworth {ashworth:.1f}): pump and "
+                      f"catheter checked before the next increase: "
+                      + (f"found {finding}; the increase is held" if finding else
+                         "no fault found"))
+            if finding:
+                return False
+        self.increases.append(Increase(when, current, ashworth))
         return True
-    ashworth = observe(run, when)
-    if poor_response(run.increases, when, current, ashworth):
-        finding = check_pump_and_catheter(run.pump)
-        run.note(when, "clinic", "catheter_check",
-                  f"poor response to rising doses (Ashworth {ashworth:.1f}): pump and "
-                  f"catheter checked before the next increase: "
-                  + (f"found {finding}; the increase is held" if finding else
-                     "no fault found"))
-        if finding:
-            return False
-    run.increases.append(Increase(when, current, ashworth))
-    return True

@@ -8,7 +8,7 @@ from typing import Any
 from itb.physiology import PatientParameters, Population, typical_patient
 from itb.physiology.pk import CsfKinetics
 from itb.physiology.response import SpasticityResponse
-from itb.sim.scenario import KineticsParameters, PatientSection, ResponseParameters
+from itb.sim.schema import KineticsParameters, PatientSection, ResponseParameters
 
 
 def build_patient(section: PatientSection) -> PatientParameters:

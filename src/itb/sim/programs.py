@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from fractions import Fraction
 
 from itb.pump.catalogue import PumpModel
@@ -24,7 +23,8 @@ from itb.pump.programs import (
     compile_therapy,
     validate_program,
 )
-from itb.sim.scenario import PatientSection, ProgramSpec
+from itb.sim.scenario import utc
+from itb.sim.schema import PatientSection, ProgramSpec
 from itb.therapy.catalogue import AgeGroup, Origin, Phase
 from itb.therapy.dosing import age_group_for, check_titration
 from itb.therapy.flex import MINUTES_PER_DAY, FlexSchedule, constant_schedule, make_schedule
@@ -142,5 +142,5 @@ def check_dose_change(current_mcg_per_day: Fraction, proposed_mcg_per_day: Fract
     check_titration(current_mcg_per_day=current_mcg_per_day,
                     proposed_mcg_per_day=proposed_mcg_per_day, origin=origin, age_group=group,
                     phase=Phase(phase),
-                    last_change_at=datetime.fromtimestamp(last_change_s, tz=UTC),
-                    now=datetime.fromtimestamp(now_s, tz=UTC), override_reason=override_reason)
+                    last_change_at=utc(last_change_s),
+                    now=utc(now_s), override_reason=override_reason)

@@ -16,7 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 from itb.physiology import DrugDelivery, Patient, PatientState, PatientTrace, Route
-from itb.sim.scenario import ScreeningSection
+from itb.sim.schema import ScreeningSection
 from itb.therapy import catalogue as therapy_catalogue
 from itb.therapy.screening import (
     ASHWORTH_GRADES,

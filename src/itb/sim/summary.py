@@ -28,7 +28,8 @@ import pandas as pd
 from itb.physiology.overdose import STAGE_NAMES as OVERDOSE_STAGE_NAMES
 from itb.physiology.triage import AlarmTone, PumpFacts, triage
 from itb.physiology.withdrawal import STAGE_NAMES as WITHDRAWAL_STAGE_NAMES
-from itb.sim.runner import AlarmSpan, SimulationResult
+from itb.sim.records import AlarmSpan
+from itb.sim.runner import SimulationResult
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY, to_exact_str
 
 RECENT_CHANGE_S = 7 * SECONDS_PER_DAY
