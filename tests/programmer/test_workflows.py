@@ -187,3 +187,33 @@ def test_an_error_without_a_row_reads_as_its_nearest_parent() -> None:
 def test_an_error_the_table_does_not_know_is_raised_again() -> None:
     with pytest.raises(ZeroDivisionError):
         explain(ZeroDivisionError("bug"))
+
+
+def test_settings_are_sent_once_confirmed_and_verified(visit: Visit, wand: InProcessPump) -> None:
+    from itb.programmer.workflows import settings
+
+    review = settings.review_alarm_volume(visit, 3_000_000)
+    with pytest.raises(NotConfirmed):
+        settings.set_alarm_volume(visit, review, confirmed=False)
+    settings.set_alarm_volume(visit, review, confirmed=True)
+    settings.set_catheter_volume(visit, visit.read_closed(), 200_000, confirmed=True)
+    assert [e["kind"] for e in journal(visit)] == ["alarm_volume", "catheter_volume"]
+    with pytest.raises(InvalidInput, match="--ml"):
+        settings.review_alarm_volume(visit, 99_000_000)
+
+
+def test_overdose_stops_the_pump_and_records_the_emptied_reservoir(visit: Visit) -> None:
+    from itb.programmer.workflows import emergency_acts
+
+    state = emergency_acts.overdose(visit, visit.read_closed(), 5_000_000, confirmed=True)
+    assert infusion.is_stopped(state)
+    entry = journal(visit)[-1]
+    assert entry["details"]["act"] == "overdose" and entry["details"]["withdrawn_ml"] == "5"
+
+
+def test_report_data_is_the_latest_visit_after_a_final_interrogation(visit: Visit) -> None:
+    with pytest.raises(ItbError):
+        reading.report_data(visit)  # no journal yet
+    reading.interrogate(visit)
+    data = reading.report_data(visit)
+    assert [e.kind for e in data.entries] == ["interrogation", "interrogation"]
