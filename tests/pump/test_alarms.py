@@ -73,7 +73,7 @@ def test_alarm_tones_cost_battery_and_silencing_saves_it() -> None:
     loud = implant()
     quiet = implant()
     for pump in (loud, quiet):
-        pump.start_motor_stall("mechanical")
+        pump.faults.start_motor_stall("mechanical")
     quiet.acknowledge_alarm(AlarmKind.MOTOR_STALL)
     loud.advance(at(hours=10))
     quiet.advance(at(hours=10))
@@ -91,7 +91,7 @@ def test_tone_count_is_closed_form() -> None:
 def test_motor_stall_stops_delivery_raises_a_critical_alarm_and_recovers() -> None:
     pump = implant()
     pump.advance(at(days=1))
-    pump.start_motor_stall("mri")
+    pump.faults.start_motor_stall("mri")
     assert pump.mode == "motor_stall"
     strokes = pump.strokes
     csf = pump.physical.csf_mcg
@@ -100,7 +100,7 @@ def test_motor_stall_stops_delivery_raises_a_critical_alarm_and_recovers() -> No
     assert AlarmKind.MOTOR_STALL in pump.alarms
     with pytest.raises(ActRefused, match="stalled"):
         pump.give_bolus(Fraction(10), 600)
-    pump.clear_motor_stall()
+    pump.faults.clear_motor_stall()
     assert AlarmKind.MOTOR_STALL not in pump.alarms and pump.mode == "running"
     pump.advance(at(days=2))
     assert pump.strokes > strokes
@@ -112,14 +112,14 @@ def test_motor_stall_interrupts_a_bolus() -> None:
     pump = implant()
     pump.advance(at(hours=1))  # after the priming bolus
     pump.give_bolus(Fraction(40), 3600)
-    pump.start_motor_stall("mechanical")
+    pump.faults.start_motor_stall("mechanical")
     assert pump.overlay is None
     assert "clinician_bolus_interrupted" in [e.kind for e in pump.log.entries()]
 
 
 def test_low_battery_reset_drops_to_minimum_rate_until_reprogrammed() -> None:
     pump = implant()
-    pump.inject_low_battery_reset()
+    pump.faults.inject_low_battery_reset()
     assert AlarmKind.LOW_BATTERY_RESET in pump.alarms
     assert pump.mode == "minimum_rate (low_battery_reset)"
     before = pump.commanded_nl
@@ -153,12 +153,12 @@ def test_eri_and_eos_are_logged_as_battery_milestones() -> None:
 
 def test_every_raised_alarm_logs_its_own_pattern_and_repeat_interval() -> None:
     pump = implant(fill_nl=3_000_000)
-    pump.start_motor_stall("mri")
-    pump.clear_motor_stall()
-    pump.corrupt_memory()
+    pump.faults.start_motor_stall("mri")
+    pump.faults.clear_motor_stall()
+    pump.faults.corrupt_memory()
     pump.program(continuous())
     pump.advance(at(days=6))
-    pump.inject_low_battery_reset()
+    pump.faults.inject_low_battery_reset()
     raised = {dict(e.details)["kind"]: dict(e.details) for e in pump.log.entries()
               if e.kind == "alarm_raised"}
     assert set(raised) >= {"motor_stall", "memory_error", "low_reservoir", "reservoir_empty",
@@ -173,7 +173,7 @@ def test_a_silenced_critical_alarm_rearms_after_its_interval_inside_one_long_adv
     # catalogue: critical_rearm_s = 1 h (unconfirmed), alarm_repeat_s = 1 h (unconfirmed).
     pump = implant()
     pump.advance(at(hours=1))
-    pump.start_motor_stall("mri")
+    pump.faults.start_motor_stall("mri")
     acknowledged_s = pump.now_s
     assert pump.acknowledge_alarm(AlarmKind.MOTOR_STALL) == 1
     charge = pump.physical.battery_nc

@@ -131,7 +131,7 @@ def test_an_empty_fill_with_priming_is_refused_by_the_fill_option(fill: str) -> 
 
 
 def test_alarms_are_read_from_the_log_ring_before_it_can_overwrite_them() -> None:
-    from itb.pump.cli import AlarmCollector
+    from itb.pump.simulate import AlarmCollector
 
     from .helpers import at, implant
     pump = implant(fill_nl=3_000_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from fractions import Fraction
 
@@ -19,6 +20,20 @@ from itb.pump import (
 from itb.pump.physical import mcg_in
 
 from .helpers import START, assert_conserved, at, continuous, ideal_schedule_nl, implant
+
+# The acts the property tests apply by name (a refusal is fine: the invariants hold anyway).
+PUMP_ACTS: dict[str, Callable[[Pump], object]] = {
+    "occlude": lambda pump: pump.faults.occlude_catheter(),
+    "partial": lambda pump: pump.faults.occlude_catheter(Fraction(1, 3)),
+    "disconnect": lambda pump: pump.faults.disconnect_catheter(Fraction(1, 2)),
+    "repair": lambda pump: (pump.revise_catheter(), pump.prime()),
+    "bolus": lambda pump: pump.give_bolus(Fraction(20), 1800),
+    "stall": lambda pump: pump.faults.start_motor_stall("mri"),
+    "unstall": lambda pump: pump.faults.clear_motor_stall(),
+    "stop": lambda pump: pump.stop(),
+    "resume": lambda pump: pump.resume(),
+    "acknowledge": lambda pump: pump.acknowledge_alarm(),
+}
 
 DEAD_NL = 222_000 + 110_000  # tubing + default catheter
 
@@ -113,25 +128,8 @@ def test_conservation_is_exact_and_one_stroke_holds_for_any_sequence(
             elif name == "bridge":
                 conc = Fraction(1000) if conc == 500 else Fraction(500)
                 pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=conc, bridge_bolus=True)
-            elif name == "occlude":
-                pump.occlude_catheter()
-            elif name == "partial":
-                pump.occlude_catheter(Fraction(1, 3))
-            elif name == "disconnect":
-                pump.disconnect_catheter(Fraction(1, 2))
-            elif name == "repair":
-                pump.revise_catheter()
-                pump.prime()
-            elif name == "bolus":
-                pump.give_bolus(Fraction(20), 1800)
-            elif name == "stall":
-                pump.start_motor_stall("mri")
-            elif name == "unstall":
-                pump.clear_motor_stall()
-            elif name == "stop":
-                pump.stop()
-            elif name == "resume":
-                pump.resume()
+            elif name in PUMP_ACTS:
+                PUMP_ACTS[name](pump)
         except Exception as error:  # refusals are fine here; the ledger must hold regardless
             from itb.errors import ItbError
             assert isinstance(error, ItbError)
@@ -196,7 +194,7 @@ def test_priming_pushes_saline_first_so_drug_reaches_the_tip_after_the_dead_volu
 def test_full_occlusion_delivers_nothing_and_the_residual_is_higher_than_expected() -> None:
     pump = implant()
     pump.advance(at(days=5))
-    pump.occlude_catheter()
+    pump.faults.occlude_catheter()
     before = pump.physical.csf_mcg
     reservoir = pump.physical.reservoir_nl
     report = pump.advance(at(days=15))
@@ -210,7 +208,7 @@ def test_full_occlusion_delivers_nothing_and_the_residual_is_higher_than_expecte
 def test_partial_occlusion_delivers_the_stated_share() -> None:
     pump = implant()
     pump.advance(at(days=1))
-    pump.occlude_catheter(Fraction(1, 4))
+    pump.faults.occlude_catheter(Fraction(1, 4))
     commanded = pump.commanded_mcg
     report = pump.advance(at(days=11))
     share = report.csf_mcg / (pump.commanded_mcg - commanded)
@@ -220,7 +218,7 @@ def test_partial_occlusion_delivers_the_stated_share() -> None:
 def test_disconnected_catheter_leaks_into_tissue_not_csf() -> None:
     pump = implant()
     pump.advance(at(days=1))
-    pump.disconnect_catheter()
+    pump.faults.disconnect_catheter()
     report = pump.advance(at(days=4))
     assert report.csf_mcg == 0
     assert abs(report.leaked_mcg - 900) < 150
@@ -395,18 +393,8 @@ def _run_actions(steps: list[tuple[str, int]], seed: int, fill_nl: int) -> tuple
         try:
             if name == "refill":
                 pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(500))
-            elif name == "occlude":
-                pump.occlude_catheter(Fraction(1, 3))
-            elif name == "disconnect":
-                pump.disconnect_catheter(Fraction(1, 2))
-            elif name == "acknowledge":
-                pump.acknowledge_alarm()
-            elif name == "bolus":
-                pump.give_bolus(Fraction(20), 1800)
-            elif name == "stall":
-                pump.start_motor_stall("mri")
-            elif name == "unstall":
-                pump.clear_motor_stall()
+            elif name in PUMP_ACTS:
+                PUMP_ACTS[name](pump)
             elif name == "concentration":
                 pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(1000))
         except Exception as error:
@@ -417,7 +405,7 @@ def _run_actions(steps: list[tuple[str, int]], seed: int, fill_nl: int) -> tuple
 
 @settings(max_examples=40, deadline=None)
 @given(steps=st.lists(st.tuples(
-    st.sampled_from(["advance", "refill", "occlude", "disconnect", "acknowledge", "bolus",
+    st.sampled_from(["advance", "refill", "partial", "disconnect", "acknowledge", "bolus",
                      "stall", "unstall", "concentration"]),
     st.integers(1, 30 * 86_400)), max_size=15),
     seed=st.integers(0, 1000), fill_nl=st.integers(400_000, 20_000_000))

@@ -192,7 +192,7 @@ def test_patient_bolus_without_settings_is_refused_with_a_reason() -> None:
 
 def test_no_bolus_in_memory_error_safe_state() -> None:
     pump = implant()
-    pump.corrupt_memory()
+    pump.faults.corrupt_memory()
     assert AlarmKind.MEMORY_ERROR in pump.alarms
     from itb.pump import ActRefused
     with pytest.raises(ActRefused, match="safe state"):

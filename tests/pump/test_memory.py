@@ -97,7 +97,7 @@ def test_power_loss_logs_a_reset_and_cancels_a_running_bolus() -> None:
 def test_corrupted_active_slot_raises_memory_error_and_falls_to_minimum_rate() -> None:
     pump = implant(OLD)
     pump.advance(at(days=1))
-    pump.corrupt_memory(bit=77)
+    pump.faults.corrupt_memory(bit=77)
     assert AlarmKind.MEMORY_ERROR in pump.alarms and AlarmKind.MEMORY_ERROR.critical
     assert pump.mode == "minimum_rate (memory_error)"
     before = pump.commanded_nl
@@ -114,7 +114,7 @@ def test_corrupted_inactive_slot_is_not_in_force_and_raises_nothing() -> None:
     pump.program(NEW)
     active = pump.nvm.active()
     assert active is not None
-    pump.corrupt_memory(slot=1 - active.slot, bit=5)
+    pump.faults.corrupt_memory(slot=1 - active.slot, bit=5)
     assert pump.alarms == {}
     assert_fully_in_force(pump, NEW)
 

@@ -60,7 +60,7 @@ def test_log_records_every_kind_of_act() -> None:
     pump.acknowledge_alarm()
     pump.refill(added_nl=20_000_000, concentration_mcg_per_ml=Fraction(500))
     pump.program(continuous(250, max_daily=400, max_bolus=30))
-    pump.corrupt_memory()
+    pump.faults.corrupt_memory()
     pump.telemetry_session("wand-1", "clinician")
     kinds = {e.kind for e in pump.log.entries()}
     assert {"bolus_given", "bolus_refused", "alarm_raised", "alarm_acknowledged",
@@ -71,7 +71,7 @@ def test_log_records_every_kind_of_act() -> None:
 def test_status_is_the_firmware_view() -> None:
     pump = implant()
     pump.advance(at(days=29))
-    pump.occlude_catheter()
+    pump.faults.occlude_catheter()
     pump.advance(at(days=31))
     status = pump.status()
     assert status.serial == "T-1" and status.model == "synchromed-ii-20"
@@ -110,10 +110,10 @@ def busy_pump() -> Pump:
                 pocket_fill_nl=1_000_000, true_concentration_mcg_per_ml=Fraction(2000))
     pump.advance(at(days=31))
     pump.give_bolus(Fraction(20), 3600)
-    pump.disconnect_catheter(Fraction(1, 3))
-    pump.start_motor_stall("mri")
+    pump.faults.disconnect_catheter(Fraction(1, 3))
+    pump.faults.start_motor_stall("mri")
     pump.acknowledge_alarm(AlarmKind.MOTOR_STALL)
-    pump.clear_motor_stall()
+    pump.faults.clear_motor_stall()
     pump.request_patient_bolus()
     pump.set_clock(at(days=31, seconds=-90))
     return pump
@@ -166,11 +166,11 @@ BAD_ACTS: list[tuple[str, Callable[[Pump], object]]] = [
     ("clock far off", lambda p: p.set_clock(at(days=900))),
     ("prime twice", lambda p: p.prime()),
     ("resume not stopped", lambda p: p.resume()),
-    ("occlude bad", lambda p: p.occlude_catheter(Fraction(2))),
-    ("disconnect bad", lambda p: p.disconnect_catheter(Fraction(0))),
-    ("stall cause", lambda p: p.start_motor_stall("gremlins")),
-    ("unstall not stalled", lambda p: p.clear_motor_stall()),
-    ("corrupt bad slot", lambda p: p.corrupt_memory(slot=7)),
+    ("occlude bad", lambda p: p.faults.occlude_catheter(Fraction(2))),
+    ("disconnect bad", lambda p: p.faults.disconnect_catheter(Fraction(0))),
+    ("stall cause", lambda p: p.faults.start_motor_stall("gremlins")),
+    ("unstall not stalled", lambda p: p.faults.clear_motor_stall()),
+    ("corrupt bad slot", lambda p: p.faults.corrupt_memory(slot=7)),
     ("write fault bad", lambda p: p.program(continuous(), write_fault=WriteFault(0, "meteor"))),
     ("log_since bad", lambda p: p.log_since(-1)),
     ("telemetry bad", lambda p: p.telemetry_session("")),

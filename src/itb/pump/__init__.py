@@ -6,7 +6,14 @@ See docs/pump.md.
 
 from itb.pump.alarms import AlarmKind
 from itb.pump.catalogue import MODELS, PumpModel, get_model
-from itb.pump.errors import ActRefused, InvalidProgram, LimitExceeded, ProgramNotCommitted
+from itb.pump.errors import (
+    ActRefused,
+    InvalidProgram,
+    LimitExceeded,
+    ProgramNotCommitted,
+    PumpError,
+)
+from itb.pump.faults import Faults
 from itb.pump.memory import WriteFault
 from itb.pump.physical import PocketDeposit
 from itb.pump.programs import (
@@ -36,6 +43,7 @@ __all__ = [
     "CommandedSegment",
     "ContinuousTherapy",
     "DeliverySegment",
+    "Faults",
     "FlexStep",
     "FlexTherapy",
     "HardLimits",
@@ -48,6 +56,7 @@ __all__ = [
     "Program",
     "ProgramNotCommitted",
     "Pump",
+    "PumpError",
     "PumpModel",
     "PumpStatus",
     "RefillReport",

@@ -35,6 +35,16 @@ class AlarmKind(StrEnum):
         return "three-second two-tone" if self.critical else "one-second single tone"
 
 
+# An alarm's life once raised (it sounds at once): phase -> {event: next phase}. Clearing
+# (its cause ended, `state.CLEARED_BY`) removes the alarm in any phase.
+SOUNDING = "sounding"
+SILENCED = "silenced"
+ALARM_TRANSITIONS: dict[str, dict[str, str]] = {
+    SOUNDING: {"acknowledge": SILENCED},
+    SILENCED: {"rearm": SOUNDING},
+}
+
+
 @dataclass
 class AlarmState:
     """An alarm raised and not yet cleared. `sounding_from_s` is None while silenced."""
@@ -44,6 +54,26 @@ class AlarmState:
     sounding_from_s: int | None
     rearm_at_s: int | None = None
     acknowledged: bool = False
+
+    @property
+    def phase(self) -> str:
+        return SOUNDING if self.sounding_from_s is not None else SILENCED
+
+    def _move(self, event: str) -> None:
+        if event not in ALARM_TRANSITIONS[self.phase]:
+            raise ValueError(f"{self.kind.value}: no {event} while {self.phase}")
+
+    def acknowledge(self, now_s: int, model: PumpModel) -> None:
+        """Silence it; it sounds again after its re-arm interval if its cause persists."""
+        self._move("acknowledge")
+        self.sounding_from_s = None
+        self.acknowledged = True
+        self.rearm_at_s = now_s + self.rearm_interval_s(model)
+
+    def rearm(self, now_s: int) -> None:
+        self._move("rearm")
+        self.rearm_at_s = None
+        self.sounding_from_s = now_s
 
     def tones_between(self, start_s: int, end_s: int, repeat_s: int) -> int:
         """Tones in [start_s, end_s): one at `sounding_from_s` and every `repeat_s` after."""

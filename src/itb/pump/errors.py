@@ -1,19 +1,25 @@
-"""Refusals specific to the implanted pump (all are `ItbError`s)."""
+"""Refusals specific to the implanted pump, under the layer's root `PumpError`."""
 
 from __future__ import annotations
 
 from itb.errors import InvalidInput, ItbError
 
 
-class InvalidProgram(InvalidInput):
+class PumpError(ItbError):
+    """Base of every refusal the pump raises."""
+
+
+# ---------------------------------------------------------------------- programs and limits
+class InvalidProgram(PumpError, InvalidInput):
     """An infusion program field is outside the pump model's or the clinician's limits."""
 
 
-class LimitExceeded(InvalidInput):
+class LimitExceeded(PumpError, InvalidInput):
     """A command would make the firmware exceed a clinician-set hard limit."""
 
 
-class ActRefused(ItbError):
+# ---------------------------------------------------------------------- acts
+class ActRefused(PumpError):
     """The pump cannot perform a clinical act in its present state (for example during a stall)."""
 
     def __init__(self, act: str, reason: str) -> None:
@@ -22,7 +28,7 @@ class ActRefused(ItbError):
         super().__init__(f"{act} refused: {reason}")
 
 
-class ProgramNotCommitted(ItbError):
+class ProgramNotCommitted(PumpError):
     """Power was lost while the new program was being written; the old program stays in force."""
 
     def __init__(self, step: int) -> None:

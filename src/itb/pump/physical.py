@@ -154,6 +154,24 @@ class PhysicalPump:
             best = min(best, -(-fifo[0][0] // per))
         return best
 
+    def single_parcel(self) -> bool:
+        """One parcel at the reservoir's strength fills the dead volume: a stroke's outflow
+        is then that same drug, and the parcel's volume does not change (see `run_strokes`)."""
+        fifo = self.fifo
+        return len(fifo) == 1 and fifo[0][1] == self.reservoir_mcg_per_ml
+
+    def settle_outflow(self, reservoir_nl: int, csf_nl: int, leak_nl: int) -> None:
+        """Book strokes moved through a single parcel (`single_parcel`) in one go: the
+        reservoir left, and the drug into the CSF and leaked, at the parcel's strength."""
+        self.reservoir_nl = reservoir_nl
+        strength = self.fifo[0][1]
+        if csf_nl:
+            add_run(self.csf_by_concentration, strength, csf_nl)
+            self.csf_nl += csf_nl
+        if leak_nl:
+            add_run(self.leak_by_concentration, strength, leak_nl)
+            self.leak_nl += leak_nl
+
     def run_strokes(self, strokes: int) -> tuple[int, Fraction, int, Fraction]:
         """Move `strokes` motor strokes of drug.
 
@@ -244,6 +262,35 @@ class PhysicalPump:
         self.filled_nl += into + pocket_fill_nl
         self.filled_mcg += mcg_in(into + pocket_fill_nl, true_mcg_per_ml)
         return PhysicalRefill(withdrawn, into, added_nl - pocket_fill_nl - into, deposit)
+
+    def replace_catheter(self, catheter_volume_nl: int) -> None:
+        """Surgery: the old catheter comes out with its drug (counted as withdrawn) and a new,
+        patent one full of saline goes in. The true catheter is the dead volume beyond the
+        pump tubing, whatever the firmware stores."""
+        old_catheter = max(0, self.dead_volume_nl - self.model.tubing_volume_nl)
+        removed = 0
+        fifo = self.fifo
+        while fifo and removed < old_catheter:
+            parcel = fifo[0]
+            take = min(parcel[0], old_catheter - removed)
+            parcel[0] -= take
+            removed += take
+            self.withdrawn_nl += take
+            self.withdrawn_mcg += mcg_in(take, parcel[1])
+            if parcel[0] == 0:
+                fifo.popleft()
+        fifo.appendleft([catheter_volume_nl, Fraction(0)])
+        self.filled_nl += catheter_volume_nl  # saline enters the system
+        self.catheter = Catheter()
+
+    def occlude_catheter(self, flow_fraction: Fraction) -> None:
+        """Occlusion: `flow_fraction` of each stroke still gets through (0 = full)."""
+        ppm = int(flow_fraction * PPM)
+        self.catheter = Catheter(OCCLUDED if ppm == 0 else PARTIAL_OCCLUSION, ppm, 0)
+
+    def disconnect_catheter(self, leak_fraction: Fraction) -> None:
+        """Disconnection (1) or fracture (<1): that share of the outflow leaks."""
+        self.catheter = Catheter(DISCONNECTED, PPM, int(leak_fraction * PPM))
 
     def to_state(self) -> dict[str, Any]:
         return {

@@ -20,17 +20,17 @@ def inject(clinic: Clinic, when: int, event: FaultEvent, label: str) -> None:
     pump = clinic.pump
     detail = event.fault
     if event.fault == "catheter_occlusion":
-        pump.occlude_catheter(event.flow_fraction)
+        pump.faults.occlude_catheter(event.flow_fraction)
         detail += "" if event.flow_fraction == 0 else \
             f" (partial: {display(event.flow_fraction)} of each stroke passes)"
     elif event.fault == "catheter_disconnection":
-        pump.disconnect_catheter(Fraction(1))
+        pump.faults.disconnect_catheter(Fraction(1))
     elif event.fault == "catheter_leak":
         assert event.leak_fraction is not None
-        pump.disconnect_catheter(event.leak_fraction)
+        pump.faults.disconnect_catheter(event.leak_fraction)
         detail += f" ({display(event.leak_fraction)} of the outflow)"
     elif event.fault == "motor_stall":
-        pump.start_motor_stall(event.cause)
+        pump.faults.start_motor_stall(event.cause)
         detail += f" ({event.cause})"
         if event.duration_h is not None:
             clinic.agenda.schedule(when + int(event.duration_h * 3600), StallEnds(event.cause))
@@ -39,17 +39,17 @@ def inject(clinic: Clinic, when: int, event: FaultEvent, label: str) -> None:
         # The stored program fails its check. The pump keeps two copies and recovers a
         # single flipped copy from the other (an established pump has both), so the
         # fault flips the same bit in the second copy too when the first is recovered.
-        pump.corrupt_memory()
+        pump.faults.corrupt_memory()
         if pump.safe_state is None:
             active = pump.nvm.active()
-            pump.corrupt_memory(slot=active.slot if active else 0)
+            pump.faults.corrupt_memory(slot=active.slot if active else 0)
     elif event.fault == "low_battery_reset":
-        pump.inject_low_battery_reset()
+        pump.faults.inject_low_battery_reset()
     clinic.journal.faults.append(FaultRecord(when, event.fault, detail))
     clinic.note(when, "scenario", "fault", detail)
 
 
 def stall_ends(clinic: Clinic, when: int, cause: str) -> None:
     """A timed motor stall ends (the MRI scan is over)."""
-    clinic.pump.clear_motor_stall()
+    clinic.pump.faults.clear_motor_stall()
     clinic.note(when, "scenario", "motor_stall_ends", cause)
