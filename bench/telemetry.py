@@ -47,17 +47,17 @@ from fractions import Fraction
 from pathlib import Path
 
 from itb.pump import ContinuousTherapy, HardLimits, Program, Pump
-from itb.telemetry.channel import COUNTER_BYTES, TAG_BYTES, CipherSuite
-from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.errors import LinkRefused
-from itb.telemetry.framing import FRAME_OVERHEAD_BYTES
-from itb.telemetry.guard import LinkGuard, LinkPolicy
-from itb.telemetry.keys import LinkKey, Role
-from itb.telemetry.link import ProgrammerLink
-from itb.telemetry.runtime import SimulatedPump
-from itb.telemetry.server import PumpServer
-from itb.telemetry.store import StateStore
-from itb.telemetry.transport import InMemoryTransport, TcpTransport
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.io.server import PumpServer
+from itb.telemetry.io.store import StateStore
+from itb.telemetry.io.transport import InMemoryTransport, TcpTransport
+from itb.telemetry.protocol.channel import COUNTER_BYTES, TAG_BYTES, CipherSuite
+from itb.telemetry.protocol.framing import FRAME_OVERHEAD_BYTES
+from itb.telemetry.protocol.guard import LinkGuard, LinkPolicy
+from itb.telemetry.protocol.keys import LinkKey, Role
+from itb.telemetry.protocol.programmer_link import ProgrammerLink
+from itb.telemetry.pumpside.runtime import SimulatedPump
 
 SERIAL = "BENCH-1"
 LOG_ENTRIES = 1000

@@ -10,12 +10,13 @@ from itertools import count
 
 import atheris
 
-from itb.telemetry.commands import ReadStatus
-from itb.telemetry.events import CommandReceived, ResponseReceived
-from itb.telemetry.framing import FrameType, encode_frame
-from itb.telemetry.guard import LinkGuard, LinkPolicy
-from itb.telemetry.keys import LinkKey, Role, role_key
-from itb.telemetry.link import ProgrammerLink, PumpLink
+from itb.telemetry.protocol.commands import ReadStatus
+from itb.telemetry.protocol.events import CommandReceived, ResponseReceived
+from itb.telemetry.protocol.framing import FrameType, encode_frame
+from itb.telemetry.protocol.guard import LinkGuard, LinkPolicy
+from itb.telemetry.protocol.keys import LinkKey, Role, role_key
+from itb.telemetry.protocol.programmer_link import ProgrammerLink
+from itb.telemetry.protocol.pump_link import PumpLink
 
 SERIAL = "FUZZ-1"
 PUMP_KEY = bytes(range(32))

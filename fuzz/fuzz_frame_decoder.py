@@ -10,7 +10,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from itb.telemetry.framing import FRAME_OVERHEAD_BYTES, FrameDecoder, Garbage
+    from itb.telemetry.protocol.framing import FRAME_OVERHEAD_BYTES, FrameDecoder, Garbage
 
 
 def TestOneInput(data: bytes) -> None:

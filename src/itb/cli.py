@@ -21,10 +21,7 @@ from itb.cli_errors import RefusingGroup
 
 def _mount_pump() -> typer.Typer:
     from itb.pump.cli import app as pump_app
-    from itb.telemetry.cli import register_pump_commands
 
-    # `itb pump new` and `itb pump serve` belong to the wand link (itb.telemetry).
-    register_pump_commands(pump_app)
     pump_app.info.help = _pump_help(pump_app)
     return pump_app
 

@@ -22,15 +22,15 @@ from typer.testing import CliRunner, Result
 from itb.programmer.cli import app as programmer_app
 from itb.programmer.wand import ConnectionOptions, WandFactory
 from itb.pump import ContinuousTherapy, HardLimits, Program, Pump
-from itb.telemetry.adapter import PumpAdapter
-from itb.telemetry.client import ProgrammerClient
-from itb.telemetry.commands import Bolus, Refill, Resume, Stop
-from itb.telemetry.commands import Program as ProgramCommand
-from itb.telemetry.guard import LinkGuard
-from itb.telemetry.host import PumpHost
-from itb.telemetry.keys import LinkKey
-from itb.telemetry.messages import Command
-from itb.telemetry.transport import InMemoryTransport
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.io.transport import InMemoryTransport
+from itb.telemetry.protocol.commands import Bolus, Refill, Resume, Stop
+from itb.telemetry.protocol.commands import Program as ProgramCommand
+from itb.telemetry.protocol.guard import LinkGuard
+from itb.telemetry.protocol.keys import LinkKey
+from itb.telemetry.protocol.messages import Command
+from itb.telemetry.pumpside.adapter import PumpAdapter
+from itb.telemetry.pumpside.host import PumpHost
 
 SERIAL = "T-100"
 IMPLANTED = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

@@ -17,10 +17,10 @@ from itb.programmer.view import PumpView, build_view
 from itb.pump import ContinuousTherapy, HardLimits, Program, Pump
 from itb.pump.alarms import AlarmKind
 from itb.pump.pump import to_datetime
-from itb.telemetry.adapter import PumpAdapter
-from itb.telemetry.commands import Interrogate as InterrogateCommand
-from itb.telemetry.commands import InterrogationReport, LogPage, ReadLog
-from itb.telemetry.keys import Role
+from itb.telemetry.protocol.commands import Interrogate as InterrogateCommand
+from itb.telemetry.protocol.commands import InterrogationReport, LogPage, ReadLog
+from itb.telemetry.protocol.keys import Role
+from itb.telemetry.pumpside.adapter import PumpAdapter
 
 IMPLANTED = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 CONCENTRATIONS = (500, 1000, 2000)  # marketed refill strengths (itb.therapy.catalogue)

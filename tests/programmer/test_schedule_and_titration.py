@@ -20,7 +20,7 @@ from itb.programmer.programming import (
     patient_facts,
     review_titration,
 )
-from itb.telemetry.commands import HardLimitsSpec
+from itb.telemetry.protocol.commands import HardLimitsSpec
 from itb.therapy.flex import make_schedule, volume_delivered_nl
 
 LIMITS = HardLimitsSpec(Fraction(2000), Fraction(100))

@@ -12,7 +12,7 @@ import pytest
 from itb.programmer.errors import EchoMismatch
 from itb.programmer.schedule import continuous_program
 from itb.programmer.wand import send_program
-from itb.telemetry.commands import HardLimitsSpec, ProgramConfirmation, ProgramSpec
+from itb.telemetry.protocol.commands import HardLimitsSpec, ProgramConfirmation, ProgramSpec
 
 LIMITS = HardLimitsSpec(Fraction(600), Fraction(100))
 OLD = continuous_program(Fraction(300), LIMITS, None)

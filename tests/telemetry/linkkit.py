@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from itertools import count
 
-from itb.telemetry.events import ProgrammerEvent, PumpEvent
-from itb.telemetry.guard import LinkGuard, LinkPolicy
-from itb.telemetry.keys import LinkKey, Role, role_key
-from itb.telemetry.link import ProgrammerLink, PumpLink
+from itb.telemetry.protocol.events import ProgrammerEvent, PumpEvent
+from itb.telemetry.protocol.guard import LinkGuard, LinkPolicy
+from itb.telemetry.protocol.keys import LinkKey, Role, role_key
+from itb.telemetry.protocol.programmer_link import ProgrammerLink
+from itb.telemetry.protocol.pump_link import PumpLink
 
 SERIAL = "ITB-0001"
 PUMP_KEY = bytes(range(32))

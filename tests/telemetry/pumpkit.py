@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from fractions import Fraction
 
 from itb.pump import ContinuousTherapy, HardLimits, PatientBolusSettings, Program, Pump
-from itb.telemetry.adapter import PumpAdapter
-from itb.telemetry.client import ProgrammerClient
-from itb.telemetry.guard import LinkGuard, LinkPolicy
-from itb.telemetry.host import PumpHost
-from itb.telemetry.keys import LinkKey, Role
-from itb.telemetry.transport import InMemoryTransport, Interceptor
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.io.transport import InMemoryTransport, Interceptor
+from itb.telemetry.protocol.guard import LinkGuard, LinkPolicy
+from itb.telemetry.protocol.keys import LinkKey, Role
+from itb.telemetry.pumpside.adapter import PumpAdapter
+from itb.telemetry.pumpside.host import PumpHost
 
 from .linkkit import PUMP_KEY, SERIAL, counter_bytes
 

@@ -9,16 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from itb.pump.eventlog import LogEntry
-from itb.telemetry.adapter import (
-    _page,
-    _size_bound,
+from itb.telemetry.protocol.codec import encoded_size
+from itb.telemetry.protocol.commands import LogDetail, LogEntryInfo
+from itb.telemetry.protocol.link import MAX_MESSAGE_BYTES
+from itb.telemetry.protocol.messages import RESPONSES
+from itb.telemetry.pumpside.translate import (
+    log_entry_size_bound,
+    log_page,
     program_from_pump,
     program_to_pump,
 )
-from itb.telemetry.codec import encoded_size
-from itb.telemetry.commands import LogDetail, LogEntryInfo
-from itb.telemetry.link import MAX_MESSAGE_BYTES
-from itb.telemetry.messages import RESPONSES
 
 from .test_codec import CONTINUOUS, FLEX
 
@@ -32,14 +32,14 @@ def test_log_entry_size_bound_is_never_below_the_encoded_size(
         index: int, time_s: int, kind: str, details: list[tuple[str, str]]) -> None:
     info = LogEntryInfo(index, datetime.fromtimestamp(time_s, UTC), kind,
                         tuple(LogDetail(k, v) for k, v in details))
-    assert _size_bound(info) >= encoded_size(info)
+    assert log_entry_size_bound(info) >= encoded_size(info)
 
 
 def test_a_page_of_long_entries_is_cut_to_fit_one_frame() -> None:
     entries = [LogEntry(i, 1_767_600_000 + i, "program_changed",
                         (("program", "x" * 5000), ("note", "é" * 400)))
                for i in range(200)]
-    page = _page(entries, 0, 200, 0)
+    page = log_page(entries, 0, 200, 0)
     assert 0 < len(page.entries) < 200
     assert len(RESPONSES.encode(page)) <= MAX_MESSAGE_BYTES
     assert page.next_index == page.entries[-1].index + 1 and not page.complete
@@ -47,7 +47,7 @@ def test_a_page_of_long_entries_is_cut_to_fit_one_frame() -> None:
 
 
 def test_an_empty_page_says_it_is_complete() -> None:
-    page = _page([], 10, 10, 0)
+    page = log_page([], 10, 10, 0)
     assert page.entries == () and page.complete
 
 

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from itb.telemetry.errors import AuthenticationFailed, SessionClosed
-from itb.telemetry.framing import Frame, FrameDecoder, FrameType, encode_frame
-from itb.telemetry.keys import LinkKey, Role
-from itb.telemetry.transport import InMemoryTransport
+from itb.telemetry.io.transport import InMemoryTransport
+from itb.telemetry.protocol.framing import Frame, FrameDecoder, FrameType, encode_frame
+from itb.telemetry.protocol.keys import LinkKey, Role
 
 from .linkkit import SERIAL
 from .pumpkit import bench
@@ -28,7 +28,8 @@ def recorded_stop() -> tuple[object, bytes]:
     b = bench()
     wand = b.client()
     wand.open()
-    wand.link.send_request(__import__("itb.telemetry.commands", fromlist=["Stop"]).Stop(), 0.0)
+    stop = __import__("itb.telemetry.protocol.commands", fromlist=["Stop"]).Stop
+    wand.link.send_request(stop(), 0.0)
     return (b, wand), wand.link.data_to_send()
 
 

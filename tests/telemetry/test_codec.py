@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from itb.errors import InvalidInput
-from itb.telemetry.codec import WireFormatError
-from itb.telemetry.commands import (
+from itb.telemetry.protocol.codec import WireFormatError
+from itb.telemetry.protocol.commands import (
     AcknowledgeAlarm,
     Bolus,
     ContinuousSpec,
@@ -34,7 +34,7 @@ from itb.telemetry.commands import (
     SetClock,
     Stop,
 )
-from itb.telemetry.messages import REQUESTS
+from itb.telemetry.protocol.messages import REQUESTS
 
 FLEX = ProgramSpec(
     FlexSpec((FlexStepSpec(0, 43_200, Fraction(200)), FlexStepSpec(43_200, 43_200, Fraction(300))),

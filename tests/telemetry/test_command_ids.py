@@ -16,16 +16,38 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from itb.pump import Pump
-from itb.telemetry.commands import AlreadyCarriedOut, Bolus, Stop
 from itb.telemetry.errors import CommandAlreadyCarriedOut, CommandRejected, LinkTimeout
-from itb.telemetry.events import SecurityEventKind
-from itb.telemetry.link import MAX_REQUEST_LAG_S
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.protocol.commands import AlreadyCarriedOut, Bolus, Stop
+from itb.telemetry.protocol.events import SecurityEventKind
+from itb.telemetry.protocol.link import MAX_REQUEST_LAG_S
 
-from .pumpkit import bench
+from .pumpkit import Bench, bench
 
 
 def bolus_events(pump: Pump) -> int:
     return sum(1 for e in pump.log.entries() if e.kind == "bolus_given")
+
+
+def held_bolus(b: Bench, after_s: float) -> tuple[ProgrammerClient, list[bytes]]:
+    """Open a session, wait `after_s`, then send a Bolus that the air holds back (every byte
+    to the pump from then on is kept, not delivered): the programmer gives up waiting."""
+    held: list[bytes] = []
+    holding = {"on": False}
+
+    def hold(direction: str, data: bytes) -> bytes:
+        if direction == "to_pump" and holding["on"]:
+            held.append(data)
+            return b""
+        return data
+
+    wand = b.client(interceptor=hold)
+    wand.open()
+    b.clock.now_s += after_s
+    holding["on"] = True
+    with pytest.raises(LinkTimeout):
+        wand.bolus(Fraction(20), 600)
+    return wand, held
 
 
 def test_a_therapy_change_logs_its_command_id_with_the_act() -> None:
@@ -66,21 +88,7 @@ def test_the_mitm_delayed_bolus_is_refused_when_delivered_30_s_later() -> None:
     """Issue 17.3 reproduced: a man in the middle holds the sealed Bolus request and drops the
     CLOSE; the programmer gives up; 30 s later the held request reaches the pump."""
     b = bench()
-    held: list[bytes] = []
-    holding = {"on": False}
-
-    def mitm(direction: str, data: bytes) -> bytes:
-        if direction == "to_pump" and holding["on"]:
-            held.append(data)
-            return b""
-        return data
-
-    wand = b.client(interceptor=mitm)
-    wand.open()
-    b.clock.now_s += 1
-    holding["on"] = True
-    with pytest.raises(LinkTimeout):
-        wand.bolus(Fraction(20), 600)
+    wand, held = held_bolus(b, after_s=1)
     transport = wand.transport
     assert len(held) == 1  # the sealed Bolus request, held
     b.clock.now_s += 30
@@ -93,20 +101,7 @@ def test_the_mitm_delayed_bolus_is_refused_when_delivered_30_s_later() -> None:
 
 def test_a_request_within_the_allowed_lag_is_carried_out() -> None:
     b = bench()
-    held: list[bytes] = []
-    holding = {"on": False}
-
-    def slow_air(direction: str, data: bytes) -> bytes:
-        if direction == "to_pump" and holding["on"]:
-            held.append(data)
-            return b""
-        return data
-
-    wand = b.client(interceptor=slow_air)
-    wand.open()
-    holding["on"] = True
-    with pytest.raises(LinkTimeout):
-        wand.bolus(Fraction(20), 600)
+    wand, held = held_bolus(b, after_s=0)
     b.clock.now_s += MAX_REQUEST_LAG_S - 1
     wand.transport.inject(held[0])  # type: ignore[attr-defined]
     assert bolus_events(b.adapter.pump) == 1
@@ -121,9 +116,9 @@ IDS = st.sampled_from(["a", "b", "c", "d"])
 def test_every_command_id_is_carried_out_at_most_once(sent: list[tuple[str, str]]) -> None:
     """Whatever mix of new commands, retries and reused ids arrives, the pump's log holds each
     id at most once, and the pump acted exactly as often as it logged ids."""
-    from itb.telemetry.adapter import PumpAdapter
-    from itb.telemetry.commands import Resume
-    from itb.telemetry.keys import Role
+    from itb.telemetry.protocol.commands import Resume
+    from itb.telemetry.protocol.keys import Role
+    from itb.telemetry.pumpside.adapter import PumpAdapter
 
     from .pumpkit import implanted_pump
 

@@ -8,7 +8,8 @@ from fractions import Fraction
 import pytest
 
 from itb.pump import AlarmKind
-from itb.telemetry.commands import (
+from itb.telemetry.errors import CommandRejected
+from itb.telemetry.protocol.commands import (
     ContinuousSpec,
     FlexPeriod,
     FlexSpec,
@@ -18,8 +19,7 @@ from itb.telemetry.commands import (
     PeriodicBolusSpec,
     ProgramSpec,
 )
-from itb.telemetry.errors import CommandRejected
-from itb.telemetry.keys import Role
+from itb.telemetry.protocol.keys import Role
 
 from .pumpkit import IMPLANT, bench
 

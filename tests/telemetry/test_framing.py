@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itb.telemetry.framing import (
+from itb.telemetry.protocol.framing import (
     FRAME_OVERHEAD_BYTES,
     MAX_BODY_BYTES,
     Frame,

@@ -6,15 +6,15 @@ import cbor2
 import pytest
 
 from itb.errors import InvalidInput
-from itb.telemetry import codec
-from itb.telemetry.codec import WireFormatError
-from itb.telemetry.commands import Program, ReadStatus
-from itb.telemetry.events import SecurityEvent, SecurityEventKind, SessionOpened
-from itb.telemetry.framing import FrameType, encode_frame
-from itb.telemetry.keys import Role
-from itb.telemetry.labels import escape_label
-from itb.telemetry.link import REQUEST_ID, SESSION_TIME_MS, parse_hello
-from itb.telemetry.messages import REQUESTS, ErrorCode, ErrorResponse
+from itb.telemetry.protocol import codec
+from itb.telemetry.protocol.codec import WireFormatError
+from itb.telemetry.protocol.commands import Program, ReadStatus
+from itb.telemetry.protocol.events import SecurityEvent, SecurityEventKind, SessionOpened
+from itb.telemetry.protocol.framing import FrameType, encode_frame
+from itb.telemetry.protocol.keys import Role
+from itb.telemetry.protocol.labels import escape_label
+from itb.telemetry.protocol.link import REQUEST_ID, SESSION_TIME_MS, parse_hello
+from itb.telemetry.protocol.messages import REQUESTS, ErrorCode, ErrorResponse
 
 from .linkkit import SERIAL, exchange, open_session, programmer_link, pump_link
 from .pumpkit import bench
@@ -90,7 +90,7 @@ def test_escape_label_keeps_printable_ascii_and_escapes_the_rest() -> None:
 
 
 def test_a_full_security_log_drops_the_lowest_rank_first_and_pages_by_index() -> None:
-    from itb.telemetry.audit import SecurityLog
+    from itb.telemetry.pumpside.audit import SecurityLog
 
     log = SecurityLog(4)
     log.append(0, "session_opened", role="clinician")

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from itb.errors import InvalidInput
-from itb.telemetry.client import read_key_file
 from itb.telemetry.errors import KeyFileError
-from itb.telemetry.keys import LinkKey, Role, check_serial, role_key
+from itb.telemetry.io.client import read_key_file
+from itb.telemetry.protocol.keys import LinkKey, Role, check_serial, role_key
 
 from .linkkit import CLINIC_KEY, PUMP_KEY, SERIAL
 

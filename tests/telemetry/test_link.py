@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itb.telemetry.channel import CipherSuite
-from itb.telemetry.commands import Interrogate, ReadStatus, RequestPatientBolus, Stop
 from itb.telemetry.errors import LinkStateError, SessionClosed
-from itb.telemetry.events import (
+from itb.telemetry.protocol.channel import CipherSuite
+from itb.telemetry.protocol.commands import Interrogate, ReadStatus, RequestPatientBolus, Stop
+from itb.telemetry.protocol.events import (
     CommandReceived,
     Refused,
     ResponseReceived,
@@ -19,11 +19,11 @@ from itb.telemetry.events import (
     SessionEstablished,
     SessionOpened,
 )
-from itb.telemetry.framing import Frame, FrameDecoder, FrameType, encode_frame
-from itb.telemetry.guard import LinkGuard, LinkPolicy
-from itb.telemetry.keys import LinkKey, Role, role_key
-from itb.telemetry.link import LinkState
-from itb.telemetry.messages import ErrorCode, ErrorResponse
+from itb.telemetry.protocol.framing import Frame, FrameDecoder, FrameType, encode_frame
+from itb.telemetry.protocol.guard import LinkGuard, LinkPolicy
+from itb.telemetry.protocol.keys import LinkKey, Role, role_key
+from itb.telemetry.protocol.link import LinkState
+from itb.telemetry.protocol.messages import ErrorCode, ErrorResponse
 
 from .linkkit import (
     CLINIC_KEY,

@@ -17,12 +17,12 @@ import pytest
 
 from itb.errors import InvalidInput
 from itb.pump import Pump
-from itb.telemetry.cli import require_loopback
-from itb.telemetry.client import ProgrammerClient
-from itb.telemetry.commands import ContinuousSpec, HardLimitsSpec, ProgramSpec
+from itb.pump.serve_cli import require_loopback
 from itb.telemetry.errors import CommandRejected, KeyFileError, LinkRefused, SessionClosed
-from itb.telemetry.keys import LinkKey, Role
-from itb.telemetry.store import StateStore
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.io.store import StateStore
+from itb.telemetry.protocol.commands import ContinuousSpec, HardLimitsSpec, ProgramSpec
+from itb.telemetry.protocol.keys import LinkKey, Role
 
 pytestmark = pytest.mark.e2e
 ITB = [str(Path(sys.executable).parent / "itb")]

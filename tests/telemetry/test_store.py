@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from itb.telemetry.server import PumpServer
-from itb.telemetry.store import StateStore, StateUnreadable, decode_state, encode_state
+from itb.telemetry.io.server import PumpServer
+from itb.telemetry.io.store import StateStore, StateUnreadable, decode_state, encode_state
 
 SERIAL = "ITB-0001"
 

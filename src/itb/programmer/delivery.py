@@ -27,9 +27,9 @@ from enum import StrEnum
 from itb.errors import ItbError
 from itb.programmer import render
 from itb.programmer.errors import LinkInterrupted
-from itb.telemetry.client import ProgrammerClient
-from itb.telemetry.commands import InterrogationReport
 from itb.telemetry.errors import LinkRefused, LinkTimeout, SessionClosed
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.protocol.commands import InterrogationReport
 
 # The pump's event log entry for a command id (itb.pump.pump.COMMAND_LOG_KIND).
 COMMAND_LOG_KIND = "command_carried_out"

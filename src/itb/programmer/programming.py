@@ -20,7 +20,7 @@ from itb.errors import InvalidInput
 from itb.programmer import schedule as sched
 from itb.programmer.errors import OverrideNeeded
 from itb.programmer.view import Projection, PumpView, bolus_and_stroke, project_reservoir
-from itb.telemetry.commands import HardLimitsSpec, ProgramConfirmation, ProgramSpec
+from itb.telemetry.protocol.commands import HardLimitsSpec, ProgramConfirmation, ProgramSpec
 from itb.therapy.catalogue import (
     MAINTENANCE,
     AgeGroup,

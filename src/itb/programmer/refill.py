@@ -24,7 +24,7 @@ from typing import Any
 from itb.errors import InvalidInput
 from itb.programmer.errors import PrescriptionMismatch
 from itb.programmer.view import Projection, PumpView, project_reservoir
-from itb.telemetry.commands import RefillConfirmation
+from itb.telemetry.protocol.commands import RefillConfirmation
 from itb.therapy.bridge import BridgeBolus, catheter_volume_ml, plan_bridge_bolus
 from itb.therapy.catalogue import BRANDS, DrugProduct, find_product
 from itb.therapy.refill import RefillCheck, check_refill

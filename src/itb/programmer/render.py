@@ -12,7 +12,7 @@ from rich.text import Text
 from itb.programmer import schedule as sched
 from itb.programmer.programming import ProgramPreview
 from itb.programmer.view import Projection, PumpView
-from itb.telemetry.commands import AlarmSeverity, ProgramSpec
+from itb.telemetry.protocol.commands import AlarmSeverity, ProgramSpec
 from itb.therapy.units import NL_PER_ML, display, to_exact_str
 
 ROUNDING_NOTE = ("Figures are rounded half-to-even to 3 decimals for display; "

@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from itb.errors import InvalidInput
-from itb.telemetry.commands import (
+from itb.telemetry.protocol.commands import (
     ContinuousSpec,
     FlexPeriod,
     FlexSpec,

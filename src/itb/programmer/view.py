@@ -1,7 +1,8 @@
 """What the programmer shows about a pump: an interrogation read through the therapy rules.
 
 `PumpView` is pure: it takes the pump's `InterrogationReport` and event log (as the
-wand read them) and the device library entry for the model, and computes with
+wand read them) and the model's figures from `itb.pump.catalogue` (the device library a
+programmer carries: the pump sends only its model name), and computes with
 `itb.therapy` the daily dose, the 24-hour dose table, the low-reservoir alarm and
 refill-by dates (walking the real program segments, exactly) and the expected
 elective replacement (ERI) date. "Now" is always the pump's clock, never the
@@ -17,8 +18,13 @@ from typing import Any
 
 from itb.errors import InvalidInput
 from itb.programmer import schedule as sched
-from itb.telemetry.commands import AlarmSeverity, InterrogationReport, LogEntryInfo, ProgramSpec
-from itb.telemetry.device_library import ModelFacts, model_facts
+from itb.pump.catalogue import PumpModel, get_model
+from itb.telemetry.protocol.commands import (
+    AlarmSeverity,
+    InterrogationReport,
+    LogEntryInfo,
+    ProgramSpec,
+)
 from itb.therapy.battery import BatteryForecast, forecast_battery
 from itb.therapy.flex import FlexSchedule
 from itb.therapy.refill import RefillPlan, plan_refill
@@ -43,7 +49,7 @@ class Projection:
 @dataclass(frozen=True)
 class PumpView:
     report: InterrogationReport
-    facts: ModelFacts
+    facts: PumpModel
     log: tuple[LogEntryInfo, ...]
     daily_dose_mcg: Fraction | None
     daily_dose_source: str  # how the daily dose was found
@@ -110,7 +116,7 @@ def project_reservoir(*, reservoir_nl: int, concentration_mcg_per_ml: Fraction,
     return Projection(plan, plan.alarm_at, False, "")
 
 
-def bolus_and_stroke(report: InterrogationReport, facts: ModelFacts, *,
+def bolus_and_stroke(report: InterrogationReport, facts: PumpModel, *,
                      kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
     """`project_reservoir`'s running-bolus and stroke arguments for this interrogation
     (only boluses whose infusion state is in `kinds`, when given)."""
@@ -121,7 +127,7 @@ def bolus_and_stroke(report: InterrogationReport, facts: ModelFacts, *,
             "stroke_nl": facts.nominal_stroke_nl}
 
 
-def forecast_eri(report: InterrogationReport, facts: ModelFacts) -> tuple[BatteryForecast | None,
+def forecast_eri(report: InterrogationReport, facts: PumpModel) -> tuple[BatteryForecast | None,
                                                                            str]:
     """The ERI forecast from the charge the pump reports, at the programmed mean flow."""
     battery = report.battery
@@ -148,7 +154,7 @@ def last_time_of(log: tuple[LogEntryInfo, ...], *kinds: str) -> datetime | None:
 
 def build_view(report: InterrogationReport, log: tuple[LogEntryInfo, ...]) -> PumpView:
     """Everything the programmer shows about the pump, from one interrogation and its log."""
-    facts = model_facts(report.model)
+    facts = get_model(report.model)
     conc = report.reservoir.concentration_mcg_per_ml
     program = report.program
     schedule = None if program is None else sched.program_schedule(program)

@@ -29,17 +29,17 @@ from itb.programmer.delivery import LINK_LOST, Delivery, DeliveryChecked, look_u
 from itb.programmer.errors import EchoMismatch, PumpChanged
 from itb.programmer.programming import verify_echo
 from itb.programmer.view import PumpView, build_view, require_serial
-from itb.telemetry.client import ProgrammerClient
-from itb.telemetry.codec import Message
-from itb.telemetry.commands import (
+from itb.telemetry.errors import KeyFileError
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.protocol.codec import Message
+from itb.telemetry.protocol.commands import (
     InterrogationReport,
     ProgramConfirmation,
     ProgramSpec,
     new_command_id,
 )
-from itb.telemetry.errors import KeyFileError
-from itb.telemetry.keys import LinkKey
-from itb.telemetry.messages import Command
+from itb.telemetry.protocol.keys import LinkKey
+from itb.telemetry.protocol.messages import Command
 
 WandFactory = Callable[[], ProgrammerClient]
 R = TypeVar("R", bound=Message)

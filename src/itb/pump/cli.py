@@ -19,6 +19,7 @@ from itb.cli_errors import refuse_value
 from itb.errors import InvalidInput, ItbError
 from itb.pump.catalogue import MODELS
 from itb.pump.pump import DEFAULT_CATHETER_VOLUME_NL
+from itb.pump.serve_cli import register_pump_commands
 from itb.pump.simulate import MAX_SEED, MAX_SIMULATED_DAYS, SimulationResult, simulate_pump
 from itb.therapy.units import NL_PER_ML, display, to_decimal_str
 
@@ -151,3 +152,7 @@ def simulate(
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:
         _render(result)
+
+
+# `itb pump new`, `serve` and `list` (simulated pumps on the wand link) come after simulate.
+register_pump_commands(app)

@@ -1,10 +1,13 @@
-"""The refusals the wand link raises.
+"""Every error the wand link raises, protocol and IO alike, under `TelemetryError`.
 
 Each is an `ItbError`, so the command line turns it into one clear sentence. The
-protocol core never raises these for bytes that arrive off the link: hostile or
+protocol core never lets these escape for bytes that arrive off the link: hostile or
 damaged input is dropped and reported as a `SecurityEvent`, because a frame from
-the air must never be able to crash the pump. These errors are for the local
+the air must never be able to crash the pump. `WireFormatError` is raised by the codec
+and caught by the link, which turns it into that event; the rest are for the local
 caller (the programmer's user, the host wiring the link) doing something wrong.
+Errors of the state folder (`StateUnreadable`, `FolderServed`) live with the IO that
+raises them, and subclass `TelemetryError` too.
 """
 
 from __future__ import annotations
@@ -16,6 +19,16 @@ from itb.errors import InvalidInput, ItbError
 
 class TelemetryError(ItbError):
     """Base of every refusal raised by the wand link."""
+
+
+# ---- the protocol ---------------------------------------------------------------------------
+
+class WireFormatError(TelemetryError):
+    """Bytes that authenticated fine but do not form a valid message of the schema."""
+
+
+class ChannelExhausted(TelemetryError):
+    """The send counter would wrap; the session must end (never reuse a nonce)."""
 
 
 class LinkStateError(TelemetryError):
@@ -65,6 +78,8 @@ class LinkTimeout(TelemetryError):
         super().__init__(f"no {waiting_for} from the pump within {timeout_s:g} s")
 
 
+# ---- the pump's answers ---------------------------------------------------------------------
+
 class CommandRejected(TelemetryError):
     """The pump answered a command with a typed error response.
 
@@ -96,6 +111,8 @@ class CommandAlreadyCarriedOut(TelemetryError):
         super().__init__(f"the pump had already carried out {act} command {command_id} at {at} "
                          f"(log entry {log_index}); it was not carried out again")
 
+
+# ---- local files ----------------------------------------------------------------------------
 
 class KeyFileError(TelemetryError, InvalidInput):
     """A key file is missing, unreadable or not in itb's key format."""

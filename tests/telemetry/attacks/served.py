@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from itb.telemetry.audit import SECURITY_LOG_CAPACITY, SecurityLog
-from itb.telemetry.guard import LinkGuard, LinkPolicy
-from itb.telemetry.keys import LinkKey
-from itb.telemetry.runtime import SimulatedPump
-from itb.telemetry.server import PumpServer
-from itb.telemetry.store import StateStore
+from itb.telemetry.io.server import PumpServer
+from itb.telemetry.io.store import StateStore
+from itb.telemetry.protocol.guard import LinkGuard, LinkPolicy
+from itb.telemetry.protocol.keys import LinkKey
+from itb.telemetry.pumpside.audit import SECURITY_LOG_CAPACITY, SecurityLog
+from itb.telemetry.pumpside.runtime import SimulatedPump
 
 from ..linkkit import PUMP_KEY, SERIAL
 from ..pumpkit import implanted_pump

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from itb.telemetry.client import MAX_SECURITY_EVENTS, ProgrammerClient
 from itb.telemetry.errors import LinkTimeout, SessionClosed
-from itb.telemetry.transport import TcpTransport
+from itb.telemetry.io.client import MAX_SECURITY_EVENTS, ProgrammerClient
+from itb.telemetry.io.transport import TcpTransport
 
 from .served import CLINIC_KEY
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.errors import LinkRefused
-from itb.telemetry.framing import Frame, FrameDecoder, FrameType
-from itb.telemetry.guard import LinkGuard, LinkPolicy
-from itb.telemetry.keys import Role
-from itb.telemetry.link import ProgrammerLink, _parse_refused
-from itb.telemetry.transport import TcpTransport
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.io.transport import TcpTransport
+from itb.telemetry.protocol.framing import Frame, FrameDecoder, FrameType
+from itb.telemetry.protocol.guard import LinkGuard, LinkPolicy
+from itb.telemetry.protocol.keys import Role
+from itb.telemetry.protocol.link import parse_refused
+from itb.telemetry.protocol.programmer_link import ProgrammerLink
 
 from ..pumpkit import bench
 from .served import CLINIC_KEY, SERIAL, raw_socket, read_until_closed, served_subprocess
@@ -40,7 +41,7 @@ def refusals(data: bytes) -> list[str]:
     found = []
     for item in decoder.flush():
         if isinstance(item, Frame) and item.type is FrameType.REFUSED:
-            reason = _parse_refused(item.body)
+            reason = parse_refused(item.body)
             found.append(reason if isinstance(reason, str) else reason[0])
     return found
 

@@ -12,7 +12,8 @@ import contextlib
 import time
 from pathlib import Path
 
-from itb.telemetry.framing import (
+from itb.telemetry.io.server import PRE_HELLO_BYTES
+from itb.telemetry.protocol.framing import (
     MAX_CRC_FAILURES,
     MAX_SKIPPED_BYTES,
     Frame,
@@ -20,9 +21,8 @@ from itb.telemetry.framing import (
     FrameType,
     encode_frame,
 )
-from itb.telemetry.keys import Role
-from itb.telemetry.link import ProgrammerLink
-from itb.telemetry.server import PRE_HELLO_BYTES
+from itb.telemetry.protocol.keys import Role
+from itb.telemetry.protocol.programmer_link import ProgrammerLink
 
 from .served import CLINIC_KEY, SERIAL, raw_socket, read_until_closed, served_in_process
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.errors import AuthenticationFailed, LinkRefused
-from itb.telemetry.keys import LinkKey
-from itb.telemetry.transport import TcpTransport
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.io.transport import TcpTransport
+from itb.telemetry.protocol.keys import LinkKey
 
 from .served import CLINIC_KEY, SERIAL, served_in_process
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from itb.telemetry.audit import SecurityLog
-from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.errors import AuthenticationFailed
-from itb.telemetry.guard import LinkPolicy
-from itb.telemetry.keys import LinkKey, Role
-from itb.telemetry.link import ProgrammerLink
-from itb.telemetry.transport import TcpTransport
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.io.transport import TcpTransport
+from itb.telemetry.protocol.guard import LinkPolicy
+from itb.telemetry.protocol.keys import LinkKey, Role
+from itb.telemetry.protocol.programmer_link import ProgrammerLink
+from itb.telemetry.pumpside.audit import SecurityLog
 
 from .served import (
     CLINIC_KEY,

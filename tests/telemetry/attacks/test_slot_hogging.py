@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from itb.telemetry.client import ProgrammerClient
 from itb.telemetry.errors import LinkRefused, SessionClosed
-from itb.telemetry.guard import LinkPolicy
-from itb.telemetry.keys import Role
-from itb.telemetry.transport import TcpTransport
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.io.transport import TcpTransport
+from itb.telemetry.protocol.guard import LinkPolicy
+from itb.telemetry.protocol.keys import Role
 
 from .served import CLINIC_KEY, PATIENT_KEY, SERIAL, served_in_process
 
@@ -56,7 +56,7 @@ def test_patient_sessions_are_minutes_long_and_cannot_be_renewed_at_once(
 
 def test_a_wrong_key_cannot_end_a_patient_session(tmp_path: Path) -> None:
     from itb.telemetry.errors import AuthenticationFailed
-    from itb.telemetry.keys import LinkKey
+    from itb.telemetry.protocol.keys import LinkKey
 
     with served_in_process(tmp_path) as served:
         patient = handheld(served.port)

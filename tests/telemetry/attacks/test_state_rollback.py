@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from itb.errors import InvalidInput
-from itb.telemetry.client import ProgrammerClient
-from itb.telemetry.store import StateStore, StateUnreadable, read_state_key
-from itb.telemetry.transport import TcpTransport
+from itb.telemetry.io.client import ProgrammerClient
+from itb.telemetry.io.store import StateStore, StateUnreadable, read_state_key
+from itb.telemetry.io.transport import TcpTransport
 
 from .served import CLINIC_KEY, ITB, SERIAL, make_state, served_in_process
 

@@ -11,7 +11,7 @@ from itb.programmer import render
 from itb.programmer.cli import shell
 from itb.programmer.workflows import infusion
 from itb.programmer.workflows.infusion import BolusRequest
-from itb.telemetry.commands import InfusionChanged
+from itb.telemetry.protocol.commands import InfusionChanged
 from itb.therapy.units import display
 
 # Boxed warning [LIO-LABEL via devices.md]: abrupt discontinuation can be fatal.

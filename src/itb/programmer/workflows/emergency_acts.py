@@ -11,7 +11,7 @@ from itb.programmer.view import PumpView
 from itb.programmer.wand import changing
 from itb.programmer.workflows.infusion import change_infusion, is_stopped
 from itb.programmer.workflows.visit import Visit, not_confirmed
-from itb.telemetry.commands import InfusionChanged, Resume, Stop
+from itb.telemetry.protocol.commands import InfusionChanged, Resume, Stop
 from itb.therapy.units import NL_PER_ML, display
 
 

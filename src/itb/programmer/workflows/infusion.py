@@ -15,8 +15,8 @@ from itb.programmer.view import PumpView
 from itb.programmer.wand import changing
 from itb.programmer.workflows.reading import iso
 from itb.programmer.workflows.visit import Visit, not_confirmed
-from itb.telemetry.commands import Bolus, BolusConfirmation, InfusionChanged, Resume, Stop
 from itb.telemetry.errors import CommandRejected
+from itb.telemetry.protocol.commands import Bolus, BolusConfirmation, InfusionChanged, Resume, Stop
 from itb.therapy.units import NL_PER_ML, display, in_range, to_exact_str
 
 

@@ -26,8 +26,8 @@ from itb.programmer.view import PumpView
 from itb.programmer.wand import LINK_LOST, send_program
 from itb.programmer.workflows.reading import iso
 from itb.programmer.workflows.visit import Visit, not_confirmed
-from itb.telemetry.commands import ProgramConfirmation, ProgramSpec
 from itb.telemetry.errors import CommandRejected
+from itb.telemetry.protocol.commands import ProgramConfirmation, ProgramSpec
 from itb.therapy.errors import LargeDecreaseUnconfirmed
 from itb.therapy.flex import FlexSchedule, parse_flex_toml
 from itb.therapy.units import display, to_exact_str

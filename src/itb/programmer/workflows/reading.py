@@ -12,7 +12,7 @@ from itb.errors import InvalidInput
 from itb.programmer.journal import Journal, JournalEntry, latest_session, require_journal
 from itb.programmer.view import PumpView, view_to_json
 from itb.programmer.workflows.visit import Visit
-from itb.telemetry.commands import AcknowledgeAlarm, AlarmAcknowledged, LogEntryInfo
+from itb.telemetry.protocol.commands import AcknowledgeAlarm, AlarmAcknowledged, LogEntryInfo
 
 _LOG_KIND = re.compile(r"[a-z][a-z0-9_]{0,63}")  # the pump logs snake_case kinds
 

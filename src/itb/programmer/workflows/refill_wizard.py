@@ -30,7 +30,7 @@ from itb.programmer.refill_details import PrescribedDilution, RefillDetails
 from itb.programmer.view import Projection, PumpView
 from itb.programmer.wand import changing
 from itb.programmer.workflows.visit import Visit, not_confirmed
-from itb.telemetry.commands import Refill, RefillConfirmation
+from itb.telemetry.protocol.commands import Refill, RefillConfirmation
 from itb.therapy.bridge import BridgeBolus
 from itb.therapy.errors import RefillDiscrepancy
 from itb.therapy.refill import RefillCheck

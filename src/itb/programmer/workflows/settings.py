@@ -14,7 +14,7 @@ from itb.programmer.errors import EchoMismatch
 from itb.programmer.view import Projection, PumpView, bolus_and_stroke, project_reservoir
 from itb.programmer.workflows.reading import iso
 from itb.programmer.workflows.visit import Visit, not_confirmed
-from itb.telemetry.commands import CatheterVolumeSet, ClockSet, SetCatheterVolume
+from itb.telemetry.protocol.commands import CatheterVolumeSet, ClockSet, SetCatheterVolume
 from itb.therapy.units import NL_PER_ML, display, to_exact_str
 
 

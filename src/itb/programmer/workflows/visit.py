@@ -19,7 +19,7 @@ from itb.programmer.errors import NotConfirmed
 from itb.programmer.journal import Journal
 from itb.programmer.view import PumpView
 from itb.programmer.wand import WandFactory, check_unchanged, close_quietly, read_view
-from itb.telemetry.client import ProgrammerClient
+from itb.telemetry.io.client import ProgrammerClient
 
 
 def host_now() -> datetime:

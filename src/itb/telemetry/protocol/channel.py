@@ -20,6 +20,8 @@ from enum import IntEnum
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from itb.telemetry.errors import ChannelExhausted
+
 COUNTER = struct.Struct(">I")
 COUNTER_BYTES = COUNTER.size
 TAG_BYTES = 16
@@ -47,10 +49,6 @@ class Rejected:
 
     kind: str
     detail: str
-
-
-class ChannelExhausted(Exception):
-    """The send counter would wrap; the session must end (never reuse a nonce)."""
 
 
 class SealedChannel:

@@ -1,7 +1,8 @@
-"""`itb pump new` and `itb pump serve`: create simulated implanted pumps and serve them.
+"""`itb pump new`, `serve` and `list`: create simulated implanted pumps and serve them.
 
-These commands join the `pump` group that `itb.pump.cli` owns; `itb/cli.py` calls
-`register_pump_commands(pump_app)`. Errors are one sentence naming the field, the
+These commands join the `pump` group that `itb.pump.cli` owns, which calls
+`register_pump_commands(app)`. A shell over `itb.telemetry.io` (the server, the state
+folder) and `itb.pump`; it holds no protocol. Errors are one sentence naming the field, the
 value and what is allowed, with exit status 2 and no partial output.
 """
 
@@ -28,13 +29,13 @@ from itb.pump import (
     Pump,
     get_model,
 )
-from itb.telemetry.folderlock import FolderLock, FolderServed
-from itb.telemetry.guard import LinkGuard
-from itb.telemetry.keys import KEY_BYTES, LinkKey, check_serial
-from itb.telemetry.listing import list_pumps
-from itb.telemetry.runtime import SimulatedPump
-from itb.telemetry.server import PumpServer
-from itb.telemetry.store import StateStore, read_state_key
+from itb.telemetry.io.folderlock import FolderLock, FolderServed
+from itb.telemetry.io.listing import list_pumps
+from itb.telemetry.io.server import PumpServer
+from itb.telemetry.io.store import StateStore, read_state_key
+from itb.telemetry.protocol.guard import LinkGuard
+from itb.telemetry.protocol.keys import KEY_BYTES, LinkKey, check_serial
+from itb.telemetry.pumpside.runtime import SimulatedPump
 from itb.therapy.catalogue import (
     SCREENING_CONCENTRATION_MCG_PER_ML,
     refill_concentrations_mcg_per_ml,

@@ -33,15 +33,13 @@ from typing import Any, ClassVar, TypeVar
 
 import cbor2
 
+from itb.telemetry.errors import WireFormatError
+
 MAX_TEXT = 1024
 MAX_BYTES = 4096
 MAX_ITEMS = 2048
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class WireFormatError(Exception):
-    """Bytes that authenticated fine but do not form a valid message of the schema."""
 
 
 class Message:

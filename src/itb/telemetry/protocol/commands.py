@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from fractions import Fraction
-from typing import ClassVar
 
 from itb.errors import InvalidInput
-from itb.telemetry.codec import Message
-from itb.telemetry.keys import Role
-from itb.telemetry.messages import ANY_ROLE, CLINICIAN_ONLY, REQUESTS, RESPONSES, Command
+from itb.telemetry.protocol.codec import Message
+from itb.telemetry.protocol.messages import ANY_ROLE, Command, request, response
 from itb.therapy.units import require_utc
 
 # Log entries asked for per page; the pump also cuts a page to fit one frame.
@@ -147,21 +145,14 @@ class LogEntryInfo:
 
 # ---- requests -------------------------------------------------------------------------------
 
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x01)
 class Interrogate(Command):
     """Everything the pump knows: identity, battery, reservoir, program, alarms, log extent."""
 
-    KIND: ClassVar[int] = 0x01
 
-
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x02, ANY_ROLE)
 class ReadStatus(Command):
     """The short status a patient's handheld may show."""
-
-    KIND: ClassVar[int] = 0x02
-    ROLES: ClassVar[frozenset[Role]] = ANY_ROLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,32 +169,23 @@ class _LogPageRequest(Command):
             raise InvalidInput("limit", self.limit, f"1 to {MAX_LOG_PAGE} entries")
 
 
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x03)
 class ReadLog(_LogPageRequest):
     """Log entries from `since_index` on, at most `limit` (a page)."""
 
-    KIND: ClassVar[int] = 0x03
 
-
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x04)
 class ReadSecurityLog(_LogPageRequest):
     """The link's own log of dropped frames, failed handshakes and rate-limited sources."""
 
-    KIND: ClassVar[int] = 0x04
 
-
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x10)
 class Program(Command):
     """Replace the whole program, atomically. `confirm_only` asks for the echo without acting.
 
     A running bridge bolus runs on to its end unless `cancel_bridge_reason` ends it.
     """
 
-    KIND: ClassVar[int] = 0x10
-    ROLES: ClassVar[frozenset[Role]] = CLINICIAN_ONLY
     program: ProgramSpec
     confirm_only: bool = False
     cancel_bridge_reason: str | None = None
@@ -213,8 +195,7 @@ class Program(Command):
         check_command_id(self.command_id)
 
 
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x11)
 class Refill(Command):
     """A refill: the residual withdrawn (measured; None = emptied), the drug added, its
     concentration, and whether to give a bridge bolus for a change of concentration.
@@ -223,7 +204,6 @@ class Refill(Command):
     concentration; reprogram separately to change the dose.
     """
 
-    KIND: ClassVar[int] = 0x11
     withdrawn_nl: int | None
     added_nl: int
     concentration_mcg_per_ml: Fraction
@@ -241,12 +221,10 @@ class Refill(Command):
                                "more than 0 mcg/mL")
 
 
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x12)
 class Bolus(Command):
     """A clinician bolus of `dose_mcg` over `duration_s`."""
 
-    KIND: ClassVar[int] = 0x12
     dose_mcg: Fraction
     duration_s: int
     command_id: str = field(default_factory=new_command_id)
@@ -259,64 +237,50 @@ class Bolus(Command):
             raise InvalidInput("duration_s", self.duration_s, "more than 0 s")
 
 
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x13, ANY_ROLE)
 class RequestPatientBolus(Command):
     """The patient presses the handheld's button: the pump decides, within the program's limits."""
 
-    KIND: ClassVar[int] = 0x13
-    ROLES: ClassVar[frozenset[Role]] = ANY_ROLE
 
-
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x14)
 class Stop(Command):
     """Stop the infusion (the pump keeps its minimum rate where the model has one)."""
 
-    KIND: ClassVar[int] = 0x14
     command_id: str = field(default_factory=new_command_id)
 
     def __post_init__(self) -> None:
         check_command_id(self.command_id)
 
 
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x15)
 class Resume(Command):
-    KIND: ClassVar[int] = 0x15
     command_id: str = field(default_factory=new_command_id)
 
     def __post_init__(self) -> None:
         check_command_id(self.command_id)
 
 
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x16)
 class AcknowledgeAlarm(Command):
     """Silence one sounding alarm by code, or every sounding alarm (code None)."""
 
-    KIND: ClassVar[int] = 0x16
     code: str | None = None
 
 
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x17)
 class SetClock(Command):
     """Set the pump's clock to `pump_time` (UTC)."""
 
-    KIND: ClassVar[int] = 0x17
     pump_time: datetime
 
     def __post_init__(self) -> None:
         require_utc("pump_time", self.pump_time)
 
 
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x18)
 class SetAlarmVolume(Command):
     """Set the low-reservoir alarm volume: the alarm sounds when the estimate falls to it."""
 
-    KIND: ClassVar[int] = 0x18
     low_reservoir_alarm_nl: int
 
     def __post_init__(self) -> None:
@@ -325,13 +289,11 @@ class SetAlarmVolume(Command):
                                "more than 0 nL")
 
 
-@REQUESTS.register
-@dataclass(frozen=True, slots=True)
+@request(0x19)
 class SetCatheterVolume(Command):
     """Store the implanted catheter's volume (implant record, catheter revision): the pump
     uses it for its priming and bridge boluses."""
 
-    KIND: ClassVar[int] = 0x19
     catheter_volume_nl: int
 
     def __post_init__(self) -> None:
@@ -375,10 +337,8 @@ class InfusionInfo:
     bolus_remaining_nl: int = 0        # volume the running bolus still has to deliver
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x01)
 class InterrogationReport(Message):
-    KIND: ClassVar[int] = 0x01
     serial: str
     model: str
     implanted: datetime
@@ -395,12 +355,10 @@ class InterrogationReport(Message):
     catheter_volume_nl: int = 0  # the catheter volume stored in the pump (implant record)
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x02)
 class PatientStatus(Message):
     """What a patient's handheld shows: running or not, alarms, refill due, bolus availability."""
 
-    KIND: ClassVar[int] = 0x02
     serial: str
     pump_time: datetime
     state: str
@@ -413,15 +371,13 @@ class PatientStatus(Message):
     patient_boluses_left_24h: int
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x03)
 class LogPage(Message):
     """Entries from the asked index on; `next_index` is where the next page starts.
 
     A detail value longer than the wire allows is cut and marked "(cut, N chars)".
     """
 
-    KIND: ClassVar[int] = 0x03
     entries: tuple[LogEntryInfo, ...]
     next_index: int
     log_next_index: int
@@ -432,12 +388,10 @@ class LogPage(Message):
         return self.next_index >= self.log_next_index
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x10)
 class ProgramConfirmation(Message):
     """The echo of what the pump will do (or, with `applied` false, would do)."""
 
-    KIND: ClassVar[int] = 0x10
     applied: bool
     program: ProgramSpec
     max_24h_dose_mcg: Fraction
@@ -448,10 +402,8 @@ class ProgramConfirmation(Message):
     effective: datetime
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x11)
 class RefillConfirmation(Message):
-    KIND: ClassVar[int] = 0x11
     expected_residual_nl: int
     withdrawn_nl: int
     discrepancy_nl: int               # withdrawn minus expected: a large one needs a look
@@ -464,22 +416,18 @@ class RefillConfirmation(Message):
     empty_date: datetime | None
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x12)
 class BolusConfirmation(Message):
-    KIND: ClassVar[int] = 0x12
     dose_mcg: Fraction
     volume_nl: int
     starts: datetime
     ends: datetime
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x13)
 class PatientBolusResult(Message):
     """Granted or not; a refusal says why and when the next one may be asked for."""
 
-    KIND: ClassVar[int] = 0x13
     granted: bool
     reason: str
     dose_mcg: Fraction | None
@@ -488,56 +436,44 @@ class PatientBolusResult(Message):
     boluses_left_24h: int
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x14)
 class InfusionChanged(Message):
     """The answer to Stop and Resume."""
 
-    KIND: ClassVar[int] = 0x14
     state: str
     infusing: bool
     at: datetime
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x16)
 class AlarmAcknowledged(Message):
-    KIND: ClassVar[int] = 0x16
     silenced: int
     alarms: tuple[AlarmInfo, ...]
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x17)
 class ClockSet(Message):
-    KIND: ClassVar[int] = 0x17
     previous: datetime
     pump_time: datetime
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x18)
 class AlarmVolumeSet(Message):
-    KIND: ClassVar[int] = 0x18
     low_reservoir_alarm_nl: int
     low_reservoir_alarm_date: datetime | None
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x19)
 class CatheterVolumeSet(Message):
-    KIND: ClassVar[int] = 0x19
     previous_nl: int
     catheter_volume_nl: int
 
 
-@RESPONSES.register
-@dataclass(frozen=True, slots=True)
+@response(0x20)
 class AlreadyCarriedOut(Message):
     """The answer to a retried therapy change: the pump's log shows this command id carried
     out already, so it was acknowledged from the log and not carried out again."""
 
-    KIND: ClassVar[int] = 0x20
     command_id: str
     act: str
     at: datetime

@@ -14,7 +14,7 @@ from typing import Any
 
 from itb.errors import InvalidInput, ItbError
 from itb.pump import Pump
-from itb.telemetry.store import StateStore, StateUnreadable
+from itb.telemetry.io.store import StateStore, StateUnreadable
 from itb.therapy.units import NL_PER_ML, display
 
 

@@ -17,12 +17,12 @@ from typing import Any
 from itb.errors import InvalidInput
 from itb.pump import Pump
 from itb.pump.pump import to_datetime
-from itb.telemetry.adapter import PumpAdapter
-from itb.telemetry.audit import SecurityLog
-from itb.telemetry.guard import LinkGuard, LinkPolicy
-from itb.telemetry.host import PumpHost
-from itb.telemetry.keys import KEY_BYTES, LinkKey
-from itb.telemetry.link import RandomBytes
+from itb.telemetry.protocol.guard import LinkGuard, LinkPolicy
+from itb.telemetry.protocol.keys import KEY_BYTES, LinkKey
+from itb.telemetry.protocol.link import RandomBytes
+from itb.telemetry.pumpside.adapter import PumpAdapter
+from itb.telemetry.pumpside.audit import SecurityLog
+from itb.telemetry.pumpside.host import PumpHost
 
 DOCUMENT_FORMAT = 1
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from itb.telemetry.codec import Message
-from itb.telemetry.keys import Role
+from itb.telemetry.protocol.codec import Message
+from itb.telemetry.protocol.keys import Role
 
 
 class SecurityEventKind(StrEnum):

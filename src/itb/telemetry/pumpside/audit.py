@@ -52,11 +52,8 @@ class SecurityLog(BoundedLog):
             victim = next(e for e in self._ring if rank(e.kind) == lowest)
             self._ring.remove(victim)
             self.overflowed += 1
-        entry = LogEntry(self.next_index, time_s, event,
-                         tuple((k, str(v)) for k, v in details.items()))
-        self._ring.append(entry)
-        self.next_index += 1
-        return entry
+        # Room made by rank: the plain ring below appends without dropping the oldest.
+        return super().append(time_s, event, **details)
 
     def count_noise(self, time_s: int, kind: str) -> None:
         """One unauthenticated event: counted; summarised in the ring once per pump hour."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from itb.errors import InvalidInput
-from itb.telemetry.keys import Role
+from itb.telemetry.protocol.keys import Role
 
 # Sources remembered at once; a full allowance is the same as none, so those go first.
 MAX_SOURCES = 256

@@ -21,25 +21,11 @@ from fractions import Fraction
 from typing import Any
 
 from itb.errors import InvalidInput, ItbError
-from itb.pump import (
-    ActRefused,
-    AlarmKind,
-    ContinuousTherapy,
-    FlexStep,
-    FlexTherapy,
-    HardLimits,
-    PatientBolusSettings,
-    PeriodicBolus,
-    ProgramNotCommitted,
-    Pump,
-)
-from itb.pump import Program as PumpProgram
+from itb.pump import ActRefused, AlarmKind, ProgramNotCommitted, Pump
 from itb.pump.eventlog import LogEntry
 from itb.pump.pump import to_datetime
-from itb.telemetry.audit import SecurityLog
-from itb.telemetry.codec import Message
-from itb.telemetry.commands import (
-    MAX_LOG_PAGE,
+from itb.telemetry.protocol.codec import Message
+from itb.telemetry.protocol.commands import (
     AcknowledgeAlarm,
     AlarmAcknowledged,
     AlarmInfo,
@@ -51,25 +37,15 @@ from itb.telemetry.commands import (
     BolusConfirmation,
     CatheterVolumeSet,
     ClockSet,
-    ContinuousSpec,
-    FlexPeriod,
-    FlexSpec,
-    FlexStepSpec,
-    HardLimitsSpec,
     InfusionChanged,
     InfusionInfo,
     Interrogate,
     InterrogationReport,
-    LogDetail,
-    LogEntryInfo,
     LogPage,
     PatientBolusResult,
-    PatientBolusSpec,
     PatientStatus,
-    PeriodicBolusSpec,
     Program,
     ProgramConfirmation,
-    ProgramSpec,
     ReadLog,
     ReadSecurityLog,
     ReadStatus,
@@ -83,57 +59,12 @@ from itb.telemetry.commands import (
     SetClock,
     Stop,
 )
-from itb.telemetry.events import PumpEvent, SecurityEvent, SessionEnded, SessionOpened
-from itb.telemetry.keys import Role
-from itb.telemetry.labels import escape_label
-from itb.telemetry.link import MAX_MESSAGE_BYTES
-from itb.telemetry.messages import Command, ErrorCode, ErrorResponse
+from itb.telemetry.protocol.events import PumpEvent, SecurityEvent, SessionEnded, SessionOpened
+from itb.telemetry.protocol.keys import Role
+from itb.telemetry.protocol.messages import Command, ErrorCode, ErrorResponse
+from itb.telemetry.pumpside.audit import SecurityLog
+from itb.telemetry.pumpside.translate import log_page, program_from_pump, program_to_pump
 from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY
-
-# Room left in a frame for a log page's fixed fields (indices, counts, CBOR framing).
-_PAGE_OVERHEAD_BYTES = 64
-_MAX_DETAIL_CHARS = 900
-
-
-# ---- program conversion (wire <-> pump value objects) --------------------------------------
-
-def program_to_pump(spec: ProgramSpec) -> PumpProgram:
-    therapy: ContinuousTherapy | FlexTherapy
-    if isinstance(spec.therapy, ContinuousSpec):
-        therapy = ContinuousTherapy(spec.therapy.daily_dose_mcg)
-    else:
-        therapy = FlexTherapy(
-            steps=tuple(FlexStep(s.start_s, s.duration_s, s.dose_rate_mcg_per_day)
-                        for s in spec.therapy.steps),
-            period=spec.therapy.period.value,
-            utc_offset_minutes=spec.therapy.utc_offset_minutes,
-            periodic_boluses=tuple(PeriodicBolus(b.start_s, b.dose_mcg, b.duration_s)
-                                   for b in spec.therapy.periodic_boluses))
-    patient = spec.patient_bolus
-    return PumpProgram(
-        therapy, HardLimits(spec.limits.max_daily_dose_mcg, spec.limits.max_bolus_mcg),
-        None if patient is None else PatientBolusSettings(patient.dose_mcg, patient.lockout_s,
-                                                          patient.max_per_24h))
-
-
-def program_from_pump(program: PumpProgram) -> ProgramSpec:
-    therapy = program.therapy
-    wire: ContinuousSpec | FlexSpec
-    if isinstance(therapy, ContinuousTherapy):
-        wire = ContinuousSpec(therapy.daily_dose_mcg)
-    else:
-        wire = FlexSpec(
-            tuple(FlexStepSpec(s.start_s, s.duration_s, s.dose_rate_mcg_per_day)
-                  for s in therapy.steps),
-            FlexPeriod(therapy.period), therapy.utc_offset_minutes,
-            tuple(PeriodicBolusSpec(b.start_s, b.dose_mcg, b.duration_s)
-                  for b in therapy.periodic_boluses))
-    patient = program.patient_bolus
-    return ProgramSpec(
-        wire, HardLimitsSpec(program.limits.max_daily_dose_mcg, program.limits.max_bolus_mcg),
-        None if patient is None else PatientBolusSpec(patient.dose_mcg, patient.lockout_s,
-                                                      patient.max_per_24h))
-
 
 # ---- command ids: a therapy change is carried out once ----------------------------------------
 
@@ -287,13 +218,13 @@ class PumpAdapter:
 
     def _read_log(self, command: ReadLog) -> LogPage:
         log = self.pump.log
-        return _page(self.pump.log_since(command.since_index, command.limit), command.since_index,
-                     log.next_index, log.overflowed)
+        return log_page(self.pump.log_since(command.since_index, command.limit),
+                        command.since_index, log.next_index, log.overflowed)
 
     def _read_security_log(self, command: ReadSecurityLog) -> LogPage:
         log = self.security_log
-        return _page(log.since(command.since_index, command.limit), command.since_index,
-                     log.next_index, log.overflowed)
+        return log_page(log.since(command.since_index, command.limit), command.since_index,
+                        log.next_index, log.overflowed)
 
     # -- therapy-changing acts ---------------------------------------------------------------
     def _program(self, command: Program) -> ProgramConfirmation:
@@ -456,49 +387,3 @@ class PumpAdapter:
         if left == 0 and recent:
             earliest = max(earliest, recent[0] + SECONDS_PER_DAY)
         return (None if earliest <= now else self._clock(earliest)), left
-
-
-def _entry(entry: LogEntry) -> LogEntryInfo:
-    details = []
-    for key, value in entry.details:
-        if len(value) > _MAX_DETAIL_CHARS:
-            value = value[:_MAX_DETAIL_CHARS] + f"... (cut, {len(value)} chars)"
-        # Escaped for display: a detail may hold what a device asserted (e.g. an old
-        # programmer id with control characters, issue 17.9); it must not drive a terminal.
-        details.append(LogDetail(escape_label(key[:100]), escape_label(value)))
-    return LogEntryInfo(entry.index, to_datetime(entry.time_s), escape_label(entry.kind[:100]),
-                        tuple(details))
-
-
-def _size_bound(info: LogEntryInfo) -> int:
-    """An upper bound of the entry's CBOR size (cheaper than encoding it twice).
-
-    Integers take at most 9 bytes, a text or array header at most 3 (lengths < 65,536).
-    """
-    return (32 + len(info.kind.encode())
-            + sum(8 + len(d.key.encode()) + len(d.value.encode()) for d in info.details))
-
-
-def _page(entries: list[LogEntry], since_index: int, log_next_index: int,
-          overflowed: int) -> LogPage:
-    """A page of at most MAX_LOG_PAGE entries cut to fit one frame."""
-    budget = MAX_MESSAGE_BYTES - _PAGE_OVERHEAD_BYTES
-    chosen: list[LogEntryInfo] = []
-    for entry in entries[:MAX_LOG_PAGE]:
-        info = _entry(entry)
-        size = _size_bound(info)
-        if size > budget:
-            break
-        budget -= size
-        chosen.append(info)
-    if chosen:
-        next_index = chosen[-1].index + 1
-    elif entries:
-        # One entry too large for a frame on its own: say so rather than stall the reader.
-        first = _entry(entries[0])
-        chosen = [LogEntryInfo(first.index, first.time, first.kind,
-                               (LogDetail("cut", "entry too large for one frame"),))]
-        next_index = first.index + 1
-    else:
-        next_index = max(since_index, log_next_index)
-    return LogPage(tuple(chosen), next_index, log_next_index, overflowed)

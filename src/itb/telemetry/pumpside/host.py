@@ -12,15 +12,16 @@ from __future__ import annotations
 import secrets
 from typing import Protocol
 
-from itb.telemetry.codec import Message
-from itb.telemetry.events import (
+from itb.telemetry.protocol.codec import Message
+from itb.telemetry.protocol.events import (
     CommandReceived,
     PumpEvent,
 )
-from itb.telemetry.guard import LinkGuard
-from itb.telemetry.keys import Role, role_key
-from itb.telemetry.link import LinkState, PumpLink, RandomBytes
-from itb.telemetry.messages import Command
+from itb.telemetry.protocol.guard import LinkGuard
+from itb.telemetry.protocol.keys import Role, role_key
+from itb.telemetry.protocol.link import LinkState, RandomBytes
+from itb.telemetry.protocol.messages import Command
+from itb.telemetry.protocol.pump_link import PumpLink
 
 
 class CommandHandler(Protocol):

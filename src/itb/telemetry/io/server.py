@@ -15,24 +15,25 @@ import contextlib
 import itertools
 import signal
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from itb.errors import InvalidInput, ItbError
-from itb.telemetry import codec
-from itb.telemetry.admission import Admission
-from itb.telemetry.framing import (
+from itb.telemetry.io import clocks
+from itb.telemetry.io.admission import Admission
+from itb.telemetry.io.clocks import Clock
+from itb.telemetry.io.store import StateStore, StateUnreadable
+from itb.telemetry.protocol import codec
+from itb.telemetry.protocol.framing import (
     MAX_CLEAR_BODY_BYTES,
     Frame,
     FrameType,
     encode_frame,
     leading_frame,
 )
-from itb.telemetry.guard import LinkPolicy
-from itb.telemetry.link import parse_hello
-from itb.telemetry.runtime import SimulatedPump
-from itb.telemetry.store import StateStore, StateUnreadable
+from itb.telemetry.protocol.guard import LinkPolicy
+from itb.telemetry.protocol.link import parse_hello
+from itb.telemetry.pumpside.runtime import SimulatedPump
 
 # Bytes and seconds a connection may use before its HELLO: bounds what an idle or
 # garbage-spewing client can hold.
@@ -92,7 +93,7 @@ class PumpServer:
     """Serves every pump of a state directory on one TCP port."""
 
     def __init__(self, store: StateStore, *, speed: float = 1.0,
-                 policy: LinkPolicy | None = None, clock: Callable[[], float] = time.time,
+                 policy: LinkPolicy | None = None, clock: Clock = clocks.wall,
                  tick_s: float = 0.25, save_interval_s: float = 2.0,
                  log: Callable[[str], None] | None = None) -> None:
         self.store = store

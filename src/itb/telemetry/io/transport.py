@@ -12,9 +12,9 @@ import socket
 from collections.abc import Callable
 from typing import Protocol
 
-from itb.telemetry.host import PumpHost
+from itb.telemetry.io.clocks import Clock
+from itb.telemetry.pumpside.host import PumpHost
 
-Clock = Callable[[], float]
 # A man in the middle for tests: given the direction ("to_pump" or "to_programmer")
 # and the bytes, returns the bytes that arrive instead (possibly b"" to drop them).
 Interceptor = Callable[[str, bytes], bytes]

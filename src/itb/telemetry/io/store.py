@@ -27,7 +27,7 @@ from typing import Any
 
 from itb.errors import InvalidInput
 from itb.telemetry.errors import TelemetryError
-from itb.telemetry.keys import LinkKey, check_serial
+from itb.telemetry.protocol.keys import LinkKey, check_serial
 
 _MAGIC = "itb-pump-state 1"
 STATE_SUFFIX = ".state"

@@ -12,7 +12,6 @@ pump's typed error (code, field, value, allowed). The client runs over any
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
@@ -22,9 +21,21 @@ from types import TracebackType
 from typing import TypeVar
 
 from itb.errors import InvalidInput
-from itb.telemetry.channel import CipherSuite
-from itb.telemetry.codec import Message
-from itb.telemetry.commands import (
+from itb.telemetry.errors import (
+    AuthenticationFailed,
+    CommandAlreadyCarriedOut,
+    CommandRejected,
+    KeyFileError,
+    LinkRefused,
+    LinkTimeout,
+    SessionClosed,
+)
+from itb.telemetry.io import clocks
+from itb.telemetry.io.clocks import Clock
+from itb.telemetry.io.transport import TcpTransport, Transport
+from itb.telemetry.protocol.channel import CipherSuite
+from itb.telemetry.protocol.codec import Message
+from itb.telemetry.protocol.commands import (
     MAX_LOG_PAGE,
     AcknowledgeAlarm,
     AlarmAcknowledged,
@@ -54,16 +65,7 @@ from itb.telemetry.commands import (
     SetClock,
     Stop,
 )
-from itb.telemetry.errors import (
-    AuthenticationFailed,
-    CommandAlreadyCarriedOut,
-    CommandRejected,
-    KeyFileError,
-    LinkRefused,
-    LinkTimeout,
-    SessionClosed,
-)
-from itb.telemetry.events import (
+from itb.telemetry.protocol.events import (
     ProgrammerEvent,
     Refused,
     ResponseReceived,
@@ -71,10 +73,9 @@ from itb.telemetry.events import (
     SessionEnded,
     SessionEstablished,
 )
-from itb.telemetry.keys import LinkKey, Role, check_serial
-from itb.telemetry.link import ProgrammerLink
-from itb.telemetry.messages import Command, ErrorResponse
-from itb.telemetry.transport import TcpTransport, Transport
+from itb.telemetry.protocol.keys import LinkKey, Role, check_serial
+from itb.telemetry.protocol.messages import Command, ErrorResponse
+from itb.telemetry.protocol.programmer_link import ProgrammerLink
 
 R = TypeVar("R", bound=Message)
 # Security events a client keeps (the latest); older ones are counted as dropped.
@@ -112,7 +113,7 @@ class Interrogation:
 
 class ProgrammerClient:
     def __init__(self, transport: Transport, key: LinkKey, role: Role = Role.CLINICIAN, *,
-                 clock: Callable[[], float] = time.monotonic, response_timeout_s: float = 10.0,
+                 clock: Clock = clocks.monotonic, response_timeout_s: float = 10.0,
                  suite: CipherSuite = CipherSuite.AES_256_GCM) -> None:
         self.transport = transport
         self.serial = key.serial
