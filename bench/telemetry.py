@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import os
 import secrets
@@ -41,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -202,15 +203,24 @@ def clinician_visit_ms(port: int, key: LinkKey) -> float:
             time.sleep(refused.retry_after_s)
 
 
+@contextlib.contextmanager
+def server_process(state: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """This script's `--serve-only` in a child process over `state`: (the child, its port)."""
+    child = subprocess.Popen([sys.executable, __file__, "--serve-only", state],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        yield child, int(child.stdout.readline())  # type: ignore[union-attr]
+    finally:
+        child.terminate()
+        child.wait(timeout=20)
+
+
 def attack_figures(seconds: float) -> dict[str, float]:
     """Server CPU per attacker byte under issue 17.2's crafted stream, and a clinician's
     visit time during the attack."""
     with tempfile.TemporaryDirectory() as state:
         key = make_pump(Path(state))
-        child = subprocess.Popen([sys.executable, __file__, "--serve-only", state],
-                                 stdout=subprocess.PIPE, text=True)
-        try:
-            port = int(child.stdout.readline())  # type: ignore[union-attr]
+        with server_process(state) as (child, port):
             quiet_ms = statistics.median(clinician_visit_ms(port, key) for _ in range(5))
             # The server's own ticking and saving, to subtract from the attacked figure.
             idle_start = cpu_seconds(child.pid)
@@ -223,9 +233,6 @@ def attack_figures(seconds: float) -> dict[str, float]:
                 attacked_ms = clinician_visit_ms(port, key)
                 sent = attack.result()
             cpu = cpu_seconds(child.pid) - cpu_before - idle
-        finally:
-            child.terminate()
-            child.wait(timeout=20)
     return {"attacker_bytes": sent, "server_cpu_s": round(cpu, 3),
             "server_idle_cpu_s": round(idle, 3),
             "server_cpu_us_per_attacker_byte": round(cpu / max(sent, 1) * 1e6, 3),
@@ -258,10 +265,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as state:
         key = make_pump(Path(state))
-        child = subprocess.Popen([sys.executable, __file__, "--serve-only", state],
-                                 stdout=subprocess.PIPE, text=True)
-        try:
-            port = int(child.stdout.readline())  # type: ignore[union-attr]
+        with server_process(state) as (_child, port):
             sent, received = full_interrogation(port, key, CipherSuite.AES_256_GCM)
             plain_sent, plain_received = full_interrogation(
                 port, key, CipherSuite.PLAINTEXT_FOR_BENCHMARK_ONLY)
@@ -275,9 +279,6 @@ def main() -> None:
                     lambda: wand.read_log_all(max(0, wand.interrogate().log_next_index
                                                   - LOG_ENTRIES)),
                     lambda: None)
-        finally:
-            child.terminate()
-            child.wait(timeout=20)
         local = SimulatedPump.from_document(StateStore(Path(state)).load(SERIAL), now_s=0.0,
                                             policy=LinkPolicy(allow_plaintext_for_benchmark=True))
         memory_aes, memory_plain = interleaved(

@@ -6,6 +6,7 @@ of the link, and nothing that was not sealed with the session key becomes a comm
 
 from __future__ import annotations
 
+import sys
 from itertools import count
 
 import atheris
@@ -37,58 +38,73 @@ def new_programmer(role: Role = Role.CLINICIAN) -> ProgrammerLink:
     return ProgrammerLink(SERIAL, CLINIC.key_for(role), role, random_bytes=_nonces(0))
 
 
+def _handshake(exchanges: int) -> tuple[PumpLink, ProgrammerLink]:
+    """A pump and a programmer after `exchanges` hand-overs of the handshake (pump first)."""
+    pump, programmer = new_pump(), new_programmer()
+    programmer.start(0.0)
+    for step in range(exchanges):
+        if step % 2 == 0:
+            pump.receive_data(programmer.data_to_send(), 0.0)
+        else:
+            programmer.receive_data(pump.data_to_send(), 0.0)
+    return pump, programmer
+
+
 def pump_in_state(stage: int) -> PumpLink:
     """0: awaiting HELLO, 1: awaiting PROVE, 2: open session."""
-    pump = new_pump()
     if stage == 0:
-        return pump
-    programmer = new_programmer()
-    programmer.start(0.0)
-    pump.receive_data(programmer.data_to_send(), 0.0)
-    if stage == 1:
-        return pump
-    programmer.receive_data(pump.data_to_send(), 0.0)
-    pump.receive_data(programmer.data_to_send(), 0.0)
-    assert pump.is_open
+        return new_pump()
+    pump, _ = _handshake((0, 1, 3)[stage])
+    assert stage < 2 or pump.is_open
     return pump
 
 
 def programmer_in_state(stage: int) -> ProgrammerLink:
     """0: awaiting CHALLENGE, 1: awaiting ACCEPT, 2: open with one request pending."""
-    programmer = new_programmer()
-    programmer.start(0.0)
-    if stage == 0:
-        return programmer
-    pump = new_pump()
-    pump.receive_data(programmer.data_to_send(), 0.0)
-    programmer.receive_data(pump.data_to_send(), 0.0)
-    if stage == 1:
-        return programmer
-    pump.receive_data(programmer.data_to_send(), 0.0)
-    programmer.receive_data(pump.data_to_send(), 0.0)
-    assert programmer.is_open
-    programmer.send_request(ReadStatus(), 0.0)
+    _, programmer = _handshake((0, 2, 4)[stage])
+    if stage == 2:
+        assert programmer.is_open
+        programmer.send_request(ReadStatus(), 0.0)
     return programmer
 
 
-def check_pump(pump: PumpLink, chunks: list[bytes]) -> None:
+def _feed(link: PumpLink | ProgrammerLink, chunks: list[bytes], forbidden: type,
+          what: str) -> float:
+    """Feed every chunk half a second apart; no event may be of the `forbidden` kind."""
     now = 0.0
     for chunk in chunks:
         now += 0.5
-        for event in pump.receive_data(chunk, now):
-            assert not isinstance(event, CommandReceived), "unsealed bytes became a command"
+        for event in link.receive_data(chunk, now):
+            assert not isinstance(event, forbidden), f"unsealed bytes became {what}"
+    return now
+
+
+def check_pump(pump: PumpLink, chunks: list[bytes]) -> None:
+    now = _feed(pump, chunks, CommandReceived, "a command")
     for event in pump.tick(now + 1):
         assert not isinstance(event, CommandReceived)
     pump.connection_lost(now + 2)
 
 
 def check_programmer(programmer: ProgrammerLink, chunks: list[bytes]) -> None:
-    now = 0.0
-    for chunk in chunks:
-        now += 0.5
-        for event in programmer.receive_data(chunk, now):
-            assert not isinstance(event, ResponseReceived), "unsealed bytes became an answer"
+    now = _feed(programmer, chunks, ResponseReceived, "an answer")
     programmer.tick(now + 1)
+
+
+LINK_TARGETS = {"pump": (pump_in_state, check_pump),
+                "programmer": (programmer_in_state, check_programmer)}
+
+
+def fuzz_link(side: str) -> None:
+    """Run the atheris target for one side's link state machine, in each of its states."""
+    in_state, check = LINK_TARGETS[side]
+
+    def test_one_input(data: bytes) -> None:
+        fdp = atheris.FuzzedDataProvider(data)
+        check(in_state(fdp.ConsumeIntInRange(0, 2)), link_chunks(fdp))
+
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
 
 
 def link_chunks(fdp: atheris.FuzzedDataProvider) -> list[bytes]:

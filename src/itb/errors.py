@@ -1,7 +1,19 @@
-"""The error types every part of itb raises for bad input or refused acts.
+"""The root of every error itb raises on purpose, and the refusal of a bad value.
 
-Each error names the field, the value given and what is allowed, so that the
-command line and the web layer can turn it into one clear sentence.
+One hierarchy per layer, each in its layer's own `errors.py` under `ItbError`:
+
+    ItbError
+    ├── InvalidInput            a value outside what is allowed (field, value, allowed)
+    ├── TherapyError            itb.therapy.errors: the clinical rules refuse
+    ├── PumpError               itb.pump.errors: the pump refuses an act or a program
+    ├── TelemetryError          itb.telemetry.errors: the wand link, its wire and its files
+    ├── ProgrammerError         itb.programmer.errors: the programmer refuses (with a next step)
+    └── SimError                itb.sim.errors: the simulator refuses (ScenarioError: a file)
+
+A refusal of a value is also an `InvalidInput` (it inherits both its layer's root and
+`InvalidInput`), so every front end can say "field = value is not allowed: allowed is ...".
+Errors are raised where the rule lives and translated to words only at a front end's
+boundary (docs/architecture.md, "Errors").
 """
 
 from __future__ import annotations
@@ -35,7 +47,7 @@ def shorten(value: object) -> str:
 
 
 class ItbError(Exception):
-    """Base of every error itb raises on purpose."""
+    """Base of every error itb raises on purpose; each layer's root subclasses it."""
 
 
 class InvalidInput(ItbError, ValueError):

@@ -9,12 +9,12 @@ The programmer cases include one refused by a real `itb pump serve`.
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pump_server import stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ITB = str(ROOT / ".venv" / "bin" / "itb")
@@ -60,12 +60,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int
         assert match is not None, "pump server did not start"
         yield state, int(match.group(1))
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(process)
 
 
 # (command group, arguments, text the Error line must contain); "{tmp}" is a fresh folder.

@@ -13,108 +13,23 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
-import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import pexpect
 import pytest
+from pump_server import ITB, SERIAL, ServedPump, serve_pump
 
 from itb.therapy.units import to_exact_str
-
-ROOT = Path(__file__).resolve().parents[2]
-ITB = str(ROOT / ".venv" / "bin" / "itb")
-# The same Typer app as `itb programmer`, loaded without the rest of itb (faster start);
-# the interactive wizard and the report below go through `itb programmer` itself.
-PROGRAMMER = [str(ROOT / ".venv" / "bin" / "python"), "-m", "itb.programmer"]
-SERIAL = "ITB-E2E-1"
-# 864,000x real time: ten pump days per second, to age the pump before the visit.
-AGEING_SPEED = "864000"
-
-
-@dataclass
-class ServedPump:
-    state: Path
-    port: int
-    key_file: Path
-    session: Path
-    process: subprocess.Popen[str]
-
-    def args(self, port: int | None = None) -> list[str]:
-        return ["--port", str(self.port if port is None else port), "--key-file",
-                str(self.key_file), "--serial", SERIAL, "--session", str(self.session)]
-
-    def run(self, *command: str, port: int | None = None, timeout: float = 60,
-            full_cli: bool = False) -> subprocess.CompletedProcess[str]:
-        program = [ITB, "programmer"] if full_cli else PROGRAMMER
-        return subprocess.run([*program, *command, *self.args(port)],
-                              capture_output=True, text=True, timeout=timeout, check=False)
-
-    def interrogate(self) -> dict:
-        done = self.run("interrogate", "--json")
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
-
-    def syringe_ml(self) -> str:
-        """The residual the nurse really withdraws: the simulator's true reservoir volume,
-        read down to 0.1 mL as a syringe is (a few seconds stale at most, so never more
-        than the reservoir really holds)."""
-        raw = (self.state / "pumps" / f"{SERIAL}.state").read_bytes().split(b"\n", 1)[1]
-        true_nl = json.loads(raw)["pump"]["physical"]["reservoir_nl"]
-        tenths = int(Fraction(true_nl, 100_000)) - 1
-        return f"{tenths // 10}.{tenths % 10}"
-
-
-def start_server(state: Path, speed: str) -> tuple[subprocess.Popen[str], int]:
-    process = subprocess.Popen([ITB, "pump", "serve", "--state", str(state), "--port", "0",
-                                "--speed", speed], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = re.search(r"on 127\.0\.0\.1:(\d+)", line)
-    if match is None:
-        process.kill()
-        raise AssertionError(f"pump server did not start: {line!r} {process.stderr.read()}")
-    return process, int(match.group(1))
-
-
-def stop_server(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def serve_aged_pump(tmp: Path, *, days: float) -> Iterator[ServedPump]:
-    state = tmp / "state"
-    made = subprocess.run([ITB, "pump", "new", "--state", str(state), "--model",
-                           "synchromed-ii-20", "--serial", SERIAL, "--daily-dose", "300",
-                           "--max-daily-dose", "600"], capture_output=True, text=True,
-                          timeout=60, check=False)
-    assert made.returncode == 0, made.stderr
-    ageing, _port = start_server(state, AGEING_SPEED)
-    time.sleep(days / 10)
-    stop_server(ageing)
-    process, port = start_server(state, "1")
-    try:
-        yield ServedPump(state, port, state / "keys" / f"{SERIAL}.key", tmp / "session.jsonl",
-                         process)
-    finally:
-        stop_server(process)
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPump]:
-    yield from serve_aged_pump(tmp_path_factory.mktemp("visit"), days=20)
+    yield from serve_pump(tmp_path_factory.mktemp("visit"), days=20)
 
 
 def exact(text: str) -> Fraction:
@@ -371,7 +286,7 @@ class CuttingProxy:
 
 @pytest.fixture(scope="module")
 def served_for_cuts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPump]:
-    yield from serve_aged_pump(tmp_path_factory.mktemp("cuts"), days=5)
+    yield from serve_pump(tmp_path_factory.mktemp("cuts"), days=5)
 
 
 # `program` opens session 1 to read the pump and preview (the pump's dry run included),
@@ -424,7 +339,7 @@ def bolus_count(served: ServedPump) -> int:
 @pytest.fixture()
 def fresh_pump(tmp_path: Path) -> Iterator[ServedPump]:
     """A pump of its own per test (a running bolus would refuse the next one)."""
-    yield from serve_aged_pump(tmp_path, days=1)
+    yield from serve_pump(tmp_path, days=1)
 
 
 @pytest.mark.e2e

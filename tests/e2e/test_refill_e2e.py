@@ -1,5 +1,5 @@
 """Refill and pump-record defects of issue 9, end to end: the real `itb` CLI against a real
-`itb pump serve` subprocess (helpers from `test_programmer_e2e`).
+`itb pump serve` subprocess (helpers from `pump_server`).
 
 The syringe reading, which only the simulator knows, is read from the pump's saved
 physical state (the simulation's stand-in for the nurse's syringe) and rounded as a
@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from test_programmer_e2e import (
+from pump_server import (
     AGEING_SPEED,
     ITB,
     SERIAL,
     ServedPump,
+    new_pump,
+    serve_pump,
     start_server,
     stop_server,
 )
@@ -42,39 +44,16 @@ def syringe_reading_ml(served: ServedPump) -> str:
     return f"{tenths // 10}.{tenths % 10}"
 
 
-def new_pump(state: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ITB, "pump", "new", "--state", str(state), "--model",
-                           "synchromed-ii-20", "--serial", SERIAL, "--daily-dose", "300",
-                           "--max-daily-dose", "600", *extra], capture_output=True, text=True,
-                          timeout=60, check=False)
-
-
-def serve(tmp: Path, *, days: float, new_args: tuple[str, ...] = ()) -> Iterator[ServedPump]:
-    state = tmp / "state"
-    made = new_pump(state, *new_args)
-    assert made.returncode == 0, made.stderr
-    if days:
-        ageing, _port = start_server(state, AGEING_SPEED)
-        time.sleep(days / 10)
-        stop_server(ageing)
-    process, port = start_server(state, "1")
-    try:
-        yield ServedPump(state, port, state / "keys" / f"{SERIAL}.key", tmp / "session.jsonl",
-                         process)
-    finally:
-        stop_server(process)
-
-
 @pytest.fixture
 def empty_pump(tmp_path: Path) -> Iterator[ServedPump]:
     # 20 mL at 0.6 mL/day is empty after ~33 days; 12 more days at the minimum rate
     # (devices.md: about 0.048 mL/day) take the estimate about 0.5 mL below zero.
-    yield from serve(tmp_path, days=45)
+    yield from serve_pump(tmp_path, days=45)
 
 
 @pytest.fixture
 def aged_pump(tmp_path: Path) -> Iterator[ServedPump]:
-    yield from serve(tmp_path, days=20)
+    yield from serve_pump(tmp_path, days=20)
 
 
 @pytest.mark.e2e
@@ -161,7 +140,7 @@ def test_a_program_change_does_not_silently_end_a_bridge_bolus(aged_pump: Served
 @pytest.mark.e2e
 def test_dates_after_implant_include_the_priming_bolus(tmp_path: Path) -> None:
     """Issue 9.3: the date the programmer shows after implant is not later than the alarm."""
-    served_ = serve(tmp_path, days=0)
+    served_ = serve_pump(tmp_path, days=0)
     pump = next(served_)
     data = pump.interrogate()
     assert data["infusion_state"] == "priming_bolus"
@@ -201,7 +180,7 @@ def test_pump_new_fills_only_a_marketed_refill_strength(tmp_path: Path, strength
 def test_the_catheter_volume_is_stored_shown_and_set(tmp_path: Path) -> None:
     """Issue 9.14: set at implant, shown by interrogate, set again after a revision, and
     then the refill's bridge bolus agrees with the clinic's dead volume."""
-    served_ = serve(tmp_path, days=0, new_args=("--catheter-ml", "0.3"))
+    served_ = serve_pump(tmp_path, days=0, new_args=("--catheter-ml", "0.3"))
     pump = next(served_)
     try:
         assert pump.interrogate()["catheter_volume_ml"] == "0.3"
@@ -229,7 +208,7 @@ def test_the_report_covers_the_latest_visit_and_a_missing_journal_is_an_error(
     default and every session with --all; no journal is an error, not an empty report."""
     from itb.programmer.journal import Journal
 
-    served_ = serve(tmp_path, days=0)
+    served_ = serve_pump(tmp_path, days=0)
     pump = next(served_)
     try:
         out = tmp_path / "visit.html"
@@ -278,7 +257,7 @@ def test_set_clock_says_days_hours_minutes_and_a_prompt_at_end_of_input_ends_its
         tmp_path: Path) -> None:
     """Issue 9.15: the clock change in days, hours and minutes; a prompt that meets the end
     of input prints its error on a new line."""
-    served_ = serve(tmp_path, days=0)
+    served_ = serve_pump(tmp_path, days=0)
     pump = next(served_)
     try:
         now = datetime.fromisoformat(pump.interrogate()["pump_time"])

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.e2e.test_programmer_e2e import ServedPump, serve_aged_pump
+from pump_server import ServedPump, serve_pump
 
 SPINAL_ADULT = ("--origin", "spinal", "--age-years", "45")
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPump]:
-    yield from serve_aged_pump(tmp_path_factory.mktemp("rule"), days=20)
+    yield from serve_pump(tmp_path_factory.mktemp("rule"), days=20)
 
 
 @pytest.mark.e2e

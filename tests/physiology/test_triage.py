@@ -44,25 +44,24 @@ SEED_003_OVERDOSE = ["difficulty-breathing", "drowsiness", "loss-of-consciousnes
 SEED_001_SIDE_EFFECTS = ["loose-muscles", "sleepiness", "upset-stomach", "headache"]
 
 
-@pytest.mark.parametrize("name", SEED_004_WITHDRAWAL)
-def test_seed_004_withdrawal_signs_go_to_emergency(name: str) -> None:
+# (signs, the disposition they lead to, the cause named): seed 004's lists decide, and seed
+# 003's overdose signs are emergencies through seed 004.
+LISTED_DISPOSITIONS = [
+    (SEED_004_WITHDRAWAL, Disposition.EMERGENCY, Cause.WITHDRAWAL),
+    (SEED_004_OVERDOSE + SEED_004_OVERDOSE_SECTION, Disposition.EMERGENCY, Cause.OVERDOSE),
+    (SEED_004_INFECTION, Disposition.CARE_TEAM, Cause.INFECTION),
+    (SEED_003_OVERDOSE, Disposition.EMERGENCY, Cause.OVERDOSE),
+]
+
+
+@pytest.mark.parametrize(("name", "disposition", "cause"), [
+    (name, disposition, cause) for names, disposition, cause in LISTED_DISPOSITIONS
+    for name in names])
+def test_seed_signs_get_the_seeds_disposition_and_cause(name: str, disposition: Disposition,
+                                                          cause: Cause) -> None:
     result = triage([name])
-    assert result.disposition is Disposition.EMERGENCY
-    assert Cause.WITHDRAWAL in result.causes
-
-
-@pytest.mark.parametrize("name", SEED_004_OVERDOSE + SEED_004_OVERDOSE_SECTION)
-def test_seed_004_overdose_signs_go_to_emergency(name: str) -> None:
-    result = triage([name])
-    assert result.disposition is Disposition.EMERGENCY
-    assert Cause.OVERDOSE in result.causes
-
-
-@pytest.mark.parametrize("name", SEED_004_INFECTION)
-def test_seed_004_infection_signs_go_to_the_care_team(name: str) -> None:
-    result = triage([name])
-    assert result.disposition is Disposition.CARE_TEAM
-    assert Cause.INFECTION in result.causes
+    assert result.disposition is disposition
+    assert cause in result.causes
 
 
 @pytest.mark.parametrize("name", SEED_003_WITHDRAWAL)
@@ -73,13 +72,6 @@ def test_seed_003_withdrawal_signs_call_the_doctor_immediately_at_least(name: st
     # Where seed 004 also lists the sign, its 911 instruction decides.
     in_004 = name in SEED_004_WITHDRAWAL or name in ("extreme-sweating", "severe-muscle-spasms")
     assert (result.disposition is Disposition.EMERGENCY) == in_004
-
-
-@pytest.mark.parametrize("name", SEED_003_OVERDOSE)
-def test_seed_003_overdose_signs_are_emergencies_through_seed_004(name: str) -> None:
-    result = triage([name])
-    assert result.disposition is Disposition.EMERGENCY
-    assert Cause.OVERDOSE in result.causes
 
 
 @pytest.mark.parametrize("name", SEED_001_SIDE_EFFECTS)

@@ -36,8 +36,15 @@ class FaultyPump:
                 cancel_bridge_reason: str | None = None,
                 command_id: str | None = None) -> ProgramConfirmation:
         self.sent.append(spec)
-        self.running = spec if spec == OLD else continuous_program(Fraction(3300), LIMITS, None)
-        return confirmation(self.running)
+        self.running = self.runs(spec)
+        return self.echo(self.running)
+
+    def runs(self, spec: ProgramSpec) -> ProgramSpec:
+        """What the pump runs when sent `spec`: here a tenfold dose, unless it is the old one."""
+        return spec if spec == OLD else continuous_program(Fraction(3300), LIMITS, None)
+
+    def echo(self, running: ProgramSpec) -> ProgramConfirmation:
+        return confirmation(running)
 
     def interrogate(self) -> Any:
         class Report:
@@ -57,13 +64,8 @@ def test_an_echo_that_differs_restores_the_previous_program() -> None:
 
 def test_an_echo_that_matches_is_accepted() -> None:
     class GoodPump(FaultyPump):
-        def program(self, spec: ProgramSpec, *, confirm_only: bool = False,
-                    cancel_bridge_reason: str | None = None,
-                    command_id: str | None = None
-                    ) -> ProgramConfirmation:
-            self.sent.append(spec)
-            self.running = spec
-            return confirmation(spec)
+        def runs(self, spec: ProgramSpec) -> ProgramSpec:
+            return spec
 
     pump = GoodPump()
     echo, after = send_program(pump, lambda: pump, OLD, NEW, Fraction(500))  # type: ignore[arg-type]
@@ -72,13 +74,11 @@ def test_an_echo_that_matches_is_accepted() -> None:
 
 def test_an_echo_at_another_concentration_is_a_mismatch() -> None:
     class OtherDrug(FaultyPump):
-        def program(self, spec: ProgramSpec, *, confirm_only: bool = False,
-                    cancel_bridge_reason: str | None = None,
-                    command_id: str | None = None
-                    ) -> ProgramConfirmation:
-            self.sent.append(spec)
-            self.running = spec
-            return replace(confirmation(spec), concentration_mcg_per_ml=Fraction(2000))
+        def runs(self, spec: ProgramSpec) -> ProgramSpec:
+            return spec
+
+        def echo(self, running: ProgramSpec) -> ProgramConfirmation:
+            return replace(confirmation(running), concentration_mcg_per_ml=Fraction(2000))
 
     pump = OtherDrug()
     with pytest.raises(EchoMismatch, match="2000 mcg/mL"):

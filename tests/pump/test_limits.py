@@ -131,23 +131,25 @@ TestLimitMachine = LimitMachine.TestCase
 TestLimitMachine.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)
 
 
+def assert_hour_bolus_refused_unchanged(pump: Pump, dose_mcg: int, match: str) -> None:
+    """A bolus of `dose_mcg` over 1 h is refused with `match` and leaves the pump as it was."""
+    state = pump.to_state()
+    with pytest.raises(LimitExceeded, match=match):
+        pump.give_bolus(Fraction(dose_mcg), 3600)
+    assert pump.to_state() == state
+
+
 def test_bolus_above_the_maximum_bolus_is_refused_and_changes_nothing() -> None:
     pump = implant(continuous(300, max_daily=500, max_bolus=40))
     pump.advance(at(hours=1))
-    state = pump.to_state()
-    with pytest.raises(LimitExceeded, match="maximum bolus"):
-        pump.give_bolus(Fraction(41), 3600)
-    assert pump.to_state() == state
+    assert_hour_bolus_refused_unchanged(pump, 41, "maximum bolus")
 
 
 def test_bolus_that_would_exceed_the_daily_maximum_is_refused() -> None:
     pump = implant(continuous(300, max_daily=340, max_bolus=100))
     pump.advance(at(days=1))
-    state = pump.to_state()
     # A bolus replaces the base flow while it runs: 60 mcg over 1 h adds 47.5 mcg net.
-    with pytest.raises(LimitExceeded, match="per 24 h"):
-        pump.give_bolus(Fraction(60), 3600)
-    assert pump.to_state() == state
+    assert_hour_bolus_refused_unchanged(pump, 60, "per 24 h")
     pump.give_bolus(Fraction(40), 3600)  # adds 27.5 mcg net: fits within 340 mcg in 24 h
 
 
@@ -259,3 +261,22 @@ def test_a_float_bolus_dose_is_refused_as_inexact_not_as_over_the_limit() -> Non
         pump.give_bolus(10.0, 600)  # type: ignore[arg-type]
     assert not isinstance(refusal.value, LimitExceeded)
     assert pump.to_state() == before
+
+
+def test_a_patient_bolus_allowance_right_after_a_full_day_at_the_limit_is_refused() -> None:
+    """Found by TestLimitMachine: a day at 33 mcg/day under a 34 mcg limit, then a program
+    with a 9 mcg patient bolus. The window starting one second after the whole-past one holds
+    almost all of that day plus the allowance (42 mcg), so the program must be refused; it was
+    accepted because only breakpoint windows were checked and the whole-past one is skipped."""
+    pump = Pump.implant("synchromed-ii-40", serial="M", at=START, fill_nl=40_000_000,
+                        concentration_mcg_per_ml=Fraction(500),
+                        program=continuous(33, max_daily=34, max_bolus=60))
+    pump.advance(START + timedelta(days=1))
+    before = pump.to_state()
+    with_bolus = Program(ContinuousTherapy(Fraction(24)), HardLimits(Fraction(34), Fraction(60)),
+                         PatientBolusSettings(Fraction(9), 7200, 1))
+    with pytest.raises(LimitExceeded, match="patient-bolus allowance 9 mcg"):
+        pump.program(with_bolus)
+    assert pump.to_state() == before
+    # The same reduction without the patient bolus stays within the limit and is accepted.
+    pump.program(Program(ContinuousTherapy(Fraction(24)), HardLimits(Fraction(34), Fraction(60))))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -96,21 +97,8 @@ def test_withdrawal_is_rescued_through_the_catheter_access_port() -> None:
     assert s["beyond_model"] is None
 
 
-UNTREATED = """
-[scenario]
-name = "Reservoir left empty"
-start = 2026-03-02T09:00:00Z
-duration_days = 8
-[patient]
-days_on_therapy = 900
-[implant]
-date = 2026-03-02T09:00:00Z
-fill_ml = 0.5
-concentration_mcg_per_ml = 2000
-[program]
-type = "simple"
-daily_dose_mcg = 500
-"""
+# Reservoir left empty: a small fill that runs out, never refilled.
+UNTREATED = (Path(__file__).parent / "scenario_untreated.toml").read_text(encoding="utf-8")
 
 
 def test_untreated_life_threatening_withdrawal_is_marked_beyond_the_model() -> None:

@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from itb.sim import build_timeline, parse_scenario, run_scenario, summarize
 
-HEAD = """\
-[scenario]
-name = "random"
-start = 2026-01-05T08:00:00Z
-duration_days = 6
-
-[patient]
-days_on_therapy = 400
-
-[implant]
-date = 2026-01-05T08:00:00Z
-fill_ml = 10
-concentration_mcg_per_ml = 2000
-
-[program]
-type = "simple"
-daily_dose_mcg = 500
-"""
+# The fixed part of the random runs; the timeline is drawn.
+HEAD = (Path(__file__).parent / "scenario_random_head.toml").read_text(encoding="utf-8")
 
 REFILL = st.sampled_from([
     'event = "refill"\nfill_ml = 12',

@@ -3,46 +3,15 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
 from itb.sim import ScenarioError, parse_scenario
 from itb.sim.scenario import key_lines
 
-GOOD = """\
-[scenario]
-name = "test"
-start = 2026-01-05T08:00:00Z
-duration_days = 3
-
-[patient]
-origin = "spinal"
-days_on_therapy = 400
-
-[pump]
-model = "synchromed-ii-20"
-
-[implant]
-date = 2026-01-05T08:00:00Z
-fill_ml = 20
-concentration_mcg_per_ml = 2000
-
-[program]
-type = "simple"
-daily_dose_mcg = 500
-
-[[timeline]]
-day = 1
-event = "refill"
-fill_ml = 19.5
-
-[[timeline]]
-day = 2
-event = "program"
-[timeline.program]
-type = "simple"
-daily_dose_mcg = 600
-"""
+# A small valid scenario; each test breaks one thing in it.
+GOOD = (Path(__file__).parent / "scenario_good.toml").read_text(encoding="utf-8")
 
 
 def refused(text: str) -> ScenarioError:

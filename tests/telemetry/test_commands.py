@@ -112,6 +112,21 @@ def test_refill_with_bridge_bolus() -> None:
     assert report.reservoir.concentration_mcg_per_ml == 1000
 
 
+def test_a_refill_of_nothing_empties_the_reservoir_for_an_overdose() -> None:
+    """Issue 16.17: the label empties the pump in an overdose; the wire allows 0 mL added so
+    the pump's estimate becomes 0 (its empty alarm then sounds, as it should)."""
+    b = bench()
+    b.pump.advance(IMPLANT + timedelta(days=2))
+    with b.client() as wand:
+        wand.stop()
+        done = wand.refill(withdrawn_nl=18_000_000, added_nl=0,
+                           concentration_mcg_per_ml=Fraction(500))
+        report = wand.interrogate()
+    assert done.added_nl == 0 and done.reservoir_estimate_nl == 0
+    assert report.reservoir.estimate_nl == 0
+    assert "reservoir_empty" in {alarm.code for alarm in report.alarms}
+
+
 def test_refill_overfill_is_refused() -> None:
     b = bench()
     with b.client() as wand, pytest.raises(CommandRejected) as refused:

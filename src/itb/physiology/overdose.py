@@ -18,12 +18,13 @@ falls well below the tone they are used to (see `side_effects`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from itb.errors import InvalidInput
-from itb.physiology import catalogue as cat
+from itb.physiology import constants
+from itb.physiology.constants import Stages, by_stage
 from itb.physiology.linear import FloatArray
 
 STAGE_NAMES = ("none", "mild", "moderate", "severe", "critical")
@@ -52,27 +53,29 @@ SYMPTOMS_BY_STAGE: tuple[tuple[str, ...], ...] = (
 
 def _increasing(name: str, values: tuple[float, ...]) -> None:
     for index, value in enumerate(values):  # finite numbers first: NaN defeats the ordering
-        cat.parameter_in_range(f"{name}[{index}]", value, 0.0)
+        constants.parameter_in_range(f"{name}[{index}]", value, 0.0)
     if len(values) != 4 or any(v <= 0 for v in values) or list(values) != sorted(set(values)):
         raise InvalidInput(name, values, "four increasing positive thresholds")
 
 
+_OVERDOSE_INDEX_FOR_STAGE = by_stage(constants.OVERDOSE_INDEX_FOR_STAGE)
+_PLASMA_MCG_PER_ML_FOR_STAGE = by_stage(constants.PLASMA_MCG_PER_ML_FOR_STAGE)
+
+
 @dataclass(frozen=True)
 class OverdoseModel:
-    """Stage thresholds (*unconfirmed*, see catalogue)."""
+    """Stage thresholds (*unconfirmed*, see constants)."""
 
-    side_effect_index: float = cat.SIDE_EFFECT_INDEX
-    loose_muscles_tone_drop_share: float = cat.LOOSE_MUSCLES_TONE_DROP_SHARE
-    index_for_stage: tuple[float, float, float, float] = field(
-        default=tuple(cat.OVERDOSE_INDEX_FOR_STAGE[s] for s in (1, 2, 3, 4)))
-    plasma_mcg_per_ml_for_stage: tuple[float, float, float, float] = field(
-        default=tuple(cat.PLASMA_MCG_PER_ML_FOR_STAGE[s] for s in (1, 2, 3, 4)))
+    side_effect_index: float = constants.SIDE_EFFECT_INDEX
+    loose_muscles_tone_drop_share: float = constants.LOOSE_MUSCLES_TONE_DROP_SHARE
+    index_for_stage: Stages = _OVERDOSE_INDEX_FOR_STAGE
+    plasma_mcg_per_ml_for_stage: Stages = _PLASMA_MCG_PER_ML_FOR_STAGE
 
     def __post_init__(self) -> None:
         _increasing("index_for_stage", self.index_for_stage)
         _increasing("plasma_mcg_per_ml_for_stage", self.plasma_mcg_per_ml_for_stage)
-        cat.parameter_in_range("side_effect_index", self.side_effect_index, 0.0)
-        cat.parameter_in_range("loose_muscles_tone_drop_share",
+        constants.parameter_in_range("side_effect_index", self.side_effect_index, 0.0)
+        constants.parameter_in_range("loose_muscles_tone_drop_share",
                                self.loose_muscles_tone_drop_share, 0.0, 1.0)
         if not 0 < self.side_effect_index < self.index_for_stage[0]:
             raise InvalidInput("side_effect_index", self.side_effect_index,

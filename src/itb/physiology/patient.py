@@ -31,8 +31,7 @@ from fractions import Fraction
 import numpy as np
 
 from itb.errors import InvalidInput
-from itb.physiology import overdose as od
-from itb.physiology import withdrawal as wd
+from itb.physiology import overdose, withdrawal
 from itb.physiology.linear import FloatArray
 from itb.physiology.pk import CSF_INPUT, LUMBAR, N_STATES, POCKET, POCKET_INPUT
 from itb.physiology.population import PatientParameters
@@ -85,10 +84,10 @@ class DrugDelivery:
 def symptoms_for(withdrawal_stage: int, overdose_stage: int, side_effects: int) -> tuple[str, ...]:
     """Symptom names (triage vocabulary) a patient in these stages reports; `side_effects`
     is the side-effect mask (`overdose.SLEEPINESS`, `overdose.LOOSE_MUSCLES`)."""
-    names = list(wd.SYMPTOMS_BY_STAGE[withdrawal_stage]) + list(
-        od.SYMPTOMS_BY_STAGE[overdose_stage])
+    names = list(withdrawal.SYMPTOMS_BY_STAGE[withdrawal_stage]) + list(
+        overdose.SYMPTOMS_BY_STAGE[overdose_stage])
     if side_effects and overdose_stage == 0:
-        names += list(od.side_effect_names(int(side_effects)))
+        names += list(overdose.side_effect_names(int(side_effects)))
     return tuple(dict.fromkeys(names))
 
 
@@ -115,11 +114,11 @@ class PatientState:
 
     @property
     def withdrawal_stage_name(self) -> str:
-        return wd.STAGE_NAMES[self.withdrawal_stage]
+        return withdrawal.STAGE_NAMES[self.withdrawal_stage]
 
     @property
     def overdose_stage_name(self) -> str:
-        return od.STAGE_NAMES[self.overdose_stage]
+        return overdose.STAGE_NAMES[self.overdose_stage]
 
 
 @dataclass(frozen=True)

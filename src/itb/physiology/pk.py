@@ -35,10 +35,10 @@ import scipy.optimize
 import scipy.special
 
 from itb.errors import InvalidInput
-from itb.physiology import catalogue as cat
+from itb.physiology import constants
 from itb.physiology.linear import FloatArray, LinearSystem
 
-_positive_in = cat.parameter_in_range  # every CSF parameter is open at its low end
+_positive_in = constants.parameter_in_range  # every CSF parameter is open at its low end
 
 LUMBAR, CISTERNAL, EFFECT, ADAPTED, POCKET, PLASMA = range(6)
 N_STATES = 6
@@ -95,8 +95,8 @@ def _log_lumbar_bolus_curve(flows: CsfFlows, times_h: FloatArray) -> FloatArray:
 
 def fitted_half_life_h(flows: CsfFlows) -> float:
     """Half-life from a log-linear fit of lumbar concentrations over the first 4 h [LABEL]."""
-    lo, hi = cat.HALF_LIFE_FIT_WINDOW_H
-    times = np.arange(lo, hi + cat.HALF_LIFE_FIT_STEP_H / 2, cat.HALF_LIFE_FIT_STEP_H)
+    lo, hi = constants.HALF_LIFE_FIT_WINDOW_H
+    times = np.arange(lo, hi + constants.HALF_LIFE_FIT_STEP_H / 2, constants.HALF_LIFE_FIT_STEP_H)
     slope = np.polyfit(times, _log_lumbar_bolus_curve(flows, times), 1)[0]
     return float(math.log(2) / -slope)
 
@@ -110,19 +110,19 @@ class CsfKinetics:
     gradient ([LABEL] 4, range 1.8-8.7). Volumes are solved from these.
     """
 
-    clearance_ml_per_h: float = cat.TYPICAL_CLEARANCE_ML_PER_H
-    half_life_h: float = cat.TYPICAL_HALF_LIFE_H
-    lumbar_to_cisternal_ratio: float = cat.TYPICAL_LUMBAR_TO_CISTERNAL_RATIO
-    effect_site_rate_per_h: float = cat.TYPICAL_EFFECT_SITE_RATE_PER_H
-    weight_kg: float = cat.TYPICAL_WEIGHT_KG
-    cisternal_clearance_share: float = cat.CISTERNAL_CLEARANCE_SHARE
-    cisternal_to_lumbar_volume: float = cat.CISTERNAL_TO_LUMBAR_VOLUME
-    dependence_time_constant_h: float = cat.DEPENDENCE_TIME_CONSTANT_H
-    systemic_volume_ml_per_kg: float = cat.SYSTEMIC_VOLUME_ML_PER_KG
-    systemic_half_life_h: float = cat.SYSTEMIC_HALF_LIFE_H
-    pocket_absorption_half_life_h: float = cat.POCKET_ABSORPTION_HALF_LIFE_H
+    clearance_ml_per_h: float = constants.TYPICAL_CLEARANCE_ML_PER_H
+    half_life_h: float = constants.TYPICAL_HALF_LIFE_H
+    lumbar_to_cisternal_ratio: float = constants.TYPICAL_LUMBAR_TO_CISTERNAL_RATIO
+    effect_site_rate_per_h: float = constants.TYPICAL_EFFECT_SITE_RATE_PER_H
+    weight_kg: float = constants.TYPICAL_WEIGHT_KG
+    cisternal_clearance_share: float = constants.CISTERNAL_CLEARANCE_SHARE
+    cisternal_to_lumbar_volume: float = constants.CISTERNAL_TO_LUMBAR_VOLUME
+    dependence_time_constant_h: float = constants.DEPENDENCE_TIME_CONSTANT_H
+    systemic_volume_ml_per_kg: float = constants.SYSTEMIC_VOLUME_ML_PER_KG
+    systemic_half_life_h: float = constants.SYSTEMIC_HALF_LIFE_H
+    pocket_absorption_half_life_h: float = constants.POCKET_ABSORPTION_HALF_LIFE_H
     # 1 = normal kidneys; lower slows the systemic (renal) clearance (issue 16.6).
-    renal_function: float = cat.TYPICAL_RENAL_FUNCTION
+    renal_function: float = constants.TYPICAL_RENAL_FUNCTION
     _flows: CsfFlows = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -171,8 +171,8 @@ class CsfKinetics:
     @property
     def systemic_elimination_per_h(self) -> float:
         """Plasma elimination rate: the labeled half-life with normal kidneys, slower with
-        impaired renal function (renal share 0.85, catalogue)."""
-        non_renal = cat.NON_RENAL_SHARE_OF_SYSTEMIC_CLEARANCE
+        impaired renal function (renal share 0.85, constants)."""
+        non_renal = constants.NON_RENAL_SHARE_OF_SYSTEMIC_CLEARANCE
         scale = non_renal + (1.0 - non_renal) * self.renal_function
         return math.log(2) / self.systemic_half_life_h * scale
 

@@ -1,6 +1,6 @@
 """Patients: one parameter set, the typical patient, and randomised populations.
 
-`draw_patient(rng)` draws every parameter from the distributions in `catalogue`
+`draw_patient(rng)` draws every parameter from the distributions in `constants`
 (log-normal around the labeled typical value, truncated to the labeled range by
 redrawing, never by clamping). `Population(seed)` wraps a seeded generator, so a
 fixed seed always gives the same patients in the same order.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from itb.errors import InvalidInput
-from itb.physiology import catalogue as cat
+from itb.physiology import constants
 from itb.physiology.overdose import OverdoseModel
 from itb.physiology.pk import CsfKinetics
 from itb.physiology.response import SpasticityResponse
@@ -45,7 +45,7 @@ class PatientParameters:
         _origin(self.origin)
 
     def maintenance_need_mcg_per_day(self, days_on_therapy: float,
-                                     relaxation: float = cat.WELL_CONTROLLED_EFFECT) -> float:
+                                     relaxation: float = constants.WELL_CONTROLLED_EFFECT) -> float:
         """Continuous daily dose that holds `relaxation` at steady state on that day.
 
         At steady state the effect site equals the lumbar CSF concentration, which is the
@@ -56,15 +56,15 @@ class PatientParameters:
 
 
 def typical_patient(origin: str = "spinal") -> PatientParameters:
-    """The patient whose every parameter is the catalogue's typical value."""
+    """The patient whose every parameter is the typical value in `constants`."""
     origin = _origin(origin)
-    weight, _ = cat.ORIGIN_WEIGHT_KG[origin]
+    weight, _ = constants.ORIGIN_WEIGHT_KG[origin]
     return PatientParameters(
         origin=origin,
         kinetics=CsfKinetics(weight_kg=weight),
         response=SpasticityResponse(
-            ec50_initial_mcg_per_ml=cat.TYPICAL_EC50_INITIAL_MCG_PER_ML
-            * cat.ORIGIN_EC50_FACTOR[origin]),
+            ec50_initial_mcg_per_ml=constants.TYPICAL_EC50_INITIAL_MCG_PER_ML
+            * constants.ORIGIN_EC50_FACTOR[origin]),
     )
 
 
@@ -82,30 +82,32 @@ def draw_patient(rng: np.random.Generator, origin: str = "spinal") -> PatientPar
     if not isinstance(rng, np.random.Generator):
         raise InvalidInput("rng", type(rng).__name__, "a numpy.random.Generator")
     origin = _origin(origin)
-    weight_median, weight_sd = cat.ORIGIN_WEIGHT_KG[origin]
+    weight_median, weight_sd = constants.ORIGIN_WEIGHT_KG[origin]
     kinetics = CsfKinetics(
-        clearance_ml_per_h=_lognormal(rng, cat.TYPICAL_CLEARANCE_ML_PER_H, cat.CLEARANCE_LOG_SD,
-                                      cat.CLEARANCE_RANGE_ML_PER_H),
-        half_life_h=_lognormal(rng, cat.TYPICAL_HALF_LIFE_H, cat.HALF_LIFE_LOG_SD,
-                               cat.HALF_LIFE_RANGE_H),
-        lumbar_to_cisternal_ratio=_lognormal(rng, cat.TYPICAL_LUMBAR_TO_CISTERNAL_RATIO,
-                                             cat.RATIO_LOG_SD, cat.RATIO_RANGE),
-        effect_site_rate_per_h=_lognormal(rng, cat.TYPICAL_EFFECT_SITE_RATE_PER_H,
-                                          cat.EFFECT_SITE_RATE_LOG_SD),
+        clearance_ml_per_h=_lognormal(rng, constants.TYPICAL_CLEARANCE_ML_PER_H,
+                                      constants.CLEARANCE_LOG_SD,
+                                      constants.CLEARANCE_RANGE_ML_PER_H),
+        half_life_h=_lognormal(rng, constants.TYPICAL_HALF_LIFE_H, constants.HALF_LIFE_LOG_SD,
+                               constants.HALF_LIFE_RANGE_H),
+        lumbar_to_cisternal_ratio=_lognormal(rng, constants.TYPICAL_LUMBAR_TO_CISTERNAL_RATIO,
+                                             constants.RATIO_LOG_SD, constants.RATIO_RANGE),
+        effect_site_rate_per_h=_lognormal(rng, constants.TYPICAL_EFFECT_SITE_RATE_PER_H,
+                                          constants.EFFECT_SITE_RATE_LOG_SD),
         weight_kg=_lognormal(rng, weight_median, weight_sd, (10.0, 200.0)),
     )
     # [LABEL] about 5 % of patients a year become refractory: exponential onset time.
-    refractory_days = float(rng.exponential(365.0 / cat.REFRACTORY_RATE_PER_YEAR))
+    refractory_days = float(rng.exponential(365.0 / constants.REFRACTORY_RATE_PER_YEAR))
     response = SpasticityResponse(
-        baseline_ashworth=float(rng.uniform(*cat.BASELINE_ASHWORTH_RANGE)),
-        baseline_spasms_per_hour=_lognormal(rng, cat.TYPICAL_BASELINE_SPASMS_PER_HOUR,
-                                            cat.SPASMS_LOG_SD),
+        baseline_ashworth=float(rng.uniform(*constants.BASELINE_ASHWORTH_RANGE)),
+        baseline_spasms_per_hour=_lognormal(rng, constants.TYPICAL_BASELINE_SPASMS_PER_HOUR,
+                                            constants.SPASMS_LOG_SD),
         ec50_initial_mcg_per_ml=_lognormal(
-            rng, cat.TYPICAL_EC50_INITIAL_MCG_PER_ML * cat.ORIGIN_EC50_FACTOR[origin],
-            cat.EC50_LOG_SD),
-        tolerance_multiplier=_lognormal(rng, cat.TYPICAL_TOLERANCE_MULTIPLIER,
-                                        cat.TOLERANCE_LOG_SD, cat.TOLERANCE_MULTIPLIER_RANGE),
-        tolerance_time_constant_days=_lognormal(rng, cat.TOLERANCE_TIME_CONSTANT_DAYS, 0.3),
+            rng, constants.TYPICAL_EC50_INITIAL_MCG_PER_ML * constants.ORIGIN_EC50_FACTOR[origin],
+            constants.EC50_LOG_SD),
+        tolerance_multiplier=_lognormal(rng, constants.TYPICAL_TOLERANCE_MULTIPLIER,
+                                        constants.TOLERANCE_LOG_SD,
+                                        constants.TOLERANCE_MULTIPLIER_RANGE),
+        tolerance_time_constant_days=_lognormal(rng, constants.TOLERANCE_TIME_CONSTANT_DAYS, 0.3),
         refractory_after_days=refractory_days,
     )
     return PatientParameters(origin=origin, kinetics=kinetics, response=response,
@@ -119,10 +121,10 @@ def _draw_withdrawal(kinetics: CsfKinetics, response: SpasticityResponse) -> Wit
     seed = [int(v * 1e9) % (2**32) for v in (kinetics.clearance_ml_per_h, kinetics.half_life_h,
                                              response.ec50_initial_mcg_per_ml)]
     rng = np.random.default_rng(seed)
-    stages = sorted(cat.WITHDRAWAL_MAX_STAGE_PROBABILITIES)
-    weights = [cat.WITHDRAWAL_MAX_STAGE_PROBABILITIES[s] for s in stages]
+    stages = sorted(constants.WITHDRAWAL_MAX_STAGE_PROBABILITIES)
+    weights = [constants.WITHDRAWAL_MAX_STAGE_PROBABILITIES[s] for s in stages]
     max_stage = int(rng.choice(stages, p=np.asarray(weights) / sum(weights)))
-    pace = _lognormal(rng, 1.0, cat.WITHDRAWAL_PACE_LOG_SD, (0.3, 3.0))
+    pace = _lognormal(rng, 1.0, constants.WITHDRAWAL_PACE_LOG_SD, (0.3, 3.0))
     return WithdrawalModel(max_stage=max_stage, pace=pace)
 
 

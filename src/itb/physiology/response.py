@@ -8,7 +8,7 @@
 
 Tolerance (EC50 rising to M times its first value over the first months, then a
 plateau) follows the labeling ("doses usually rise over the first year, then
-plateau") and [PENN-KROIN], [SPAIN-2000] in `catalogue`. Every function is vectorised.
+plateau") and [PENN-KROIN], [SPAIN-2000] in `constants`. Every function is vectorised.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from itb.errors import InvalidInput
-from itb.physiology import catalogue as cat
+from itb.physiology import constants
 from itb.physiology.linear import FloatArray
 
-_check = cat.parameter_in_range
+_check = constants.parameter_in_range
 
 # Modified Ashworth Scale ceiling: 4 = affected part rigid in flexion or extension.
 MAX_ASHWORTH = 4.0
@@ -34,15 +34,15 @@ REBOUND_ASHWORTH_BY_STAGE = (0.0, 0.0, 0.5, 1.0, 1.0)
 class SpasticityResponse:
     """One patient's spasticity and its sensitivity to baclofen."""
 
-    baseline_ashworth: float = cat.TYPICAL_BASELINE_ASHWORTH
-    baseline_spasms_per_hour: float = cat.TYPICAL_BASELINE_SPASMS_PER_HOUR
-    ec50_initial_mcg_per_ml: float = cat.TYPICAL_EC50_INITIAL_MCG_PER_ML
-    hill: float = cat.HILL_COEFFICIENT
-    max_effect: float = cat.MAX_EFFECT
-    tolerance_multiplier: float = cat.TYPICAL_TOLERANCE_MULTIPLIER
-    tolerance_time_constant_days: float = cat.TOLERANCE_TIME_CONSTANT_DAYS
+    baseline_ashworth: float = constants.TYPICAL_BASELINE_ASHWORTH
+    baseline_spasms_per_hour: float = constants.TYPICAL_BASELINE_SPASMS_PER_HOUR
+    ec50_initial_mcg_per_ml: float = constants.TYPICAL_EC50_INITIAL_MCG_PER_ML
+    hill: float = constants.HILL_COEFFICIENT
+    max_effect: float = constants.MAX_EFFECT
+    tolerance_multiplier: float = constants.TYPICAL_TOLERANCE_MULTIPLIER
+    tolerance_time_constant_days: float = constants.TOLERANCE_TIME_CONSTANT_DAYS
     refractory_after_days: float | None = None
-    refractory_fade_days: float = cat.REFRACTORY_FADE_DAYS
+    refractory_fade_days: float = constants.REFRACTORY_FADE_DAYS
 
     def __post_init__(self) -> None:
         _check("baseline_ashworth", self.baseline_ashworth, 0.0, MAX_ASHWORTH, low_open=False)
@@ -83,7 +83,7 @@ class SpasticityResponse:
         adapted to at least TOLERANCE_HOLD_DEPENDENCE_SHARE of the full-tolerance EC50
         (a patient on their maintenance dose is adapted to about that EC50), in proportion
         below, so tolerance fades with the adaptation in a drug holiday (*unconfirmed*)."""
-        hold = cat.TOLERANCE_HOLD_DEPENDENCE_SHARE * self.ec50_mcg_per_ml(days_on_therapy)
+        hold = constants.TOLERANCE_HOLD_DEPENDENCE_SHARE * self.ec50_mcg_per_ml(days_on_therapy)
         return np.clip(np.asarray(adapted_mcg_per_ml, dtype=np.float64) / hold, 0.0, 1.0)
 
     def relaxation(self, effect_site_mcg_per_ml: FloatArray, days_on_therapy: FloatArray,
@@ -103,8 +103,9 @@ class SpasticityResponse:
         stage = np.asarray(withdrawal_stage, dtype=np.float64)
         return self.baseline_spasms_per_hour * (1.0 - np.asarray(relaxation)) * (1 + 0.5 * stage)
 
-    def effect_site_needed_mcg_per_ml(self, days_on_therapy: float,
-                                      relaxation: float = cat.WELL_CONTROLLED_EFFECT) -> float:
+    def effect_site_needed_mcg_per_ml(
+            self, days_on_therapy: float,
+            relaxation: float = constants.WELL_CONTROLLED_EFFECT) -> float:
         """Effect-site concentration that gives `relaxation` on that day of therapy."""
         emax = float(self.emax(np.asarray(days_on_therapy)))
         if not 0 < relaxation < emax:

@@ -15,7 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from itb.errors import InvalidInput
-from itb.physiology import catalogue as cat
+from itb.physiology import constants
 from itb.physiology.patient import DrugDelivery, Patient
 from itb.physiology.population import PatientParameters
 
@@ -34,7 +34,7 @@ class ScreeningResponse:
 
 def screening_response(parameters: PatientParameters, dose_mcg: Fraction | int, *,
                        days_on_therapy: float = 0.0, observe_hours: int = 24,
-                       positive_drop: float = cat.POSITIVE_SCREENING_ASHWORTH_DROP,
+                       positive_drop: float = constants.POSITIVE_SCREENING_ASHWORTH_DROP,
                        sample_every_s: int = 60) -> ScreeningResponse:
     """Simulate one lumbar bolus in a drug-free patient and judge the response."""
     if isinstance(dose_mcg, bool) or not isinstance(dose_mcg, int | Fraction) or dose_mcg <= 0:

@@ -23,12 +23,13 @@ words. [NSWIKI] "the severe syndrome can progress over 24-72 hours to rhabdomyol
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from itb.errors import InvalidInput
-from itb.physiology import catalogue as cat
+from itb.physiology import constants
+from itb.physiology.constants import Stages, by_stage
 from itb.physiology.linear import FloatArray
 
 STAGE_NAMES = ("none", "early", "progressing", "severe", "life-threatening")
@@ -53,17 +54,19 @@ SYMPTOMS_BY_STAGE: tuple[tuple[str, ...], ...] = (
 )
 
 
+_WITHDRAWAL_STAGE_HOURS = by_stage(constants.WITHDRAWAL_STAGE_HOURS)
+_WITHDRAWAL_DEPTH_FOR_STAGE = by_stage(constants.WITHDRAWAL_DEPTH_FOR_STAGE)
+
+
 @dataclass(frozen=True)
 class WithdrawalModel:
     """Thresholds of the withdrawal syndrome (all *unconfirmed* modelling choices)."""
 
-    need_share: float = cat.WITHDRAWAL_NEED_SHARE
-    min_dependence_share: float = cat.WITHDRAWAL_MIN_DEPENDENCE_SHARE
-    severe_min_dependence_share: float = cat.WITHDRAWAL_SEVERE_MIN_DEPENDENCE_SHARE
-    stage_hours: tuple[float, float, float, float] = field(
-        default=tuple(cat.WITHDRAWAL_STAGE_HOURS[s] for s in (1, 2, 3, 4)))
-    depth_for_stage: tuple[float, float, float, float] = field(
-        default=tuple(cat.WITHDRAWAL_DEPTH_FOR_STAGE[s] for s in (1, 2, 3, 4)))
+    need_share: float = constants.WITHDRAWAL_NEED_SHARE
+    min_dependence_share: float = constants.WITHDRAWAL_MIN_DEPENDENCE_SHARE
+    severe_min_dependence_share: float = constants.WITHDRAWAL_SEVERE_MIN_DEPENDENCE_SHARE
+    stage_hours: Stages = _WITHDRAWAL_STAGE_HOURS
+    depth_for_stage: Stages = _WITHDRAWAL_DEPTH_FOR_STAGE
     # Issue 16.2: severity varies across patients and with the dose. `max_stage` is the
     # worst stage this patient's withdrawal can reach (drawn per patient, see population),
     # `pace` scales the hours between stages (1 = the typical timing), and stage 4 needs
@@ -71,16 +74,16 @@ class WithdrawalModel:
     max_stage: int = 4
     pace: float = 1.0
     life_threatening_min_dependence_share: float = \
-        cat.WITHDRAWAL_LIFE_THREATENING_MIN_DEPENDENCE_SHARE
+        constants.WITHDRAWAL_LIFE_THREATENING_MIN_DEPENDENCE_SHARE
 
     def __post_init__(self) -> None:
         # Each number finite and not a bool first, so NaN cannot slip past the comparisons.
         for name in ("need_share", "min_dependence_share", "severe_min_dependence_share",
                      "life_threatening_min_dependence_share"):
-            cat.parameter_in_range(name, getattr(self, name), 0.0, low_open=False)
+            constants.parameter_in_range(name, getattr(self, name), 0.0, low_open=False)
         for name in ("stage_hours", "depth_for_stage"):
             for index, value in enumerate(getattr(self, name)):
-                cat.parameter_in_range(f"{name}[{index}]", value, -math.inf, low_open=False)
+                constants.parameter_in_range(f"{name}[{index}]", value, -math.inf, low_open=False)
         if not 0 < self.need_share < 1:
             raise InvalidInput("need_share", self.need_share, "more than 0 and less than 1")
         if self.min_dependence_share < 0:
@@ -96,7 +99,7 @@ class WithdrawalModel:
         if isinstance(self.max_stage, bool) or not isinstance(self.max_stage, int) or \
                 not 1 <= self.max_stage <= 4:
             raise InvalidInput("max_stage", self.max_stage, "a whole number from 1 to 4")
-        cat.parameter_in_range("pace", self.pace, 0.0, 10.0)
+        constants.parameter_in_range("pace", self.pace, 0.0, 10.0)
         if len(self.stage_hours) != 4 or list(self.stage_hours) != sorted(self.stage_hours) \
                 or self.stage_hours[0] < 0:
             raise InvalidInput("stage_hours", self.stage_hours,

@@ -16,7 +16,7 @@ from datetime import datetime
 from fractions import Fraction
 
 from itb.errors import InvalidInput
-from itb.programmer.errors import ProgrammerError
+from itb.programmer.errors import CatheterCheckNeeded
 from itb.programmer.view import LOG_PROGRAM_CHANGED, PumpView
 from itb.therapy.response import ClinicalResponse, DoseRise, dose_rise, poor_response
 
@@ -51,10 +51,6 @@ def dose_history(view: PumpView) -> list[tuple[datetime, Fraction]]:
         if dose is not None:
             history.append((entry.time, dose))
     return history
-
-
-class CatheterCheckNeeded(ProgrammerError):
-    """An increase after a poor response to rising doses, before a catheter and pump check."""
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,10 @@ class DoseLimits:
                 total += rate * (min(e, x) - s)
             return total
 
-        candidates = {now - DAY_S, now, now + reach_s}
+        # The window one second after the last whole-past one holds almost all of the past
+        # 24 h plus the first second of the plan and the whole patient-bolus allowance; the
+        # breakpoints alone miss it, because the whole-past window itself is skipped below.
+        candidates = {now - DAY_S, now - DAY_S + 1, now, now + reach_s}
         for s, e, _r, _l in pieces:
             for b in (s, e):
                 for a in (b, b - DAY_S):

@@ -1,5 +1,5 @@
-"""The validated `Scenario`, the `ScenarioError` that refuses a file, and where in the file
-a key is written (so every refusal names its line).
+"""The validated `Scenario`, the problems found in a file, and where in the file a key is
+written (so every refusal names its line).
 
 A scenario names the patient, the pump and its implant, an optional screening trial
 and a timeline of clinical acts and faults (docs/sim.md lists every key; the models are
@@ -15,33 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from itb.errors import ItbError
+from itb.sim.errors import ScenarioError
 from itb.sim.schema import ScenarioFile
 
 Loc = tuple[Any, ...]
 Problem = tuple[int | None, str, str]  # (line or None, key, reason)
-
-
-class ScenarioError(ItbError):
-    """A scenario file is malformed or asks for something not allowed.
-
-    `problems` holds (line or None, key, reason) for every problem found.
-    """
-
-    def __init__(self, source: str, problems: list[tuple[int | None, str, str]]) -> None:
-        self.source = source
-        self.problems = problems
-        lines = [_problem_text(source, line, key, reason) for line, key, reason in problems]
-        super().__init__("\n".join(lines))
-
-    @property
-    def first_line(self) -> int | None:
-        return self.problems[0][0] if self.problems else None
-
-
-def _problem_text(source: str, line: int | None, key: str, reason: str) -> str:
-    where = f"{source}:{line}" if line is not None else source
-    return f"{where}: {key}: {reason}" if key else f"{where}: {reason}"
 
 
 class Problems:

@@ -17,7 +17,7 @@ import numpy as np
 
 from itb.physiology import DrugDelivery, Patient, PatientState, PatientTrace, Route
 from itb.sim.schema import ScreeningSection
-from itb.therapy import catalogue as therapy_catalogue
+from itb.therapy.catalogue import SCREENING_DOSES_MCG, SCREENING_INTERVAL_H
 from itb.therapy.screening import (
     ASHWORTH_GRADES,
     PositiveResponseCriterion,
@@ -31,7 +31,7 @@ from itb.therapy.screening import (
 
 SAMPLE_S = 300  # the team's assessments are read from the model every 5 minutes
 # How long after a bolus its effect is followed (the next bolus comes 24 h later, label).
-FOLLOW_S = therapy_catalogue.SCREENING_INTERVAL_H * 3600
+FOLLOW_S = SCREENING_INTERVAL_H * 3600
 
 # Penn Spasm Frequency Scale: 4 = more than 10 spasms an hour, 3 = more than one an hour,
 # 2 = less than one full spasm an hour, 1 = mild spasms on stimulation only, 0 = none.
@@ -106,7 +106,7 @@ def run_screening(patient: Patient, section: ScreeningSection, implant_s: int,
                   criterion: PositiveResponseCriterion | None = None) -> ScreeningOutcome:
     """Give the boluses (protocol-driven unless `doses_mcg` lists them), decide after each."""
     criterion = criterion or PositiveResponseCriterion()
-    planned = section.doses_mcg or list(therapy_catalogue.SCREENING_DOSES_MCG)
+    planned = section.doses_mcg or list(SCREENING_DOSES_MCG)
     start = section.start
     boluses: list[ScreeningBolus] = []
     traces: list[PatientTrace] = []
@@ -114,7 +114,7 @@ def run_screening(patient: Patient, section: ScreeningSection, implant_s: int,
     notes: list[str] = []
     record: TrialRecord | None = None
     for index, dose in enumerate(planned):
-        given = start + timedelta(hours=index * therapy_catalogue.SCREENING_INTERVAL_H)
+        given = start + timedelta(hours=index * SCREENING_INTERVAL_H)
         given_s = int(given.timestamp())
         if given_s >= implant_s:
             notes.append(f"bolus {index + 1} ({dose} mcg) would come after the implant date; "

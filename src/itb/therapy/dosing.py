@@ -27,14 +27,7 @@ from itb.therapy.errors import (
     TitrationLimitExceeded,
     TitrationTooSoon,
 )
-from itb.therapy.units import (
-    ExactLike,
-    display,
-    exact,
-    hours_after,
-    in_range,
-    require_utc,
-)
+from itb.therapy.units import ExactLike, display, exact, hours_after, in_range, require_utc
 
 
 def _choice(field: str, value: object, enum: type) -> object:

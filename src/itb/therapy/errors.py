@@ -1,6 +1,6 @@
-"""Typed refusals of the therapy rules.
+"""Typed refusals of the therapy rules, under the layer's root `TherapyError`.
 
-Each one is an `InvalidInput`, so it carries the field, the value given and what
+Each one is also an `InvalidInput`, so it carries the field, the value given and what
 is allowed, and the command line turns it into one sentence with exit status 2.
 The subclasses let callers (pump, programmer, clinic) react to the kind of refusal.
 """
@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from itb.errors import InvalidInput
+from itb.errors import InvalidInput, ItbError
 
 
-class TitrationLimitExceeded(InvalidInput):
+class TherapyError(ItbError):
+    """Base of every refusal of the therapy rules."""
+
+
+# ---------------------------------------------------------------------- dosing and titration
+class TitrationLimitExceeded(TherapyError, InvalidInput):
     """A proposed dose change is outside the labeled step for this patient.
 
     `low_mcg_per_day` and `high_mcg_per_day` are the exact allowed new doses.
@@ -25,23 +30,25 @@ class TitrationLimitExceeded(InvalidInput):
         super().__init__(field, value, allowed, reason)
 
 
-class TitrationTooSoon(InvalidInput):
+class TitrationTooSoon(TherapyError, InvalidInput):
     """A dose change is proposed less than 24 h after the last one."""
 
 
-class OverrideRequired(InvalidInput):
+class OverrideRequired(TherapyError, InvalidInput):
     """The dose is outside the usual maintenance range: an explicit override is needed."""
 
 
-class ScreeningProtocolError(InvalidInput):
+# ---------------------------------------------------------------------- screening
+class ScreeningProtocolError(TherapyError, InvalidInput):
     """A screening bolus does not follow the labeled protocol (dose, order, timing)."""
 
 
-class NotACandidate(InvalidInput):
+class NotACandidate(TherapyError, InvalidInput):
     """The patient does not meet a candidate criterion for an implanted pump."""
 
 
-class RefillDiscrepancy(InvalidInput):
+# ---------------------------------------------------------------------- refill
+class RefillDiscrepancy(TherapyError, InvalidInput):
     """The volume withdrawn at refill differs from the pump's estimate beyond the threshold.
 
     The refill is blocked until the cause is found; `possible_causes` lists them.
@@ -53,11 +60,12 @@ class RefillDiscrepancy(InvalidInput):
         super().__init__(field, value, allowed, reason)
 
 
-class Overfill(InvalidInput):
+class Overfill(TherapyError, InvalidInput):
     """A refill would put more drug in the reservoir than it holds."""
 
 
-class FlexScheduleError(InvalidInput):
+# ---------------------------------------------------------------------- flex schedules
+class FlexScheduleError(TherapyError, InvalidInput):
     """A flex schedule (or its TOML file) is malformed: names the file, the key and the reason."""
 
     def __init__(self, source: str, key: str, value: Any, allowed: str, reason: str | None = None
@@ -67,7 +75,8 @@ class FlexScheduleError(InvalidInput):
         super().__init__(f"{source}: {key}", value, allowed, reason)
 
 
-class LargeDecreaseUnconfirmed(InvalidInput):
+# ---------------------------------------------------------------------- dose decrease
+class LargeDecreaseUnconfirmed(TherapyError, InvalidInput):
     """A cut larger than the labeled decrease step was not explicitly confirmed.
 
     Allowed at any time, but an abrupt large reduction can bring on withdrawal (boxed

@@ -88,21 +88,7 @@ def plan_refill(*, reservoir_ml: ExactLike, concentration_mcg_per_ml: ExactLike,
     require_room_for_horizon("now", now)
     conc = in_range("concentration_mcg_per_ml", concentration_mcg_per_ml, 0, None, "mcg/mL",
                     low_inclusive=False)
-    reservoir_nl = ml_to_nl("reservoir_ml", reservoir_ml)
-    alarm_nl = ml_to_nl("alarm_ml", alarm_ml)
-    if reservoir_nl <= 0:
-        raise InvalidInput("reservoir_ml", display(Fraction(reservoir_nl, NL_PER_ML)),
-                           "more than 0 mL")
-    if capacity_ml is not None:
-        capacity_nl = ml_to_nl("capacity_ml", capacity_ml)
-        if reservoir_nl > capacity_nl:
-            raise Overfill("reservoir_ml", display(Fraction(reservoir_nl, NL_PER_ML)),
-                           f"at most the reservoir capacity {display(exact('c', capacity_ml))} mL")
-    if alarm_nl < 0 or alarm_nl >= reservoir_nl:
-        raise InvalidInput("alarm_ml", display(Fraction(alarm_nl, NL_PER_ML)),
-                           f"0 mL up to less than the reservoir volume "
-                           f"{display(Fraction(reservoir_nl, NL_PER_ML))} mL",
-                           "at or below the alarm volume the alarm is already due: refill now")
+    reservoir_nl, alarm_nl = _reservoir_and_alarm_nl(reservoir_ml, alarm_ml, capacity_ml)
     margin = in_range("safety_margin_days", safety_margin_days, 0, MAX_DELIVERY_DAYS, "days")
     limit = None if stability_limit_days is None else in_range(
         "stability_limit_days", stability_limit_days, 0, MAX_DELIVERY_DAYS, "days",
@@ -135,15 +121,7 @@ def plan_refill(*, reservoir_ml: ExactLike, concentration_mcg_per_ml: ExactLike,
     alarm_at = add_seconds(now, to_alarm_s)
     empty_at = add_seconds(now, to_empty_s)
 
-    margin_at = add_seconds(now, to_alarm_s - margin * SECONDS_PER_DAY)
-    refill_by, reason = margin_at, f"{display(margin)} days before the low-reservoir alarm"
-    stability_at = None
-    if limit is not None:
-        stability_at = add_seconds(filled, limit * SECONDS_PER_DAY)
-        if stability_at < refill_by:
-            refill_by = stability_at
-            reason = (f"in-pump stability limit of {display(limit)} days after filling "
-                      "(unconfirmed parameter)")
+    refill_by, reason, stability_at = _refill_by(now, to_alarm_s, margin, filled, limit)
     return RefillPlan(
         now=now, reservoir_nl=reservoir_nl, alarm_nl=alarm_nl, concentration_mcg_per_ml=conc,
         daily_dose_mcg=daily_dose, flow_ml_per_day=flow,
@@ -153,6 +131,44 @@ def plan_refill(*, reservoir_ml: ExactLike, concentration_mcg_per_ml: ExactLike,
         stability_limit_at=stability_at, safety_margin_days=margin,
         refill_overdue=refill_by < now,
     )
+
+
+def _reservoir_and_alarm_nl(reservoir_ml: ExactLike, alarm_ml: ExactLike,
+                            capacity_ml: ExactLike | None) -> tuple[int, int]:
+    """The reservoir and alarm volumes in nL, refused unless the alarm is below the reservoir
+    and the reservoir within its capacity (when given)."""
+    reservoir_nl = ml_to_nl("reservoir_ml", reservoir_ml)
+    alarm_nl = ml_to_nl("alarm_ml", alarm_ml)
+    if reservoir_nl <= 0:
+        raise InvalidInput("reservoir_ml", display(Fraction(reservoir_nl, NL_PER_ML)),
+                           "more than 0 mL")
+    if capacity_ml is not None:
+        capacity_nl = ml_to_nl("capacity_ml", capacity_ml)
+        if reservoir_nl > capacity_nl:
+            raise Overfill("reservoir_ml", display(Fraction(reservoir_nl, NL_PER_ML)),
+                           f"at most the reservoir capacity {display(exact('c', capacity_ml))} mL")
+    if alarm_nl < 0 or alarm_nl >= reservoir_nl:
+        raise InvalidInput("alarm_ml", display(Fraction(alarm_nl, NL_PER_ML)),
+                           f"0 mL up to less than the reservoir volume "
+                           f"{display(Fraction(reservoir_nl, NL_PER_ML))} mL",
+                           "at or below the alarm volume the alarm is already due: refill now")
+    return reservoir_nl, alarm_nl
+
+
+def _refill_by(now: datetime, to_alarm_s: Fraction, margin: Fraction, filled: datetime,
+               limit: Fraction | None) -> tuple[datetime, str, datetime | None]:
+    """(refill by, why, the stability limit's instant): the earlier of the alarm less the
+    safety margin and the fill time plus the in-pump stability limit."""
+    refill_by = add_seconds(now, to_alarm_s - margin * SECONDS_PER_DAY)
+    reason = f"{display(margin)} days before the low-reservoir alarm"
+    stability_at = None
+    if limit is not None:
+        stability_at = add_seconds(filled, limit * SECONDS_PER_DAY)
+        if stability_at < refill_by:
+            refill_by = stability_at
+            reason = (f"in-pump stability limit of {display(limit)} days after filling "
+                      "(unconfirmed parameter)")
+    return refill_by, reason, stability_at
 
 
 def _running_bolus(now: datetime, volume_nl: int, until: datetime | None

@@ -22,14 +22,7 @@ from itb.errors import InvalidInput
 from itb.therapy import catalogue
 from itb.therapy.dosing import InitialDose, initial_daily_dose
 from itb.therapy.errors import NotACandidate, ScreeningProtocolError
-from itb.therapy.units import (
-    ExactLike,
-    display,
-    exact,
-    hours_after,
-    in_range,
-    require_utc,
-)
+from itb.therapy.units import ExactLike, display, exact, hours_after, in_range, require_utc
 
 # Modified Ashworth Scale grades and the numbers used to compare them (1+ counts as 1.5).
 ASHWORTH_GRADES: dict[str, Fraction] = {

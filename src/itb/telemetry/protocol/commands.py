@@ -197,8 +197,9 @@ class Program(Command):
 
 @request(0x11)
 class Refill(Command):
-    """A refill: the residual withdrawn (measured; None = emptied), the drug added, its
-    concentration, and whether to give a bridge bolus for a change of concentration.
+    """A refill: the residual withdrawn (measured; None = emptied), the drug added (0 empties
+    the reservoir), its concentration, and whether to give a bridge bolus for a change of
+    concentration.
 
     The program stays in mcg/day, so the pump recomputes its flows for the new
     concentration; reprogram separately to change the dose.
@@ -214,8 +215,10 @@ class Refill(Command):
         check_command_id(self.command_id)
         if self.withdrawn_nl is not None and self.withdrawn_nl < 0:
             raise InvalidInput("withdrawn_nl", self.withdrawn_nl, "0 nL or more")
-        if self.added_nl <= 0:
-            raise InvalidInput("added_nl", self.added_nl, "more than 0 nL")
+        # 0 nL added empties the reservoir: the label's emptying of the pump in an overdose
+        # (issue 16.17); the programmer's refill wizard asks for more than 0 mL itself.
+        if self.added_nl < 0:
+            raise InvalidInput("added_nl", self.added_nl, "0 nL or more")
         if self.concentration_mcg_per_ml <= 0:
             raise InvalidInput("concentration_mcg_per_ml", self.concentration_mcg_per_ml,
                                "more than 0 mcg/mL")

@@ -46,6 +46,14 @@ def parameter_in_range(name: str, value: float, low: float, high: float = math.i
         raise InvalidInput(name, value, " ".join(["a finite number", " and ".join(bounds)]).strip())
     return float(value)
 
+
+Stages = tuple[float, float, float, float]
+
+
+def by_stage(table: dict[int, float]) -> Stages:
+    """Stages 1 to 4 of a {stage: figure} table, in order (a model's per-stage thresholds)."""
+    return (table[1], table[2], table[3], table[4])
+
 # --- CSF pharmacokinetics (typical patient) ----------------------------------------
 
 # [LABEL] CSF clearance ~30 mL/h after a lumbar bolus; approximates CSF turnover.
