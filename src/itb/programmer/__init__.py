@@ -7,5 +7,7 @@ It reaches a pump only through `itb.telemetry` and computes with `itb.therapy`:
 - `refill`: the refill procedure's checks, step by step;
 - `wand`: sessions, and sends that are verified or rolled back;
 - `journal`, `report`: the session journal and the HTML session report;
-- `cli`: the Typer commands. See docs/programmer.md.
+- `workflows`: the clinical workflows as a library, for every front end;
+- `refusals`: one table from each error type to its sentence and next step;
+- `cli`: the Typer commands, a thin shell over the workflows. See docs/programmer.md.
 """
