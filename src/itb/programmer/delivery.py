@@ -56,8 +56,8 @@ class DeliveryFound:
     report: InterrogationReport | None = None  # the new session's interrogation, if it came
 
 
-def _reconnect(reconnect: Callable[[], ProgrammerClient],
-               wait: Callable[[float], None]) -> ProgrammerClient:
+def reconnect_when_busy(reconnect: Callable[[], ProgrammerClient],
+                        wait: Callable[[float], None] = time.sleep) -> ProgrammerClient:
     """A new session. "Busy" right after a lost link is usually the old session, which the
     pump has not yet seen end: wait a little and try again, a bounded number of times."""
     for attempt in range(BUSY_RETRIES):
@@ -74,7 +74,7 @@ def look_up(reconnect: Callable[[], ProgrammerClient], command_id: str,
             since_index: int, wait: Callable[[float], None] = time.sleep) -> DeliveryFound:
     """On a new session: does the pump's log from `since_index` on hold `command_id`?"""
     try:
-        client = _reconnect(reconnect, wait)
+        client = reconnect_when_busy(reconnect, wait)
     except (*LINK_LOST, ItbError) as exc:
         return DeliveryFound(Delivery.UNKNOWN, why_unknown=f"the pump could not be reached "
                                                           f"again ({exc})")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from itb.programmer.delivery import reconnect_when_busy
 from itb.programmer.errors import NotConfirmed
 from itb.programmer.journal import Journal
 from itb.programmer.view import PumpView
@@ -44,7 +45,9 @@ class Visit:
 
     @contextmanager
     def session(self) -> Iterator[ProgrammerClient]:
-        client = self.open_session()
+        # "Busy" right after this visit closed its previous session is that session, which
+        # the pump has not yet seen end; no session opened, so a bounded retry sends nothing.
+        client = reconnect_when_busy(self.open_session)
         try:
             yield client
         finally:
