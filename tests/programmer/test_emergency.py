@@ -24,9 +24,12 @@ def test_overdose_stops_the_pump_and_records_the_reservoir_emptied(cli: Cli) -> 
     result = cli("emergency", "overdose", "--withdrawn-ml", withdrawn, "--yes")
     assert result.exit_code == 0, result.output
     assert "no specific antidote" in result.stdout and "Empty the reservoir" in result.stdout
-    assert "cannot be told it is empty" in result.stdout
-    state = json.loads(cli("interrogate", "--json").stdout)["infusion_state"]
-    assert state.startswith("minimum_rate")
+    assert "now counts 0 mL in its reservoir" in result.stdout
+    after = json.loads(cli("interrogate", "--json").stdout)
+    assert after["infusion_state"].startswith("minimum_rate")
+    # Issue 16.17: the pump is told the reservoir was emptied (its estimate is 0, and the
+    # physical reservoir holds nothing: all of it was withdrawn).
+    assert Fraction(after["reservoir_estimate_ml"]) == 0 and pump.physical.reservoir_nl == 0
     assert last_entry(cli)["kind"] == "interrogation"
     entries = [json.loads(line) for line in cli.session_file.read_text().splitlines()]
     assert any(e["kind"] == "emergency" and e["details"]["act"] == "overdose" for e in entries)

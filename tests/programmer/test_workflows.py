@@ -205,10 +205,12 @@ def test_settings_are_sent_once_confirmed_and_verified(visit: Visit, wand: InPro
 def test_overdose_stops_the_pump_and_records_the_emptied_reservoir(visit: Visit) -> None:
     from itb.programmer.workflows import emergency_acts
 
-    state = emergency_acts.overdose(visit, visit.read_closed(), 5_000_000, confirmed=True)
-    assert infusion.is_stopped(state)
+    state, estimate_nl = emergency_acts.overdose(visit, visit.read_closed(), 5_000_000,
+                                                 confirmed=True)
+    assert infusion.is_stopped(state) and estimate_nl == 0
     entry = journal(visit)[-1]
     assert entry["details"]["act"] == "overdose" and entry["details"]["withdrawn_ml"] == "5"
+    assert entry["details"]["pump_estimate_ml"] == "0"
 
 
 def test_report_data_is_the_latest_visit_after_a_final_interrogation(visit: Visit) -> None:

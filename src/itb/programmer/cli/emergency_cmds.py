@@ -40,22 +40,21 @@ def overdose(
         "--withdrawn-ml", help="Volume withdrawn when emptying the reservoir, mL.")],
     yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
-    """Stop the infusion and record the reservoir emptied (nothing added)."""
+    """Stop the infusion and tell the pump its reservoir was emptied (nothing added)."""
     visit = shell.open_visit(ctx, link)
     view = visit.read_closed()
     withdrawn_nl = ml_to_nl("withdrawn_ml", withdrawn_ml)
     _print_steps(plans.overdose_steps(view), "Overdose")
     withdrawn = display(Fraction(withdrawn_nl, NL_PER_ML))
-    state = emergency_acts.overdose(visit, view, withdrawn_nl, shell.agreed(
-        f"Stop pump {view.serial} and record the reservoir emptied ({withdrawn} mL "
+    state, estimate_nl = emergency_acts.overdose(visit, view, withdrawn_nl, shell.agreed(
+        f"Stop pump {view.serial} and tell it the reservoir was emptied ({withdrawn} mL "
         "withdrawn)?", yes))
-    estimate = display(Fraction(view.reservoir_estimate_nl, NL_PER_ML))
     out = shell.console()
     out.print(Text(f"Pump {view.serial}: {state}; reservoir emptied ({withdrawn} mL "
-                   "withdrawn) and recorded in the session journal.", style="bold"))
-    out.print(Text(f"The pump still counts {estimate} mL in its reservoir (it cannot be "
-                   "told it is empty): at the next refill, withdraw nothing and expect this "
-                   "discrepancy. Plan the restart lower, then titrate again.", style="yellow"))
+                   "withdrawn), recorded in the session journal.", style="bold"))
+    out.print(Text(f"The pump now counts {display(Fraction(estimate_nl, NL_PER_ML))} mL in its "
+                   "reservoir, so its empty alarm sounds until the next refill. Plan the "
+                   "restart lower, then titrate again.", style="yellow"))
 
 
 @emergency_app.command()

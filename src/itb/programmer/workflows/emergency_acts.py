@@ -1,5 +1,5 @@
 """Emergency acts on a read pump (the plans are `itb.programmer.emergency`): an overdose
-(stop, the emptied reservoir recorded), withdrawal (restore the previous dose) and a bolus
+(stop, the pump told its reservoir was emptied), withdrawal (restore the previous dose) and a bolus
 through the catheter access port (aspirate the dead volume first)."""
 
 from __future__ import annotations
@@ -11,13 +11,21 @@ from itb.programmer.view import PumpView
 from itb.programmer.wand import changing
 from itb.programmer.workflows.infusion import change_infusion, is_stopped
 from itb.programmer.workflows.visit import Visit, not_confirmed
-from itb.telemetry.protocol.commands import InfusionChanged, Resume, Stop
+from itb.telemetry.protocol.commands import (
+    InfusionChanged,
+    Refill,
+    RefillConfirmation,
+    Resume,
+    Stop,
+)
 from itb.therapy.units import NL_PER_ML, display
 
 
-def overdose(visit: Visit, view: PumpView, withdrawn_nl: int, confirmed: bool) -> str:
-    """Stop the infusion (unless stopped) and record the reservoir emptied; returns the
-    pump's infusion state."""
+def overdose(visit: Visit, view: PumpView, withdrawn_nl: int, confirmed: bool
+             ) -> tuple[str, int]:
+    """Stop the infusion (unless stopped) and tell the pump its reservoir was emptied (a refill
+    of 0 mL with the syringe reading); returns the pump's infusion state and its reservoir
+    estimate afterwards (0: its empty alarm sounds until the next refill)."""
     if not confirmed:
         raise not_confirmed()
     withdrawn = display(Fraction(withdrawn_nl, NL_PER_ML))
@@ -27,13 +35,17 @@ def overdose(visit: Visit, view: PumpView, withdrawn_nl: int, confirmed: bool) -
         with changing(visit.open_session, view, "emergency stop", Stop(),
                       InfusionChanged) as (_c, done):
             state = done.state
-    # The wand protocol's refill needs a volume added, so the firmware cannot be told the
-    # reservoir is empty: its estimate stays until the next refill, which must account for it.
+    emptied = Refill(withdrawn_nl, 0, view.concentration_mcg_per_ml)
+    with changing(visit.open_session, view, "emptying the reservoir", emptied,
+                  RefillConfirmation) as (_c, confirmation):
+        estimate_nl = confirmation.reservoir_estimate_nl
     visit.record("emergency", view, view.serial, "done",
                  f"overdose: infusion stopped, reservoir emptied ({withdrawn} mL withdrawn)",
                  {"act": "overdose", "withdrawn_ml": withdrawn, "state": state,
-                  "pump_estimate_ml": display(Fraction(view.reservoir_estimate_nl, NL_PER_ML))})
-    return state
+                  "pump_estimate_before_ml": display(Fraction(view.reservoir_estimate_nl,
+                                                              NL_PER_ML)),
+                  "pump_estimate_ml": display(Fraction(estimate_nl, NL_PER_ML))})
+    return state, estimate_nl
 
 
 def withdrawal_running(visit: Visit, view: PumpView) -> None:
