@@ -142,6 +142,16 @@ def test_a_small_project_traces_and_its_html_links_by_relative_path(tmp_path: Pa
     assert "<script" not in html and "http" not in html.split("<body>")[1]
 
 
+def test_requirements_may_live_in_their_own_file_beside_the_hazards(tmp_path: Path) -> None:
+    hazards, requirement = HAZARDS.split("[[requirement]]")
+    root = _project(tmp_path, hazards=hazards)
+    (root / "safety" / "requirements.toml").write_text("[[requirement]]" + requirement,
+                                                       encoding="utf-8")
+    result = _trace(root, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["requirements"] == 1
+
+
 def test_an_unknown_marker_exits_non_zero_with_error_and_next(tmp_path: Path) -> None:
     root = _project(tmp_path, test_file=TEST_FILE + '\n@pytest.mark.req("REQ-GHOST")\n'
                                                     'def test_b():\n    pass\n')

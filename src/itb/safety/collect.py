@@ -25,6 +25,9 @@ from itb.safety.model import SafetyCase, SafetyError, parse_case
 from itb.safety.plugin import ENV
 
 HAZARDS_FILE = Path("safety") / "hazards.toml"
+# The requirements may live beside the hazards file, in their own file (the two together
+# are one document: the hazards file's own [[requirement]] tables come first).
+REQUIREMENTS_NAME = "requirements.toml"
 COLLECT_TIMEOUT_S = 600
 
 
@@ -40,7 +43,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def read_case(path: Path) -> SafetyCase:
     """The hazards file at `path` as a SafetyCase (SafetyError names the problem)."""
     try:
-        return parse_case(_read_toml(path))
+        document = _read_toml(path)
+        beside = path.parent / REQUIREMENTS_NAME
+        if beside.is_file():
+            extra = _read_toml(beside)
+            unknown = sorted(set(extra) - {"requirement"})
+            if unknown:
+                raise SafetyError(f"{beside}: unknown key {unknown[0]!r} (allowed: requirement)")
+            document = {**document, "requirement": [*document.get("requirement", []),
+                                                    *extra.get("requirement", [])]}
+        return parse_case(document)
     except SafetyError as error:
         if str(path) in str(error):
             raise
