@@ -9,8 +9,16 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 from tests.clinic.conftest import NOW, actor
 
-from itb.clinic import implants, patients, prescriptions, records, screening, symptom_calls, \
-    users, visits
+from itb.clinic import (
+    implants,
+    patients,
+    prescriptions,
+    records,
+    screening,
+    symptom_calls,
+    users,
+    visits,
+)
 from itb.clinic.api.app import create_app
 from itb.clinic.db import ClinicDB
 from itb.clinic.models import ProgramChange, RefillRecord
