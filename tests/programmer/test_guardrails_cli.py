@@ -126,3 +126,18 @@ def test_a_change_of_strength_warns_and_the_record_keeps_it(cli: Cli) -> None:
     assert "Warning: strength 1000 mcg/mL is above 500 mcg/mL" in done.stdout
     record = entries(cli)[-1]["details"]["refill"]
     assert record["guardrails"][0]["tier"] == "warning"
+
+
+@pytest.mark.req("REQ-PRG-GUARDRAILS")
+def test_the_session_report_shows_the_guardrails_and_the_override_reason(roomy: Cli,
+                                                                        tmp_path: Path) -> None:
+    done = roomy("bolus", "--dose", "150", "--duration-min", "20", "--override-reason", REASON,
+                 "--yes")
+    assert done.exit_code == 0, done.output
+    out = tmp_path / "report.html"
+    pdf = tmp_path / "report.pdf"
+    made = roomy("report", "--out", str(out), "--pdf", str(pdf))
+    assert made.exit_code == 0, made.output
+    html = out.read_text(encoding="utf-8")
+    assert "Guardrail block: bolus size 150 mcg is above 100 mcg" in html
+    assert f"Override reason: {REASON}" in html
