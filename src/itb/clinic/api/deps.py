@@ -1,0 +1,40 @@
+"""What every route needs: the database session, the clock and the acting user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from itb.clinic.access import Actor
+from itb.clinic.errors import NotAuthenticated
+from itb.clinic.users import actor_of, user_for_token
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, else rolled back."""
+    with request.app.state.db.session() as session:
+        yield session
+
+
+def now(request: Request) -> datetime:
+    clock = request.app.state.clock
+    return clock()
+
+
+def current_actor(request: Request,
+                  session: Annotated[Session, Depends(db_session)]) -> Actor:
+    """The user of a `Authorization: Bearer TOKEN` header (the web app adds its login)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("No API token: send 'Authorization: Bearer TOKEN'.")
+    return actor_of(user_for_token(session, token.strip()))
+
+
+SessionDep = Annotated[Session, Depends(db_session)]
+NowDep = Annotated[datetime, Depends(now)]
+ActorDep = Annotated[Actor, Depends(current_actor)]

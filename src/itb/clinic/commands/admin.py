@@ -1,0 +1,22 @@
+"""`itb clinic init` (and, being built: user add, token create, backup, restore)."""
+
+from __future__ import annotations
+
+import typer
+
+from itb.clinic.db import ClinicDB, database_url
+
+DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLINIC_DB)."
+
+
+def init(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Create the clinic database, or migrate it to the current schema."""
+    clinic = ClinicDB(database_url(db))
+    clinic.migrate()
+    clinic.dispose()
+    typer.echo(f"Clinic database ready: {clinic.url}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to `app`."""
+    app.command("init")(init)
