@@ -79,6 +79,7 @@ def test_an_upgrade_from_the_previous_schema_keeps_the_records(new_db_url: NewDB
     db.dispose()
 
 
+@pytest.mark.req("REQ-CLINIC-AUDIT-APPEND-ONLY")
 def test_the_database_refuses_to_change_or_remove_an_audit_entry(clinic_db: ClinicDB) -> None:
     with clinic_db.session() as s:
         audit.record(s, actor("admin"), "login", "users", now=NOW, detail="kept")
