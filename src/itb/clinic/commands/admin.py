@@ -1,10 +1,12 @@
-"""`itb clinic init` (and, being built: user add, token create, backup, restore)."""
+"""`itb clinic init` (and, being built: user add, token create); backup and restore are in
+commands/backup.py, registered from here."""
 
 from __future__ import annotations
 
 import typer
 from sqlalchemy.engine import make_url
 
+from itb.clinic.commands import backup
 from itb.clinic.db import ClinicDB, database_url
 
 DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLINIC_DB)."
@@ -25,3 +27,4 @@ def init(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
     app.command("init")(init)
+    backup.register(app)  # backup, restore
