@@ -14,7 +14,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from itb.clinic.columns import ExactDecimal, UTCDateTime
@@ -138,6 +148,8 @@ class ScreeningTrial(Versioned, Base):
 
 class Visit(Versioned, Base):
     __tablename__ = "visits"
+    # a patient's visits newest first (record page, timeline): one index range (rev. 0002)
+    __table_args__ = (Index("ix_visits_patient_at", "patient_id", "at"),)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     implant_id: Mapped[int | None] = mapped_column(ForeignKey("implants.id"))
     kind: Mapped[str] = mapped_column(String(32))
@@ -220,6 +232,8 @@ class SessionAct(Versioned, Base):
 
 class SymptomCall(Versioned, Base):
     __tablename__ = "symptom_calls"
+    # a patient's symptom calls newest first (record page, timeline) (rev. 0002)
+    __table_args__ = (Index("ix_symptom_calls_patient_at", "patient_id", "at"),)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     at: Mapped[datetime]
     symptoms: Mapped[list[Any]] = mapped_column(default=list)
