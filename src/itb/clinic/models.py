@@ -76,6 +76,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # a login's token ends (POST /api/login); a programmer's token (token create) has none
+    expires_at: Mapped[datetime | None]
     user: Mapped[User] = relationship()
 
 
