@@ -31,6 +31,10 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now) -> FastAP
         return JSONResponse(body, status_code=error.status)
 
     from itb.clinic.api import routes_patients
+    from itb.clinic.api.routes_fhir import router as fhir_router
+    from itb.clinic.api.routes_worklist import router as worklist_router
 
     app.include_router(routes_patients.router)
+    app.include_router(worklist_router)
+    app.include_router(fhir_router)
     return app
