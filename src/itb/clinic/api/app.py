@@ -32,6 +32,7 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
     from itb.clinic.api import (
         routes_audit,
         routes_auth,
+        routes_fhir,
         routes_implants,
         routes_patients,
         routes_prescriptions,
@@ -39,6 +40,7 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
         routes_screening,
         routes_symptom_calls,
         routes_visits,
+        routes_worklist,
     )
 
     app.include_router(routes_patients.router)
@@ -50,4 +52,6 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
     app.include_router(routes_readings.router)
     app.include_router(routes_symptom_calls.router)
     app.include_router(routes_audit.router)
+    app.include_router(routes_worklist.router)
+    app.include_router(routes_fhir.router)
     return app
