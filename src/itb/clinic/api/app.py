@@ -33,4 +33,7 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now) -> FastAP
     from itb.clinic.api import routes_patients
 
     app.include_router(routes_patients.router)
+    from itb.clinic.api import routes_recordings
+
+    app.include_router(routes_recordings.router)
     return app
