@@ -113,6 +113,7 @@ def test_a_visit_is_recorded_entry_by_entry_with_the_pumps_own_figures(
         assert bolus is not None and bolus.kind == "bolus" and bolus.outcome == "done"
 
 
+@pytest.mark.req("REQ-CLINIC-RECORD-ONCE")
 def test_sending_an_entry_again_returns_the_first_result_and_writes_nothing(
         clinic_db: ClinicDB, wand: InProcessPump, tmp_path: Path) -> None:
     add_patient(clinic_db)
@@ -127,6 +128,7 @@ def test_sending_an_entry_again_returns_the_first_result_and_writes_nothing(
     assert count(clinic_db, AuditEntry) == audit_before
 
 
+@pytest.mark.req("REQ-CLINIC-RECORD-ONCE")
 def test_the_same_key_with_other_content_is_refused_and_the_first_kept(
         clinic_db: ClinicDB, wand: InProcessPump, tmp_path: Path) -> None:
     add_patient(clinic_db)
@@ -141,6 +143,7 @@ def test_the_same_key_with_other_content_is_refused_and_the_first_kept(
         assert kept.summary == body["summary"]
 
 
+@pytest.mark.req("REQ-CLINIC-FEED-SERIAL")
 def test_an_unknown_serial_is_refused_naming_it_and_nothing_is_written(
         clinic_db: ClinicDB, wand: InProcessPump, tmp_path: Path) -> None:
     add_patient(clinic_db, serial="OTHER-PUMP")
@@ -200,6 +203,7 @@ def test_a_long_outcome_is_shortened_for_its_column_and_kept_whole_in_the_detail
             {**BASE, "outcome": words}, sort_keys=True)
 
 
+@pytest.mark.req("REQ-CLINIC-RECORD-ONCE")
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(order=st.lists(st.integers(1, 6), min_size=1, max_size=14))

@@ -32,6 +32,7 @@ RECORDINGS = "/api/recordings"
 TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 ATTEMPTS = 3
 BACKOFF_S = (0.25, 0.5)
+REASON_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Posted:
     status: str
     reason: str = ""
     result: dict[str, Any] | None = None
+    code: int | None = None  # the HTTP status, if the clinic answered
 
 
 def entry_body(entry: JournalEntry, session: str | None = None) -> dict[str, Any]:
@@ -59,12 +61,15 @@ def _answer(response: httpx.Response) -> Posted:
     except ValueError:
         data = {}
     data = data if isinstance(data, dict) else {}
-    if response.status_code == 201:
-        return Posted("new", result=data)
-    if response.status_code == 200:
-        return Posted("repeat", result=data)
-    reason = data.get("error") or response.reason_phrase or "refused"
-    return Posted("refused", f"{response.status_code}: {shorten(str(reason))}")
+    code = response.status_code
+    if code == 201:
+        return Posted("new", result=data, code=code)
+    if code == 200:
+        return Posted("repeat", result=data, code=code)
+    reason = str(data.get("error") or response.reason_phrase or "refused")
+    # the clinic's own sentence, whole unless it is very long (it names the field or serial)
+    reason = reason if len(reason) <= REASON_CHARS else reason[:REASON_CHARS] + "…"
+    return Posted("refused", f"{code}: {reason}", code=code)
 
 
 def post_entry(url: str, token: str, body: dict[str, Any], *,
