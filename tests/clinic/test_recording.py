@@ -225,3 +225,28 @@ def test_each_session_and_seq_is_recorded_once_whatever_the_order_and_repeats(
         visits = s.scalars(select(Visit).where(Visit.session_id == session)).all()
     assert sorted(kept) == sorted(set(order))
     assert all(len(ids) == 1 for ids in answers.values()) and len(visits) == 1
+
+
+@pytest.mark.req("REQ-CLINIC-RECORD-ONCE")
+def test_a_concurrent_recording_of_the_same_key_is_503_and_the_retry_gets_the_first(
+        clinic_db: ClinicDB, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another request commits the same (session, seq) between this one's look-up and its
+    write: the unique key refuses the second (503, nothing of it kept), and the sender's
+    retry gets the first result."""
+    add_patient(clinic_db)
+    looked_up = recording.implant_for
+
+    def racing(session: object, serial: str) -> object:
+        monkeypatch.setattr(recording, "implant_for", looked_up)
+        with clinic_db.session() as other:
+            recording.record_entry(other, actor("clinician"), BASE, now=NOW)
+        return looked_up(session, serial)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(recording, "implant_for", racing)
+    with pytest.raises(recording.RecordingBusy), clinic_db.session() as s:
+        recording.record_entry(s, actor("nurse"), BASE, now=NOW)
+    with clinic_db.session() as s:
+        retried = recording.record_entry(s, actor("nurse"), BASE, now=NOW)
+    assert not retried.new
+    assert count(clinic_db, Recording) == 1 and count(clinic_db, SessionAct) == 1
+    assert count(clinic_db, Visit) == 1
