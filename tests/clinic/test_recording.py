@@ -109,6 +109,11 @@ def test_a_visit_is_recorded_entry_by_entry_with_the_pumps_own_figures(
         assert refill.expiry.isoformat() == "2027-06-30" and refill.second_checker == "RN Two"
         assert refill.withdrawn_ml is not None and refill.wasted_ml == refill.withdrawn_ml
         assert refill.discrepancy_ml is not None and refill.pocket_check is None
+        # the pump as read after the refill is the newest interrogation, for the worklists
+        after = s.scalars(select(Interrogation).where(Interrogation.id != first.id)).one()
+        assert after.reservoir_ml == Decimal(refill.details["reservoir_estimate_ml"])
+        assert after.refill_by is not None and after.refill_by > first.refill_by
+        assert after.visit_id == visit.id
         bolus = s.get(SessionAct, results[3].record_id)
         assert bolus is not None and bolus.kind == "bolus" and bolus.outcome == "done"
 
@@ -124,7 +129,7 @@ def test_sending_an_entry_again_returns_the_first_result_and_writes_nothing(
             again = recording.record_entry(s, actor("clinician"), entry_body(entry), now=NOW)
         assert again == replace(first[entry.seq - 1], new=False)
     assert count(clinic_db, Recording) == 4 and count(clinic_db, SessionAct) == 1
-    assert count(clinic_db, Visit) == 1 and count(clinic_db, Interrogation) == 1
+    assert count(clinic_db, Visit) == 1 and count(clinic_db, Interrogation) == 2
     assert count(clinic_db, AuditEntry) == audit_before
 
 

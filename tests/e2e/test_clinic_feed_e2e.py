@@ -88,8 +88,9 @@ def test_a_visit_is_recorded_live_and_the_rest_synced_once_after_the_clinic_went
             assert "Note:" not in done.stderr, done.stderr
         url = clinic.url
     assert count(db, Recording) == 3 and count(db, Visit) == 1
+    # two interrogations: the one asked for, and the pump as read after the refill
     assert (count(db, Interrogation), count(db, RefillRecord), count(db, ProgramChange)) == (
-        1, 1, 1)
+        2, 1, 1)
     with db.session() as s:
         refill = s.scalars(select(RefillRecord)).one()
         change = s.scalars(select(ProgramChange)).one()
@@ -114,4 +115,4 @@ def test_a_visit_is_recorded_live_and_the_rest_synced_once_after_the_clinic_went
         again = sync(pump.session, clinic.url, token_file)
         assert (again["new"], again["already_recorded"]) == (0, 5)
     assert count(db, Recording) == 5 and count(db, Visit) == 1
-    assert count(db, Interrogation) == 2
+    assert count(db, Interrogation) == 3

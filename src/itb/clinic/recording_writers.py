@@ -44,11 +44,11 @@ def _alarms(field: str, alarms: Any) -> list[dict[str, Any]]:
 
 
 def write_interrogation(session: Session, actor: Actor, entry: EntryIn, visit: Visit, *,
-                        now: datetime) -> tuple[str, Base]:
+                        now: datetime, key: str = "interrogation") -> tuple[str, Base]:
     """The pump as read: reservoir estimate, strength, dose, alarms, battery and its dates,
     and the dates the pump projected (refill by, low-reservoir alarm, empty)."""
-    field = "details.interrogation"
-    data = values.mapping(field, entry.details.get("interrogation"))
+    field = f"details.{key}"
+    data = values.mapping(field, entry.details.get(key))
     q = {key: values.quantity(f"{field}.{key}", data.get(key)) for key in
          ("reservoir_estimate_ml", "concentration_mcg_per_ml", "daily_dose_mcg")}
     t = {key: values.instant(f"{field}.{key}", data.get(key)) for key in
@@ -91,7 +91,11 @@ def write_refill(session: Session, actor: Actor, entry: EntryIn, visit: Visit, *
         pocket_check=values.text(f"{field}.pocket_and_skin_check",
                                  data.get("pocket_and_skin_check"), 128),
         details=data)
-    return _create(session, actor, visit, record, now=now)
+    written = _create(session, actor, visit, record, now=now)
+    if entry.details.get("pump_after") is not None:
+        # the pump as read after the refill: the newest projection the worklists go by
+        write_interrogation(session, actor, entry, visit, now=now, key="pump_after")
+    return written
 
 
 def write_program(session: Session, actor: Actor, entry: EntryIn, visit: Visit, *,
