@@ -255,3 +255,24 @@ def test_a_concurrent_recording_of_the_same_key_is_503_and_the_retry_gets_the_fi
     assert not retried.new
     assert count(clinic_db, Recording) == 1 and count(clinic_db, SessionAct) == 1
     assert count(clinic_db, Visit) == 1
+
+
+@pytest.mark.parametrize(("kind", "words", "model"), [
+    ("program", "overridden", ProgramChange),
+    ("refill", "refilled", RefillRecord),
+    ("bolus", "done (answer lost; confirmed from the pump's log)", SessionAct)])
+def test_an_act_carried_out_is_filed_as_done_with_the_programmers_words_kept(
+        clinic_db: ClinicDB, kind: str, words: str, model: type) -> None:
+    """The worklists and the FHIR export go by "done": a program sent with an override, or a
+    refill the pump's log showed carried out after a lost link, is done."""
+    add_patient(clinic_db)
+    details = {"override_reason": "spasms (team)"} if kind == "program" else {}
+    with clinic_db.session() as s:
+        done = recording.record_entry(s, actor("clinician"), {
+            **BASE, "kind": kind, "outcome": words, "details": details}, now=NOW)
+    with clinic_db.session() as s:
+        filed = s.get(model, done.record_id)
+        assert filed is not None and filed.outcome == "done"
+        assert filed.details["outcome_words"] == words
+        if kind == "program":
+            assert filed.override_reason == "spasms (team)"

@@ -40,7 +40,6 @@ from itb.clinic.recording_writers import WRITERS, write_act
 # The visit's kind from its main act; a later, weightier act of the session raises it.
 VISIT_KIND = {"emergency": "emergency", "refill": "refill", "program": "titration"}
 VISIT_RANK = {"interrogation": 0, "titration": 1, "refill": 2, "emergency": 3}
-DONE = ("done", "overridden")
 # What makes two sends the same entry (the body's "format" may differ between versions).
 SAME = ("at", "kind", "serial", "pump_time", "outcome", "summary", "details")
 
@@ -147,7 +146,7 @@ def _visit_for(session: Session, actor: Actor, entry: EntryIn, implant: Implant,
                      notes="recorded from the programmer's session journal")
         return records.create(session, actor, made, now=now, patient_id=implant.patient_id)
     weightier = VISIT_RANK.get(kind, 0) > VISIT_RANK.get(visit.kind, 0)
-    if weightier and values.outcome(entry.outcome) in DONE:
+    if weightier and values.outcome(entry.outcome) == "done":
         records.update(session, actor, visit, {"kind": kind}, now=now,
                        expected_version=visit.version, patient_id=implant.patient_id)
     return visit

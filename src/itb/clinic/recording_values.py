@@ -111,11 +111,19 @@ def sequence(value: Any) -> int:
     return value
 
 
+# The programmer's outcomes of an act carried out, as the clinic files them: a program sent
+# with an override reason ("overridden": the reason is its own column) and a refill that
+# the pump's log showed carried out after a lost link ("refilled") are done, so the
+# worklists and the FHIR export (which go by "done") count them.
+DONE_WORDS = {"overridden": "done", "refilled": "done"}
+
+
 def outcome(value: Any) -> str:
     """The column's short outcome ("done", "not done", "refused", ...): the programmer's full
     words stay in the summary and the recording ("done (answer lost; confirmed ...)")."""
     words = required_text("outcome", value, 200)
-    return words.split(" (")[0].split(":")[0].strip()[:16] or words[:16]
+    short = words.split(" (")[0].split(":")[0].strip()[:16] or words[:16]
+    return DONE_WORDS.get(short, short)
 
 
 def mapping(field: str, value: Any) -> dict[str, Any]:

@@ -32,6 +32,13 @@ def _create(session: Session, actor: Actor, visit: Visit, record: Base, *,
     return records.entity_name(record), record
 
 
+def _with_words(details: dict[str, Any], words: str) -> dict[str, Any]:
+    """The details, with the programmer's full outcome words if the column shortened them."""
+    if values.outcome(words) == words:
+        return details
+    return {**details, "outcome_words": words}
+
+
 def _alarms(field: str, alarms: Any) -> list[dict[str, Any]]:
     if alarms is None:
         return []
@@ -90,7 +97,7 @@ def write_refill(session: Session, actor: Actor, entry: EntryIn, visit: Visit, *
                                    data.get("second_check_of_strength_and_program_by"), 64),
         pocket_check=values.text(f"{field}.pocket_and_skin_check",
                                  data.get("pocket_and_skin_check"), 128),
-        details=data)
+        details=_with_words(data, entry.outcome))
     written = _create(session, actor, visit, record, now=now)
     if entry.details.get("pump_after") is not None:
         # the pump as read after the refill: the newest projection the worklists go by
@@ -115,16 +122,14 @@ def write_program(session: Session, actor: Actor, entry: EntryIn, visit: Visit, 
         after=values.mapping("details.new", data.get("new")),
         override_reason=None if reason is None
         else values.required_text("details.override_reason", reason, 4000),
-        details=data)
+        details=_with_words(data, entry.outcome))
     return _create(session, actor, visit, record, now=now)
 
 
 def write_act(session: Session, actor: Actor, entry: EntryIn, visit: Visit, *,
               now: datetime) -> tuple[str, Base]:
     """Any other act (bolus, stop, resume, alarm acknowledgement, emergency, settings)."""
-    details = dict(entry.details)
-    if values.outcome(entry.outcome) != entry.outcome:
-        details["outcome_words"] = entry.outcome  # the full words beside the short outcome
+    details = _with_words(entry.details, entry.outcome)
     record = SessionAct(patient_id=visit.patient_id, visit_id=visit.id, at=entry.at,
                         kind=entry.kind, outcome=values.outcome(entry.outcome),
                         summary=entry.summary, details=details)
