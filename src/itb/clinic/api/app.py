@@ -37,6 +37,7 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
         routes_patients,
         routes_prescriptions,
         routes_readings,
+        routes_recordings,
         routes_screening,
         routes_symptom_calls,
         routes_visits,
@@ -54,4 +55,5 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
     app.include_router(routes_audit.router)
     app.include_router(routes_worklist.router)
     app.include_router(routes_fhir.router)
+    app.include_router(routes_recordings.router)
     return app
