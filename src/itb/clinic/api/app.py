@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from itb.clinic.db import ClinicDB
 from itb.clinic.errors import ClinicError, InvalidRecord
+from itb.clinic.web import app as web
 
 
 def _utc_now() -> datetime:
@@ -33,4 +34,5 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now) -> FastAP
     from itb.clinic.api import routes_patients
 
     app.include_router(routes_patients.router)
+    web.mount(app)  # the pages (itb.clinic.web): keep this after the routers and handlers
     return app

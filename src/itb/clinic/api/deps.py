@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from itb.clinic.access import Actor
 from itb.clinic.errors import NotAuthenticated
 from itb.clinic.users import actor_of, user_for_token
+from itb.clinic.web.session import web_actor
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -27,10 +28,12 @@ def now(request: Request) -> datetime:
 
 def current_actor(request: Request,
                   session: Annotated[Session, Depends(db_session)]) -> Actor:
-    """The user of a `Authorization: Bearer TOKEN` header (the web app adds its login)."""
+    """The user of a `Authorization: Bearer TOKEN` header, else of the web app's login."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        if (browser := web_actor(request, session)) is not None:
+            return browser
         raise NotAuthenticated("No API token: send 'Authorization: Bearer TOKEN'.")
     return actor_of(user_for_token(session, token.strip()))
 
