@@ -14,7 +14,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from itb.clinic.columns import ExactDecimal, UTCDateTime
@@ -152,6 +162,8 @@ class Interrogation(Versioned, Base):
     """What the pump said at an interrogation: the worklists are computed from the last."""
 
     __tablename__ = "interrogations"
+    # the worklist's "newest live interrogation of this implant" is one index seek
+    __table_args__ = (Index("ix_interrogations_latest", "implant_id", "deleted_at", "at", "id"),)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     implant_id: Mapped[int | None] = mapped_column(ForeignKey("implants.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
@@ -172,6 +184,8 @@ class Interrogation(Versioned, Base):
 
 class RefillRecord(Versioned, Base):
     __tablename__ = "refills"
+    # the worklist's "last live refill of this patient" is one index seek
+    __table_args__ = (Index("ix_refills_last", "patient_id", "deleted_at", "outcome", "at"),)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
     at: Mapped[datetime]

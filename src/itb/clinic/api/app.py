@@ -31,8 +31,12 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now) -> FastAP
             body["field"] = error.field
         return JSONResponse(body, status_code=error.status)
 
+    web.mount(app)  # the pages (itb.clinic.web); after the error handler it wraps
     from itb.clinic.api import routes_patients
+    from itb.clinic.api.routes_fhir import router as fhir_router
+    from itb.clinic.api.routes_worklist import router as worklist_router
 
     app.include_router(routes_patients.router)
-    web.mount(app)  # the pages (itb.clinic.web): keep this after the routers and handlers
+    app.include_router(worklist_router)
+    app.include_router(fhir_router)
     return app
