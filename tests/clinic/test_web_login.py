@@ -20,10 +20,10 @@ def test_a_nurse_logs_in_gets_a_safe_cookie_and_logs_out(clinic_db: ClinicDB) ->
     assert 'name="username"' in form and 'name="password"' in form and 'lang="en"' in form
     reply = client.post("/login", data={"username": name, "password": PASSWORD,
                                         "csrf_token": token_of(client)})
-    assert reply.status_code == 303 and reply.headers["location"] == "/patients"
+    assert reply.status_code == 303 and reply.headers["location"] == "/dashboard"
     cookie = reply.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-    assert client.get("/login").headers["location"] == "/patients"  # already in
+    assert client.get("/login").headers["location"] == "/dashboard"  # already in
     stolen = dict(client.cookies)
     out = client.post("/logout", data={"csrf_token": token_of(client, "/patients")})
     assert out.status_code == 303 and out.headers["location"] == "/login"

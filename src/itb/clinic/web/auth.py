@@ -30,7 +30,7 @@ WRONG = "The username or password is wrong."
 
 
 def home_of(actor: Actor) -> str:
-    return "/me" if actor.role == "patient" else "/patients"
+    return "/me" if actor.role == "patient" else "/dashboard"
 
 
 def _safe_next(target: str | None) -> str | None:
