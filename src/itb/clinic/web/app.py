@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from itb.clinic.errors import ClinicError
-from itb.clinic.web import auth, care, dashboard, record
+from itb.clinic.web import auth, care, dashboard, forms, portal, record
 from itb.clinic.web.pages import refusal_pages
 from itb.clinic.web.session import LoginCookies
 from itb.clinic.web.settings import WebSettings
@@ -28,7 +28,8 @@ def mount(app: FastAPI, settings: WebSettings | None = None) -> None:
     app.add_middleware(LoginCookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.exception_handlers[ClinicError] = refusal_pages(app.exception_handlers[ClinicError])
-    for router in (auth.router, care.router, dashboard.router, record.router):
+    for router in (auth.router, care.router, dashboard.router, record.router, forms.router,
+                   portal.router):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)
