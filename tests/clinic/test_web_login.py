@@ -111,3 +111,22 @@ def test_a_forged_or_edited_cookie_is_not_a_login(clinic_db: ClinicDB) -> None:
     other = web.client()
     other.cookies.set("itb_clinic", value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
     assert other.get("/patients").status_code == 303
+
+
+def test_every_form_of_the_web_app_refuses_a_post_without_its_token(clinic_db: ClinicDB
+                                                                     ) -> None:
+    from fastapi.routing import APIRoute
+
+    web = Web(clinic_db)
+    pid = web.patient("CSRF-1", "Cee Serf")
+    client = web.logged_in(web.user("clinician"))
+    assert web.app is not None
+    posts = [r.path for r in web.app.routes if isinstance(r, APIRoute)
+             and "POST" in r.methods and not r.path.startswith("/api/")]
+    assert "/login" in posts and "/logout" in posts and len(posts) >= 4
+    for path in posts:
+        target = path.replace("{patient_id}", str(pid))
+        for data in ({}, {"csrf_token": "not-the-token"}):
+            refused = client.post(target, data=data)
+            assert refused.status_code == 403, (target, refused.status_code)
+            assert "csrf_token" in refused.text

@@ -22,7 +22,13 @@ from starlette.datastructures import FormData
 from itb.clinic.access import Actor
 from itb.clinic.api.deps import SessionDep
 from itb.clinic.errors import ClinicError, InvalidRecord, NotAuthenticated
-from itb.clinic.web.session import csrf_matches, csrf_token, data_of, web_actor
+from itb.clinic.web.session import (
+    SAFE_METHODS,
+    csrf_matches,
+    csrf_token,
+    data_of,
+    web_actor,
+)
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 API_PREFIXES = ("/api/", "/openapi.json", "/docs", "/redoc")
@@ -54,9 +60,13 @@ async def checked_form(request: Request) -> FormData:
     return form
 
 
-def page_actor(request: Request, session: SessionDep) -> Actor:
-    """The logged-in user of a page; not logged in sends the browser to the login form."""
-    actor = web_actor(request, session)
+async def page_actor(request: Request, session: SessionDep) -> Actor:
+    """The logged-in user of a page; not logged in sends the browser to the login form.
+    A POST's form is checked for the session's token here, before the route runs, so no
+    page that changes something can forget it."""
+    if request.method not in SAFE_METHODS:
+        await checked_form(request)
+    actor = web_actor(request, session, form_checked=True)
     if actor is None:
         raise NotAuthenticated("Please log in.")
     request.state.actor = actor

@@ -155,15 +155,17 @@ def end_login(request: Request, now: datetime) -> None:
     data["ended"] = "logout"
 
 
-def web_actor(request: Request, session: Session) -> Actor | None:
+def web_actor(request: Request, session: Session, *, form_checked: bool = False
+              ) -> Actor | None:
     """The user logged in by this request's cookie, or None. For a request that changes
-    something (not GET/HEAD/OPTIONS) the `X-CSRF-Token` header must carry the form token,
-    so another site cannot use the cookie to post to the API."""
+    something (not GET/HEAD/OPTIONS) the `X-CSRF-Token` header must carry the form token
+    (unless the page already checked the form's), so another site cannot use the cookie
+    to post to the API."""
     data = data_of(request)
     uid = data.get("uid")
     if not isinstance(uid, int):
         return None
-    if request.method not in SAFE_METHODS and not csrf_matches(
+    if request.method not in SAFE_METHODS and not form_checked and not csrf_matches(
             request, request.headers.get(CSRF_HEADER)):
         return None
     user = session.get(User, uid)
