@@ -20,6 +20,8 @@ from itb.clinic.web.session import LoginCookies
 from itb.clinic.web.settings import WebSettings
 
 STATIC = Path(__file__).parent / "static"
+ROUTERS = (auth.router, care.router, dashboard.router, record.router, forms.router,
+           portal.router)
 
 
 def mount(app: FastAPI, settings: WebSettings | None = None) -> None:
@@ -28,8 +30,7 @@ def mount(app: FastAPI, settings: WebSettings | None = None) -> None:
     app.add_middleware(LoginCookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.exception_handlers[ClinicError] = refusal_pages(app.exception_handlers[ClinicError])
-    for router in (auth.router, care.router, dashboard.router, record.router, forms.router,
-                   portal.router):
+    for router in ROUTERS:
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)
