@@ -33,4 +33,7 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now) -> FastAP
     from itb.clinic.api import routes_patients
 
     app.include_router(routes_patients.router)
+    from itb.clinic.web.visit_routes import router as visit_router  # the visit's pages
+
+    app.include_router(visit_router)
     return app

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -343,6 +343,7 @@ def infusion_review(web: WebVisit, act_name: str) -> Said:
     def act() -> Said:
         view = web.visit.read_closed()
         web.infusion_view = web.view = view
+        web.infusion_act = act_name
         if act_name == "stop":
             return Said(True, STOP_WARNING)
         return Said(True, f"Resume: {render.program_line(view.program)}.")
@@ -351,6 +352,8 @@ def infusion_review(web: WebVisit, act_name: str) -> Said:
 
 def infusion_change(web: WebVisit, act_name: str, confirmed: bool) -> Said:
     view, web.infusion_view = web.infusion_view, None
+    if web.infusion_act != act_name:
+        view = None  # a stop was read, a resume confirmed (or the reverse): read again
     change = infusion.stop_infusion if act_name == "stop" else infusion.resume_infusion
 
     def act() -> Said:
@@ -362,8 +365,15 @@ def infusion_change(web: WebVisit, act_name: str, confirmed: bool) -> Said:
     return attempt(web, act)
 
 
-def when_text(moment: datetime | None) -> str:
-    return render.when(moment)
+def refill_preview(refill: Refill) -> dict[str, Any]:
+    """Step 5's figures: the dates if the update is confirmed, and what is sent."""
+    wizard = refill.wizard
+    if refill.step != 5 or wizard.drug is None or wizard.residual is None:
+        return {}
+    return {"projection_lines": render.projection_lines(wizard.projection()),
+            "residual_ml": render.ml(wizard.residual.withdrawn_nl),
+            "added_ml": render.ml(wizard.drug.fill.fill_nl),
+            "drug_conc": display(wizard.drug.concentration_mcg_per_ml)}
 
 
 def details_of(web: WebVisit) -> dict[str, Any]:

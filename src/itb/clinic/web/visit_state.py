@@ -114,6 +114,10 @@ class WebVisit:
     program_review: ProgramReview | None = None
     bolus: BolusReview | None = None
     infusion_view: PumpView | None = None  # read for a stop or resume awaiting confirmation
+    infusion_act: str = ""  # "stop" or "resume": which one awaits confirmation
+    said: Any = None  # the last act's result (visit_acts.Said), shown on `said_on`'s page
+    said_on: str = ""
+    preview: str | None = None  # the last program review's preview, as the CLI prints it
     lock: threading.Lock = field(default_factory=threading.Lock)
     touched: float = field(default_factory=time.monotonic)
 
