@@ -144,7 +144,7 @@ def test_the_refill_update_is_offered_once_even_when_it_fails(
     assert wand.sent_changes == []
 
 
-@pytest.mark.req("REQ-PRG-UNCERTAIN")
+@pytest.mark.req("REQ-PRG-UNCERTAIN", "REQ-WEB-VISIT-ONCE")
 @pytest.mark.parametrize(("cut", "delivery"), [("request", "not carried out"),
                                               ("acted", "carried out")])
 def test_a_bolus_whose_link_is_lost_says_what_the_pump_log_shows(
@@ -184,6 +184,7 @@ def test_an_over_limit_titration_is_refused_without_a_reason_and_sent_with_one(
     assert changes[-1].daily_dose_after_mcg == exact("450")
 
 
+@pytest.mark.req("REQ-WEB-VISIT-RECORD")
 def test_a_recording_failure_never_hides_the_act_and_is_caught_up_once(
         clinic_db: ClinicDB, wand: InProcessPump, tmp_path: Path) -> None:
     failing = [True]
@@ -206,6 +207,7 @@ def test_a_recording_failure_never_hides_the_act_and_is_caught_up_once(
     assert len(_rows(clinic_db, Interrogation)) == 2
 
 
+@pytest.mark.req("REQ-WEB-VISIT-RECORD")
 def test_recording_is_idempotent_on_session_and_sequence(
         clinic_db: ClinicDB, wand: InProcessPump, tmp_path: Path) -> None:
     web = _web(clinic_db, wand, tmp_path, recorder=lambda entry, seq: None)

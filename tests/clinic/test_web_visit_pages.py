@@ -101,6 +101,7 @@ def test_a_form_without_the_csrf_token_does_nothing(world: Any) -> None:
     assert wand.sessions == 0
 
 
+@pytest.mark.req("REQ-WEB-VISIT-ONCE")
 def test_the_refill_wizard_as_posts_with_its_state_held_on_the_server(world: Any) -> None:
     db, wand, pid, tmp = world
     client = _client(db, wand, "nurse1", tmp)
