@@ -237,3 +237,36 @@ def test_the_store_forgets_an_idle_visit(tmp_path: Path) -> None:
     assert store.get(("login", 1)) is web
     clock[0] = 16
     assert store.get(("login", 1)) is None
+
+
+def test_an_alarm_is_acknowledged_and_recorded_and_an_unknown_kind_is_refused_as_the_cli(
+        clinic_db: ClinicDB, tmp_path: Path) -> None:
+    wand = make_pump(days=31)  # past the low-reservoir alarm
+    web = _web(clinic_db, wand, tmp_path)
+    assert acts.interrogate(web).ok
+    assert web.view is not None and [a.code for a in web.view.report.alarms] == ["low_reservoir"]
+    refused = acts.acknowledge(web, "occlusion")
+    assert not refused.ok and refused.text.startswith("--ack = occlusion is not allowed")
+    said = acts.acknowledge(web, "low_reservoir")
+    assert said.ok and said.text.startswith("1 sounding alarm(s) silenced")
+    assert web.view.report.alarms[0].acknowledged
+    [ack] = [a for a in _rows(clinic_db, SessionAct) if a.kind == "alarm_ack"]
+    assert ack.outcome == "done" and ack.details["silenced"] == 1
+
+
+@pytest.mark.req("REQ-WEB-VISIT-ONCE")
+def test_stop_and_resume_are_read_then_confirmed_once_each(
+        clinic_db: ClinicDB, wand: InProcessPump, tmp_path: Path) -> None:
+    web = _web(clinic_db, wand, tmp_path, role="clinician")
+    warning = acts.infusion_review(web, "stop")
+    assert warning.ok and warning.text.startswith("Warning: stopping intrathecal baclofen")
+    crossed = acts.infusion_change(web, "resume", True)  # a stop was read, not a resume
+    assert not crossed.ok and not wand.sent_changes
+    assert acts.infusion_review(web, "stop").ok
+    stopped = acts.infusion_change(web, "stop", True)
+    assert stopped.ok and "minimum_rate" in stopped.text, stopped
+    assert not acts.infusion_change(web, "stop", True).ok  # used once
+    assert acts.infusion_review(web, "resume").ok
+    assert acts.infusion_change(web, "resume", True).ok
+    assert [type(c).__name__ for c in wand.sent_changes] == ["Stop", "Resume"]
+    assert [a.kind for a in _rows(clinic_db, SessionAct)] == ["stop", "resume"]
