@@ -270,3 +270,17 @@ def test_stop_and_resume_are_read_then_confirmed_once_each(
     assert acts.infusion_change(web, "resume", True).ok
     assert [type(c).__name__ for c in wand.sent_changes] == ["Stop", "Resume"]
     assert [a.kind for a in _rows(clinic_db, SessionAct)] == ["stop", "resume"]
+
+
+@pytest.mark.req("REQ-PRG-GUARDRAILS")
+def test_a_guardrail_warning_is_listed_and_its_confirmation_asked_as_the_cli_does(
+        clinic_db: ClinicDB, wand: InProcessPump, tmp_path: Path) -> None:
+    web = _web(clinic_db, wand, tmp_path, role="clinician")
+    said = acts.bolus_review(web, "60", "10")  # above the first screening bolus: a warning
+    assert said.ok and web.bolus is not None
+    assert [line for line in said.lines if line.startswith("Warning: ")], said.lines
+    question = acts.confirm_question(web)["bolus_question"]
+    assert question == f"Confirm the 1 warning above and give this bolus now on pump {SERIAL}?"
+    assert acts.bolus_give(web, True).ok
+    [bolus] = [a for a in _rows(clinic_db, SessionAct) if a.kind == "bolus"]
+    assert bolus.details["guardrails"][0]["tier"] == "warning"

@@ -14,7 +14,7 @@ only: after any attempt they are dropped, so nothing is ever sent twice from a s
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -25,7 +25,7 @@ from rich.console import Console, RenderableType
 from itb.cli_errors import _sentence
 from itb.clinic.web.visit_state import Refill, WebVisit
 from itb.errors import InvalidInput, ItbError, shorten
-from itb.programmer import render
+from itb.programmer import guardrail_check, render
 from itb.programmer.cli.infusion_cmds import STOP_WARNING
 from itb.programmer.cli.shell import pump_port
 from itb.programmer.delivery import DeliveryChecked
@@ -60,12 +60,14 @@ def refused(exc: BaseException, options: ConnectionOptions | None) -> Said:
     return Said(False, _sentence(sentence), _sentence(next_step), delivery=delivery)
 
 
-def attempt(web: WebVisit, act: Callable[[], Said]) -> Said:
-    """Run one act; a refusal becomes its sentence, a fault the CLI's fault sentence."""
+def attempt(web: WebVisit, act: Callable[[], Said], lines: list[str] | None = None) -> Said:
+    """Run one act; a refusal becomes its sentence, a fault the CLI's fault sentence.
+    `lines` the act filled in before it was refused (the guardrails' findings) are kept."""
     try:
         return act()
     except (ItbError, OSError) as exc:
-        return refused(exc, web.options)
+        said = refused(exc, web.options)
+        return replace(said, lines=tuple(lines)) if lines else said
     except Exception as exc:  # a programmer bug still ends in a sentence, never a 500
         return Said(False, _sentence(f"the programmer failed unexpectedly "
                                      f"({type(exc).__name__}: {shorten(exc)})"), UNEXPECTED_NEXT)
@@ -173,12 +175,14 @@ def refill_drug(refill: Refill, web: WebVisit, answers: DrugAnswers) -> Said:
             wizard.plan_bridge(None, None)
             refill.bridge_planned = True
         dilution = drug.dilution
+        findings = guardrail_check.lines(drug.findings, drug.override_reason)
         return Said(True, f"{drug.brand} {display(drug.concentration_mcg_per_ml)} mcg/mL"
                     + ("" if dilution is None else f" (prescribed dilution of "
                        f"{display(dilution.stock_mcg_per_ml)} mcg/mL in {dilution.diluent})")
                     + f", {render.ml(drug.fill.fill_nl)} into a "
                       f"{render.ml(drug.fill.capacity_nl)} reservoir.",
-                    lines=() if wizard.needs_bridge else ("Same concentration: no bridge bolus.",))
+                    lines=(*findings, *(() if wizard.needs_bridge
+                                        else ("Same concentration: no bridge bolus.",))))
     return attempt(web, act)
 
 
@@ -277,10 +281,13 @@ def program_review(web: WebVisit, form: dict[str, str], origin: str, born: date,
     preview: list[str] = []
 
     def act() -> Said:
-        change = ProgramChange(web.visit, program_request(form, origin, born, today))
+        request = program_request(form, origin, born, today)
+        change = ProgramChange(web.visit, request)
         review = change.review()
         web.view = review.view
-        preview.append(as_text(render.preview(review.preview)))
+        findings = guardrail_check.lines(review.findings, request.override_reason)
+        preview.append("\n".join([as_text(render.preview(review.preview)).rstrip(),
+                                   *findings]))
         change.check(review)  # a refusal (journaled once) leaves nothing to send
         web.program, web.program_review = change, review
         return Said(True, "The program passed the titration check and the pump's own check; "
@@ -307,21 +314,28 @@ def program_send(web: WebVisit, confirmed: bool, large_decrease_confirmed: bool)
 # ---- bolus, stop and resume --------------------------------------------------------------------
 
 
-def bolus_review(web: WebVisit, dose: str, minutes: str) -> Said:
+def bolus_review(web: WebVisit, dose: str, minutes: str, override_reason: str | None = None
+                 ) -> Said:
+    """Review a bolus; the guardrails' findings are listed, and a block without an override
+    reason is refused (journaled) before any confirmation is offered."""
     web.bolus = None
+    findings: list[str] = []
 
     def act() -> Said:
-        request = BolusRequest.parse(dose.strip(), minutes.strip())
+        request = BolusRequest.parse(dose.strip(), minutes.strip(), blank(override_reason))
         review = infusion.review_bolus(web.visit, request)
-        web.bolus, web.view = review, review.view
+        web.view = review.view
+        findings.extend(guardrail_check.lines(review.findings, request.override_reason))
+        infusion.check_bolus(web.visit, review)
+        web.bolus = review
         view = review.view
         return Said(True, f"Bolus {display(request.dose_mcg)} mcg ({render.ml(review.volume_nl)} "
                     f"at {display(view.concentration_mcg_per_ml)} mcg/mL) over "
                     f"{display(request.minutes)} min; with the program's "
                     f"{display(review.daily_mcg)} mcg/day the next 24 h hold about "
                     f"{display(review.daily_mcg + request.dose_mcg)} mcg (hard limit "
-                    f"{display(review.max_daily_mcg)} mcg).")
-    return attempt(web, act)
+                    f"{display(review.max_daily_mcg)} mcg).", lines=tuple(findings))
+    return attempt(web, act, findings)
 
 
 def bolus_give(web: WebVisit, confirmed: bool) -> Said:
@@ -370,10 +384,26 @@ def refill_preview(refill: Refill) -> dict[str, Any]:
     wizard = refill.wizard
     if refill.step != 5 or wizard.drug is None or wizard.residual is None:
         return {}
+    drug = wizard.drug
+    question = (f"Update pump {wizard.view.serial}: withdrawn "
+                f"{render.ml(wizard.residual.withdrawn_nl)}, added {render.ml(drug.fill.fill_nl)} "
+                f"of {display(drug.concentration_mcg_per_ml)} mcg/mL"
+                + (", with bridge bolus" if wizard.bridge else "") + "?")
     return {"projection_lines": render.projection_lines(wizard.projection()),
-            "residual_ml": render.ml(wizard.residual.withdrawn_nl),
-            "added_ml": render.ml(wizard.drug.fill.fill_nl),
-            "drug_conc": display(wizard.drug.concentration_mcg_per_ml)}
+            "update_question": guardrail_check.question(question, drug.findings)}
+
+
+def confirm_question(web: WebVisit) -> dict[str, str]:
+    """The confirmation questions of a reviewed program or bolus, as the CLI asks them (with
+    the guardrails' warnings being confirmed)."""
+    out = {}
+    if web.program_review is not None:
+        out["program_question"] = guardrail_check.question(
+            f"Send this program to pump {web.serial}?", web.program_review.findings)
+    if web.bolus is not None:
+        out["bolus_question"] = guardrail_check.question(
+            f"Give this bolus now on pump {web.serial}?", web.bolus.findings)
+    return out
 
 
 def details_of(web: WebVisit) -> dict[str, Any]:

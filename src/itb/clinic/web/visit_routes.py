@@ -88,7 +88,7 @@ def _drug(refill: Refill, web: WebVisit, form: dict[str, str]) -> Said:
         form.get("prescribed_concentration", "").strip(), form.get("added_ml", "").strip(),
         *(acts.blank(form.get(name)) for name in (
             "diluted_from", "diluent", "lot", "expiry", "second_check_by", "wasted_ml",
-            "pocket_skin_check")))
+            "pocket_skin_check", "override_reason")))
     return acts.refill_drug(refill, web, answers)
 
 
@@ -116,7 +116,7 @@ ACTS: dict[str, Act] = {
     "program/send": Act("program_pump", "program", lambda w, f, p: acts.program_send(
         w, _yes(f), f.get("large_decrease") == "yes")),
     "bolus/review": Act("program_pump", "bolus", lambda w, f, p: acts.bolus_review(
-        w, f.get("dose", ""), f.get("duration_min", ""))),
+        w, f.get("dose", ""), f.get("duration_min", ""), f.get("override_reason"))),
     "bolus/give": Act("program_pump", "bolus", lambda w, f, p: acts.bolus_give(w, _yes(f))),
     "stop/review": Act("program_pump", "infusion",
                        lambda w, f, p: acts.infusion_review(w, "stop")),
@@ -214,6 +214,7 @@ def _context(request: Request, login: WebLogin, facts: PatientFacts, web: WebVis
         web.said if web is not None and web.said_on == section else None)
     refill = web.refill if web is not None else None
     return {**(acts.refill_preview(refill) if refill is not None else {}),
+            **(acts.confirm_question(web) if web is not None else {}),
             "patient": facts, "login": login, "web": web, "said": shown, "section": section,
             "csrf": login.csrf, "base": f"/patients/{facts.id}/visit",
             "view_text": None if web is None or web.view is None
