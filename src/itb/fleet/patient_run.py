@@ -266,12 +266,15 @@ class PatientRun:
         if generation != state.catheter_generation:
             return False
         faults = state.pump.faults
+        hazard = state.study.spec.hazards
         if kind == "catheter_occlusion":
-            faults.occlude_catheter(Fraction(0))
+            assert hazard.catheter_occlusion is not None
+            share = state.streams.catheter.random() * hazard.catheter_occlusion.remaining_flow_max
+            faults.occlude_catheter(Fraction(share).limit_denominator(1000))
         elif kind == "catheter_disconnection":
             faults.disconnect_catheter(Fraction(1))
         else:
-            leak = state.study.spec.hazards.catheter_leak
+            leak = hazard.catheter_leak
             assert leak is not None
             faults.disconnect_catheter(Fraction(leak.leak_fraction).limit_denominator(1000))
         state.start_fault(kind)

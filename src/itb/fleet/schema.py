@@ -124,6 +124,12 @@ class PerPatientYear(Hazard):
     per_patient_year: Rate = Field(le=50)
 
 
+class CatheterOcclusion(PerPatientYear):
+    # The share of the programmed flow that still gets through is drawn uniformly from 0
+    # (a full occlusion) to this (a partial, "silent" one); 0 = always full.
+    remaining_flow_max: Annotated[float, BeforeValidator(_float), Field(ge=0, lt=1)] = 0.0
+
+
 class CatheterLeak(PerPatientYear):
     leak_fraction: Annotated[float, BeforeValidator(_float), Field(gt=0, lt=1)] = 0.5
 
@@ -135,7 +141,7 @@ class PerRefill(Hazard):
 class Hazards(SchemaModel):
     motor_stall: MotorStall | None = None
     overinfusion: Overinfusion | None = None
-    catheter_occlusion: PerPatientYear | None = None
+    catheter_occlusion: CatheterOcclusion | None = None
     catheter_disconnection: PerPatientYear | None = None
     catheter_leak: CatheterLeak | None = None
     pocket_fill: PerRefill | None = None
