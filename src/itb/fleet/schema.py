@@ -42,8 +42,8 @@ class StudyTable(SchemaModel):
     def _years(cls, value: Fraction) -> Fraction:
         if not 0 < value <= MAX_YEARS:
             raise ValueError(f"must be more than 0 and at most {MAX_YEARS} years")
-        if (value * 365).denominator != 1:
-            raise ValueError("must be a whole number of days (years × 365), e.g. 6.5")
+        if (value * 365 * 24).denominator != 1:
+            raise ValueError("must be a whole number of hours (years × 365 × 24), e.g. 6.5")
         return value
 
 
