@@ -15,6 +15,7 @@ import math
 from fractions import Fraction
 
 from itb.fleet import hazards
+from itb.fleet.dosing import LABEL_DOSE, need_mcg_per_day
 from itb.fleet.runstate import (
     CATHETER_FAULTS,
     DAY_S,
@@ -56,7 +57,7 @@ def plan_next_refill(state: RunState) -> None:
     late or misses it (the care policy's distributions)."""
     care = state.study.spec.care
     pump = state.pump
-    conc = state.study.spec.cohort.concentration_mcg_per_ml
+    conc = state.concentration_mcg_per_ml
     flow_nl_per_day = state.dose_mcg * 1_000_000 / conc  # the programmed rate
     days_to_empty = float(max(0, pump.reservoir_estimate_nl) / flow_nl_per_day)
     days = min(care.refill_interval_days,
@@ -112,7 +113,7 @@ def refill_visit(state: RunState) -> None:
 
 def _fill(state: RunState) -> None:
     pump = state.pump
-    conc = state.study.spec.cohort.concentration_mcg_per_ml
+    conc = state.concentration_mcg_per_ml
     fill = pump.model.reservoir_capacity_nl
     error = hazards.refill_error(state.study.spec.hazards, state.streams.refill)
     pump.refill(added_nl=fill, concentration_mcg_per_ml=conc,
@@ -195,10 +196,9 @@ def replace_pump(state: RunState, reason: str, *, implant: bool = True) -> None:
     state.pump_no += 1
     state.pump_implant_s = state.now_s
     state.excess_ppm = 0
-    cohort = state.study.spec.cohort
     pump = Pump.implant(old.model, serial=f"F{state.index}-{state.pump_no}",
                         at=utc(state.now_s), fill_nl=old.model.reservoir_capacity_nl,
-                        concentration_mcg_per_ml=cohort.concentration_mcg_per_ml,
+                        concentration_mcg_per_ml=state.concentration_mcg_per_ml,
                         program=program_for(state.dose_mcg),
                         seed=int(state.streams.stall.integers(2**31)),
                         low_reservoir_alarm_nl=state.study.low_reservoir_alarm_nl)
@@ -260,9 +260,9 @@ def titrate(state: RunState) -> None:
     effects; here at most +20 % or -15 %, *unconfirmed* midpoints)."""
     days = state.study.spec.cohort.days_on_therapy + (
         state.now_s - state.patient.start.timestamp()) / DAY_S
-    need = state.params.maintenance_need_mcg_per_day(days)
+    need = need_mcg_per_day(state.params, days)
     low, high = math.ceil(state.dose_mcg * 0.85), math.floor(state.dose_mcg * 1.2)
-    new = int(min(max(round(need), low), high, 2003))  # label: reported range to 2,003
+    new = int(min(max(round(need), low), high, LABEL_DOSE[1]))
     if new != state.dose_mcg and abs(new - state.dose_mcg) >= 0.05 * state.dose_mcg:
         try:
             state.pump.program(program_for(new))

@@ -135,14 +135,18 @@ def run_study(study: Study, out: Path, client: Any, *, partition_size: int =
     begin, cpu = time.monotonic(), 0.0
     futures = [client.submit(run_partition, study.text, study.source, a, b, pure=False)
                for a, b in todo]
-    for future in as_completed(futures):
-        result = future.result()
-        _write_partition(out, study, result)
-        cpu += result["cpu_s"]
-        done += result["stop"] - result["start"]
-        future.release()
-        if progress is not None:
-            progress(done, done * years)
+    try:
+        for future in as_completed(futures):
+            result = future.result()
+            _write_partition(out, study, result)
+            cpu += result["cpu_s"]
+            done += result["stop"] - result["start"]
+            future.release()
+            if progress is not None:
+                progress(done, done * years)
+    except BaseException:
+        client.cancel(futures)  # nothing keeps the workers busy after a failure
+        raise
     join_partitions(out, bounds)
     return RunFigures(study.patients, len(bounds), len(bounds) - len(todo),
                       time.monotonic() - begin, cpu)
@@ -165,7 +169,7 @@ def local_client(workers: int) -> tuple[Any, Any]:
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=":0")  # any free port: never a clash
     return Client(cluster), cluster
 
 

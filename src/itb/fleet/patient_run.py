@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from itb.fleet import care
+from itb.fleet.dosing import need_mcg_per_day, strength_and_dose
 from itb.fleet.episodes import Episodes
 from itb.fleet.hazards import MONTH_S, Streams, overinfusion_excess
 from itb.fleet.runstate import (
@@ -39,14 +40,14 @@ from itb.fleet.runstate import (
 from itb.fleet.study import STUDY_START, STUDY_START_S, Study
 from itb.physiology import DrugDelivery, Patient, Route
 from itb.physiology.population import ORIGINS, draw_patient
-from itb.pump import Pump
+from itb.pump import Pump, get_model
 from itb.sim.patient_feed import exact_mcg
 
 CHECK_S = 900  # the patient's withdrawal check grid in fleet mode (15 minutes)
 # The longest move while nothing happens: an alarm the run cannot foresee (ERI from the
-# battery gauge) is heard at most this late; ERI leaves 90 days (devices.md).
-MAX_MOVE_S = 30 * DAY_S
-_LABEL_DOSE = (12, 2003)  # label: reported maintenance range, spinal origin (mcg/day)
+# battery gauge) is heard at most this late; ERI leaves 90 days (devices.md), so a
+# replacement planned 30 days after ERI still comes before end of service.
+MAX_MOVE_S = 45 * DAY_S
 
 
 @dataclass(frozen=True)
@@ -76,32 +77,26 @@ def start_state(study: Study, index: int) -> RunState:
     origin = _draw_origin(study, streams.patient)
     params = draw_patient(streams.patient, origin)
     unapproved = bool(streams.patient.random() < cohort.unapproved_drug_share)
-    need = params.maintenance_need_mcg_per_day(cohort.days_on_therapy)
-    dose = int(min(max(round(need), _LABEL_DOSE[0]), _LABEL_DOSE[1]))
+    need = need_mcg_per_day(params, cohort.days_on_therapy)
+    model = get_model(cohort.pump_model)
+    conc, dose = strength_and_dose(model, cohort.concentration_mcg_per_ml, need)
     at = STUDY_START_S - DAY_S
-    pump = Pump.implant(cohort.pump_model, serial=f"F{index}-1", at=utc(at),
-                        fill_nl=_capacity(cohort.pump_model),
-                        concentration_mcg_per_ml=cohort.concentration_mcg_per_ml,
+    pump = Pump.implant(model, serial=f"F{index}-1", at=utc(at),
+                        fill_nl=model.reservoir_capacity_nl, concentration_mcg_per_ml=conc,
                         program=program_for(dose), seed=int(streams.stall.integers(2**31)),
                         low_reservoir_alarm_nl=study.low_reservoir_alarm_nl)
     pump.prime()
     pump.advance(STUDY_START)
-    pump.refill(added_nl=pump.model.reservoir_capacity_nl,
-                concentration_mcg_per_ml=cohort.concentration_mcg_per_ml)
+    pump.refill(added_nl=pump.model.reservoir_capacity_nl, concentration_mcg_per_ml=conc)
     patient = Patient.on_steady_therapy(params, STUDY_START, Fraction(dose),
                                         cohort.days_on_therapy, check_every_s=CHECK_S)
     state = RunState(study=study, index=index, streams=streams, params=params, origin=origin,
-                     unapproved=unapproved, dose_mcg=dose, pump=pump, patient=patient,
+                     unapproved=unapproved, dose_mcg=dose, concentration_mcg_per_ml=conc,
+                     pump=pump, patient=patient,
                      now_s=STUDY_START_S, pump_implant_s=at)
     state.log_index = pump.log.next_index
     state.counts["pumps"] = 1
     return state
-
-
-def _capacity(model: str) -> int:
-    from itb.pump import get_model
-
-    return get_model(model).reservoir_capacity_nl
 
 
 class PatientRun:
@@ -163,7 +158,7 @@ class PatientRun:
         state = self.state
         pump = state.pump
         estimate = pump.reservoir_estimate_nl
-        flow = state.dose_mcg * 1_000_000 / state.study.spec.cohort.concentration_mcg_per_ml
+        flow = state.dose_mcg * 1_000_000 / state.concentration_mcg_per_ml
         times = [state.study.end_s]
         for level in (pump.low_reservoir_alarm_nl, 0):
             if estimate > level:

@@ -72,6 +72,7 @@ class RunState:
     origin: str
     unapproved: bool
     dose_mcg: int
+    concentration_mcg_per_ml: Fraction  # the strength this patient's pump is filled with
     pump: Pump
     patient: Patient
     now_s: int
