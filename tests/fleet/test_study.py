@@ -59,7 +59,7 @@ def test_a_bad_value_names_the_key_and_the_rule(old: str, new: str, key: str,
 
 def test_a_hazard_without_its_source_is_refused() -> None:
     text = study_text(pocket=0.01).replace('source = "unconfirmed (test)"\n', "")
-    with pytest.raises(StudyError, match="hazards.pocket_fill.source: missing"):
+    with pytest.raises(StudyError, match=r"hazards\.pocket_fill\.source: missing"):
         parse_study(text, "s.toml")
 
 
