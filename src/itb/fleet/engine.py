@@ -176,4 +176,4 @@ def local_client(workers: int) -> tuple[Any, Any]:
 def remote_client(address: str) -> Any:
     from distributed import Client
 
-    return Client(address, timeout="20s")
+    return Client(address, timeout="10s")
