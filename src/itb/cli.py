@@ -58,6 +58,7 @@ def _module_app(module: str) -> Callable[[], typer.Typer]:
 # One line per part of the system: the command name and how to load it.
 _GROUPS: dict[str, Callable[[], typer.Typer]] = {
     "calc": _module_app("itb.therapy.cli"),
+    "clinic": _module_app("itb.clinic.cli"),
     "fleet": _module_app("itb.fleet.cli"),
     "pump": _mount_pump,
     "programmer": _module_app("itb.programmer.cli"),

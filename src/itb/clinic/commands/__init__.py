@@ -1,0 +1,1 @@
+"""The `itb clinic` commands, one module per group; each has `register(app)`."""
