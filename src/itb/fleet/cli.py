@@ -118,7 +118,7 @@ def run_command(
     try:
         study = read_study(study_file)
         target = out or DEFAULT_OUT / study_file.stem
-        summary = execute(study, target, workers, scheduler, partition_size, quiet=as_json)
+        summary = execute(study, target, workers, scheduler, partition_size)
     except StudyError as error:
         raise refuse(str(error), _NEXT) from None
     except ItbError as error:
