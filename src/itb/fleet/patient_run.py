@@ -160,9 +160,11 @@ class PatientRun:
         estimate = pump.reservoir_estimate_nl
         flow = state.dose_mcg * 1_000_000 / state.concentration_mcg_per_ml
         times = [state.study.end_s]
+        if pump.state.stalled or pump.state.stopped or pump.state.end_of_service:
+            return state.study.end_s  # the estimate stands still
         for level in (pump.low_reservoir_alarm_nl, 0):
             if estimate > level:
-                times.append(state.now_s + int((estimate - level) / flow * DAY_S) + 60)
+                times.append(state.now_s + max(HOUR_S, int((estimate - level) / flow * DAY_S)))
         return min(times)
 
     def _read_alarms(self) -> None:
