@@ -13,6 +13,7 @@ BASE = """
 name = "{name}"
 years = {years}
 seed = {seed}
+daily = {daily}
 
 [cohort]
 patients = {patients}
@@ -51,8 +52,9 @@ def study_text(*, name: str = "test", years: str = "1", seed: int = 11, patients
                residual: bool = True, late: float = 0.0, missed: float = 0.0,
                stall: tuple[float, float] | None = None,
                occlusion: tuple[float, float] | None = None,
-               pocket: float | None = None) -> str:
+               pocket: float | None = None, daily: bool = False) -> str:
     text = BASE.format(name=name, years=years, seed=seed, patients=patients,
+                       daily=str(daily).lower(),
                        residual=str(residual).lower(), late=late, missed=missed)
     if stall is not None:
         text += STALL.format(approved=stall[0], unapproved=stall[1])

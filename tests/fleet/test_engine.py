@@ -40,18 +40,19 @@ def _run(s: Any, out: Path, client: Any, size: int, progress: Any = None) -> Any
 
 
 def _same(a: Path, b: Path) -> None:
-    for name in OUTPUTS:
+    for name in OUTPUTS + (("daily.parquet",) if (a / "daily.parquet").exists() else ()):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
 def test_outputs_are_byte_identical_for_any_partition_size(client: Any, tmp_path: Path
                                                            ) -> None:
-    s = study(patients=7, occlusion=(0.6, 0.5), pocket=0.05, late=0.2)
+    s = study(patients=7, occlusion=(0.6, 0.5), pocket=0.05, late=0.2, daily=True)
     _run(s, tmp_path / "a", client, 1)
     _run(s, tmp_path / "b", client, 3)
     _run(s, tmp_path / "c", client, 7)
     _same(tmp_path / "a", tmp_path / "b")
     _same(tmp_path / "a", tmp_path / "c")
+    assert (tmp_path / "a" / "daily.parquet").stat().st_size > 0
 
 
 def test_an_interrupted_run_resumes_from_the_partitions_written(client: Any,

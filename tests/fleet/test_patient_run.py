@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -128,3 +129,21 @@ def test_episodes_split_across_passes_are_the_same_as_in_one_pass(
     assert closed_one == closed_many
     assert (one.count, one.worst, one.count_at_least(3)) == (
         many.count, many.worst, many.count_at_least(3))
+
+
+def test_the_daily_summary_adds_up_to_the_drug_delivered_and_holds_the_worst_stages() -> None:
+    text_study = study(patients=2, pocket=0.3, late=0.3)
+    s = study(patients=2, pocket=0.3, late=0.3, daily=True)
+    for i in range(2):
+        result = run_patient(s, i)
+        assert result.daily is not None
+        assert len(result.daily["day"]) == 365
+        # Delivery goes on every day, near the dose: never zero unless the reservoir ran dry.
+        dose = result.row["dose_start_mcg_per_day"]
+        mcg = result.daily["csf_mcg"]
+        assert float(np.median(mcg)) == pytest.approx(dose, rel=0.15)
+        assert int(result.daily["worst_withdrawal_stage"].max()) == \
+            result.row["worst_withdrawal_stage"]
+        assert int(result.daily["worst_overdose_stage"].max()) == \
+            result.row["worst_overdose_stage"]
+        assert run_patient(text_study, i).row == result.row  # the summary changes nothing

@@ -70,7 +70,7 @@ def test_the_cli_refuses_a_bad_study_in_two_lines_exit_2_and_writes_nothing(
     out = tmp_path / "out"
     result = runner.invoke(app, ["fleet", "run", str(bad), "--out", str(out)])
     assert result.exit_code == 2
-    assert "bad.toml:8: cohort.patients:" in result.output
+    assert "bad.toml:9: cohort.patients:" in result.output
     assert result.output.splitlines()[0].startswith("Error: ")
     assert result.output.splitlines()[-1].startswith("Next: ")
     assert "Traceback" not in result.output and not out.exists()

@@ -27,9 +27,11 @@ from itb.fleet.errors import OutputError
 from itb.fleet.patient_run import run_patient
 from itb.fleet.study import Study, parse_study
 from itb.fleet.tables import (
+    DAILY_SCHEMA,
     EVENT_SCHEMA,
     PATIENT_SCHEMA,
     DeterministicWriter,
+    daily_table,
     events_table,
     patients_table,
 )
@@ -54,8 +56,11 @@ def run_partition(text: str, source: str, start: int, stop: int) -> dict[str, An
     begin = time.process_time()
     results = [run_patient(study, i) for i in range(start, stop)]
     cpu = time.process_time() - begin
-    return {"start": start, "stop": stop, "cpu_s": cpu,
-            "patients": _ipc(patients_table(results)), "events": _ipc(events_table(results))}
+    out = {"start": start, "stop": stop, "cpu_s": cpu,
+           "patients": _ipc(patients_table(results)), "events": _ipc(events_table(results))}
+    if study.spec.study.daily:
+        out["daily"] = _ipc(daily_table(results))
+    return out
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -73,19 +78,22 @@ def partition_bounds(patients: int, size: int) -> list[tuple[int, int]]:
     return [(a, min(a + size, patients)) for a in range(0, patients, size)]
 
 
-def _part_paths(out: Path, start: int, stop: int) -> tuple[Path, Path]:
+def _part_paths(out: Path, start: int, stop: int) -> tuple[Path, Path, Path]:
     stem = f"{start:09d}-{stop:09d}"
-    return out / PARTS / f"patients-{stem}.parquet", out / PARTS / f"events-{stem}.parquet"
+    return (out / PARTS / f"patients-{stem}.parquet", out / PARTS / f"events-{stem}.parquet",
+            out / PARTS / f"daily-{stem}.parquet")
 
 
 def partition_done(out: Path, study: Study, start: int, stop: int) -> bool:
     """A partition already written for this study, whole and readable."""
-    patients, events = _part_paths(out, start, stop)
-    if not patients.is_file() or not events.is_file():
+    patients, events, daily = _part_paths(out, start, stop)
+    others = (events, daily) if study.spec.study.daily else (events,)
+    if not patients.is_file() or not all(p.is_file() for p in others):
         return False
     try:
         meta = pq.read_metadata(patients)
-        pq.read_metadata(events)
+        for path in others:
+            pq.read_metadata(path)
     except (OSError, pa.ArrowException):
         return False
     kv = meta.metadata or {}
@@ -93,10 +101,13 @@ def partition_done(out: Path, study: Study, start: int, stop: int) -> bool:
 
 
 def _write_partition(out: Path, study: Study, result: dict[str, Any]) -> None:
-    patients_path, events_path = _part_paths(out, result["start"], result["stop"])
-    for path, data, extra in ((events_path, result["events"], {}),
-                              (patients_path, result["patients"],
-                               {b"itb_study": study.digest.encode()})):
+    patients_path, events_path, daily_path = _part_paths(out, result["start"], result["stop"])
+    files = [(events_path, result["events"], {})]
+    if "daily" in result:
+        files.append((daily_path, result["daily"], {}))
+    # The patients file last: its presence (with the digest) means the partition is whole.
+    files.append((patients_path, result["patients"], {b"itb_study": study.digest.encode()}))
+    for path, data, extra in files:
         table = _from_ipc(data)
         table = table.replace_schema_metadata(extra or None)
         tmp = path.with_suffix(".tmp")
@@ -147,14 +158,18 @@ def run_study(study: Study, out: Path, client: Any, *, partition_size: int =
     except BaseException:
         client.cancel(futures)  # nothing keeps the workers busy after a failure
         raise
-    join_partitions(out, bounds)
+    join_partitions(out, bounds, daily=study.spec.study.daily)
     return RunFigures(study.patients, len(bounds), len(bounds) - len(todo),
                       time.monotonic() - begin, cpu)
 
 
-def join_partitions(out: Path, bounds: list[tuple[int, int]]) -> None:
-    """patients.parquet and events.parquet from the partitions, in patient order."""
-    for name, schema, index in (("patients", PATIENT_SCHEMA, 0), ("events", EVENT_SCHEMA, 1)):
+def join_partitions(out: Path, bounds: list[tuple[int, int]], *, daily: bool = False) -> None:
+    """patients.parquet and events.parquet (and daily.parquet) from the partitions, in
+    patient order."""
+    tables = [("patients", PATIENT_SCHEMA, 0), ("events", EVENT_SCHEMA, 1)]
+    if daily:
+        tables.append(("daily", DAILY_SCHEMA, 2))
+    for name, schema, index in tables:
         tmp = out / f"{name}.parquet.tmp"
         writer = DeterministicWriter(tmp, schema)
         for start, stop in bounds:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from itb.fleet import care
+from itb.fleet.daily import DailyLog
 from itb.fleet.dosing import need_mcg_per_day, strength_and_dose
 from itb.fleet.episodes import Episodes
 from itb.fleet.hazards import MONTH_S, Streams, overinfusion_excess
@@ -54,6 +55,7 @@ MAX_MOVE_S = 45 * DAY_S
 class PatientResult:
     row: dict[str, Any]
     events: list[tuple[int, float, str, str, str, float]]
+    daily: dict[str, Any] | None = None  # columns, when the study asks for daily summaries
 
 
 def _draw_origin(study: Study, rng: np.random.Generator) -> str:
@@ -106,6 +108,8 @@ class PatientRun:
         self.state = start_state(study, index)
         self.withdrawal = Episodes("withdrawal")
         self.overdose = Episodes("overdose")
+        self.daily = DailyLog(STUDY_START_S, -(-study.duration_s // DAY_S)) \
+            if study.spec.study.daily else None
         self.handlers = {"refill": self._refill, "replace": self._replace,
                          "revision": self._revision, "stall": self._stall,
                          "overinfusion": self._overinfusion, "catheter": self._catheter,
@@ -129,7 +133,8 @@ class PatientRun:
             _at, _seq, kind, payload = heapq.heappop(state.queue)
             if self.handlers[kind](payload):
                 break
-        return PatientResult(self._row(), state.events)
+        daily = None if self.daily is None else self.daily.rows(state.index)
+        return PatientResult(self._row(), state.events, daily)
 
     # -- moving through time ----------------------------------------------------------
     def _move(self, target_s: int) -> None:
@@ -138,9 +143,9 @@ class PatientRun:
         end = min(target_s, state.now_s + (MAX_MOVE_S if limit is None else limit),
                   self._next_reservoir_alarm_s())
         report = state.pump.advance(utc(end))
+        csf_mcg = exact_mcg(report.csf_segments)
         deliveries = [DrugDelivery(utc(s.start_s), utc(s.end_s), mcg, Route.CSF)
-                      for s, mcg in zip(report.csf_segments, exact_mcg(report.csf_segments),
-                                        strict=True)]
+                      for s, mcg in zip(report.csf_segments, csf_mcg, strict=True)]
         deliveries += [DrugDelivery(utc(s.start_s), utc(s.end_s), mcg, Route.POCKET)
                        for s, mcg in zip(report.leak_segments,
                                          exact_mcg(report.leak_segments), strict=True)]
@@ -148,6 +153,9 @@ class PatientRun:
                        for d in report.pocket_deposits]
         trace = state.patient.advance(utc(end), deliveries, sample_every_s=CHECK_S)
         state.now_s = end
+        if self.daily is not None:
+            self.daily.deliver(report.csf_segments, csf_mcg)
+            self.daily.stages(trace.t_s, trace.withdrawal_stage, trace.overdose_stage)
         self._read_alarms()
         self._watch(trace.t_s, trace.withdrawal_stage, trace.overdose_stage)
 

@@ -36,6 +36,7 @@ class StudyTable(SchemaModel):
     name: str = Field(min_length=1, max_length=200)
     years: Exact
     seed: int = Field(ge=0, le=2**63 - 1)
+    daily: bool = False  # also write daily.parquet: one row per patient-day
 
     @field_validator("years")
     @classmethod

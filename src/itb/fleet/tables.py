@@ -32,6 +32,16 @@ EVENT_SCHEMA = pa.schema([
     ("patient", pa.int64()), ("day", pa.float64()), ("category", pa.string()),
     ("kind", pa.string()), ("detail", pa.string()), ("value", pa.float64()),
 ])
+DAILY_SCHEMA = pa.schema([
+    ("patient", pa.int64()), ("day", pa.int32()), ("csf_mcg", pa.float64()),
+    ("worst_withdrawal_stage", pa.int8()), ("worst_overdose_stage", pa.int8()),
+])
+
+
+def daily_table(results: list[PatientResult]) -> pa.Table:
+    parts = [pa.Table.from_pydict(r.daily, schema=DAILY_SCHEMA) for r in results
+             if r.daily is not None]
+    return pa.concat_tables(parts) if parts else DAILY_SCHEMA.empty_table()
 
 
 def patients_table(results: list[PatientResult]) -> pa.Table:
