@@ -76,6 +76,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # a login's token ends (POST /api/login); a programmer's token (token create) has none
+    expires_at: Mapped[datetime | None]
     user: Mapped[User] = relationship()
 
 
@@ -164,6 +166,8 @@ class Interrogation(Versioned, Base):
     """What the pump said at an interrogation: the worklists are computed from the last."""
 
     __tablename__ = "interrogations"
+    # the worklist's "newest live interrogation of this implant" is one index seek
+    __table_args__ = (Index("ix_interrogations_latest", "implant_id", "deleted_at", "at", "id"),)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     implant_id: Mapped[int | None] = mapped_column(ForeignKey("implants.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
@@ -184,6 +188,10 @@ class Interrogation(Versioned, Base):
 
 class RefillRecord(Versioned, Base):
     __tablename__ = "refills"
+    # the worklist's "last live refill of this patient" is one index seek, and "patients
+    # refilled since a day" one range of the second
+    __table_args__ = (Index("ix_refills_last", "patient_id", "deleted_at", "outcome", "at"),
+                      Index("ix_refills_recent", "deleted_at", "outcome", "at", "patient_id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
     at: Mapped[datetime]
