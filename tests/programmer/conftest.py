@@ -154,10 +154,11 @@ def continuous(dose: int | str = 300, max_daily: int | str = 600,
 
 
 def make_pump(*, days: float = 25, dose: int | str = 300, conc: int = 500,
-              max_daily: int | str = 600, seed: int = 7) -> InProcessPump:
+              max_daily: int | str = 600, seed: int = 7, max_bolus: int | str = 100
+              ) -> InProcessPump:
     pump = Pump.implant("synchromed-ii-20", serial=SERIAL, at=IMPLANTED, fill_nl=20_000_000,
                         concentration_mcg_per_ml=Fraction(conc),
-                        program=continuous(dose, max_daily), seed=seed)
+                        program=continuous(dose, max_daily, max_bolus), seed=seed)
     pump.prime()
     if days:
         pump.advance(IMPLANTED + timedelta(days=days))

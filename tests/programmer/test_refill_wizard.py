@@ -111,10 +111,15 @@ def test_screening_strength_and_unknown_strengths_are_refused(cli: Cli) -> None:
     assert odd.exit_code == 2 and "one of: 50, 500, 2000 mcg/mL" in odd.stderr
 
 
+STRONGER = "new prescription: 2000 mcg/mL for longer refill intervals"
+
+
 @pytest.mark.req("REQ-PRG-BRIDGE")
 def test_concentration_change_needs_the_catheter_volume_in_a_script(cli: Cli) -> None:
+    # 500 -> 2000 mcg/mL is beyond the strength guardrail's block: a recorded reason lifts it.
     result = cli("refill", "--withdrawn-ml", syringe(cli), "--concentration", "2000",
-                 "--prescribed-concentration", "2000", "--added-ml", "20", "--yes")
+                 "--prescribed-concentration", "2000", "--added-ml", "20", "--yes",
+                 "--override-reason", STRONGER)
     assert result.exit_code == 2 and "--catheter-ml" in result.stderr
     assert cli.wand.pump.concentration_mcg_per_ml == 500
 
@@ -123,7 +128,7 @@ def test_concentration_change_needs_the_catheter_volume_in_a_script(cli: Cli) ->
 def test_concentration_change_with_bridge_bolus(cli: Cli) -> None:
     result = cli("refill", "--withdrawn-ml", syringe(cli), "--concentration", "2000",
                  "--prescribed-concentration", "2000", "--added-ml", "20",
-                 "--catheter-ml", "0.11", "--yes")
+                 "--catheter-ml", "0.11", "--yes", "--override-reason", STRONGER)
     assert result.exit_code == 0, result.output
     pump = cli.wand.pump
     assert pump.concentration_mcg_per_ml == 2000

@@ -100,6 +100,24 @@ def test_withdrawal_is_rescued_through_the_catheter_access_port() -> None:
     assert s["beyond_model"] is None
 
 
+@pytest.mark.req("REQ-SIM-ACCESS-PORT", "REQ-PRG-EMERGENCY")
+def test_the_access_port_bolus_aspirates_the_catheters_dead_volume_before_injecting() -> None:
+    # Issue 16.16: the catheter's 0.11 mL (the implant default) of 2000 mcg/mL is drawn out
+    # and discarded first; then the dose; the refill of the emptied pump primes the CSF out.
+    o = outcome("withdrawal-rescue")
+    clinic = [e for e in o.result.events if e.source == "clinic"]
+    kinds = [e.kind for e in clinic]
+    aspirated = kinds.index("catheter_aspirated")
+    assert kinds[aspirated + 1] == "access_port_bolus"
+    assert "access_port_bolus" not in kinds[:aspirated]
+    assert kinds.index("priming_bolus") > kinds.index("refill", aspirated)
+    ((when, drawn_nl, drawn_mcg),) = o.result.history.aspirated
+    assert when == clinic[aspirated].time_s == o.result.history.access_port[0][0]
+    catheter_nl = o.result.scenario.spec.implant.catheter_volume_ml * 1_000_000
+    assert drawn_nl == catheter_nl == 110_000
+    assert drawn_mcg == Fraction(drawn_nl * 2000, 1_000_000)
+
+
 # Reservoir left empty: a small fill that runs out, never refilled.
 UNTREATED = (Path(__file__).parent / "scenario_untreated.toml").read_text(encoding="utf-8")
 

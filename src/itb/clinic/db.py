@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +57,26 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True)
 
 
+def alembic_config(connection: Connection) -> Any:
+    """Alembic's configuration without an alembic.ini: the revisions shipped in the package,
+    run on `connection` (migrations/env.py takes it from `attributes`)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "itb.clinic:migrations")
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision shipped in the package."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+    assert head is not None
+    return head
+
+
 @dataclass
 class ClinicDB:
     """One database: its engine and a session factory."""
@@ -75,11 +95,19 @@ class ClinicDB:
         with self.sessions() as session, session.begin():
             yield session
 
-    def migrate(self) -> None:
-        """Create or bring the schema up to date (Alembic takes this over: clinic store)."""
-        from itb.clinic.models import Base
+    def migrate(self, revision: str = "head") -> None:
+        """Create the schema, or bring it up to `revision` (Alembic, from the package)."""
+        from alembic import command
 
-        Base.metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None: not made by Alembic yet)."""
+        from alembic.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
 
     def dispose(self) -> None:
         self.engine.dispose()

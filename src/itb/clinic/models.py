@@ -76,6 +76,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # a login's token ends (POST /api/login); a programmer's token (token create) has none
+    expires_at: Mapped[datetime | None]
     user: Mapped[User] = relationship()
 
 
@@ -148,6 +150,8 @@ class ScreeningTrial(Versioned, Base):
 
 class Visit(Versioned, Base):
     __tablename__ = "visits"
+    # a patient's visits newest first (record page, timeline): one index range (rev. 0002)
+    __table_args__ = (Index("ix_visits_patient_at", "patient_id", "at"),)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     implant_id: Mapped[int | None] = mapped_column(ForeignKey("implants.id"))
     kind: Mapped[str] = mapped_column(String(32))
@@ -184,8 +188,10 @@ class Interrogation(Versioned, Base):
 
 class RefillRecord(Versioned, Base):
     __tablename__ = "refills"
-    # the worklist's "last live refill of this patient" is one index seek
-    __table_args__ = (Index("ix_refills_last", "patient_id", "deleted_at", "outcome", "at"),)
+    # the worklist's "last live refill of this patient" is one index seek, and "patients
+    # refilled since a day" one range of the second
+    __table_args__ = (Index("ix_refills_last", "patient_id", "deleted_at", "outcome", "at"),
+                      Index("ix_refills_recent", "deleted_at", "outcome", "at", "patient_id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
     at: Mapped[datetime]
@@ -234,6 +240,8 @@ class SessionAct(Versioned, Base):
 
 class SymptomCall(Versioned, Base):
     __tablename__ = "symptom_calls"
+    # a patient's symptom calls newest first (record page, timeline) (rev. 0002)
+    __table_args__ = (Index("ix_symptom_calls_patient_at", "patient_id", "at"),)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     at: Mapped[datetime]
     symptoms: Mapped[list[Any]] = mapped_column(default=list)

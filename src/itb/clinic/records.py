@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from itb.clinic import audit
 from itb.clinic.access import Actor, require
@@ -71,7 +72,14 @@ def update(session: Session, actor: Actor, record: R, changes: dict[str, Any], *
     before = audit.snapshot(record)
     for key, value in changes.items():
         setattr(record, key, value)
-    session.flush()  # the version check in SQL: a concurrent writer's commit makes it fail
+    name, record_id = entity_name(record), record.id  # type: ignore[attr-defined]
+    try:
+        # the version check in SQL (UPDATE ... WHERE version = N): a writer that committed
+        # between our read and this write leaves no row to match
+        session.flush()
+    except StaleDataError:
+        raise StaleRecord(f"{name} {record_id} was changed by someone else "
+                          f"since version {expected_version} was read.") from None
     audit.record(session, actor, "update", entity_name(record), now=now,
                  entity_id=record.id, patient_id=patient_id,  # type: ignore[attr-defined]
                  before=before, after=audit.snapshot(record))

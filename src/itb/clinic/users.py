@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import secrets
 from datetime import datetime
@@ -66,27 +68,63 @@ def check_password(user: User, password: str) -> bool:
         return False
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return _HASHER.hash("itb: no such user")
+
+
+def check_no_user(password: str) -> bool:
+    """The work of a password check for a username that does not exist (always False),
+    so a wrong username takes as long as a wrong password and tells nothing."""
+    with contextlib.suppress(VerificationError, InvalidHashError):
+        _HASHER.verify(_dummy_hash(), password + "\0")
+    return False
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_token(session: Session, username: str, *, now: datetime, name: str = "",
-                 by: Actor = SYSTEM) -> str:
-    """A new API token for `username`; the token itself is shown once, only its hash kept."""
+                 by: Actor = SYSTEM, expires_at: datetime | None = None) -> str:
+    """A new API token for `username`; the token itself is shown once, only its hash kept.
+    A login's token ends at `expires_at`; a programmer's (no `expires_at`) until revoked."""
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None or not user.active:
         raise InvalidRecord("--username", username, "an existing, active user")
     token = "itb_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_sha256=token_digest(token), name=name,
-                         created_at=now))
+                         created_at=now, expires_at=expires_at))
     audit.record(session, by, "create", "api_tokens", now=now, entity_id=user.id,
                  detail=f"token for {user.username}")
     return token
 
 
-def user_for_token(session: Session, token: str) -> User:
+def token_record(session: Session, token: str, *, now: datetime | None = None) -> ApiToken:
+    """The live token: known, not revoked, not expired (at `now`), of an active user."""
     found = session.scalars(select(ApiToken).where(
         ApiToken.token_sha256 == token_digest(token), ApiToken.revoked_at.is_(None))).first()
     if found is None or not found.user.active:
         raise NotAuthenticated("The API token is not valid (unknown or revoked).")
-    return found.user
+    if found.expires_at is not None and (now is None or now >= found.expires_at):
+        raise NotAuthenticated("The login has expired.")
+    return found
+
+
+def user_for_token(session: Session, token: str, *, now: datetime | None = None) -> User:
+    return token_record(session, token, now=now).user
+
+
+def revoke_tokens(session: Session, username: str, *, now: datetime,
+                  by: Actor = SYSTEM) -> int:
+    """Revoke every live token of `username` (a lost programmer, a user leaving)."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise InvalidRecord("--username", username, "an existing user")
+    live = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                  ApiToken.revoked_at.is_(None))).all()
+    for token in live:
+        token.revoked_at = now
+    audit.record(session, by, "update", "api_tokens", now=now, entity_id=user.id,
+                 detail=f"{len(live)} tokens of {user.username} revoked")
+    return len(live)

@@ -25,11 +25,13 @@ here recomputes a clinical figure. Dates are UTC calendar dates.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Date, Row, String, and_, cast, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from itb.clinic import audit, records
 from itb.clinic.access import Actor
@@ -80,9 +82,38 @@ def add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable: every month has a 28th")
 
 
-def _latest_rows(session: Session) -> list[Row[Any]]:
-    """One row per live implant of a live patient: the implant, its newest live
-    interrogation (or NULLs), the last refill and the current prescription's stability."""
+class DayAfter(FunctionElement[date]):
+    """`DayAfter(moment, days)`: the calendar date `days` after `moment`'s date, in SQL on
+    both back ends (SQLite's date(); PostgreSQL's date + integer)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "day_after"
+
+
+@compiles(DayAfter, "sqlite")
+def _day_after_sqlite(element: DayAfter, compiler: Any, **kw: Any) -> str:
+    moment, days = list(element.clauses)
+    # the modifier 'N days' takes a sign: '-60 days', '90 days'
+    return (f"date({compiler.process(moment, **kw)}, "
+            f"({compiler.process(days, **kw)}) || ' days')")
+
+
+@compiles(DayAfter, "postgresql")
+def _day_after_postgresql(element: DayAfter, compiler: Any, **kw: Any) -> str:
+    moment, days = list(element.clauses)
+    return f"(CAST({compiler.process(moment, **kw)} AS DATE) + ({compiler.process(days, **kw)}))"
+
+
+def _start_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _candidate_rows(session: Session, today: date, horizon: int) -> list[Row[Any]]:
+    """The live current implants that may be on a worklist, with what `entries_for` needs:
+    the implant, its newest live interrogation (or NULLs), the last refill and the current
+    prescription's stability. The WHERE clause only narrows: a row it keeps may give no
+    entry, a row it drops would give none; the exact rules stay in `entries_for`."""
     g = Interrogation
     latest_id = (select(g.id).where(g.implant_id == Implant.id, g.deleted_at.is_(None))
                  .order_by(g.at.desc(), g.id.desc()).limit(1).correlate(Implant)
@@ -97,6 +128,31 @@ def _latest_rows(session: Session) -> list[Row[Any]]:
                         Prescription.deleted_at.is_(None), Prescription.ended_on.is_(None))
                  .order_by(Prescription.started_on.desc(), Prescription.id.desc())
                  .limit(1).correlate(Patient).scalar_subquery())
+    # the shortest stability limit and refill interval in the clinic bound the per-row
+    # limits from below (each an uncorrelated sub-select, evaluated once)
+    shortest_stability = (select(func.min(func.coalesce(Prescription.stability_days,
+                                                        FALLBACK_STABILITY_DAYS)))
+                          .where(Prescription.deleted_at.is_(None),
+                                 Prescription.ended_on.is_(None)).scalar_subquery())
+    shortest_interval = (select(func.min(Patient.refill_interval_days))
+                         .where(Patient.deleted_at.is_(None)).scalar_subquery())
+    last_day = literal(today + timedelta(days=horizon), Date())
+    refill_cut = _start_of(today + timedelta(days=horizon + 1))
+    seen = func.coalesce(g.at, Implant.implanted_on)
+    # a pump filled before this day may pass its shortest stability limit by the last day
+    bound = DayAfter(last_day, 1 - func.coalesce(shortest_stability, FALLBACK_STABILITY_DAYS))
+    may_be_listed = or_(
+        g.refill_by < refill_cut, g.low_alarm_at < refill_cut, g.eri.is_(True),
+        g.end_of_service_at < _start_of(add_months(today, REPLACEMENT_LEAD_MONTHS)),
+        and_(g.alarms.is_not(None), cast(g.alarms, String) != "[]"),
+        and_(seen < DayAfter(literal(today, Date()), -shortest_interval),
+             DayAfter(seen, Patient.refill_interval_days) < literal(today, Date())),
+        # filled before the bound: implanted before it, and no refill since (a set built
+        # once from the recent refills, not a look-up per implant)
+        and_(Implant.implanted_on < bound, Implant.patient_id.not_in(
+            select(RefillRecord.patient_id).where(
+                RefillRecord.deleted_at.is_(None), RefillRecord.outcome == REFILLED,
+                RefillRecord.at >= bound))))
     query = (select(Patient.id.label("patient_id"), Patient.mrn, Patient.name,
                     Patient.refill_interval_days, Implant.id.label("implant_id"),
                     Implant.pump_serial, Implant.implanted_on,
@@ -107,19 +163,24 @@ def _latest_rows(session: Session) -> list[Row[Any]]:
              .join(Patient, Patient.id == Implant.patient_id)
              .outerjoin(g, g.id == latest_id)
              .where(Patient.deleted_at.is_(None), Implant.deleted_at.is_(None),
-                    Implant.explanted_on.is_(None)))
-    return list(session.execute(query))
+                    Implant.explanted_on.is_(None), may_be_listed))
+    return _newest_implants_only(session, list(session.execute(query)))
 
 
-def _current_per_patient(rows: list[Row[Any]]) -> list[Row[Any]]:
-    """The newest implant per patient, should a record list two pumps as in place."""
-    newest: dict[int, Row[Any]] = {}
-    for row in rows:
-        held = newest.get(row.patient_id)
-        if held is None or ((row.implanted_on, row.implant_id)
-                            > (held.implanted_on, held.implant_id)):
-            newest[row.patient_id] = row
-    return list(newest.values())
+def _newest_implants_only(session: Session, rows: list[Row[Any]]) -> list[Row[Any]]:
+    """Drop a row whose patient has a newer pump in place (a record listing two)."""
+    patients = {row.patient_id for row in rows}
+    if not patients:
+        return rows
+    newest: dict[int, tuple[date, int]] = {}
+    for patient_id, implanted_on, implant_id in session.execute(
+            select(Implant.patient_id, Implant.implanted_on, Implant.id).where(
+                Implant.patient_id.in_(patients), Implant.deleted_at.is_(None),
+                Implant.explanted_on.is_(None))):
+        newest[patient_id] = max(newest.get(patient_id, (implanted_on, implant_id)),
+                                 (implanted_on, implant_id))
+    return [row for row in rows
+            if newest.get(row.patient_id) == (row.implanted_on, row.implant_id)]
 
 
 def _refill_entry(row: Any, base: dict[str, Any], today: date,
@@ -226,7 +287,7 @@ def worklist(session: Session, actor: Actor, *, now: datetime, kind: str | None 
     checked_kind(kind)
     checked_horizon(horizon_days)
     today = now.date()
-    entries = [entry for row in _current_per_patient(_latest_rows(session))
+    entries = [entry for row in _candidate_rows(session, today, horizon_days)
                for entry in entries_for(row, today, horizon_days)
                if kind is None or entry.kind == kind]
     entries.sort(key=lambda e: (e.due, KINDS.index(e.kind), e.mrn))

@@ -25,6 +25,7 @@ from itb.telemetry.errors import (
 )
 from itb.therapy.errors import (
     FlexScheduleError,
+    GuardrailBlocked,
     LargeDecreaseUnconfirmed,
     Overfill,
     RefillDiscrepancy,
@@ -67,6 +68,12 @@ def _override_needed(exc: Any, _options: ConnectionOptions | None) -> Explained:
     return f"Dose change refused: {exc}.", (exc.next_step or (
         "Choose a dose in the allowed range, or give --override-reason with the clinical "
         "reason for going beyond it.")) + f" {NOTHING_SENT}"
+
+
+def _guardrail_blocked(exc: Any, _options: ConnectionOptions | None) -> Explained:
+    return f"Blocked by a guardrail: {exc}.", (
+        f"Choose a value {exc.allowed.split(' without')[0]}, or give --override-reason "
+        f"with the clinical reason (it is recorded). {NOTHING_SENT}")
 
 
 def _flex_schedule(exc: Any, _options: ConnectionOptions | None) -> Explained:
@@ -131,6 +138,7 @@ REFUSALS: dict[type[BaseException], Callable[[Any, ConnectionOptions | None], Ex
     PrescriptionMismatch: _prescription_mismatch,
     LargeDecreaseUnconfirmed: _large_decrease,
     OverrideNeeded: _override_needed,
+    GuardrailBlocked: _guardrail_blocked,
     FlexScheduleError: _flex_schedule,
     InvalidInput: _invalid_input,
     KeyFileError: _key_file,

@@ -184,7 +184,9 @@ def report_lines(view: PumpView, entries: list[JournalEntry], *, generated_at: d
     changes = [e for e in entries if e.kind not in ("interrogation", "log_view")]
     lines += [f"{e.pump_time or '-'}  {e.kind} [{e.outcome}]: {e.summary}"
               + (f" Override reason: {e.details['override_reason']}."
-                 if e.details.get("override_reason") else "") for e in changes] or ["None."]
+                 if e.details.get("override_reason") else "")
+              + "".join(f" Guardrail {g['tier']}: {g['sentence']}."
+                        for g in e.details.get("guardrails") or []) for e in changes] or ["None."]
     lines += ["", "REFILL RECORD"]
     refills = with_bridge_ends(view, [e.details["refill"] for e in entries
                                       if e.kind == "refill" and "refill" in e.details])

@@ -276,6 +276,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
         dose's flow before the new concentration's rates start.
         """
         self._require("refill")
+        was_empty = AlarmKind.RESERVOIR_EMPTY in self.state.alarms
         conc = positive_concentration("concentration_mcg_per_ml", concentration_mcg_per_ml)
         true_conc = conc if true_concentration_mcg_per_ml is None else positive_concentration(
             "true_concentration_mcg_per_ml", true_concentration_mcg_per_ml)
@@ -312,6 +313,10 @@ class ClinicalActs(TimeEngine, DoseLimits):
                   added_nl=added_nl, concentration_mcg_per_ml=conc, estimate_nl=new_estimate)
         if new_estimate > self.model.empty_reservoir_nl:
             self._clear(AlarmKind.RESERVOIR_EMPTY, "refilled")
+            # After an emptied reservoir a priming bolus may bring the new drug to the tip
+            # (the manufacturer's priming bolus; its use after an empty reservoir is
+            # *unconfirmed*): the firmware knows only its own empty alarm.
+            self.state.needs_priming = self.state.needs_priming or was_empty
         if new_estimate > self.low_reservoir_alarm_nl:
             self._clear(AlarmKind.LOW_RESERVOIR, "refilled")
         if overlay is not None:

@@ -263,25 +263,43 @@ class PhysicalPump:
         self.filled_mcg += mcg_in(into + pocket_fill_nl, true_mcg_per_ml)
         return PhysicalRefill(withdrawn, into, added_nl - pocket_fill_nl - into, deposit)
 
+    def _draw_catheter(self, volume_nl: int) -> tuple[int, Fraction]:
+        """Draw up to `volume_nl` out of the catheter, tip first (counted as withdrawn); never
+        more than the catheter holds (the dead volume beyond the pump tubing)."""
+        want = min(volume_nl, max(0, self.dead_volume_nl - self.model.tubing_volume_nl))
+        removed, mcg = 0, Fraction(0)
+        fifo = self.fifo
+        while fifo and removed < want:
+            parcel = fifo[0]
+            take = min(parcel[0], want - removed)
+            parcel[0] -= take
+            removed += take
+            mcg += mcg_in(take, parcel[1])
+            if parcel[0] == 0:
+                fifo.popleft()
+        self.withdrawn_nl += removed
+        self.withdrawn_mcg += mcg
+        return removed, mcg
+
     def replace_catheter(self, catheter_volume_nl: int) -> None:
         """Surgery: the old catheter comes out with its drug (counted as withdrawn) and a new,
         patent one full of saline goes in. The true catheter is the dead volume beyond the
         pump tubing, whatever the firmware stores."""
-        old_catheter = max(0, self.dead_volume_nl - self.model.tubing_volume_nl)
-        removed = 0
-        fifo = self.fifo
-        while fifo and removed < old_catheter:
-            parcel = fifo[0]
-            take = min(parcel[0], old_catheter - removed)
-            parcel[0] -= take
-            removed += take
-            self.withdrawn_nl += take
-            self.withdrawn_mcg += mcg_in(take, parcel[1])
-            if parcel[0] == 0:
-                fifo.popleft()
-        fifo.appendleft([catheter_volume_nl, Fraction(0)])
+        self._draw_catheter(self.dead_volume_nl)
+        self.fifo.appendleft([catheter_volume_nl, Fraction(0)])
         self.filled_nl += catheter_volume_nl  # saline enters the system
         self.catheter = Catheter()
+
+    def aspirate_catheter(self, volume_nl: int) -> tuple[int, Fraction]:
+        """Aspiration at the catheter access port before an injection: the drug in the
+        catheter is drawn out and discarded, and CSF flows back into the catheter in its
+        place (so nothing the syringe pushes carries the pump's drug in as an unplanned
+        bolus). Returns the volume and the drug drawn out."""
+        removed, mcg = self._draw_catheter(volume_nl)
+        if removed:
+            self.fifo.appendleft([removed, Fraction(0)])
+            self.filled_nl += removed  # CSF enters the fluid path (the ledger's balance)
+        return removed, mcg
 
     def occlude_catheter(self, flow_fraction: Fraction) -> None:
         """Occlusion: `flow_fraction` of each stroke still gets through (0 = full)."""

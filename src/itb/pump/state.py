@@ -55,8 +55,9 @@ ACT_REFUSALS: dict[str, tuple[tuple[str, str], ...]] = {
                ("safe_state", "the pump is in its safe state ({safe_state})")),
     "give_bolus": RUNNING_REFUSALS,
     "patient bolus": RUNNING_REFUSALS,
-    "prime": (("primed", "the catheter is already primed (prime after implant or a catheter "
-                         "revision only)"), *RUNNING_REFUSALS),
+    "prime": (("primed", "the catheter is already primed (prime after implant, a catheter "
+                         "revision or a refill of an emptied reservoir only)"),
+              *RUNNING_REFUSALS),
     # At a refill a low or empty reservoir is being cured and a bolus ends with it.
     "bridge bolus": RUNNING_REFUSALS[1:4],
     # The motor's stall detector (fault injection, `faults.Faults`).

@@ -15,7 +15,11 @@
   the pump's own refill act (withdraw all, add nothing).
 - `access_port_bolus`: drug injected through the catheter access port goes straight into
   the CSF, for restoring intrathecal baclofen in withdrawal (the boxed warning's
-  treatment; oral baclofen alone is unreliable, issue 16.17).
+  treatment; oral baclofen alone is unreliable, issue 16.17). The catheter's dead volume
+  (the implant record's catheter volume) is aspirated and discarded first (issue 16.16),
+  as the programmer's `emergency cap-bolus` says, so the pump's drug in the catheter is
+  not pushed in as an unplanned bolus; CSF fills the catheter in its place, and the next
+  refill of an emptied pump primes it out (`refill_visit`).
 - `patient_call`: symptoms reported by phone; the summary triages them.
 
 Sans-IO like the runner: each function takes the clinic, the time and the entry (and the
@@ -99,7 +103,16 @@ def empty_reservoir(clinic: Clinic, when: int, event: EmptyReservoirEvent, label
 
 def access_port_bolus(clinic: Clinic, when: int, event: AccessPortBolusEvent,
                       label: str) -> None:
-    clinic.recorder.history.access_port.append((when, event.dose_mcg))
+    history = clinic.recorder.history
+    drawn_nl, drawn_mcg = clinic.pump.physical.aspirate_catheter(
+        clinic.pump.catheter_volume_nl)
+    history.aspirated.append((when, drawn_nl, drawn_mcg))
+    clinic.catheter_aspirated_nl += drawn_nl
+    clinic.note(when, "clinic", "catheter_aspirated",
+                f"{display(Fraction(drawn_nl, NL_PER_ML))} mL (the catheter's dead volume, "
+                f"{display(drawn_mcg)} mcg of the pump's drug) aspirated and discarded "
+                "before the injection")
+    history.access_port.append((when, event.dose_mcg))
     clinic.journal.program_changes_s.append(when)
     clinic.note(when, "clinic", "access_port_bolus",
                 f"{display(event.dose_mcg)} mcg injected through the catheter access port "

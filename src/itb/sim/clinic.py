@@ -112,6 +112,9 @@ class Clinic:
         self.pump_count = 0
         self.last_dose_change_s = scenario.implant_s
         self.gap_since_s: int | None = None  # the pump stopped or emptied (sim.acts)
+        # CSF drawn into the catheter by an access-port aspiration: primed out at the next
+        # refill of an emptied pump (sim.acts, sim.refill_visit).
+        self.catheter_aspirated_nl = 0
         self.retitrate_target: BuiltProgram | None = None
         self.increases: list[Increase] = []
 

@@ -71,6 +71,8 @@ class PumpHistory:
     anchors: list[tuple[int, int, int, int, int]] = field(default_factory=list)
     # Drug injected through the catheter access port straight into the CSF: (time_s, mcg).
     access_port: list[tuple[int, Fraction]] = field(default_factory=list)
+    # Aspirated at the catheter access port before each injection: (time_s, nL, mcg drawn).
+    aspirated: list[tuple[int, int, Fraction]] = field(default_factory=list)
     out_total_nl: int = 0
     commanded_units: int = 0
 

@@ -80,7 +80,25 @@ def refill(clinic: Clinic, when: int, event: RefillEvent, label: str) -> None:
                 f"{label}: {display(ml(fill_nl))} mL at {display(conc)} mcg/mL; residual "
                 f"expected {display(ml(shown_expected))} mL, found {display(ml(withdrawn))} mL"
                 + extra)
+    _prime_aspirated_catheter(clinic, when)
     clinic.plan(when)
+
+
+def _prime_aspirated_catheter(clinic: Clinic, when: int) -> None:
+    """After refilling an emptied pump whose catheter was aspirated (it holds CSF), a priming
+    bolus of the catheter's volume brings the drug to the tip at the pump's maximum flow
+    instead of at the program's slow rate (the manufacturer's priming bolus, Medtronic
+    'Important Labeling Updates Related to Priming Bolus'; its use after an empty reservoir
+    is *unconfirmed*). Only the aspirated volume is primed: more would push drug out as an
+    unintended bolus. The firmware allows it only after its own empty alarm."""
+    volume = min(clinic.catheter_aspirated_nl, clinic.pump.catheter_volume_nl)
+    if not volume or clinic.pump.state.refusal("prime") is not None:
+        return
+    clinic.pump.prime(volume)
+    clinic.catheter_aspirated_nl = 0
+    clinic.note(when, "clinic", "priming_bolus",
+                f"{display(ml(volume))} mL: the CSF in the aspirated catheter pushed out so the "
+                "new drug reaches the tip")
 
 
 def _block(clinic: Clinic, when: int, event: RefillEvent, expected: int, withdrawn: int,

@@ -82,3 +82,18 @@ class LargeDecreaseUnconfirmed(TherapyError, InvalidInput):
     Allowed at any time, but an abrupt large reduction can bring on withdrawal (boxed
     warning), so the clinician confirms it knowingly.
     """
+
+
+# ---------------------------------------------------------------------- guardrails (issue 14)
+class GuardrailBlocked(TherapyError, InvalidInput):
+    """A value beyond a guardrail's block tier, and no override reason given.
+
+    `findings` are every block (`itb.therapy.guardrails.Finding`); the first names the field.
+    """
+
+    def __init__(self, findings: tuple[Any, ...]) -> None:
+        self.findings = findings
+        first = findings[0]
+        name = first.limit.value + (f" ({first.subject})" if first.subject else "")
+        super().__init__(name, f"{first.value_text}", f"{first.allowed} without an override "
+                         "reason", "; ".join(f.sentence for f in findings))

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from itb.clinic.db import ClinicDB
-from itb.clinic.errors import ClinicError, InvalidRecord
+from itb.clinic.logins import AddressThrottle, LoginPolicy
 from itb.clinic.web import app as web
 
 
@@ -17,26 +16,44 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now) -> FastAPI:
+def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
+               login_policy: LoginPolicy | None = None) -> FastAPI:
     app = FastAPI(title="itb clinic", version="1",
                   description="The clinic's records for simulated ITB pumps (not a medical "
                               "device).")
     app.state.db = db
     app.state.clock = clock
+    app.state.login_policy = login_policy or LoginPolicy()
+    app.state.login_throttle = AddressThrottle(app.state.login_policy)
 
-    @app.exception_handler(ClinicError)
-    async def clinic_error(_request: Request, error: ClinicError) -> JSONResponse:
-        body: dict[str, object] = {"error": str(error), "next": error.next_step}
-        if isinstance(error, InvalidRecord):
-            body["field"] = error.field
-        return JSONResponse(body, status_code=error.status)
+    from itb.clinic.api import errors
 
-    web.mount(app)  # the pages (itb.clinic.web); after the error handler it wraps
-    from itb.clinic.api import routes_patients
-    from itb.clinic.api.routes_fhir import router as fhir_router
-    from itb.clinic.api.routes_worklist import router as worklist_router
+    errors.install(app)
+    web.mount(app)  # the pages (itb.clinic.web); after the error handlers it wraps
+
+    from itb.clinic.api import (
+        routes_audit,
+        routes_auth,
+        routes_fhir,
+        routes_implants,
+        routes_patients,
+        routes_prescriptions,
+        routes_readings,
+        routes_screening,
+        routes_symptom_calls,
+        routes_visits,
+        routes_worklist,
+    )
 
     app.include_router(routes_patients.router)
-    app.include_router(worklist_router)
-    app.include_router(fhir_router)
+    app.include_router(routes_auth.router)
+    app.include_router(routes_implants.router)
+    app.include_router(routes_prescriptions.router)
+    app.include_router(routes_screening.router)
+    app.include_router(routes_visits.router)
+    app.include_router(routes_readings.router)
+    app.include_router(routes_symptom_calls.router)
+    app.include_router(routes_audit.router)
+    app.include_router(routes_worklist.router)
+    app.include_router(routes_fhir.router)
     return app

@@ -26,16 +26,27 @@ def now(request: Request) -> datetime:
     return clock()
 
 
-def current_actor(request: Request,
-                  session: Annotated[Session, Depends(db_session)]) -> Actor:
-    """The user of a `Authorization: Bearer TOKEN` header, else of the web app's login."""
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def current_actor(request: Request,
+                  session: Annotated[Session, Depends(db_session)]) -> Actor:
+    """The acting user: the web app's login session, if its middleware set
+    `request.state.actor` (an `Actor`), else the user of `Authorization: Bearer TOKEN`
+    (an API token or a login's token, neither revoked nor expired), else of the browser's
+    login cookie (itb.clinic.web.session)."""
+    from_web = getattr(request.state, "actor", None)
+    if isinstance(from_web, Actor):
+        return from_web
+    token = bearer_token(request)
+    if token is None:
         if (browser := web_actor(request, session)) is not None:
-            return browser
+            return browser  # the browser's login cookie (writes need X-CSRF-Token)
         raise NotAuthenticated("No API token: send 'Authorization: Bearer TOKEN'.")
-    return actor_of(user_for_token(session, token.strip()))
+    return actor_of(user_for_token(session, token, now=now(request)))
 
 
 SessionDep = Annotated[Session, Depends(db_session)]

@@ -10,17 +10,21 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from itb.clinic import patients
+from itb.clinic.api.common import ERRORS, Day, IdPath, Line, VersionQuery
 from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
 from itb.clinic.models import Patient
 
-router = APIRouter(prefix="/api/patients", tags=["patients"])
+router = APIRouter(prefix="/api/patients", tags=["patients"], responses=ERRORS)
+Mrn = Line(32, 1)
+Name = Line(128, 1)
+Search = Line(64)
 
 
 class PatientIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    mrn: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=128)
-    date_of_birth: date
+    mrn: Mrn
+    name: Name
+    date_of_birth: Day
     weight_kg: Decimal = Field(gt=0, max_digits=6, decimal_places=1)
     origin: str = Field(pattern="^(spinal|cerebral)$")
 
@@ -28,7 +32,7 @@ class PatientIn(BaseModel):
 class PatientChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = Field(ge=1, le=2**31 - 1)
-    name: str | None = Field(None, min_length=1, max_length=128)
+    name: Name | None = None
     weight_kg: Decimal | None = Field(None, gt=0, max_digits=6, decimal_places=1)
     refill_interval_days: int | None = Field(None, ge=7, le=190)
 
@@ -53,7 +57,7 @@ def _out(patient: Patient) -> PatientOut:
 
 @router.get("")
 def list_patients(session: SessionDep, actor: ActorDep, now: NowDep,
-                  q: Annotated[str, Query(max_length=64)] = "") -> list[PatientOut]:
+                  q: Annotated[Search, Query()] = "") -> list[PatientOut]:
     return [_out(p) for p in patients.search_patients(session, actor, q, now=now)]
 
 
@@ -64,13 +68,13 @@ def create_patient(body: PatientIn, session: SessionDep, actor: ActorDep,
 
 
 @router.get("/{patient_id}")
-def read_patient(patient_id: int, session: SessionDep, actor: ActorDep,
+def read_patient(patient_id: IdPath, session: SessionDep, actor: ActorDep,
                  now: NowDep) -> PatientOut:
     return _out(patients.read_patient(session, actor, patient_id, now=now))
 
 
 @router.patch("/{patient_id}")
-def update_patient(patient_id: int, body: PatientChange, session: SessionDep,
+def update_patient(patient_id: IdPath, body: PatientChange, session: SessionDep,
                    actor: ActorDep, now: NowDep) -> PatientOut:
     changes: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"version"})
     return _out(patients.update_patient(session, actor, patient_id, changes,
@@ -78,6 +82,6 @@ def update_patient(patient_id: int, body: PatientChange, session: SessionDep,
 
 
 @router.delete("/{patient_id}", status_code=204)
-def delete_patient(patient_id: int, version: Annotated[int, Query(ge=1, le=2**31 - 1)],
+def delete_patient(patient_id: IdPath, version: VersionQuery,
                    session: SessionDep, actor: ActorDep, now: NowDep) -> None:
     patients.delete_patient(session, actor, patient_id, version=version, now=now)

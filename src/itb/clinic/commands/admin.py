@@ -1,9 +1,12 @@
-"""`itb clinic init` (and, being built: user add, token create, backup, restore)."""
+"""`itb clinic init` (and, being built: user add, token create); backup and restore are in
+commands/backup.py, registered from here."""
 
 from __future__ import annotations
 
 import typer
+from sqlalchemy.engine import make_url
 
+from itb.clinic.commands import backup
 from itb.clinic.db import ClinicDB, database_url
 
 DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLINIC_DB)."
@@ -12,11 +15,16 @@ DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLI
 def init(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
     """Create the clinic database, or migrate it to the current schema."""
     clinic = ClinicDB(database_url(db))
-    clinic.migrate()
-    clinic.dispose()
-    typer.echo(f"Clinic database ready: {clinic.url}")
+    try:
+        clinic.migrate()
+        revision = clinic.revision()
+    finally:
+        clinic.dispose()
+    shown = make_url(clinic.url).render_as_string(hide_password=True)
+    typer.echo(f"Clinic database ready: {shown} (at schema revision {revision})")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
     app.command("init")(init)
+    backup.register(app)  # backup, restore

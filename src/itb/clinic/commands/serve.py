@@ -1,9 +1,117 @@
-"""`itb clinic` commands: serve (being built)."""
+"""`itb clinic serve`: the clinic's API (and the web app, when it mounts itself) over HTTP.
+
+Loopback only unless `--public`: the records are patients' (even synthetic ones), and the
+API has no TLS of its own (put a TLS proxy in front for anything else). The port is bound
+before the URL is printed, so what is printed is where it answers; SIGINT and SIGTERM end
+it cleanly (uvicorn finishes the requests in flight, then the database is closed).
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import signal
+import socket
+from types import FrameType
+
 import typer
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
+
+from itb.cli_errors import refuse, refuse_error
+from itb.clinic.db import ClinicDB, database_url
+from itb.clinic.errors import ClinicError
+
+DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLINIC_DB)."
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)  # connections queue from now on, before uvicorn accepts them
+    except OSError as error:
+        raise refuse(f"Cannot listen on {host}:{port} ({error.strerror or error}).",
+                     "Choose another --port (0 picks a free one) or stop what uses it.") \
+            from None
+    return sock
+
+
+def _open(url: str | None) -> ClinicDB:
+    try:
+        clinic = ClinicDB(database_url(url))
+        ready = inspect(clinic.engine).has_table("users")
+    except ClinicError as error:
+        raise refuse_error(error, error.next_step) from None
+    except SQLAlchemyError as error:
+        raise refuse(f"The clinic database could not be opened ({type(error).__name__}).",
+                     "Check --db and that the database is running.") from None
+    if not ready:
+        clinic.dispose()
+        raise refuse(f"The database {clinic.url} has no clinic records yet.",
+                     f"Run `itb clinic init --db {clinic.url}` first.")
+    return clinic
+
+
+def serve(
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    port: int = typer.Option(8000, "--port", help="TCP port (0 picks a free one)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    public: bool = typer.Option(False, "--public",
+                                help="Allow an address other than loopback (no TLS here)."),
+) -> None:
+    """Serve the clinic's API (OpenAPI at /openapi.json) until stopped (Ctrl-C, SIGTERM)."""
+    import uvicorn
+
+    from itb.clinic.api.app import create_app
+
+    if not 0 <= port <= 65535:
+        raise refuse(f"--port = {port} is not allowed: allowed is 0 to 65535.",
+                     "Give --port as a TCP port number (0 picks a free one).")
+    if not public and not is_loopback(host):
+        raise refuse(f"--host = {host} is not a loopback address: the clinic would be "
+                     "reachable from other machines, without TLS.",
+                     "Use --host 127.0.0.1, or add --public behind a TLS proxy.")
+    stops: list[int] = []
+    _stop_on_signals(stops)
+    clinic = _open(db)
+    sock = _bind(host, port)
+    server = uvicorn.Server(uvicorn.Config(create_app(clinic), log_level="warning",
+                                           access_log=False, timeout_graceful_shutdown=10))
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"Clinic serving at http://{shown}:{bound}/ (API /api, OpenAPI "
+               f"/openapi.json); stop with Ctrl-C.")
+    try:
+        if not stops:  # a stop asked before uvicorn took the signals over
+            server.run(sockets=[sock])
+    finally:
+        sock.close()
+        clinic.dispose()
+    typer.echo("Clinic stopped.")
+
+
+def _stop_on_signals(stops: list[int]) -> None:
+    """SIGINT and SIGTERM only note the stop: uvicorn handles them while it runs (it
+    finishes the requests in flight) and hands them back here afterwards, so the command
+    ends normally, with the database closed, instead of dying by the signal."""
+    def noted(number: int, _frame: FrameType | None) -> None:
+        stops.append(number)
+
+    signal.signal(signal.SIGINT, noted)
+    signal.signal(signal.SIGTERM, noted)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+    app.command("serve")(serve)

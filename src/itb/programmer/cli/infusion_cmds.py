@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from itb.programmer import render
+from itb.programmer import guardrail_check, render
 from itb.programmer.cli import shell
 from itb.programmer.workflows import infusion
 from itb.programmer.workflows.infusion import BolusRequest
@@ -27,10 +27,13 @@ def bolus(
     ctx: typer.Context,
     dose: Annotated[str, typer.Option("--dose", help="Bolus dose, mcg.")],
     duration_min: Annotated[str, typer.Option("--duration-min", help="Over how many minutes.")],
+    override_reason: Annotated[str | None, typer.Option(
+        "--override-reason", help="Clinical reason to go beyond a guardrail's block (recorded).")
+    ] = None,
     yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """A clinician single bolus, within the program's maximum bolus and 24-hour limit."""
-    request = BolusRequest.parse(dose, duration_min)
+    request = BolusRequest.parse(dose, duration_min, override_reason)
     visit = shell.open_visit(ctx, link)
     review = infusion.review_bolus(visit, request)
     view = review.view
@@ -41,8 +44,10 @@ def bolus(
                    f"{display(review.daily_mcg)} mcg/day the next 24 h hold about "
                    f"{display(review.daily_mcg + request.dose_mcg)} mcg (hard limit "
                    f"{display(review.max_daily_mcg)} mcg)."))
-    echo = infusion.give_bolus(visit, review,
-                               shell.agreed(f"Give this bolus now on pump {view.serial}?", yes))
+    shell.print_findings(out, review.findings, override_reason)
+    infusion.check_bolus(visit, review)  # a block is refused before any question
+    echo = infusion.give_bolus(visit, review, shell.agreed(guardrail_check.question(
+        f"Give this bolus now on pump {view.serial}?", review.findings), yes))
     out.print(Text(f"Bolus running: {display(echo.dose_mcg)} mcg "
                    f"({render.ml(echo.volume_nl)}) from {render.when(echo.starts)} to "
                    f"{render.when(echo.ends)}.", style="bold green"))

@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from itb.errors import InvalidInput
-from itb.programmer import render
+from itb.programmer import guardrail_check, render
 from itb.programmer.cli import shell
 from itb.programmer.programming import patient_facts
 from itb.programmer.workflows.program_change import (
@@ -50,7 +50,8 @@ def _answers(review: ProgramReview, confirm_large_decrease: bool, yes: bool) -> 
         large_ok = confirmed = shell.agreed(
             "This large decrease can bring on withdrawal. Confirm the large decrease?", False)
     if confirmed:
-        confirmed = shell.agreed(f"Send this program to pump {review.view.serial}?", yes)
+        confirmed = shell.agreed(guardrail_check.question(
+            f"Send this program to pump {review.view.serial}?", review.findings), yes)
     return confirmed, large_ok
 
 
@@ -103,6 +104,7 @@ def program(
     review = change.review()
     out = shell.console()
     out.print(render.preview(review.preview))
+    shell.print_findings(out, review.findings, override_reason)
     change.check(review)
     confirmed, large_ok = _answers(review, confirm_large_decrease, yes)
     sent = change.send(review, confirmed=confirmed, large_decrease_confirmed=large_ok)

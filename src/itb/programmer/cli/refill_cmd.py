@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from itb.programmer import render
+from itb.programmer import guardrail_check, render
 from itb.programmer.cli import shell
 from itb.programmer.refill import KNOWN_BRANDS
 from itb.programmer.workflows.refill_wizard import DrugAnswers, DrugPut, RefillWizard
@@ -104,10 +104,10 @@ def _last_steps(out: Console, wizard: RefillWizard, yes: bool, catheter_ml: str 
     for line in render.projection_lines(wizard.projection()):
         out.print(Text("If confirmed: " + line))
     assert wizard.residual is not None
-    updated = wizard.update(shell.agreed(
+    updated = wizard.update(shell.agreed(guardrail_check.question(
         f"Update pump {view.serial}: withdrawn {render.ml(wizard.residual.withdrawn_nl)}, added "
         f"{render.ml(drug.fill.fill_nl)} of {display(drug.concentration_mcg_per_ml)} mcg/mL"
-        + (", with bridge bolus" if wizard.bridge else "") + "?", yes))
+        + (", with bridge bolus" if wizard.bridge else "") + "?", drug.findings), yes))
     _step(out, 6, "new alarm and refill dates")
     for line in render.projection_lines(updated.after.projection):
         out.print(Text(line))
@@ -156,6 +156,9 @@ def refill(
         "--wasted-ml", help="Volume wasted, mL (default: the withdrawn residual).")] = None,
     pocket_skin_check: Annotated[str | None, Opt(
         "--pocket-skin-check", help="Findings of the pocket and skin check.")] = None,
+    override_reason: Annotated[str | None, Opt(
+        "--override-reason", help="Clinical reason to go beyond the strength guardrail's "
+        "block (recorded).")] = None,
     yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """The refill wizard, step by step; every answer can be given as a flag."""
@@ -168,8 +171,10 @@ def refill(
     answers = DrugAnswers(*_drug_answers(wizard, yes, drug, concentration,
                                          prescribed_concentration, added_ml),
                           diluted_from, diluent, lot, expiry, second_check_by, wasted_ml,
-                          pocket_skin_check)
-    out.print(Text(_drug_line(wizard.check_drug(answers))))
+                          pocket_skin_check, override_reason)
+    put = wizard.check_drug(answers)
+    out.print(Text(_drug_line(put)))
+    shell.print_findings(out, put.findings, override_reason)
     _last_steps(out, wizard, yes, catheter_ml, catheter_length_cm)
     out.print(Text("Step 7 of 7: refill record written to the session journal "
                    f"{link.session_file}", style="bold green"))

@@ -8,7 +8,7 @@ import typer
 from rich.text import Text
 
 from itb.errors import InvalidInput
-from itb.programmer import catheter, render
+from itb.programmer import catheter, guardrail_check, render
 from itb.programmer.cli import shell
 from itb.programmer.workflows import settings
 from itb.therapy.units import ml_to_nl
@@ -19,20 +19,25 @@ from itb.therapy.units import ml_to_nl
 def set_alarm_volume(
     ctx: typer.Context,
     ml: Annotated[str, typer.Option("--ml", help="Low-reservoir alarm volume, mL.")],
+    override_reason: Annotated[str | None, typer.Option(
+        "--override-reason", help="Clinical reason to go beyond a guardrail's block (recorded).")
+    ] = None,
     yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """Set the low-reservoir alarm volume (within the model's range), with the new alarm date."""
     volume_nl = ml_to_nl("--ml", ml)
     visit = shell.open_visit(ctx, link)
-    review = settings.review_alarm_volume(visit, volume_nl)
+    review = settings.review_alarm_volume(visit, volume_nl, override_reason)
     view = review.view
     out = shell.console()
     out.print(Text(f"Alarm volume {render.ml(view.report.reservoir.low_reservoir_alarm_nl)} "
                    f"-> {render.ml(volume_nl)}."))
     for line in render.projection_lines(review.projection):
         out.print(Text(line))
-    settings.set_alarm_volume(visit, review,
-                              shell.agreed(f"Set the alarm volume on pump {view.serial}?", yes))
+    shell.print_findings(out, review.findings, override_reason)
+    settings.check_alarm_volume(visit, review)  # a block is refused before any question
+    settings.set_alarm_volume(visit, review, shell.agreed(guardrail_check.question(
+        f"Set the alarm volume on pump {view.serial}?", review.findings), yes))
     out.print(Text(f"Alarm volume set to {render.ml(volume_nl)} and verified.", style="bold green"))
 
 

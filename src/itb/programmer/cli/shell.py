@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,15 +20,18 @@ from typing import Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 import itb.clihelp  # noqa: F401  flags show no value type in --help (issue 9.15)
 from itb.cli_errors import refuse
 from itb.errors import InvalidInput, ItbError, shorten
+from itb.programmer import guardrail_check
 from itb.programmer.errors import NotConfirmed
 from itb.programmer.journal import DEFAULT_SESSION_FILE
 from itb.programmer.refusals import explain
 from itb.programmer.wand import ConnectionOptions, tcp_factory
 from itb.programmer.workflows.visit import Visit
+from itb.therapy.guardrails import Finding
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = "7400"  # text: --port is checked by pump_port
@@ -167,6 +170,13 @@ def agreed(question: str, yes: bool) -> bool:
     except (typer.Abort, EOFError):
         typer.echo()  # end the prompt's line: the error goes on a line of its own (9.15)
         return False
+
+
+def print_findings(out: Console, findings: Iterable[Finding],
+                   override_reason: str | None = None) -> None:
+    """The guardrails' blocks and warnings (issue 14), before the question that confirms them."""
+    for line in guardrail_check.lines(findings, override_reason):
+        out.print(Text(line, style="bold red" if line.startswith("BLOCK") else "bold yellow"))
 
 
 def confirm(question: str, yes: bool) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from itb.errors import InvalidInput
-from itb.programmer import render
+from itb.programmer import guardrail_check, render
 from itb.programmer.delivery import DeliveryChecked
 from itb.programmer.errors import EchoMismatch
 from itb.programmer.view import PumpView
@@ -17,6 +17,9 @@ from itb.programmer.workflows.reading import iso
 from itb.programmer.workflows.visit import Visit, not_confirmed
 from itb.telemetry.errors import CommandRejected
 from itb.telemetry.protocol.commands import Bolus, BolusConfirmation, InfusionChanged, Resume, Stop
+from itb.therapy import guardrails
+from itb.therapy.errors import GuardrailBlocked
+from itb.therapy.guardrails import Finding
 from itb.therapy.units import NL_PER_ML, display, in_range, to_exact_str
 
 
@@ -24,14 +27,18 @@ from itb.therapy.units import NL_PER_ML, display, in_range, to_exact_str
 class BolusRequest:
     dose_mcg: Fraction
     minutes: Fraction
+    override_reason: str | None = None  # lifts a guardrail block (issue 14); recorded
 
     @classmethod
-    def parse(cls, dose: str, duration_min: str) -> BolusRequest:
+    def parse(cls, dose: str, duration_min: str, override_reason: str | None = None
+              ) -> BolusRequest:
         dose_mcg = in_range("bolus dose", dose, 0, None, "mcg", low_inclusive=False)
         minutes = in_range("duration_min", duration_min, 1, 1440, "min")
         if (minutes * 60).denominator != 1:
             raise InvalidInput("duration_min", duration_min, "a duration in whole seconds")
-        return cls(dose_mcg, minutes)
+        if override_reason is not None and not override_reason.strip():
+            raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
+        return cls(dose_mcg, minutes, override_reason)
 
     @property
     def duration_s(self) -> int:
@@ -50,6 +57,11 @@ class BolusReview:
     volume_nl: Fraction
     daily_mcg: Fraction  # the program's dose per day
     max_daily_mcg: Fraction  # the program's hard limit per 24 h
+    findings: tuple[Finding, ...] = ()  # the guardrails' warning or block (issue 14)
+
+    def details(self) -> dict[str, object]:
+        return {**self.request.details(),
+                **guardrails.record(self.findings, self.request.override_reason)}
 
 
 def review_bolus(visit: Visit, request: BolusRequest) -> BolusReview:
@@ -68,15 +80,29 @@ def review_bolus(visit: Visit, request: BolusRequest) -> BolusReview:
                                f"more than 0 to {display(limits.max_bolus_mcg)} mcg "
                                "(the program's maximum bolus)")
     return BolusReview(view, request, dose * NL_PER_ML / view.concentration_mcg_per_ml,
-                       view.daily_dose_mcg or Fraction(0), limits.max_daily_dose_mcg)
+                       view.daily_dose_mcg or Fraction(0), limits.max_daily_dose_mcg,
+                       guardrail_check.bolus_findings(dose))
+
+
+def check_bolus(visit: Visit, review: BolusReview) -> None:
+    """Refuse (and journal) a guardrail block that has no override reason (issue 14)."""
+    try:
+        guardrails.blocked(review.findings, review.request.override_reason)
+    except GuardrailBlocked:
+        visit.record("bolus", review.view, review.view.serial, "refused",
+                     f"bolus {display(review.request.dose_mcg)} mcg refused: blocked by a "
+                     "guardrail", review.details())
+        raise
 
 
 def give_bolus(visit: Visit, review: BolusReview, confirmed: bool) -> BolusConfirmation:
-    """Send the confirmed bolus once and check the pump's echo; journaled."""
+    """Send the confirmed bolus once and check the pump's echo; journaled. A guardrail block
+    without an override reason is journaled and refused first."""
+    check_bolus(visit, review)
+    view, request = review.view, review.request
+    dose, details = request.dose_mcg, review.details()
     if not confirmed:
         raise not_confirmed()
-    view, request = review.view, review.request
-    dose, details = request.dose_mcg, request.details()
     try:
         with changing(visit.open_session, view, "bolus", Bolus(dose, request.duration_s),
                       BolusConfirmation) as (_client, echo):
@@ -93,7 +119,8 @@ def give_bolus(visit: Visit, review: BolusReview, confirmed: bool) -> BolusConfi
     if echo.dose_mcg != dose:
         raise EchoMismatch(f"The pump echoed a bolus of {display(echo.dose_mcg)} mcg, not "
                            f"{display(dose)} mcg.", "Interrogate the pump at once.")
-    visit.record("bolus", view, view.serial, "done",
+    visit.record("bolus", view, view.serial,
+                 "overridden" if guardrails.blocks(review.findings) else "done",
                  f"bolus {display(dose)} mcg over {display(request.minutes)} min, until "
                  f"{render.when(echo.ends)}", {**details, "ends": iso(echo.ends)})
     return echo

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from itb.errors import InvalidInput, ItbError
-from itb.programmer import render
+from itb.programmer import guardrail_check, render
 from itb.programmer import schedule as sched
 from itb.programmer.bridging import bridge_note
 from itb.programmer.delivery import journal_outcome
@@ -17,6 +17,7 @@ from itb.programmer.errors import NotConfirmed
 from itb.programmer.programming import (
     PatientFacts,
     ProgramPreview,
+    TitrationReview,
     build_preview,
     new_limits,
     request_spec,
@@ -28,8 +29,10 @@ from itb.programmer.workflows.reading import iso
 from itb.programmer.workflows.visit import Visit, not_confirmed
 from itb.telemetry.errors import CommandRejected
 from itb.telemetry.protocol.commands import ProgramConfirmation, ProgramSpec
-from itb.therapy.errors import LargeDecreaseUnconfirmed
+from itb.therapy import guardrails
+from itb.therapy.errors import GuardrailBlocked, LargeDecreaseUnconfirmed
 from itb.therapy.flex import FlexSchedule, parse_flex_toml
+from itb.therapy.guardrails import Finding
 from itb.therapy.units import display, to_exact_str
 
 
@@ -87,6 +90,7 @@ class ProgramReview:
     details: dict[str, Any]
     refusal: ItbError | None = None
     journaled: bool = field(default=False)
+    findings: tuple[Finding, ...] = ()  # the guardrails' warnings and blocks (issue 14)
 
     @property
     def large_decrease(self) -> bool:
@@ -136,8 +140,25 @@ def review_program(visit: Visit, request: ProgramRequest) -> ProgramReview:
                "bridge_bolus": bridge}
     summary = (f"program {sched.describe_program(spec)} "
                f"(from {render.mcg(view.daily_dose_mcg, 'mcg/day')})")
-    refusal: ItbError | None = titration.refusal() if titration.needs_override else pump_refusal
-    return ProgramReview(view, spec, preview, summary, details, refusal)
+    findings = guardrail_check.program_findings(view, titration, request.patient,
+                                                preview.daily_dose_mcg, request.flex)
+    details.update(guardrails.record(findings, request.override_reason))
+    return ProgramReview(view, spec, preview, summary, details,
+                         _refusal(titration, findings, request.override_reason, pump_refusal),
+                         findings=findings)
+
+
+def _refusal(titration: TitrationReview, findings: tuple[Finding, ...], override_reason: str | None,
+             pump_refusal: ItbError | None) -> ItbError | None:
+    """One rule: a block (the titration rule's or a guardrail's) needs an override reason; the
+    titration rule's own words come first, then the guardrails', then the pump's dry run."""
+    if titration.needs_override:
+        return titration.refusal()
+    try:
+        guardrails.blocked(findings, override_reason)
+    except GuardrailBlocked as exc:
+        return exc
+    return pump_refusal
 
 
 class ProgramChange:
@@ -199,7 +220,9 @@ class ProgramChange:
         titration = review.preview.titration
         details["verified"] = True
         details["effective"] = iso(echo.effective)
+        details["warnings_confirmed"] = bool(guardrails.warnings(review.findings)) or None
+        overridden = titration.violations or guardrails.blocks(review.findings)
         self.visit.record("program", view, view.serial,
-                          "overridden" if titration.override_reason and titration.violations
+                          "overridden" if titration.override_reason and overridden
                           else "done", review.summary, details)
         return ProgramSent(echo, review)

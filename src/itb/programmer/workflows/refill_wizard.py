@@ -21,8 +21,8 @@ from fractions import Fraction
 from typing import NoReturn, TypeVar
 
 from itb.errors import InvalidInput, ItbError
+from itb.programmer import guardrail_check, refill_details, render
 from itb.programmer import refill as checks
-from itb.programmer import refill_details, render
 from itb.programmer.delivery import LINK_LOST, Delivery, DeliveryChecked
 from itb.programmer.errors import EchoMismatch
 from itb.programmer.refill import RefillRecord
@@ -31,8 +31,10 @@ from itb.programmer.view import Projection, PumpView
 from itb.programmer.wand import changing
 from itb.programmer.workflows.visit import Visit, not_confirmed
 from itb.telemetry.protocol.commands import Refill, RefillConfirmation
+from itb.therapy import guardrails
 from itb.therapy.bridge import BridgeBolus
 from itb.therapy.errors import RefillDiscrepancy
+from itb.therapy.guardrails import Finding
 from itb.therapy.refill import RefillCheck
 from itb.therapy.units import display, exact, ml_to_nl
 
@@ -85,6 +87,7 @@ class DrugAnswers:
     second_check_by: str | None = None
     wasted_ml: str | None = None
     pocket_skin_check: str | None = None
+    override_reason: str | None = None  # lifts the strength guardrail's block (issue 14)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class DrugPut:
     dilution: PrescribedDilution | None
     fill: RefillCheck
     details: RefillDetails
+    findings: tuple[Finding, ...] = ()  # the strength guardrail (issue 14)
+    override_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,9 +187,15 @@ class RefillWizard:
                 lot=answers.lot, expiry=answers.expiry, second_check_by=answers.second_check_by,
                 wasted_ml=answers.wasted_ml, pocket_skin_check=answers.pocket_skin_check,
                 withdrawn_nl=residual.withdrawn_nl, pump_time=self.view.now, dilution=dilution)
+            reason = answers.override_reason
+            if reason is not None and not reason.strip():
+                raise InvalidInput("override_reason", repr(reason), "a non-empty reason")
+            findings = guardrail_check.strength_findings(self.view, conc)
+            guardrails.blocked(findings, reason)
         except InvalidInput as exc:
             self._stop(StopReason.DRUG_OR_VOLUME_REFUSED, exc)
-        self.drug = DrugPut(answers.brand, conc, known.prescribed, dilution, fill, details)
+        self.drug = DrugPut(answers.brand, conc, known.prescribed, dilution, fill, details,
+                            findings, reason)
         return self.drug
 
     @property
@@ -269,7 +280,8 @@ class RefillWizard:
                           f"{display(drug.concentration_mcg_per_ml)} mcg/mL (withdrawn "
                           f"{render.ml(residual.withdrawn_nl)}, expected "
                           f"{render.ml(self.expected_nl)})",
-                          {"refill": record.to_json() | drug.details.to_json()})
+                          {"refill": record.to_json() | drug.details.to_json()
+                           | guardrails.record(drug.findings, drug.override_reason)})
         return record
 
     # ---- stopping ----------------------------------------------------------------------------

@@ -9,12 +9,15 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from itb.errors import InvalidInput
-from itb.programmer import render
+from itb.programmer import guardrail_check, render
 from itb.programmer.errors import EchoMismatch
 from itb.programmer.view import Projection, PumpView, bolus_and_stroke, project_reservoir
 from itb.programmer.workflows.reading import iso
 from itb.programmer.workflows.visit import Visit, not_confirmed
 from itb.telemetry.protocol.commands import CatheterVolumeSet, ClockSet, SetCatheterVolume
+from itb.therapy import guardrails
+from itb.therapy.errors import GuardrailBlocked
+from itb.therapy.guardrails import Finding
 from itb.therapy.units import NL_PER_ML, display, to_exact_str
 
 
@@ -27,10 +30,21 @@ class AlarmVolumeReview:
     view: PumpView
     volume_nl: int
     projection: Projection  # the alarm and refill dates with the new alarm volume
+    findings: tuple[Finding, ...] = ()  # the guardrails' warning or block (issue 14)
+    override_reason: str | None = None
+
+    def details(self) -> dict[str, object]:
+        return {"low_reservoir_alarm_ml": _ml_exact(self.volume_nl),
+                "low_reservoir_alarm_at": iso(self.projection.low_reservoir_alarm_at),
+                **guardrails.record(self.findings, self.override_reason)}
 
 
-def review_alarm_volume(visit: Visit, volume_nl: int) -> AlarmVolumeReview:
-    """Read the pump; the volume must be within the model's range."""
+def review_alarm_volume(visit: Visit, volume_nl: int, override_reason: str | None = None
+                        ) -> AlarmVolumeReview:
+    """Read the pump; the volume must be within the model's range (a hard refusal); the
+    guardrails warn below the recommended residual and block far below it."""
+    if override_reason is not None and not override_reason.strip():
+        raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
     with visit.session() as client:
         view = visit.read(client)
         facts = view.facts
@@ -45,10 +59,24 @@ def review_alarm_volume(visit: Visit, volume_nl: int) -> AlarmVolumeReview:
             alarm_nl=volume_nl, now=view.now, filled_at=view.last_refill_at,
             capacity_nl=view.report.reservoir.capacity_nl,
             **bolus_and_stroke(view.report, facts))
-    return AlarmVolumeReview(view, volume_nl, projection)
+    return AlarmVolumeReview(view, volume_nl, projection,
+                             guardrail_check.alarm_volume_findings(view, volume_nl),
+                             override_reason)
+
+
+def check_alarm_volume(visit: Visit, review: AlarmVolumeReview) -> None:
+    """Refuse (and journal) a guardrail block that has no override reason (issue 14)."""
+    try:
+        guardrails.blocked(review.findings, review.override_reason)
+    except GuardrailBlocked:
+        visit.record("alarm_volume", review.view, review.view.serial, "refused",
+                     f"alarm volume {render.ml(review.volume_nl)} refused: blocked by a "
+                     "guardrail", review.details())
+        raise
 
 
 def set_alarm_volume(visit: Visit, review: AlarmVolumeReview, confirmed: bool) -> None:
+    check_alarm_volume(visit, review)
     if not confirmed:
         raise not_confirmed()
     view, volume_nl = review.view, review.volume_nl
@@ -58,10 +86,9 @@ def set_alarm_volume(visit: Visit, review: AlarmVolumeReview, confirmed: bool) -
         raise EchoMismatch(f"The pump echoed an alarm volume of "
                            f"{render.ml(echo.low_reservoir_alarm_nl)}.",
                            "Interrogate the pump and set the alarm volume again.")
-    visit.record("alarm_volume", view, view.serial, "done",
-                 f"low-reservoir alarm volume set to {render.ml(volume_nl)}",
-                 {"low_reservoir_alarm_ml": _ml_exact(volume_nl),
-                  "low_reservoir_alarm_at": iso(review.projection.low_reservoir_alarm_at)})
+    visit.record("alarm_volume", view, view.serial,
+                 "overridden" if guardrails.blocks(review.findings) else "done",
+                 f"low-reservoir alarm volume set to {render.ml(volume_nl)}", review.details())
 
 
 def set_catheter_volume(visit: Visit, view: PumpView, volume_nl: int, confirmed: bool) -> None:

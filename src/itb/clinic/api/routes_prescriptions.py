@@ -1,0 +1,123 @@
+"""/api/patients/{id}/prescriptions and /api/prescriptions/{id}: drug, strength, daily dose,
+program (simple or flex steps), limits and patient bolus. Written by clinicians only."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from itb.clinic import prescriptions as service
+from itb.clinic.api.common import ERRORS, Day, Dec, IdPath, Strict, Version, VersionQuery, changes
+from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
+from itb.clinic.models import Prescription
+
+router = APIRouter(tags=["prescriptions"], responses=ERRORS)
+Drug = Literal[service.DRUGS]  # type: ignore[valid-type]
+Strength = Dec(0, 2000)
+DailyDose = Dec(0, 2003, low_open=False)
+Limit = Dec(0, 3000)
+Bolus = Dec(0, 200)
+Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Lockout = Annotated[int, Field(ge=0, le=1440)]
+PerDay = Annotated[int, Field(ge=1, le=24)]
+Stability = Annotated[int, Field(ge=1, le=service.STABILITY)]
+
+
+class Step(Strict):
+    start: Clock
+    daily_rate_mcg: DailyDose
+
+
+class Program(Strict):
+    mode: Literal["simple", "flex"]
+    steps: Annotated[list[Step], Field(max_length=service.MAX_STEPS)] = Field(
+        default_factory=list)
+
+
+class PrescriptionFields(Strict):
+    program: Program | None = None
+    max_daily_dose_mcg: Limit | None = None
+    patient_bolus_mcg: Bolus | None = None
+    patient_bolus_lockout_min: Lockout | None = None
+    patient_bolus_max_per_day: PerDay | None = None
+    stability_days: Stability | None = None
+    ended_on: Day | None = None
+
+
+class PrescriptionIn(PrescriptionFields):
+    drug: Drug
+    strength_mcg_per_ml: Strength
+    daily_dose_mcg: DailyDose
+    started_on: Day
+
+
+class PrescriptionChange(PrescriptionFields):
+    version: Version
+    drug: Drug | None = None
+    strength_mcg_per_ml: Strength | None = None
+    daily_dose_mcg: DailyDose | None = None
+    started_on: Day | None = None
+
+
+class PrescriptionOut(BaseModel):
+    id: int
+    version: int
+    patient_id: int
+    drug: str
+    strength_mcg_per_ml: Decimal
+    daily_dose_mcg: Decimal
+    program: dict[str, Any]
+    max_daily_dose_mcg: Decimal | None
+    patient_bolus_mcg: Decimal | None
+    patient_bolus_lockout_min: int | None
+    patient_bolus_max_per_day: int | None
+    stability_days: int | None
+    started_on: date
+    ended_on: date | None
+    prescriber_id: int | None
+
+
+def out(record: Prescription) -> PrescriptionOut:
+    return PrescriptionOut.model_validate(record, from_attributes=True)
+
+
+def _fields(body: BaseModel) -> dict[str, Any]:
+    fields = changes(body)
+    if fields.get("program") is not None:
+        fields["program"] = body.program.model_dump(mode="json")  # type: ignore[attr-defined]
+    return fields
+
+
+@router.get("/api/patients/{patient_id}/prescriptions")
+def list_prescriptions(patient_id: IdPath, session: SessionDep, actor: ActorDep,
+                       now: NowDep) -> list[PrescriptionOut]:
+    return [out(p) for p in service.list_prescriptions(session, actor, patient_id, now=now)]
+
+
+@router.post("/api/patients/{patient_id}/prescriptions", status_code=201)
+def add_prescription(patient_id: IdPath, body: PrescriptionIn, session: SessionDep,
+                     actor: ActorDep, now: NowDep) -> PrescriptionOut:
+    return out(service.add_prescription(session, actor, patient_id, _fields(body), now=now))
+
+
+@router.get("/api/prescriptions/{prescription_id}")
+def read_prescription(prescription_id: IdPath, session: SessionDep, actor: ActorDep,
+                      now: NowDep) -> PrescriptionOut:
+    return out(service.read_prescription(session, actor, prescription_id, now=now))
+
+
+@router.patch("/api/prescriptions/{prescription_id}")
+def update_prescription(prescription_id: IdPath, body: PrescriptionChange,
+                        session: SessionDep, actor: ActorDep, now: NowDep) -> PrescriptionOut:
+    return out(service.update_prescription(session, actor, prescription_id, _fields(body),
+                                           version=body.version, now=now))
+
+
+@router.delete("/api/prescriptions/{prescription_id}", status_code=204)
+def delete_prescription(prescription_id: IdPath, version: VersionQuery, session: SessionDep,
+                        actor: ActorDep, now: NowDep) -> None:
+    service.delete_prescription(session, actor, prescription_id, version=version, now=now)

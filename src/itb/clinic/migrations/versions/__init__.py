@@ -1,0 +1,1 @@
+"""The revisions, one file each, oldest first by their numbers."""
