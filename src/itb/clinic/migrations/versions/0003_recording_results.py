@@ -4,7 +4,7 @@ with the first result (itb.clinic.recording, docs/clinic-feed.md). Existing rows
 
 Revision ID: 0003_recording_results (its own id: the worklist's 0003 is being made beside
 it; whichever lands second is re-chained after the other)
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_recording_results"
-down_revision = "0002"
+down_revision = "0003"  # re-chained after the worklist's 0003 (both landed on main)
 branch_labels = None
 depends_on = None
 
