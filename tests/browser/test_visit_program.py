@@ -51,7 +51,8 @@ def test_an_over_limit_titration_is_refused_as_the_cli_says_and_sent_with_a_reas
     assert world.pump.interrogate()["daily_dose_mcg"] == "450"
     with world.db.session() as session:
         changes = session.scalars(select(ProgramChange).order_by(ProgramChange.id)).all()
-        assert [c.outcome for c in changes] == ["refused", "overridden"]
+        assert [c.outcome for c in changes] == ["refused", "done"]
+        assert changes[-1].details["outcome_words"] == "overridden"
         assert changes[-1].override_reason == "spasms uncontrolled, team decision"
 
 

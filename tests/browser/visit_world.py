@@ -162,13 +162,12 @@ def _serve_clinic(url: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
                          + (tmp / "clinic.log").read_text(errors="replace"))
 
 
-def _last_visit(db: ClinicDB, served: ServedPump, patient_id: int, implant_id: int) -> None:
+def _last_visit(db: ClinicDB, served: ServedPump, patient_id: int) -> None:
     """An interrogation at an earlier visit, recorded to the clinic the way a web visit records
     it: the dashboard's worklists are computed from it."""
     now = lambda: datetime.now(UTC)  # noqa: E731
     options = ConnectionOptions("127.0.0.1", served.port, served.key_file, SERIAL)
-    recorder = ClinicRecorder(db, Actor(None, "earlier-visit", "nurse"), patient_id,
-                              implant_id, now)
+    recorder = ClinicRecorder(db, Actor(None, "earlier-visit", "nurse"), patient_id, now)
     visit = open_visit_for(options, served.state / "earlier-visit.jsonl", recorder, now,
                            tcp_factory)
     reading.interrogate(visit)
@@ -185,7 +184,7 @@ def clinic_world(tmp: Path, mrn: str = "WEB-001", days: float = 5,
         db = ClinicDB(f"sqlite:///{tmp / 'clinic.db'}")
         db.migrate()
         patient_id, implant_id = _clinic(db, served, proxy, mrn)
-        _last_visit(db, served, patient_id, implant_id)
+        _last_visit(db, served, patient_id)
         process, url = _serve_clinic(db.url, tmp)
         try:
             yield World(served, proxy, db, url, patient_id, implant_id, mrn)

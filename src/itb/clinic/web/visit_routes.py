@@ -167,7 +167,7 @@ def _connect(request: Request, login: WebLogin, facts: PatientFacts) -> Said:
         options = acts.connection(implant["host"], implant["port"], implant["key_file"],
                                   implant["serial"])
         app = request.app.state
-        recorder = ClinicRecorder(app.db, login.actor, facts.id, implant["id"], app.clock)
+        recorder = ClinicRecorder(app.db, login.actor, facts.id, app.clock)
         factory = getattr(app, "wand_factory", None) or tcp_factory
         visit = open_visit_for(options, store.journal_path(facts.id, app.clock()), recorder,
                                app.clock, factory)
