@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from itb.clinic.db import ClinicDB
 from itb.clinic.logins import AddressThrottle, LoginPolicy
+from itb.clinic.web import app as web
 
 
 def _utc_now() -> datetime:
@@ -28,6 +29,7 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
     from itb.clinic.api import errors
 
     errors.install(app)
+    web.mount(app)  # the pages (itb.clinic.web); after the error handlers it wraps
 
     from itb.clinic.api import (
         routes_audit,
@@ -56,4 +58,7 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
     app.include_router(routes_worklist.router)
     app.include_router(routes_fhir.router)
     app.include_router(routes_recordings.router)
+    from itb.clinic.web.visit_routes import router as visit_router  # the visit's pages
+
+    app.include_router(visit_router)
     return app

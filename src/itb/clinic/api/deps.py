@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from itb.clinic.access import Actor
 from itb.clinic.errors import NotAuthenticated
 from itb.clinic.users import actor_of, user_for_token
+from itb.clinic.web.session import web_actor
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -33,14 +34,16 @@ def bearer_token(request: Request) -> str | None:
 
 def current_actor(request: Request,
                   session: Annotated[Session, Depends(db_session)]) -> Actor:
-    """The acting user: the web app's login session, if its middleware set
-    `request.state.actor` (an `Actor`), else the user of `Authorization: Bearer TOKEN`
-    (an API token or a login's token, neither revoked nor expired)."""
-    from_web = getattr(request.state, "actor", None)
-    if isinstance(from_web, Actor):
-        return from_web
+    """The acting user: of `Authorization: Bearer TOKEN` (an API token or a login's token,
+    neither revoked nor expired), else of the web app's login (`request.state.actor` set by
+    its middleware, or the session cookie, whose writes need X-CSRF-Token)."""
     token = bearer_token(request)
     if token is None:
+        from_web = getattr(request.state, "actor", None)
+        if isinstance(from_web, Actor):
+            return from_web
+        if (browser := web_actor(request, session)) is not None:
+            return browser
         raise NotAuthenticated("No API token: send 'Authorization: Bearer TOKEN'.")
     return actor_of(user_for_token(session, token, now=now(request)))
 
