@@ -61,7 +61,4 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
     app.include_router(routes_worklist.router)
     app.include_router(routes_fhir.router)
     app.include_router(routes_recordings.router)
-    from itb.clinic.web.visit_routes import router as visit_router  # the visit's pages
-
-    app.include_router(visit_router, include_in_schema=False)  # HTML pages, not the API
     return app
