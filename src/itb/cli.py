@@ -59,6 +59,7 @@ def _module_app(module: str) -> Callable[[], typer.Typer]:
 _GROUPS: dict[str, Callable[[], typer.Typer]] = {
     "calc": _module_app("itb.therapy.cli"),
     "clinic": _module_app("itb.clinic.cli"),
+    "fleet": _module_app("itb.fleet.cli"),
     "pump": _mount_pump,
     "programmer": _module_app("itb.programmer.cli"),
     "safety": _module_app("itb.safety.cli"),

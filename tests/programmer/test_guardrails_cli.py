@@ -11,6 +11,14 @@ from pathlib import Path
 import pytest
 from tests.programmer.conftest import Cli, make_pump
 
+from itb.programmer.programming import patient_facts
+from itb.programmer.refusals import explain
+from itb.programmer.workflows import infusion
+from itb.programmer.workflows.infusion import BolusRequest
+from itb.programmer.workflows.program_change import ProgramChange, ProgramRequest
+from itb.programmer.workflows.visit import Visit
+from itb.therapy.errors import GuardrailBlocked
+from itb.therapy.guardrails import Limit, Tier
 from itb.therapy.units import to_exact_str
 
 SPINAL_ADULT = ("--origin", "spinal", "--age-years", "45")
@@ -141,3 +149,23 @@ def test_the_session_report_shows_the_guardrails_and_the_override_reason(roomy: 
     html = out.read_text(encoding="utf-8")
     assert "Guardrail block: bolus size 150 mcg is above 100 mcg" in html
     assert f"Override reason: {REASON}" in html
+
+
+@pytest.mark.req("REQ-PRG-GUARDRAILS")
+def test_a_second_front_end_gets_the_same_findings_from_the_workflows(tmp_path: Path) -> None:
+    # The web clinic drives the workflows without the CLI: same findings, same refusal.
+    wand = make_pump(max_daily=1000, max_bolus=200)
+    visit = Visit(wand.open_session, tmp_path / "session.jsonl")
+    review = infusion.review_bolus(visit, BolusRequest(Fraction(150), Fraction(20)))
+    assert [(f.limit, f.tier) for f in review.findings] == [(Limit.BOLUS, Tier.BLOCK)]
+    with pytest.raises(GuardrailBlocked) as blocked:
+        infusion.give_bolus(visit, review, confirmed=True)
+    sentence, next_step = explain(blocked.value)
+    assert sentence.startswith("Blocked by a guardrail") and "--override-reason" in next_step
+    assert wand.pump.overlay is None
+    change = ProgramChange(visit, ProgramRequest(patient_facts("spinal", "45"),
+                                                 daily_dose_mcg=Fraction(370)))
+    program = change.review()
+    assert [(f.limit, f.tier) for f in program.findings] == [
+        (Limit.DOSE_INCREASE, Tier.WARNING)]
+    assert program.refusal is None

@@ -265,6 +265,10 @@ class Recording(Base):
     received_at: Mapped[datetime]
     entry: Mapped[dict[str, Any]] = mapped_column()
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    # what the entry became, returned again on a repeat (itb.clinic.recording)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    entity: Mapped[str | None] = mapped_column(String(32))  # interrogations, refills, ...
+    record_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditEntry(Base):

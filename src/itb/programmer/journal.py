@@ -38,11 +38,15 @@ class JournalEntry:
     summary: str
     details: dict[str, Any]
     session: str | None = None  # the visit this entry belongs to (None: format 1 line)
+    # 1, 2, ... within its session: with the session, the clinic's key for recording it once
+    # (docs/clinic-feed.md). Lines written before it existed get their place in the session.
+    seq: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": FORMAT, "at": self.at, "kind": self.kind, "serial": self.serial,
+        data = {"format": FORMAT, "at": self.at, "kind": self.kind, "serial": self.serial,
                 "pump_time": self.pump_time, "outcome": self.outcome, "summary": self.summary,
                 "details": self.details, "session": self.session}
+        return data if self.seq is None else data | {"seq": self.seq}
 
 
 class Journal:
@@ -53,9 +57,10 @@ class Journal:
 
     def append(self, *, at: datetime, kind: str, serial: str, pump_time: datetime | None,
                outcome: str, summary: str, details: dict[str, Any] | None = None) -> JournalEntry:
+        session, seq = self._place(at, serial)
         entry = JournalEntry(at.isoformat(), kind, serial,
                              None if pump_time is None else pump_time.isoformat(), outcome,
-                             summary, details or {}, self._session_for(at, serial))
+                             summary, details or {}, session, seq)
         line = json.dumps(entry.to_json(), sort_keys=True) + "\n"
         self._require_regular_file()
         try:
@@ -69,8 +74,9 @@ class Journal:
                                exc.strerror) from None
         return entry
 
-    def _session_for(self, at: datetime, serial: str) -> str:
-        """The last entry's session if it is the same pump within `SESSION_GAP`, else new."""
+    def _place(self, at: datetime, serial: str) -> tuple[str, int]:
+        """The session and sequence number of a new entry: the last entry's session, next in
+        it, if it is the same pump within `SESSION_GAP`; else a new session's first."""
         last = self.entries()[-1:] if self.path.is_file() else []
         if last and last[0].serial == serial and last[0].session is not None:
             try:
@@ -78,8 +84,8 @@ class Journal:
             except (ValueError, TypeError):
                 gap = SESSION_GAP * 2
             if timedelta(0) <= gap <= SESSION_GAP:
-                return last[0].session
-        return f"{at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+                return last[0].session, (last[0].seq or 0) + 1
+        return f"{at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}", 1
 
     def _require_regular_file(self) -> None:
         """A FIFO or device as --session would block the open; a directory gets the OS's
@@ -99,6 +105,7 @@ class Journal:
             raise InvalidInput("session file", str(self.path), "a readable session journal",
                                str(exc)) from None
         out = []
+        placed: dict[str | None, int] = {}  # the last sequence number seen in each session
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
@@ -106,11 +113,14 @@ class Journal:
                 data = json.loads(line)
                 if data.get("format") not in FORMATS:
                     raise ValueError("format")
-                session = data.get("session")
+                session = None if data.get("session") is None else str(data["session"])
+                seq = data.get("seq", placed.get(session, 0) + 1)
+                if type(seq) is not int or seq < 1:
+                    raise ValueError("seq")
+                placed[session] = seq
                 entry = JournalEntry(str(data["at"]), str(data["kind"]), str(data["serial"]),
                                      data["pump_time"], str(data["outcome"]),
-                                     str(data["summary"]), dict(data["details"]),
-                                     None if session is None else str(session))
+                                     str(data["summary"]), dict(data["details"]), session, seq)
             # AttributeError: a line that is JSON but not an object ([1], "x"); RecursionError:
             # a line of thousands of nested arrays. Both are foreign lines, not programmer faults.
             except (ValueError, KeyError, TypeError, AttributeError, RecursionError):

@@ -64,3 +64,16 @@ class Faults:
     def inject_low_battery_reset(self) -> None:
         """A low battery reset (devices.md: battery fault pre-2011): flow drops to minimum rate."""
         self._pump._sense_low_battery_reset()
+
+    def overinfuse(self, excess_ppm: int) -> None:
+        """The pump starts to deliver more than it counts, or more than before: its true
+        stroke grows by `excess_ppm` parts per million of nominal (ECRI 2014: overinfusion,
+        whose rate can keep rising once it starts). The firmware has no sensor for it; only
+        a residual below its estimate at a refill, or the patient, shows it."""
+        if isinstance(excess_ppm, bool) or not isinstance(excess_ppm, int) or \
+                not 0 < excess_ppm <= 3_000_000:
+            raise InvalidInput("excess_ppm", excess_ppm, "a whole number from 1 to 3000000")
+        physical = self._pump.physical
+        physical.calibration_ppm += excess_ppm
+        physical.stroke_nl = physical.true_stroke_nl_at(self._pump.now_s)
+        self._pump._sense_physical_change()

@@ -18,7 +18,10 @@ def _utc_now() -> datetime:
 
 def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
                login_policy: LoginPolicy | None = None) -> FastAPI:
-    app = FastAPI(title="itb clinic", version="1",
+    from itb.clinic.api.common import ERRORS
+
+    # every route may answer these (401 403 404 409 422, one body shape), its own or not
+    app = FastAPI(title="itb clinic", version="1", responses=ERRORS,
                   description="The clinic's records for simulated ITB pumps (not a medical "
                               "device).")
     app.state.db = db
@@ -39,6 +42,7 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
         routes_patients,
         routes_prescriptions,
         routes_readings,
+        routes_recordings,
         routes_screening,
         routes_symptom_calls,
         routes_visits,
@@ -56,4 +60,5 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
     app.include_router(routes_audit.router)
     app.include_router(routes_worklist.router)
     app.include_router(routes_fhir.router)
+    app.include_router(routes_recordings.router)
     return app

@@ -1,7 +1,8 @@
 """The programmer's command-line shell: options, questions, console, and refusals.
 
 Every command takes the wand link options (`Link`, spread into --host, --port, --serial,
---key-file and --session by `with_link`), opens a `Visit` with them, drives a workflow from
+--key-file, --session, --clinic and --clinic-token-file by `with_link`), opens a `Visit` with
+them (fed to the clinic, if named: `itb.programmer.clinic_feed`), drives a workflow from
 `itb.programmer.workflows` and prints its results. Every refusal becomes one sentence and the
 next step (`itb.programmer.refusals`) with exit status 2 and no traceback; declining a
 confirmation exits 1 and sends nothing.
@@ -49,6 +50,12 @@ KeyOpt = Annotated[Path | None, typer.Option(
 SessionOpt = Annotated[Path, typer.Option(
     "--session", envvar="ITB_SESSION",
     help="Session journal (JSON lines) that the report is made from.")]
+ClinicOpt = Annotated[str | None, typer.Option(
+    "--clinic", envvar="ITB_CLINIC",
+    help="The clinic's URL (itb clinic serve): each journal entry is recorded there too.")]
+ClinicTokenOpt = Annotated[Path | None, typer.Option(
+    "--clinic-token-file", envvar="ITB_CLINIC_TOKEN_FILE",
+    help="File holding the clinic API token (itb clinic token create).")]
 YesOpt = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (scripts).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Exact JSON output.")]
 
@@ -70,16 +77,19 @@ class Link:
     serial: str | None = None
     key_file: Path | None = None
     session_file: Path = Path(DEFAULT_SESSION_FILE)
+    clinic: str | None = None
+    clinic_token_file: Path | None = None
 
 
 LINK = Link()  # the default of every command's `link` parameter (--help shows each option's)
 
 _LINK_OPTIONS = (("host", HostOpt), ("port", PortOpt), ("serial", SerialOpt),
-                 ("key_file", KeyOpt), ("session_file", SessionOpt))
+                 ("key_file", KeyOpt), ("session_file", SessionOpt), ("clinic", ClinicOpt),
+                 ("clinic_token_file", ClinicTokenOpt))
 
 
 def with_link(function: F) -> F:
-    """Spread the command's `link: Link` parameter into the five link options (in its place,
+    """Spread the command's `link: Link` parameter into the link options (in its place,
     so --help lists them where they were), and gather them back into a `Link` on a call."""
     signature = inspect.signature(function, eval_str=True)
     params: list[inspect.Parameter] = []
@@ -124,7 +134,13 @@ def open_visit(ctx: typer.Context, link: Link) -> Visit:
     ctx.meta[_OPTIONS_KEY] = options
     maker = ctx.obj if callable(ctx.obj) else None
     factory = maker(options) if maker is not None else tcp_factory(options)
-    return Visit(factory, link.session_file, link.serial)
+    feed = None
+    if link.clinic:  # imported only then: httpx adds ~0.3 s to every command's start
+        from itb.programmer.clinic_feed import feed_for
+
+        feed = feed_for(link.clinic, link.clinic_token_file, link.session_file,
+                        lambda line: typer.echo(line, err=True))
+    return Visit(factory, link.session_file, link.serial, recorder=feed)
 
 
 # ---- refusals ----------------------------------------------------------------------------------

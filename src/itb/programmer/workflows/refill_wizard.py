@@ -27,7 +27,7 @@ from itb.programmer.delivery import LINK_LOST, Delivery, DeliveryChecked
 from itb.programmer.errors import EchoMismatch
 from itb.programmer.refill import RefillRecord
 from itb.programmer.refill_details import PrescribedDilution, RefillDetails
-from itb.programmer.view import Projection, PumpView
+from itb.programmer.view import Projection, PumpView, view_to_json
 from itb.programmer.wand import changing
 from itb.programmer.workflows.visit import Visit, not_confirmed
 from itb.telemetry.protocol.commands import Refill, RefillConfirmation
@@ -281,7 +281,11 @@ class RefillWizard:
                           f"{render.ml(residual.withdrawn_nl)}, expected "
                           f"{render.ml(self.expected_nl)})",
                           {"refill": record.to_json() | drug.details.to_json()
-                           | guardrails.record(drug.findings, drug.override_reason)})
+                           | guardrails.record(drug.findings, drug.override_reason),
+                           # the pump as read after the refill: the clinic's newest
+                           # projection (refill-by, alarm dates) is this one, not the last
+                           # interrogation's from before the refill (docs/clinic-feed.md)
+                           "pump_after": view_to_json(after)})
         return record
 
     # ---- stopping ----------------------------------------------------------------------------

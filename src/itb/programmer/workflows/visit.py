@@ -17,7 +17,7 @@ from typing import Any
 
 from itb.programmer.delivery import reconnect_when_busy
 from itb.programmer.errors import NotConfirmed
-from itb.programmer.journal import Journal
+from itb.programmer.journal import Journal, JournalEntry
 from itb.programmer.view import PumpView
 from itb.programmer.wand import WandFactory, check_unchanged, close_quietly, read_view
 from itb.telemetry.io.client import ProgrammerClient
@@ -35,13 +35,15 @@ def not_confirmed() -> NotConfirmed:
 
 @dataclass(frozen=True)
 class Visit:
-    """How to reach the pump (`open_session`), which pump (`serial`, None: the key's), and
-    where the journal is."""
+    """How to reach the pump (`open_session`), which pump (`serial`, None: the key's), where
+    the journal is, and who else hears of each entry once it is journaled (`recorder`: the
+    clinic feed a front end injects, itb.programmer.clinic_feed; it must not raise)."""
 
     open_session: WandFactory
     journal: Path
     serial: str | None = None
     clock: Callable[[], datetime] = field(default=host_now)
+    recorder: Callable[[JournalEntry], None] | None = None
 
     @contextmanager
     def session(self) -> Iterator[ProgrammerClient]:
@@ -72,6 +74,8 @@ class Visit:
 
     def record(self, kind: str, view: PumpView | None, serial: str, outcome: str,
                summary: str, details: dict[str, Any] | None = None) -> None:
-        Journal(self.journal).append(at=self.clock(), kind=kind, serial=serial,
-                                     pump_time=None if view is None else view.now,
-                                     outcome=outcome, summary=summary, details=details)
+        entry = Journal(self.journal).append(at=self.clock(), kind=kind, serial=serial,
+                                             pump_time=None if view is None else view.now,
+                                             outcome=outcome, summary=summary, details=details)
+        if self.recorder is not None:  # after the line is on disk: the journal comes first
+            self.recorder(entry)

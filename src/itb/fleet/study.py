@@ -1,0 +1,119 @@
+"""Reading a study file: TOML text to a validated `Study`, or a `StudyError`.
+
+Pure, like `itb.sim.parser`: floats are read as decimals, each table is validated
+(`itb.fleet.schema`), each pydantic refusal placed at its line, then the checks across
+tables run; every problem is reported at once, before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from itb.fleet.errors import StudyError
+from itb.fleet.schema import StudyFile
+from itb.pump.catalogue import MODELS
+from itb.sim.scenario import key_lines, key_text, line_for
+from itb.therapy.units import NL_PER_ML
+
+# Every study starts on the same (arbitrary) Monday: results do not depend on the day
+# the study is run, and a study names no calendar date.
+STUDY_START = datetime(2026, 1, 5, 8, tzinfo=UTC)
+STUDY_START_S = int(STUDY_START.timestamp())
+YEAR_S = 365 * 86_400
+MAX_STUDY_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study: its tables, the text it came from, and a digest of that text."""
+
+    spec: StudyFile
+    source: str
+    text: str
+
+    @property
+    def digest(self) -> str:
+        """Names the study's content: a folder of partitions belongs to one digest."""
+        return hashlib.sha256(self.text.encode()).hexdigest()[:16]
+
+    @property
+    def patients(self) -> int:
+        return self.spec.cohort.patients
+
+    @property
+    def duration_s(self) -> int:
+        return int(self.spec.study.years * YEAR_S)
+
+    @property
+    def end_s(self) -> int:
+        return STUDY_START_S + self.duration_s
+
+    @property
+    def low_reservoir_alarm_nl(self) -> int | None:
+        alarm = self.spec.care.low_reservoir_alarm_ml
+        return None if alarm is None else int(alarm * NL_PER_ML)
+
+
+def parse_study(text: str, source: str = "<study>") -> Study:
+    """Validate a study's TOML text; raises StudyError with file, line, key, reason."""
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"line (\d+)", str(error))
+        raise StudyError(source, [(int(match.group(1)) if match else None, "",
+                                   f"not valid TOML ({error})")]) from None
+    except (ValueError, RecursionError) as error:
+        raise StudyError(source, [(None, "", f"not valid TOML ({str(error).split(';')[0]})")]
+                         ) from None
+    lines = key_lines(text)
+    try:
+        spec = StudyFile.model_validate(data)
+    except ValidationError as error:
+        raise StudyError(source, [(line_for(tuple(item["loc"]), lines),
+                                   key_text(tuple(item["loc"])), _reason(item))
+                                  for item in error.errors()]) from None
+    problems = _cross_checks(spec)
+    if problems:
+        raise StudyError(source, [(line_for(loc, lines), key_text(loc), reason)
+                                  for loc, reason in problems])
+    return Study(spec, source, text)
+
+
+def _cross_checks(spec: StudyFile) -> list[tuple[tuple[Any, ...], str]]:
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    care = spec.care
+    model = MODELS.get(spec.cohort.pump_model)
+    if model is None:
+        problems.append((("cohort", "pump_model"), "must be one of: " + ", ".join(sorted(MODELS))))
+    elif care.low_reservoir_alarm_ml is not None:
+        alarm_nl = int(care.low_reservoir_alarm_ml * NL_PER_ML)
+        low, high = model.low_reservoir_alarm_min_nl, model.low_reservoir_alarm_max_nl
+        if not low <= alarm_nl <= high:
+            problems.append((("care", "low_reservoir_alarm_ml"),
+                             f"must be {low / NL_PER_ML:g} to {high / NL_PER_ML:g} mL "
+                             f"for {model.name}"))
+    if care.refill_margin_days >= care.refill_interval_days:
+        problems.append((("care", "refill_margin_days"),
+                         "must be less than care.refill_interval_days"))
+    return problems
+
+
+def _reason(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (see docs/fleet.md for the keys of this table)"
+    if kind == "missing":
+        return "missing: this key is required"
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    return message
