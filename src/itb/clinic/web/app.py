@@ -13,9 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from itb.clinic.errors import ClinicError
 from itb.clinic.web import auth, care, dashboard, forms, portal, record, visit_routes
-from itb.clinic.web.pages import refusal_pages
+from itb.clinic.web.pages import install_refusal_pages
 from itb.clinic.web.session import LoginCookies
 from itb.clinic.web.settings import WebSettings
 
@@ -29,7 +28,7 @@ def mount(app: FastAPI, settings: WebSettings | None = None) -> None:
     app.state.web_logged_out = {}
     app.add_middleware(LoginCookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.exception_handlers[ClinicError] = refusal_pages(app.exception_handlers[ClinicError])
+    install_refusal_pages(app)
     for router in ROUTERS:
         app.include_router(router)
 
