@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from itb.clinic import reminders
 from itb.clinic.access import Actor
 from itb.clinic.api.deps import NowDep, SessionDep
 from itb.clinic.chart import load_chart
@@ -60,7 +61,8 @@ def my_pump(request: Request, session: SessionDep, actor: PageActor, now: NowDep
     return render(request, "portal.html", {
         "patient": chart.patient, "implant": current_implant(chart.patient),
         "last": chart.interrogations[0] if chart.interrogations else None,
-        "calls": chart.symptom_calls[:5]}, actor=actor)
+        "calls": chart.symptom_calls[:5],
+        "messages": reminders.portal_messages(session, chart.patient.id)}, actor=actor)
 
 
 @router.get("/me/alarms")
