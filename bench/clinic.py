@@ -20,8 +20,10 @@ interval (60-120 days) for up to 5 years, a program change every third visit, a 
 call about once a year; 2% of patients and 1% of interrogations soft-deleted.
 
 PostgreSQL: `ITB_TEST_POSTGRES_URL`, else a throwaway server (`itb.clinic.devpg`), else
-skipped and said so. The import rate of recorded sessions needs the feed's recording
-service (`itb.clinic.recording`); without it the figure is null and the reason printed.
+skipped and said so. The import rate: recorded programmer sessions (6 act entries each,
+every entry in its own transaction, as POST /api/recordings files it) through the feed's
+recording service (`itb.clinic.recording.record_entry`); without it the figure is null and
+the reason printed.
 
 Run: `.venv/bin/python bench/clinic.py [--patients N]`. The last line is one JSON object.
 """
@@ -44,7 +46,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from itb.clinic.access import Actor
 from itb.clinic.chart import load_chart
@@ -66,6 +68,8 @@ YEARS = 5
 REPEATS = 60
 PAGES = 300
 BATCH = 5000
+IMPORT_SESSIONS = 100
+IMPORT_ENTRIES = 6
 TARGETS_MS = {"worklist_p99": 50.0, "patient_record_p99": 20.0}
 NURSE = Actor(user_id=None, username="bench", role="nurse")
 
@@ -252,16 +256,38 @@ def measure(db: ClinicDB, patients: int) -> dict[str, Any]:
             "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
-def import_rate(db: ClinicDB) -> tuple[float | None, str]:
-    """Recorded sessions imported per second through the feed's service, if it is here."""
+def import_rate(db: ClinicDB, sessions: int = IMPORT_SESSIONS) -> tuple[float | None, str]:
+    """Recorded programmer sessions filed per second through the feed's recording service
+    (`record_entry`, each entry in its own transaction as POST /api/recordings runs it):
+    sessions of `IMPORT_ENTRIES` act entries each, on random bench pumps."""
     try:
         recording = importlib.import_module("itb.clinic.recording")
     except ImportError:
-        return None, "itb.clinic.recording (the feed's recording service) is not on this branch"
-    bench = getattr(recording, "bench_sessions_per_second", None)
-    if bench is None:
-        return None, "itb.clinic.recording has no bench_sessions_per_second(db) helper yet"
-    return float(bench(db)), "itb.clinic.recording.bench_sessions_per_second"
+        return None, "not measured: the feed's recording service (itb.clinic.recording) " \
+                     "is not on this branch"
+    rng = random.Random(5)
+    nurse = Actor(user_id=None, username="bench-feed", role="nurse")
+    with db.session() as s:
+        serials = list(s.scalars(select(Implant.pump_serial).join(
+            Patient, Patient.id == Implant.patient_id).where(
+            Patient.deleted_at.is_(None), Implant.deleted_at.is_(None),
+            Implant.explanted_on.is_(None))))
+    start = time.perf_counter()
+    try:
+        for number in range(sessions):
+            serial, at = rng.choice(serials), NOW + timedelta(minutes=number)
+            for seq in range(1, IMPORT_ENTRIES + 1):
+                body = {"at": at.isoformat(), "kind": "bolus", "serial": serial,
+                        "pump_time": None, "outcome": "done", "summary": f"bench act {seq}",
+                        "details": {}, "session": f"bench-{number:06d}", "seq": seq}
+                with db.session() as s:
+                    recording.record_entry(s, nurse, body, now=NOW)
+    except Exception as error:  # the service's interface may differ: say so, measure the rest
+        return None, f"not measured: record_entry failed ({type(error).__name__}: {error})"
+    elapsed = time.perf_counter() - start
+    return round(sessions / elapsed, 1), (
+        f"{sessions} sessions of {IMPORT_ENTRIES} act entries through "
+        "itb.clinic.recording.record_entry, one transaction per entry")
 
 
 @contextmanager

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 SERVE = """
@@ -48,6 +50,8 @@ def serve_clinic(db_url: str, port: int = 0) -> Iterator[ServedClinic]:
         process.kill()
         raise AssertionError(f"clinic server did not start: {line!r} {process.stderr.read()}")
     served = ServedClinic(f"http://127.0.0.1:{line}", int(line), process)
+    # ready: the first request (imports, the schema) answered before a test times one
+    httpx.get(f"{served.url}/openapi.json", timeout=60).raise_for_status()
     try:
         yield served
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,10 +44,18 @@ def postgres_admin_url() -> Iterator[str]:
             pytest.fail(f"CI must test both databases, but {reason}")
         pytest.skip(reason)
     server = devpg.TempPostgres()
+    # a session ended by SIGTERM (timeout, CI cancelling) tears down like Ctrl-C, so the
+    # server it started is stopped rather than left running
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield server.start()
     finally:
         server.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(_number: int, _frame: object) -> None:
+    raise KeyboardInterrupt("SIGTERM")
 
 
 @pytest.fixture(scope="session")

@@ -15,13 +15,16 @@ from tests.clinic.apikit import client, seed
 
 from itb.clinic.api import (
     routes_audit,
+    routes_fhir,
     routes_implants,
     routes_patients,
     routes_prescriptions,
     routes_readings,
+    routes_recordings,
     routes_screening,
     routes_symptom_calls,
     routes_visits,
+    routes_worklist,
 )
 from itb.clinic.db import ClinicDB
 from itb.clinic.models import AuditEntry
@@ -34,7 +37,7 @@ PRESCRIBERS = frozenset({"clinician"})
 CALLERS = frozenset({"clinician", "nurse", "patient"})
 ADMINS = frozenset({"admin"})
 
-Ids = dict[str, int]
+Ids = dict[str, Any]
 NEW_PATIENT = {"mrn": "NEW-1", "name": "New Patient", "date_of_birth": "1980-01-01",
                "weight_kg": "60.5", "origin": "cerebral"}
 def pump(ids: Ids) -> dict[str, str]:
@@ -118,12 +121,24 @@ CASES = [
          query="?version=1"),
     Case("GET", "/api/audit", ADMINS, "audit", "read", query="?limit=5",
          patient_scoped=False),
+    # the worklist's, FHIR's and the programmer's routes (their slices audit them their way)
+    Case("GET", "/api/worklists", CARE_TEAM, "worklist", "", patient_scoped=False),
+    Case("GET", "/api/worklists/{kind}", CARE_TEAM, "worklist", "", patient_scoped=False),
+    Case("GET", "/api/patients/{patient}/fhir", DELETERS, "patients", "read"),
+    Case("POST", "/api/recordings", frozenset({"clinician", "nurse"}), "recordings", "",
+         lambda ids: {"at": "2026-11-30T09:00:00+00:00", "kind": "bolus",
+                      "serial": ids["serial"], "pump_time": None, "outcome": "done",
+                      "summary": "bolus 20 mcg", "details": {},
+                      "session": f"20261130T090000Z-m{ids['patient']}", "seq": 1},
+         patient_scoped=False),
 ]
 # (role, whether a patient user is linked to the seeded patient)
 ROLES = [("admin", True), ("clinician", True), ("nurse", True), ("viewer", True),
          ("patient", True), ("patient", False)]
+# every router of the API but /api/login and /api/logout (anyone may; test_api_auth.py)
 ROUTERS = (routes_audit, routes_implants, routes_patients, routes_prescriptions,
-           routes_readings, routes_screening, routes_symptom_calls, routes_visits)
+           routes_readings, routes_screening, routes_symptom_calls, routes_visits,
+           routes_worklist, routes_fhir, routes_recordings)
 
 
 def test_the_matrix_names_every_route_of_the_clinic_records() -> None:
@@ -152,7 +167,8 @@ def test_every_route_for_every_role_is_allowed_and_audited_or_refused_and_audite
     other = seed(clinic_db, "OTHER", "P-OTHER")
     patient_mrn = None
     for n, case in enumerate(CASES):
-        ids = seed(clinic_db, f"M{n}", f"P{n}")
+        ids: Ids = {**seed(clinic_db, f"M{n}", f"P{n}"), "serial": f"P{n}",
+                    "kind": "refill_due"}
         if n == 0 and role == "patient":
             patient_mrn = "M0" if own else "OTHER"
         if n == 0:

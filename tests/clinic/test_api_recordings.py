@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 from tests.clinic.conftest import NOW
 from tests.clinic.feedkit import add_patient
@@ -46,3 +48,15 @@ def test_refusals_are_sentences_with_their_status(clinic_db: ClinicDB) -> None:
     assert client_of(clinic_db, "viewer").post("/api/recordings", json=BASE).status_code == 403
     anonymous = TestClient(create_app(clinic_db, clock=lambda: NOW))
     assert anonymous.post("/api/recordings", json=BASE).status_code == 401
+
+
+def test_details_a_json_column_cannot_hold_are_422_never_500(clinic_db: ClinicDB) -> None:
+    add_patient(clinic_db)
+    nurse = client_of(clinic_db, "nurse")
+    for raw in ("NaN", "Infinity", '"\\ud800"', '"a\\u0000b"'):
+        content = json.dumps({**BASE, "details": {"x": "HERE"}}).replace('"HERE"', raw)
+        sent = nurse.post("/api/recordings", content=content,
+                          headers={"Content-Type": "application/json"})
+        assert sent.status_code == 422, (raw, sent.text)
+        assert sent.json()["field"] == "details.x"
+    assert nurse.post("/api/recordings", json=BASE).status_code == 201

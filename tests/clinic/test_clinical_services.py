@@ -255,3 +255,10 @@ def test_a_deleted_record_is_404_everywhere(clinic_db: ClinicDB) -> None:
         visits.read_visit(s, actor("clinician"), ids["visit"], now=NOW)
     with clinic_db.session() as s:
         assert visits.list_visits(s, actor("clinician"), ids["patient"], now=NOW) == []
+
+
+@pytest.mark.req("REQ-CLINIC-INPUT")
+def test_an_id_beyond_the_databases_integers_is_not_found_not_a_fault(
+        clinic_db: ClinicDB) -> None:
+    with pytest.raises(RecordNotFound), clinic_db.session() as s:
+        visits.read_visit(s, actor("clinician"), 2**31, now=NOW)

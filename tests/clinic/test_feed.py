@@ -81,7 +81,7 @@ def test_a_reply_lost_after_the_clinic_recorded_is_retried_and_recorded_once(
         posted = post_entry(proxy.url, token_file.read_text().strip(), entry_body(entry))
     finally:
         proxy.close()
-    assert proxy.replies_dropped == 1 and proxy.connections == 2  # cut, then the retry
+    assert proxy.replies_dropped == 1 and proxy.connections == 2, (posted, proxy.connections)
     assert posted.status == "repeat" and posted.result is not None  # the first result
     assert count(clinic_db, Recording) == 1 and count(clinic_db, Interrogation) == 1
     with clinic_db.session() as s:

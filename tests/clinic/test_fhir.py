@@ -18,7 +18,14 @@ from tests.clinic.work_records import add_patient, interrogate, refill
 from itb.clinic.db import ClinicDB
 from itb.clinic.errors import NotPermitted, RecordNotFound
 from itb.clinic.fhir import export_patient, export_patient_by_mrn
-from itb.clinic.models import AuditEntry, Implant, Patient, ProgramChange, Visit
+from itb.clinic.models import (
+    AuditEntry,
+    Implant,
+    Patient,
+    ProgramChange,
+    ScreeningTrial,
+    Visit,
+)
 
 KINDS = {"Patient", "Device", "DeviceUseStatement", "MedicationRequest",
          "MedicationAdministration", "Procedure", "Observation", "Provenance"}
@@ -48,6 +55,10 @@ def _history(s: Session) -> Patient:
     s.add(ProgramChange(patient_id=patient.id, visit_id=visit.id, at=NOW - timedelta(days=2),
                         outcome="done", daily_dose_before_mcg=Decimal("300"),
                         daily_dose_after_mcg=Decimal("330"), created_at=NOW))
+    s.add(ScreeningTrial(patient_id=patient.id, started_on=date(2020, 1, 6), decision="implant",
+                         created_at=NOW, boluses=[{
+                             "dose_mcg": "50", "at": "2020-01-06T09:00:00+00:00",
+                             "observations": [{"hour": 4, "ashworth": "1+"}]}]))
     s.add(Implant(patient_id=patient.id, pump_serial="SN-DELETED", pump_model="8637-20",
                   implanted_on=date(2026, 7, 1), deleted_at=NOW, created_at=NOW))
     return patient
@@ -129,10 +140,13 @@ def test_procedures_observations_and_the_sessions_provenance(clinic_db: ClinicDB
                        if p["code"]["coding"][0]["code"] == "pump-replacement")
     assert [f["action"]["coding"][0]["code"] for f in replacement["focalDevice"]] == [
         "implanted", "removed"]
-    observed = sorted((o["code"]["coding"][0]["code"], o["valueQuantity"]["value"])
+    observed = sorted((o["code"]["coding"][0]["code"], o["effectiveDateTime"][:13],
+                       o.get("valueQuantity", {}).get("value", o.get("valueString")))
                       for o in _resources(bundle, "Observation"))
-    assert observed == [("modified-ashworth", 1.5), ("reservoir-volume", 2.125),
-                        ("reservoir-volume", 4.5)]
+    assert observed == [("modified-ashworth", "2020-01-06T13", "1+"),
+                        ("modified-ashworth", "2026-11-28T09", 1.5),
+                        ("reservoir-volume", "2026-05-14T09", 4.5),
+                        ("reservoir-volume", "2026-11-28T09", 2.125)]
     provenance = _resources(bundle, "Provenance")
     assert len(provenance) == 1 and "sess-7f3a" in provenance[0]["agent"][0]["who"]["display"]
     targets = {t["reference"] for t in provenance[0]["target"]}

@@ -169,6 +169,13 @@ def test_a_viewer_may_not_record_and_the_denial_is_audited(
         assert denied.entity == "recordings"
 
 
+def nested(levels: int) -> object:
+    value: object = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
 BASE = {"at": "2026-11-30T09:00:00+00:00", "kind": "bolus", "serial": SERIAL,
         "pump_time": None, "outcome": "done", "summary": "bolus 20 mcg", "details": {},
         "session": "20261130T090000Z-abc123", "seq": 1}
@@ -183,6 +190,10 @@ BASE = {"at": "2026-11-30T09:00:00+00:00", "kind": "bolus", "serial": SERIAL,
     ({"kind": "refill", "details": {"refill": {"expiry": "June"}}}, "details.refill.expiry"),
     ({"kind": "interrogation", "details": {"interrogation": {"refill_by": "soon"}}},
      "details.interrogation.refill_by"),
+    ({"details": {"dose": float("nan")}}, "details.dose"),
+    ({"details": {"note": ["ok", "lone \ud800"]}}, "details.note[1]"),
+    ({"details": {"note": "nul \x00"}}, "details.note"),
+    ({"details": {"a": nested(14)}}, "details"),
 ])
 def test_a_bad_value_is_refused_naming_its_field_and_nothing_is_written(
         clinic_db: ClinicDB, change: dict, field: str) -> None:

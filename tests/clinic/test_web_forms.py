@@ -82,3 +82,26 @@ def test_the_portal_is_only_for_a_patient(clinic_db: ClinicDB) -> None:
     web = Web(clinic_db)
     nurse = web.logged_in(web.user("nurse"))
     assert nurse.get("/me").status_code == 403
+
+
+def test_a_clinician_records_a_screening_trial_and_a_bad_dose_is_422(clinic_db: ClinicDB
+                                                                     ) -> None:
+    from itb.clinic.models import ScreeningTrial
+
+    pid = _patient(clinic_db)
+    web = Web(clinic_db)
+    clinician = web.logged_in(web.user("clinician"))
+    path = f"/patients/{pid}/screening"
+    form = {"csrf_token": token_of(clinician, path), "started_on": "2026-11-29",
+            "decision": "implant", "b1_dose": "50", "b1_at": "2026-11-29T08:00",
+            "b1_h0": "3", "b1_h4": "1+", "b2_dose": "", "b2_at": "", "notes": "good response"}
+    saved = clinician.post(path, data=form)
+    assert saved.status_code == 200, saved.text
+    assert "Screening trial recorded: 1 bolus(es), decision implant" in saved.text
+    bad = clinician.post(path, data={**form, "b1_dose": "5000"})
+    assert bad.status_code == 422 and "boluses[0].dose_mcg" in bad.text
+    with clinic_db.session() as s:
+        trial = s.scalars(select(ScreeningTrial)).one()
+        assert trial.boluses[0]["dose_mcg"] == "50"
+        assert [o["hour"] for o in trial.boluses[0]["observations"]] == [0, 4]
+    assert "1 bolus(es), decision implant" in clinician.get(f"/patients/{pid}").text

@@ -18,29 +18,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.clinic.web_helpers import PASSWORD, Web, token_of
 from tests.programmer.conftest import SERIAL, InProcessPump, make_pump
 
 from itb.clinic import patients, users
 from itb.clinic.access import Actor
-from itb.clinic.api.app import create_app
 from itb.clinic.db import ClinicDB
-from itb.clinic.models import AuditEntry, RefillRecord, User
+from itb.clinic.models import AuditEntry, RefillRecord
 from itb.therapy.units import to_exact_str
-
-CSRF = "csrf-of-this-login"
-
-
-class LoggedIn:
-    """Stands in for the web app's login cookies (webcore's middleware puts the same session
-    in the same place): the session of one logged-in user."""
-
-    def __init__(self, app: Any, data: dict[str, Any]) -> None:
-        self.app, self.data = app, data
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            scope["itb.web"] = dict(self.data)
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture
@@ -52,7 +37,7 @@ def _setup(db: ClinicDB) -> int:
     now = datetime.now(UTC)
     with db.session() as session:
         for role in ("nurse", "clinician"):
-            users.add_user(session, f"{role}1", role, "long enough pw", now=now)
+            users.add_user(session, f"{role}1", role, PASSWORD, now=now)
         admin = Actor(None, "setup", "admin")
         patient = patients.create_patient(session, admin, {
             "mrn": "P-1", "name": "Pat Page", "date_of_birth": date(1981, 4, 2),
@@ -65,14 +50,15 @@ def _setup(db: ClinicDB) -> int:
 
 
 def _client(db: ClinicDB, wand: InProcessPump, username: str, tmp: Path) -> TestClient:
-    with db.session() as session:
-        uid = session.scalars(select(User.id).where(User.username == username)).one()
-    app = create_app(db)
-    app.state.wand_factory = wand.maker
-    app.state.visit_dir = tmp / "visits"
-    app.add_middleware(LoggedIn, data={"uid": uid, "login": f"login-{username}",
-                                       "csrf": CSRF})
-    return TestClient(app, follow_redirects=False)
+    """A browser-like client logged in through the web app's login form."""
+    client = Web(db).logged_in(username)
+    client.app.state.wand_factory = wand.maker  # type: ignore[attr-defined]
+    client.app.state.visit_dir = tmp / "visits"  # type: ignore[attr-defined]
+    return client
+
+
+def _token(client: TestClient, pid: int) -> str:
+    return token_of(client, f"/patients/{pid}/visit")
 
 
 @pytest.fixture
@@ -82,7 +68,8 @@ def world(clinic_db: ClinicDB, wand: InProcessPump, tmp_path: Path
 
 
 def _post(client: TestClient, url: str, **form: str) -> str:
-    reply = client.post(url, data={"csrf_token": CSRF, **form})
+    pid = int(url.split("/")[2])
+    reply = client.post(url, data={"csrf_token": _token(client, pid), **form})
     assert reply.status_code == 303, reply.text
     return client.get(reply.headers["location"]).text
 
@@ -97,7 +84,7 @@ def test_a_form_without_the_csrf_token_does_nothing(world: Any) -> None:
     db, wand, pid, tmp = world
     client = _client(db, wand, "nurse1", tmp)
     reply = client.post(f"/patients/{pid}/visit/connect", data={})
-    assert reply.status_code == 403 and "CSRF" in reply.text
+    assert reply.status_code == 403 and "csrf_token" in reply.text
     assert wand.sessions == 0
 
 
@@ -137,7 +124,7 @@ def test_a_nurse_may_not_program_and_the_refusal_is_audited(world: Any) -> None:
     client = _client(db, wand, "nurse1", tmp)
     _post(client, f"/patients/{pid}/visit/connect")
     reply = client.post(f"/patients/{pid}/visit/program/review",
-                        data={"csrf_token": CSRF, "daily_dose": "330"})
+                        data={"csrf_token": _token(client, pid), "daily_dose": "330"})
     assert reply.status_code == 403
     assert "The role nurse may not program pump on this record." in reply.text
     with db.session() as session:
@@ -161,6 +148,6 @@ def test_an_unknown_patient_or_page_is_404_and_no_login_goes_to_the_login_form(
     client = _client(db, wand, "nurse1", tmp)
     assert client.get(f"/patients/{pid + 99}/visit").status_code == 404
     assert client.get(f"/patients/{pid}/visit/nothing").status_code == 404
-    anonymous = TestClient(create_app(db), follow_redirects=False)
+    anonymous = Web(db).client()
     reply = anonymous.get(f"/patients/{pid}/visit")
     assert reply.status_code == 303 and reply.headers["location"].startswith("/login")

@@ -67,4 +67,7 @@ def test_an_unknown_mrn_or_database_is_error_and_next_with_exit_2(clinic_db: Cli
     assert "itb clinic init" in missing.stderr
     bad_kind = runner.invoke(app, ["clinic", "worklist", "--db", clinic_db.url,
                                    "--kind", "coffee"])
-    assert bad_kind.exit_code == 2 and "kind" in bad_kind.stderr
+    assert bad_kind.exit_code == 2 and bad_kind.stderr.startswith("Error: --kind 'coffee'")
+    far = runner.invoke(app, ["clinic", "worklist", "--db", clinic_db.url,
+                              "--horizon-days", "366"])
+    assert far.exit_code == 2 and "Next: Give --horizon-days" in far.stderr

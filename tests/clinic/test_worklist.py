@@ -15,7 +15,7 @@ from tests.clinic.work_records import add_patient, interrogate, refill
 
 from itb.clinic.db import ClinicDB
 from itb.clinic.errors import InvalidRecord, NotPermitted
-from itb.clinic.models import AuditEntry
+from itb.clinic.models import AuditEntry, Implant
 from itb.clinic.worklist import WorkEntry, add_months, entries_for, worklist
 
 TODAY = NOW.date()
@@ -221,3 +221,22 @@ def test_a_refill_is_listed_exactly_when_its_earliest_date_is_within_the_horizon
     else:
         assert [(e.kind, e.due) for e in refills] == [
             ("refill_overdue" if earliest < TODAY else "refill_due", earliest)]
+
+
+@pytest.mark.req("REQ-CLINIC-WORKLIST")
+def test_only_the_newest_pump_in_place_counts_when_a_record_lists_two(
+        clinic_db: ClinicDB) -> None:
+    with clinic_db.session() as s:
+        p, old = add_patient(s, "TWO", implanted_on=date(2026, 1, 2))
+        interrogate(s, p, old, SEEN, refill_by=at(TODAY))  # would be due, but superseded
+        new = Implant(patient_id=p.id, pump_serial="SN-TWO-B", pump_model="8637-40",
+                      implanted_on=date(2026, 11, 1), created_at=NOW)
+        s.add(new)
+        s.flush()
+        interrogate(s, p, new, SEEN)
+    assert listed(clinic_db) == []
+    with clinic_db.session() as s:
+        interrogate(s, p, new, NOW - timedelta(hours=1), alarms=[
+            {"name": "empty_reservoir", "critical": True}])
+    assert [(e.kind, e.pump_serial) for e in listed(clinic_db)] == [
+        ("critical_alarm", "SN-TWO-B")]

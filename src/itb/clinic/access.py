@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "refill_pump": frozenset({"clinician", "nurse"}),
     "program_pump": frozenset({"clinician"}),  # a dose change is a prescriber's act
     "symptom_call": frozenset({"clinician", "nurse", "patient"}),
+    "patient_bolus": frozenset({"patient"}),  # asked of the pump from the portal (its own)
     "read_worklist": frozenset({"admin", "clinician", "nurse", "viewer"}),
     "export": frozenset({"admin", "clinician"}),
     "read_audit": frozenset({"admin"}),

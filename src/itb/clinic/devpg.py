@@ -9,6 +9,7 @@ runs as the `postgres` user (`runuser`), since PostgreSQL refuses to run as root
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
@@ -69,6 +70,7 @@ class TempPostgres:
                    "-c fsync=off -c full_page_writes=off -c max_connections=200")
         self._run("pg_ctl", "-D", str(data), "-l", str(self.folder / "log"), "-o", options,
                   "-w", "-t", "60", "start")
+        atexit.register(self.stop)  # pg_ctl daemonises it: never leave it behind
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:

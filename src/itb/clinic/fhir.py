@@ -10,7 +10,8 @@ What goes in (only live records: the chart leaves soft-deleted ones out):
   MedicationAdministration per program period (the daily dose between two program changes,
   as a rate in mcg/day, referring to the pump's Device);
 - Procedure for each implant (or replacement, when it replaces another) and each refill;
-- Observation for the reservoir volume at each interrogation and each Ashworth score;
+- Observation for the reservoir volume at each interrogation and each Ashworth score (a
+  visit's, and each one observed after a screening bolus);
 - Provenance for each recorded programmer session (its visits' records as targets).
 
 Codes: SNOMED CT 72607000 "Intrathecal route" (DICOM PS3.16 CID 11, Route of
@@ -25,7 +26,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -258,6 +259,28 @@ def _observations(b: _Builder, chart: Chart, patient: dict[str, str],
         by_visit.setdefault(v.id, []).append(ref)
 
 
+def _screening_scores(b: _Builder, chart: Chart, patient: dict[str, str]) -> None:
+    """Each Ashworth grade observed after a screening bolus ('1+' kept as the grade's text),
+    at the bolus time plus the observation's hour."""
+    for trial in chart.screening_trials:
+        for n, bolus in enumerate(trial.boluses or []):
+            try:
+                given = datetime.fromisoformat(str(bolus["at"]))
+            except (KeyError, TypeError, ValueError):
+                continue  # a bolus without its time has no observation time either
+            for observation in bolus.get("observations") or []:
+                if not isinstance(observation, dict) or "ashworth" not in observation:
+                    continue
+                hour = int(observation.get("hour", 0))
+                b.add("Observation", f"screening-{trial.id}-{n}-{hour}", {
+                    "status": "final", "subject": patient,
+                    "effectiveDateTime": _instant(given + timedelta(hours=hour)),
+                    "code": _local("modified-ashworth", "modified Ashworth scale score"),
+                    "valueString": str(observation["ashworth"]),
+                    "note": [{"text": f"screening trial, {hour} h after a "
+                                      f"{bolus.get('dose_mcg')} mcg test bolus"}]})
+
+
 def _provenances(b: _Builder, chart: Chart, patient: dict[str, str],
                  by_visit: dict[int, list[dict[str, str]]]) -> None:
     sessions: dict[str, list[Any]] = {}
@@ -285,6 +308,7 @@ def bundle_of(chart: Chart, *, now: datetime) -> Bundle:
     by_visit: dict[int, list[dict[str, str]]] = {}
     _refills(b, chart, patient, by_visit)
     _observations(b, chart, patient, by_visit)
+    _screening_scores(b, chart, patient)
     _provenances(b, chart, patient, by_visit)
     return Bundle.model_validate({
         "resourceType": "Bundle", "id": f"itb-export-{chart.patient.id}",

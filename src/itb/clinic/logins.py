@@ -90,9 +90,10 @@ def _refuse_locked(session: Session, who: Actor, until: datetime, what: str,
                           f"{until:%Y-%m-%d %H:%M} UTC.", until)
 
 
-def log_in(session: Session, username: str, password: str, *, address: str, now: datetime,
-           policy: LoginPolicy, throttle: AddressThrottle) -> Login:
-    """A token for a right username and password; 401 otherwise, 429 while locked."""
+def check_credentials(session: Session, username: str, password: str, *, address: str,
+                      now: datetime, policy: LoginPolicy, throttle: AddressThrottle) -> User:
+    """The user of a right username and password; 401 otherwise, 429 while locked (the
+    API's login and the web app's login form both check here)."""
     user = session.scalars(select(User).where(User.username == username)).first()
     who = users.actor_of(user) if user is not None else Actor(
         user_id=None, username=username[:64], role="anonymous")
@@ -122,6 +123,15 @@ def log_in(session: Session, username: str, password: str, *, address: str, now:
     assert user is not None
     user.failed_logins, user.locked_until = 0, None
     throttle.succeeded(address)
+    return user
+
+
+def log_in(session: Session, username: str, password: str, *, address: str, now: datetime,
+           policy: LoginPolicy, throttle: AddressThrottle) -> Login:
+    """A token for a right username and password; 401 otherwise, 429 while locked."""
+    user = check_credentials(session, username, password, address=address, now=now,
+                             policy=policy, throttle=throttle)
+    who = users.actor_of(user)
     expires = now + policy.token_life
     token = users.create_token(session, user.username, now=now, name="login", by=who,
                                expires_at=expires)

@@ -10,6 +10,7 @@ column; the exact text stays in the recording (`recordings.entry`) and the recor
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -135,6 +136,38 @@ def mapping(field: str, value: Any) -> dict[str, Any]:
     return value
 
 
+# The details the programmer writes nest a few levels and hold a few kB (a refill with the
+# pump as read after it: ~6 kB); these bounds are far above that (itb's, *unconfirmed*).
+DEEPEST = 12
+MOST_VALUES = 20_000
+
+
+def plain_json(field: str, value: Any) -> None:
+    """Refuse what a database's JSON column cannot hold the same on both back ends: a lone
+    surrogate or NUL in text, a number that is not finite, nesting or size beyond bounds."""
+    todo: list[tuple[str, Any, int]] = [(field, value, 0)]
+    seen = 0
+    while todo:
+        where, item, depth = todo.pop()
+        seen += 1
+        if depth > DEEPEST or seen > MOST_VALUES:
+            raise InvalidRecord(field, "(too large)", f"at most {DEEPEST} levels and "
+                                f"{MOST_VALUES} values")
+        if isinstance(item, str):
+            if "\x00" in item or any(0xD800 <= ord(c) <= 0xDFFF for c in item):
+                # echoed escaped: the refusal itself must be valid UTF-8 JSON
+                raise InvalidRecord(where, ascii(item[:40]), "text without NUL or lone "
+                                    "surrogates")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise InvalidRecord(where, item, "a finite number")
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                todo.append((f"{where}.{key}", key, depth + 1))
+                todo.append((f"{where}.{key}", inner, depth + 1))
+        elif isinstance(item, list):
+            todo.extend((f"{where}[{i}]", inner, depth + 1) for i, inner in enumerate(item))
+
+
 @dataclass(frozen=True)
 class EntryIn:
     """A journal entry as checked at the boundary."""
@@ -161,4 +194,10 @@ def checked_entry(body: dict[str, Any]) -> EntryIn:
         pump_time=instant("pump_time", body.get("pump_time")),
         outcome=required_text("outcome", body.get("outcome"), 200),
         summary=required_text("summary", body.get("summary"), 4000),
-        details=mapping("details", body.get("details")), body=dict(body))
+        details=_checked_details(body.get("details")), body=dict(body))
+
+
+def _checked_details(value: Any) -> dict[str, Any]:
+    details = mapping("details", value)
+    plain_json("details", details)
+    return details

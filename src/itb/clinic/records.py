@@ -17,6 +17,7 @@ from itb.clinic.errors import NotPermitted, RecordNotFound, StaleRecord
 from itb.clinic.models import Base, Patient
 
 R = TypeVar("R", bound=Base)
+MAX_ID = 2**31 - 1  # ids are INTEGER columns
 
 
 def entity_name(record: Base) -> str:
@@ -25,6 +26,8 @@ def entity_name(record: Base) -> str:
 
 def live(session: Session, model: type[R], record_id: int) -> R:
     """The record with this id, unless it is missing or soft-deleted (404)."""
+    if not 1 <= record_id <= MAX_ID:  # PostgreSQL refuses to compare INTEGER ids beyond
+        raise RecordNotFound(f"No {model.__tablename__} record with id {record_id}.")
     found = session.get(model, record_id)
     if found is None or getattr(found, "deleted_at", None) is not None:
         raise RecordNotFound(f"No {model.__tablename__} record with id {record_id}.")

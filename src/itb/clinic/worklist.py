@@ -129,30 +129,32 @@ def _candidate_rows(session: Session, today: date, horizon: int) -> list[Row[Any
                  .order_by(Prescription.started_on.desc(), Prescription.id.desc())
                  .limit(1).correlate(Patient).scalar_subquery())
     # the shortest stability limit and refill interval in the clinic bound the per-row
-    # limits from below (each an uncorrelated sub-select, evaluated once)
-    shortest_stability = (select(func.min(func.coalesce(Prescription.stability_days,
-                                                        FALLBACK_STABILITY_DAYS)))
-                          .where(Prescription.deleted_at.is_(None),
-                                 Prescription.ended_on.is_(None)).scalar_subquery())
-    shortest_interval = (select(func.min(Patient.refill_interval_days))
-                         .where(Patient.deleted_at.is_(None)).scalar_subquery())
-    last_day = literal(today + timedelta(days=horizon), Date())
-    refill_cut = _start_of(today + timedelta(days=horizon + 1))
+    # limits from below, so most rows are settled by comparing with a constant
+    shortest_stability, shortest_interval = session.execute(select(
+        select(func.min(func.coalesce(Prescription.stability_days, FALLBACK_STABILITY_DAYS)))
+        .where(Prescription.deleted_at.is_(None), Prescription.ended_on.is_(None))
+        .scalar_subquery(),
+        select(func.min(Patient.refill_interval_days)).where(Patient.deleted_at.is_(None))
+        .scalar_subquery())).one()
+    last_day = today + timedelta(days=horizon)
+    refill_cut = _start_of(last_day + timedelta(days=1))
     seen = func.coalesce(g.at, Implant.implanted_on)
+    # not seen: the last interrogation before this day, at the least
+    unseen_cut = _start_of(today - timedelta(days=int(shortest_interval or 0)))
     # a pump filled before this day may pass its shortest stability limit by the last day
-    bound = DayAfter(last_day, 1 - func.coalesce(shortest_stability, FALLBACK_STABILITY_DAYS))
+    bound = last_day + timedelta(days=1 - int(shortest_stability or FALLBACK_STABILITY_DAYS))
     may_be_listed = or_(
         g.refill_by < refill_cut, g.low_alarm_at < refill_cut, g.eri.is_(True),
         g.end_of_service_at < _start_of(add_months(today, REPLACEMENT_LEAD_MONTHS)),
         and_(g.alarms.is_not(None), cast(g.alarms, String) != "[]"),
-        and_(seen < DayAfter(literal(today, Date()), -shortest_interval),
+        and_(seen < unseen_cut,
              DayAfter(seen, Patient.refill_interval_days) < literal(today, Date())),
         # filled before the bound: implanted before it, and no refill since (a set built
         # once from the recent refills, not a look-up per implant)
         and_(Implant.implanted_on < bound, Implant.patient_id.not_in(
             select(RefillRecord.patient_id).where(
                 RefillRecord.deleted_at.is_(None), RefillRecord.outcome == REFILLED,
-                RefillRecord.at >= bound))))
+                RefillRecord.at >= _start_of(bound)))))
     query = (select(Patient.id.label("patient_id"), Patient.mrn, Patient.name,
                     Patient.refill_interval_days, Implant.id.label("implant_id"),
                     Implant.pump_serial, Implant.implanted_on,

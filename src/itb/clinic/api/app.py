@@ -18,7 +18,10 @@ def _utc_now() -> datetime:
 
 def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
                login_policy: LoginPolicy | None = None) -> FastAPI:
-    app = FastAPI(title="itb clinic", version="1",
+    from itb.clinic.api.common import ERRORS
+
+    # every route may answer these (401 403 404 409 422, one body shape), its own or not
+    app = FastAPI(title="itb clinic", version="1", responses=ERRORS,
                   description="The clinic's records for simulated ITB pumps (not a medical "
                               "device).")
     app.state.db = db
@@ -58,7 +61,4 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
     app.include_router(routes_worklist.router)
     app.include_router(routes_fhir.router)
     app.include_router(routes_recordings.router)
-    from itb.clinic.web.visit_routes import router as visit_router  # the visit's pages
-
-    app.include_router(visit_router)
     return app

@@ -34,16 +34,17 @@ def bearer_token(request: Request) -> str | None:
 
 def current_actor(request: Request,
                   session: Annotated[Session, Depends(db_session)]) -> Actor:
-    """The acting user: of `Authorization: Bearer TOKEN` (an API token or a login's token,
-    neither revoked nor expired), else of the web app's login (`request.state.actor` set by
-    its middleware, or the session cookie, whose writes need X-CSRF-Token)."""
+    """The acting user: the web app's login session, if its middleware set
+    `request.state.actor` (an `Actor`), else the user of `Authorization: Bearer TOKEN`
+    (an API token or a login's token, neither revoked nor expired), else of the browser's
+    login cookie (itb.clinic.web.session)."""
+    from_web = getattr(request.state, "actor", None)
+    if isinstance(from_web, Actor):
+        return from_web
     token = bearer_token(request)
     if token is None:
-        from_web = getattr(request.state, "actor", None)
-        if isinstance(from_web, Actor):
-            return from_web
         if (browser := web_actor(request, session)) is not None:
-            return browser
+            return browser  # the browser's login cookie (writes need X-CSRF-Token)
         raise NotAuthenticated("No API token: send 'Authorization: Bearer TOKEN'.")
     return actor_of(user_for_token(session, token, now=now(request)))
 

@@ -104,6 +104,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 400:  # FastAPI could not decode the body (not UTF-8 JSON)
+            return JSONResponse(body("The body is not valid JSON (UTF-8).", "Send a JSON "
+                                     "object as documented at /openapi.json.", "body"),
+                                status_code=422)
         words = {404: ("No such address.", "See /openapi.json for the API's routes."),
                  405: ("This method is not allowed here.",
                        "See /openapi.json for the methods of each route.")}

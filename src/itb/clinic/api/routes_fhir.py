@@ -16,7 +16,7 @@ FHIR_JSON = "application/fhir+json"
             responses={200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}},
                              "description": "A FHIR R4B Bundle (type collection)."}})
 def patient_fhir(session: SessionDep, actor: ActorDep, now: NowDep,
-                 patient_id: int = Path(ge=1, le=2**63 - 1)) -> Response:
+                 patient_id: int = Path(ge=1, le=2**31 - 1)) -> Response:  # INTEGER ids
     """The patient's live records as a FHIR R4B Bundle, validated before it is sent."""
     text = fhir.export_patient(session, actor, patient_id, now=now)
     return Response(content=text, media_type=FHIR_JSON)

@@ -11,29 +11,38 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from itb.clinic import recording
+from itb.clinic.api.common import ERRORS, MAX_ID, ErrorOut, Line, Lines, Strict
 from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
 
-router = APIRouter(prefix="/api/recordings", tags=["recordings"])
+router = APIRouter(prefix="/api/recordings", tags=["recordings"], responses={
+    **ERRORS, 503: {"model": ErrorOut, "description": "The same entry is being recorded by "
+                    "another request: send it again"}})
 
 
-class JournalEntryIn(BaseModel):
+Short = Line(64)
+Word = Line(32, 1)
+Text64 = Line(64, 1)
+Outcome = Line(200, 1)
+Summary = Lines(4000)
+
+
+class JournalEntryIn(Strict):
     """One line of the programmer's session journal (itb.programmer.journal), with its
     session id and its sequence number in the session."""
 
-    model_config = ConfigDict(extra="forbid")
-    format: str | None = Field(None, max_length=64)
-    at: str = Field(min_length=1, max_length=64, description="ISO-8601 with a UTC offset")
-    kind: str = Field(min_length=1, max_length=32)
-    serial: str = Field(min_length=1, max_length=64)
-    pump_time: str | None = Field(None, max_length=64)
-    outcome: str = Field(min_length=1, max_length=200)
-    summary: str = Field(min_length=1, max_length=4000)
+    format: Short | None = None
+    at: Text64 = Field(description="ISO-8601 with a UTC offset")
+    kind: Word
+    serial: Text64
+    pump_time: Short | None = None
+    outcome: Outcome
+    summary: Summary
     details: dict[str, Any] = Field(default_factory=dict)
-    session: str = Field(min_length=1, max_length=64)
-    seq: int = Field(ge=1, le=2**31 - 1, strict=True)
+    session: Text64
+    seq: int = Field(ge=1, le=MAX_ID, strict=True)
 
 
 class RecordingOut(BaseModel):

@@ -87,8 +87,16 @@ def worklist_command(
     patients not seen; each with the date and why (from each pump's last interrogation)."""
     from datetime import UTC, datetime
 
-    from itb.clinic.worklist import worklist
+    from itb.clinic.worklist import HORIZON_DAYS, worklist
 
+    if kind is not None and kind not in KINDS:
+        raise refuse(f"--kind {kind!r} is not a kind of work",
+                     "Give --kind as one of: " + ", ".join(KINDS) + ".")
+    if not HORIZON_DAYS[0] <= horizon <= HORIZON_DAYS[1]:
+        raise refuse(f"--horizon-days {horizon} is outside {HORIZON_DAYS[0]} to "
+                     f"{HORIZON_DAYS[1]} days",
+                     f"Give --horizon-days as a whole number of days from {HORIZON_DAYS[0]} "
+                     f"to {HORIZON_DAYS[1]}.")
     with clinic_session(db) as session:
         entries = worklist(session, local_operator(), now=datetime.now(UTC), kind=kind,
                            horizon_days=horizon)

@@ -13,15 +13,23 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from itb.clinic.errors import ClinicError
-from itb.clinic.web import appointment_pages, auth, care, dashboard, forms, portal, record
-from itb.clinic.web.pages import refusal_pages
+from itb.clinic.web import (
+    appointment_pages,
+    auth,
+    care,
+    dashboard,
+    forms,
+    portal,
+    record,
+    visit_routes,
+)
+from itb.clinic.web.pages import install_refusal_pages
 from itb.clinic.web.session import LoginCookies
 from itb.clinic.web.settings import WebSettings
 
 STATIC = Path(__file__).parent / "static"
 ROUTERS = (auth.router, care.router, dashboard.router, record.router, forms.router,
-           portal.router, appointment_pages.router)
+           portal.router, visit_routes.router, appointment_pages.router)
 
 
 def mount(app: FastAPI, settings: WebSettings | None = None) -> None:
@@ -29,7 +37,7 @@ def mount(app: FastAPI, settings: WebSettings | None = None) -> None:
     app.state.web_logged_out = {}
     app.add_middleware(LoginCookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.exception_handlers[ClinicError] = refusal_pages(app.exception_handlers[ClinicError])
+    install_refusal_pages(app)
     for router in ROUTERS:
         app.include_router(router)
 

@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from itb.clinic.access import Actor
 from itb.clinic.api.deps import SessionDep
+from itb.clinic.api.errors import validation_body
 from itb.clinic.errors import ClinicError, InvalidRecord, NotAuthenticated
 from itb.clinic.web.session import (
     SAFE_METHODS,
@@ -29,6 +32,7 @@ from itb.clinic.web.session import (
     data_of,
     web_actor,
 )
+from itb.errors import InvalidInput
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 API_PREFIXES = ("/api/", "/openapi.json", "/docs", "/redoc")
@@ -81,19 +85,42 @@ def _login_redirect(request: Request) -> Response:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
+def _sentence(error: Exception) -> tuple[str, str, str | None, int]:
+    """(error, next step, field, status) of a refusal, as the API words it."""
+    if isinstance(error, ClinicError):
+        field = error.field if isinstance(error, InvalidRecord) else None
+        return str(error), error.next_step, field, error.status
+    if isinstance(error, InvalidInput):
+        return str(error), f"Give {error.field} as {error.allowed}.", error.field, 422
+    if isinstance(error, RequestValidationError):
+        said = validation_body(error)
+        return said["error"], "Correct the form and send it again.", said.get("field"), 422
+    status = getattr(error, "status_code", 400)
+    if status == 404:
+        return "There is no such page.", "Use the menu to find the page.", None, 404
+    return str(getattr(error, "detail", error)), "Check the address.", None, status
+
+
 def refusal_pages(original: Callable[[Request, Any], Awaitable[Response]]
                   ) -> Callable[[Request, Any], Awaitable[Response]]:
-    """The app's ClinicError handler, but a page (not JSON) for the web app's paths."""
-    async def handle(request: Request, error: ClinicError) -> Response:
+    """One of the app's JSON error handlers, but a page for the web app's paths."""
+    async def handle(request: Request, error: Exception) -> Response:
         if request.url.path.startswith(API_PREFIXES):
             return await original(request, error)
         if isinstance(error, NotAuthenticated) and request.method in ("GET", "HEAD"):
             return _login_redirect(request)
-        field = error.field if isinstance(error, InvalidRecord) else None
+        message, next_step, field, status = _sentence(error)
         actor = getattr(request.state, "actor", None)
         if "uid" not in data_of(request):
             actor = None
-        return render(request, "refused.html", {"error": str(error), "next": error.next_step,
-                                                "field": field, "status": error.status},
-                      status=error.status, actor=actor)
+        return render(request, "refused.html", {"error": message, "next": next_step,
+                                                "field": field, "status": status},
+                      status=status, actor=actor)
     return handle
+
+
+def install_refusal_pages(app: FastAPI) -> None:
+    """Wrap each JSON error handler the API installed (api/errors.py) for the pages."""
+    for kind in (ClinicError, InvalidInput, RequestValidationError, StarletteHTTPException):
+        if kind in app.exception_handlers:
+            app.exception_handlers[kind] = refusal_pages(app.exception_handlers[kind])

@@ -1,22 +1,26 @@
 """The patient portal (role patient, linked to one record): my pump, what the alarm tones
-mean, and the symptom checker. Every page reads only the patient's own record through the
+mean, the symptom checker, and a patient bolus if one is prescribed (asked of the pump:
+`handheld`). Every page reads only the patient's own record through the
 same guarded, audited services as the care team's pages; a patient asking for another
 record gets 403 there (and the attempt is audited)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from itb.clinic import reminders
+from itb.clinic import records, reminders
 from itb.clinic.access import Actor
 from itb.clinic.api.deps import NowDep, SessionDep
 from itb.clinic.chart import load_chart
-from itb.clinic.errors import NotPermitted
+from itb.clinic.errors import NotPermitted, RecordNotFound
+from itb.clinic.models import Patient, Prescription, SessionAct
 from itb.clinic.patients import current_implant
-from itb.clinic.web import triage_form
+from itb.clinic.web import handheld, triage_form
 from itb.clinic.web.pages import PageActor, checked_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -55,14 +59,45 @@ def _own(actor: Actor) -> int:
     return actor.patient_id
 
 
-@router.get("/me")
-def my_pump(request: Request, session: SessionDep, actor: PageActor, now: NowDep) -> Response:
+def _bolus_prescribed(prescriptions: list[Prescription], today: date) -> Prescription | None:
+    live = [p for p in prescriptions if p.started_on <= today
+            and (p.ended_on is None or p.ended_on >= today)]
+    return live[0] if live and live[0].patient_bolus_mcg else None
+
+
+def _my_pump(request: Request, session: Session, actor: Actor, now: datetime,
+             **extra: object) -> Response:
     chart = load_chart(session, actor, _own(actor), now=now, recent=5, purpose="portal")
     return render(request, "portal.html", {
         "patient": chart.patient, "implant": current_implant(chart.patient),
         "last": chart.interrogations[0] if chart.interrogations else None,
+        "bolus": _bolus_prescribed(chart.prescriptions, now.date()),
         "calls": chart.symptom_calls[:5],
-        "messages": reminders.portal_messages(session, chart.patient.id)}, actor=actor)
+        "messages": reminders.portal_messages(session, chart.patient.id), **extra},
+        actor=actor)
+
+
+@router.get("/me")
+def my_pump(request: Request, session: SessionDep, actor: PageActor, now: NowDep) -> Response:
+    return _my_pump(request, session, actor, now)
+
+
+@router.post("/me/bolus")
+async def patient_bolus(request: Request, session: SessionDep, actor: PageActor,
+                        now: NowDep) -> Response:
+    """Ask the pump for the prescribed bolus; the pump's answer is kept as a session act."""
+    patient_id = _own(actor)
+    records.guard(session, actor, "patient_bolus", patient_id, now=now, entity="session_acts")
+    patient = records.live(session, Patient, patient_id)
+    implant = current_implant(patient)
+    if implant is None:
+        raise RecordNotFound("No pump is recorded for you.", "Call the care team.")
+    answer = handheld.ask_pump(implant)
+    records.create(session, actor, SessionAct(
+        patient_id=patient_id, at=now, kind="patient_bolus", outcome=answer.outcome,
+        summary=answer.said, details={"via": "portal", "serial": implant.pump_serial}),
+        now=now, patient_id=patient_id)
+    return _my_pump(request, session, actor, now, answer=answer)
 
 
 @router.get("/me/alarms")

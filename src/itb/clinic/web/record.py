@@ -97,6 +97,7 @@ def page_context(session: Session, actor: Actor, chart: Chart, now: datetime
         "may_export": allowed(actor, "export"),
         "may_write": allowed(actor, "write_record", patient.id),
         "may_call": allowed(actor, "symptom_call", patient.id),
+        "may_visit": allowed(actor, "record_session", patient.id),  # the visit (visit_routes)
     }
 
 

@@ -3,27 +3,25 @@ what was reported, `itb triage` on it (itb.physiology.triage, with the pump fact
 clinic's record holds), the disposition worded as the seeds say it, and the call kept as a
 symptom-call record (audited; a patient only for their own record).
 
-The clinic's symptom-call service (`itb.clinic.symptom_calls`, api helper) words the advice
-the same way; when it is on main, `take_call` here becomes a call to it.
+The call is kept by the clinic's symptom-call service (`itb.clinic.symptom_calls`), which
+triages it and words the stored advice; this module only reads the form and words the
+page's heading.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from itb.clinic import records
+from itb.clinic import symptom_calls
 from itb.clinic.access import Actor
 from itb.clinic.errors import InvalidRecord
-from itb.clinic.models import Implant, Patient, RefillRecord, SymptomCall
-from itb.errors import InvalidInput
+from itb.clinic.models import SymptomCall
 from itb.physiology.symptoms import VOCABULARY, Disposition
-from itb.physiology.triage import AlarmTone, PumpFacts, TriageResult, triage
+from itb.physiology.triage import AlarmTone, TriageResult
 
 # As `itb triage` heads its answer (itb.physiology.cli; seed 004 "Contact 911 or your local
 # emergency services number right away"; seeds 003/004 "When to call").
@@ -35,27 +33,6 @@ HEADINGS = {
 SYMPTOMS = [(s.name, s.words) for s in sorted(VOCABULARY, key=lambda s: s.words)]
 TONES = [("", "no alarm heard"), (AlarmTone.NON_CRITICAL.value, "single tone (one second)"),
          (AlarmTone.CRITICAL.value, "two tones (three seconds)")]
-
-
-def _days(later: datetime, earlier: datetime) -> Fraction:
-    return Fraction(int((later - earlier).total_seconds()), 86_400)
-
-
-def record_facts(session: Session, patient_id: int, now: datetime) -> dict[str, Any]:
-    """Days since the current pump's implant and since the last refill, from the record."""
-    facts: dict[str, Any] = {}
-    implant = session.scalars(select(Implant).where(
-        Implant.patient_id == patient_id, Implant.deleted_at.is_(None),
-        Implant.explanted_on.is_(None)).order_by(Implant.implanted_on.desc())).first()
-    if implant is not None and implant.implanted_on <= now.date():
-        facts["days_since_implant"] = Fraction((now.date() - implant.implanted_on).days)
-    last = session.scalars(select(RefillRecord).where(
-        RefillRecord.patient_id == patient_id, RefillRecord.deleted_at.is_(None),
-        RefillRecord.added_ml.is_not(None), RefillRecord.at <= now)
-        .order_by(RefillRecord.at.desc())).first()
-    if last is not None:
-        facts["days_since_refill"] = _days(now, last.at)
-    return facts
 
 
 def reported(form: FormData) -> tuple[list[str], dict[str, Any]]:
@@ -77,32 +54,15 @@ def reported(form: FormData) -> tuple[list[str], dict[str, Any]]:
     return names, facts
 
 
-def run(names: list[str], facts: dict[str, Any]) -> TriageResult:
-    try:
-        pump = PumpFacts.of(**facts)
-    except InvalidInput as refusal:
-        raise InvalidRecord(refusal.field, refusal.value, refusal.allowed) from None
-    if not names and not pump.alarm_heard and not pump.refill_overdue:
-        raise InvalidRecord("symptom", "none", "at least one symptom, or an alarm heard")
-    return triage(names, pump)
-
-
-def advice(result: TriageResult) -> str:
-    lines = [HEADINGS[result.disposition], "Reason: " + result.reason, "Tell the team:"]
-    return "\n".join(lines + ["  " + line for line in result.tell_the_team])
-
-
 def take_call(session: Session, actor: Actor, patient_id: int, form: FormData, *,
               now: datetime) -> tuple[SymptomCall, TriageResult]:
-    """Triage what the form reports and keep it as a symptom call (guarded, audited)."""
-    records.guard(session, actor, "symptom_call", patient_id, now=now,
-                  entity="symptom_calls")
-    records.live(session, Patient, patient_id)
+    """Keep what the form reports as a symptom call (the clinic's service triages it, with
+    the record's pump facts) and the triage to show (the same pure call on the same facts)."""
     names, given = reported(form)
-    result = run(names, record_facts(session, patient_id, now) | given)
-    call = SymptomCall(patient_id=patient_id, at=now, symptoms=list(result.symptoms),
-                       disposition=result.disposition.label,
-                       causes=[c.value for c in result.causes], advice=advice(result),
-                       taken_by_id=actor.user_id)
-    records.create(session, actor, call, now=now, patient_id=patient_id)
-    return call, result
+    if not names and not given["alarm_heard"] and not given["refill_overdue"]:
+        raise InvalidRecord("symptom", "none", "at least one symptom, or an alarm heard")
+    call = symptom_calls.take_call(session, actor, patient_id,
+                                   {"symptoms": names, "facts": given}, now=now)
+    facts = symptom_calls.known_facts(session, patient_id, call.at) | {
+        k: v for k, v in given.items() if v is not None}
+    return call, symptom_calls.run_triage(names, facts)

@@ -230,13 +230,7 @@ def refill_update(refill: Refill, web: WebVisit, confirmed: bool) -> Said:
                          f"{display(wizard.bridge.dead_volume_ml)} mL: check the catheter volume "
                          "stored in the pump (interrogate shows it; set-catheter-volume stores "
                          "the implant record's).")
-        wizard.write_record()
-        data = view_to_json(after)
-        web.visit.record("interrogation", after, after.serial, "done",
-                         f"interrogated: {data['reservoir_estimate_ml']} mL at "
-                         f"{data['concentration_mcg_per_ml']} mcg/mL, {data['daily_dose_mcg']} "
-                         f"mcg/day, {len(data['alarms'])} alarm(s) (after the refill)",
-                         {"interrogation": data})
+        wizard.write_record()  # with the refilled pump's reading: the clinic's new dates
         refill.recorded = True
         return Said(True, "Step 7 of 7: refill record written to the session journal and the "
                     "clinic's record.", lines=tuple(lines))

@@ -23,11 +23,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from itb.clinic import patients, records
-from itb.clinic.errors import ClinicError, NotAuthenticated, RecordNotFound
+from itb.clinic.access import Actor
+from itb.clinic.errors import RecordNotFound
 from itb.clinic.models import Implant
 from itb.clinic.web import visit_acts as acts
+from itb.clinic.web.pages import PageActor
 from itb.clinic.web.visit_acts import Said
-from itb.clinic.web.visit_deps import WebLogin, login_of, page, require_csrf, visit_store
+from itb.clinic.web.visit_deps import WebLogin, login_of, page, visit_store
 from itb.clinic.web.visit_recording import ClinicRecorder
 from itb.clinic.web.visit_state import Refill, WebVisit, open_visit_for
 from itb.errors import InvalidInput, ItbError
@@ -165,7 +167,7 @@ def _connect(request: Request, login: WebLogin, facts: PatientFacts) -> Said:
         options = acts.connection(implant["host"], implant["port"], implant["key_file"],
                                   implant["serial"])
         app = request.app.state
-        recorder = ClinicRecorder(app.db, login.actor, facts.id, implant["id"], app.clock)
+        recorder = ClinicRecorder(app.db, login.actor, facts.id, app.clock)
         factory = getattr(app, "wand_factory", None) or tcp_factory
         visit = open_visit_for(options, store.journal_path(facts.id, app.clock()), recorder,
                                app.clock, factory)
@@ -179,9 +181,9 @@ def _connect(request: Request, login: WebLogin, facts: PatientFacts) -> Said:
     return web.said
 
 
-def _do(request: Request, patient_id: int, name: str, form: dict[str, str]) -> Response:
-    login = login_of(request)
-    require_csrf(login, form)
+def _do(request: Request, actor: Actor, patient_id: int, name: str, form: dict[str, str]
+        ) -> Response:
+    login = login_of(request, actor)
     base = f"/patients/{patient_id}/visit"
     if name == "end":
         visit_store(request).end((login.key, patient_id))
@@ -195,7 +197,7 @@ def _do(request: Request, patient_id: int, name: str, form: dict[str, str]) -> R
         if said.ok or visit_store(request).get((login.key, patient_id)) is not None:
             return RedirectResponse(base, status_code=303)
         return page(request, "visit/page.html.j2", _context(request, login, facts, None, said),
-                    status=422)
+                    actor, status=422)
     web = visit_store(request).get((login.key, patient_id))
     if web is None:
         return RedirectResponse(base, status_code=303)
@@ -216,7 +218,7 @@ def _context(request: Request, login: WebLogin, facts: PatientFacts, web: WebVis
     return {**(acts.refill_preview(refill) if refill is not None else {}),
             **(acts.confirm_question(web) if web is not None else {}),
             "patient": facts, "login": login, "web": web, "said": shown, "section": section,
-            "csrf": login.csrf, "base": f"/patients/{facts.id}/visit",
+            "base": f"/patients/{facts.id}/visit",
             "view_text": None if web is None or web.view is None
             else acts.as_text(render.interrogation(web.view)),
             "view": acts.details_of(web) if web is not None else {},
@@ -224,8 +226,8 @@ def _context(request: Request, login: WebLogin, facts: PatientFacts, web: WebVis
             "bridge_line": acts.bridge_line(refill.wizard) if refill is not None else ""}
 
 
-def _show(request: Request, patient_id: int, section: str) -> Response:
-    login = login_of(request)
+def _show(request: Request, actor: Actor, patient_id: int, section: str) -> Response:
+    login = login_of(request, actor)
     permission = {"refill": "refill_pump", "program": "program_pump", "bolus": "program_pump",
                   "infusion": "program_pump"}.get(section, "record_session")
     facts = _patient(request, login, patient_id, permission)
@@ -233,14 +235,14 @@ def _show(request: Request, patient_id: int, section: str) -> Response:
     if web is None and section:
         return RedirectResponse(f"/patients/{patient_id}/visit", status_code=303)
     if web is None:
-        return page(request, "visit/page.html.j2", _context(request, login, facts, None))
+        return page(request, "visit/page.html.j2", _context(request, login, facts, None), actor)
     with web.lock:
         context = _context(request, login, facts, web, section=section)
-        return page(request, f"visit/{section or 'page'}.html.j2", context)
+        return page(request, f"visit/{section or 'page'}.html.j2", context, actor)
 
 
-def _report(request: Request, patient_id: int) -> Response:
-    login = login_of(request)
+def _report(request: Request, actor: Actor, patient_id: int) -> Response:
+    login = login_of(request, actor)
     facts = _patient(request, login, patient_id, "record_session")
     web = visit_store(request).get((login.key, patient_id))
     if web is None:
@@ -278,41 +280,26 @@ def _escape(text: str) -> str:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    data = await request.form()
+    data = await request.form()  # read (and its token checked) by PageActor already
     return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
-def _refusal_page(request: Request, error: ClinicError) -> Response:
-    if isinstance(error, NotAuthenticated):
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    return page(request, "visit/error.html.j2", {"error": str(error),
-                                                  "next_step": error.next_step},
-                status=error.status)
-
-
 @router.post("/{name:path}")
-async def visit_act(request: Request, patient_id: int, name: str) -> Response:
+async def visit_act(request: Request, actor: PageActor, patient_id: int, name: str
+                    ) -> Response:
     form = await _form(request)
-    try:
-        return await run_in_threadpool(_do, request, patient_id, name, form)
-    except ClinicError as error:
-        return _refusal_page(request, error)
+    return await run_in_threadpool(_do, request, actor, patient_id, name, form)
 
 
 @router.get("/report")
-async def visit_report(request: Request, patient_id: int) -> Response:
-    try:
-        return await run_in_threadpool(_report, request, patient_id)
-    except ClinicError as error:
-        return _refusal_page(request, error)
+async def visit_report(request: Request, actor: PageActor, patient_id: int) -> Response:
+    return await run_in_threadpool(_report, request, actor, patient_id)
 
 
 @router.get("")
 @router.get("/{section}")
-async def visit_page(request: Request, patient_id: int, section: str = "") -> Response:
+async def visit_page(request: Request, actor: PageActor, patient_id: int,
+                     section: str = "") -> Response:
     if section not in PAGES:
-        return _refusal_page(request, RecordNotFound(f"No visit page {section!r}."))
-    try:
-        return await run_in_threadpool(_show, request, patient_id, section)
-    except ClinicError as error:
-        return _refusal_page(request, error)
+        raise RecordNotFound(f"No visit page {section!r}.")
+    return await run_in_threadpool(_show, request, actor, patient_id, section)

@@ -6,10 +6,10 @@ here, keyed by the login session and the patient, and is never taken back from a
 visit has a lock: two requests of one visit (a double click, two tabs) run one after the
 other, never interleaved inside a workflow.
 
-`RecordedVisit` is the programmer's `Visit` with its journal write point also handing each
-entry to the clinic (`visit_recording`). An act done on the pump is never undone or hidden by
-a recording failure: the entry stays in the visit's journal, the page says the clinic record
-is behind, and the next entry (or the next page) records what is missing, once.
+`RecordedVisit` is the programmer's `Visit` whose recorder hands each journal entry to the
+clinic (`visit_recording`). An act done on the pump is never undone or hidden by a recording
+failure: the entry stays in the visit's journal, the page says the clinic record is behind,
+and the next entry records what is missing, once.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from itb.clinic.web.visit_recording import Recorder
-from itb.programmer.journal import Journal
+from itb.clinic.web.visit_recording import CatchingUp, RecordingState
+from itb.programmer.journal import JournalEntry
 from itb.programmer.view import PumpView
-from itb.programmer.wand import ConnectionOptions
+from itb.programmer.wand import ConnectionOptions, WandFactory
 from itb.programmer.workflows.infusion import BolusReview
 from itb.programmer.workflows.program_change import ProgramChange, ProgramReview
 from itb.programmer.workflows.refill_wizard import RefillWizard
@@ -37,39 +37,23 @@ from itb.programmer.workflows.visit import Visit
 IDLE_VISIT_S = 30 * 60
 
 
-@dataclass
-class RecordingState:
-    """How far the visit's journal is recorded to the clinic."""
-
-    recorded: int = 0  # entries 0 .. recorded-1 are in the clinic's record
-    error: str | None = None  # why the last attempt failed, shown on the page
-
-
 @dataclass(frozen=True)
 class RecordedVisit(Visit):
-    """A programmer `Visit` whose journal entries also go to the clinic."""
+    """A programmer `Visit` whose recorder (`CatchingUp`) records each journal entry to the
+    clinic; `recording` says how far it got."""
 
-    recorder: Recorder | None = None
-    recording: RecordingState = field(default_factory=RecordingState)
+    @property
+    def recording(self) -> RecordingState:
+        recorder = self.recorder
+        return recorder.state if isinstance(recorder, CatchingUp) else RecordingState()
 
-    def record(self, kind: str, view: PumpView | None, serial: str, outcome: str,
-               summary: str, details: dict[str, Any] | None = None) -> None:
-        super().record(kind, view, serial, outcome, summary, details)
-        self.catch_up()
 
-    def catch_up(self) -> None:
-        """Record every journal entry the clinic does not have yet (idempotent per entry)."""
-        if self.recorder is None:
-            return
-        entries = Journal(self.journal).entries()
-        state = self.recording
-        try:
-            for seq in range(state.recorded, len(entries)):
-                self.recorder(entries[seq], seq)
-                state.recorded = seq + 1
-            state.error = None
-        except Exception as exc:  # the act on the pump stands; the page says what is behind
-            state.error = f"{type(exc).__name__}: {exc}"
+def recorded_visit(open_session: WandFactory, journal: Path, serial: str | None,
+                   clock: Callable[[], datetime],
+                   record_one: Callable[[JournalEntry], None] | None) -> RecordedVisit:
+    """A visit whose entries `record_one` files in the clinic (None: the journal only)."""
+    recorder = None if record_one is None else CatchingUp(journal, record_one)
+    return RecordedVisit(open_session, journal, serial, clock, recorder)
 
 
 @dataclass
@@ -166,7 +150,8 @@ class VisitStore:
             del self._visits[key]
 
 
-def open_visit_for(options: ConnectionOptions, journal: Path, recorder: Recorder | None,
+def open_visit_for(options: ConnectionOptions, journal: Path,
+                   record_one: Callable[[JournalEntry], None] | None,
                    clock: Callable[[], datetime], factory: Callable[..., Any]) -> RecordedVisit:
     """The programmer visit over the wand link `factory(options)` opens."""
-    return RecordedVisit(factory(options), journal, options.serial, clock, recorder)
+    return recorded_visit(factory(options), journal, options.serial, clock, record_one)

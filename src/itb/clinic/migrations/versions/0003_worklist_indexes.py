@@ -1,5 +1,7 @@
-"""Login tokens expire (api_tokens.expires_at), and the worklist's indexes: the latest live
-interrogation of each implant, and each patient's last refill.
+"""The worklist's indexes: the newest live interrogation of an implant is one seek on
+(implant_id, deleted_at, at, id); a patient's last live refill one seek on (patient_id,
+deleted_at, outcome, at); the patients refilled since a day one range of (deleted_at,
+outcome, at, patient_id). See itb.clinic.worklist and docs/clinic-worklists-fhir.md.
 
 Revision ID: 0003
 Revises: 0002
@@ -8,7 +10,6 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
@@ -18,8 +19,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("api_tokens") as batch:
-        batch.add_column(sa.Column("expires_at", sa.DateTime(), nullable=True))
     op.create_index("ix_interrogations_latest", "interrogations",
                     ["implant_id", "deleted_at", "at", "id"])
     op.create_index("ix_refills_last", "refills", ["patient_id", "deleted_at", "outcome", "at"])
@@ -31,5 +30,3 @@ def downgrade() -> None:
     op.drop_index("ix_refills_recent", table_name="refills")
     op.drop_index("ix_refills_last", table_name="refills")
     op.drop_index("ix_interrogations_latest", table_name="interrogations")
-    with op.batch_alter_table("api_tokens") as batch:
-        batch.drop_column("expires_at")

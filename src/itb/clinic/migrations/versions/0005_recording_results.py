@@ -2,9 +2,8 @@
 of the record it was filed as, so a repeat of the entry (a retry, a second sync) is answered
 with the first result (itb.clinic.recording, docs/clinic-feed.md). Existing rows keep NULL.
 
-Revision ID: 0003_recording_results (its own id: the worklist's 0003 is being made beside
-it; whichever lands second is re-chained after the other)
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30
 """
 
@@ -13,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_recording_results"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,9 +1,8 @@
 """Appointments, the reminder outbox and no-show escalations (itb.clinic.appointments,
-reminders, escalations; docs/clinic-appointments.md). It also joins the two revisions 0003
-(the worklist's and the feed's), which were made side by side.
+reminders, escalations; docs/clinic-appointments.md).
 
-Revision ID: 0004_appointments
-Revises: 0003, 0003_recording_results
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30
 """
 
@@ -12,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_appointments"
-down_revision = ("0003", "0003_recording_results")
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
