@@ -10,11 +10,12 @@ import typer
 
 from itb.cli_errors import RefusingGroup
 from itb.clinic.commands import accounts, admin, demo, feed, serve, work
+from itb.clinic.commands import appointments as appointment_commands
 
 app = typer.Typer(name="clinic", cls=RefusingGroup, no_args_is_help=True,
                   help="The clinic's records: patients, pumps, visits, worklists, FHIR, the "
                   "API and the web app (simulated pumps only).")
-for module in (admin, accounts, serve, feed, work, demo):
+for module in (admin, accounts, serve, feed, work, demo, appointment_commands):
     module.register(app)
 
 

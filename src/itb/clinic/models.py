@@ -251,6 +251,66 @@ class SymptomCall(Versioned, Base):
     taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class Appointment(Versioned, Base):
+    """A booked visit (itb.clinic.appointments): the booking window is checked against the
+    pump's projection when it is booked; `status` moves booked -> attended/missed/cancelled."""
+
+    __tablename__ = "appointments"
+    # a clinician's day (double booking, the day and week views) is one index range
+    __table_args__ = (Index("ix_appointments_clinician_start", "clinician_id", "starts_at"),
+                      Index("ix_appointments_patient_start", "patient_id", "starts_at"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # appointments.KINDS
+    starts_at: Mapped[datetime]
+    minutes: Mapped[int] = mapped_column(Integer)
+    place: Mapped[str] = mapped_column(String(128), default="")
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16), default="booked")
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    # the booking window as checked, in words (shown with the appointment)
+    window: Mapped[str] = mapped_column(Text, default="")
+    status_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """One message of the reminder outbox: rendered when the visit is booked, sent once.
+    (appointment, channel, offset) is unique, so booking never queues the same one twice."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("appointment_id", "channel", "offset_minutes"),
+                      Index("ix_reminders_due", "status", "due_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # email | sms | portal
+    offset_minutes: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime]
+    to: Mapped[str] = mapped_column(String(128))
+    subject: Mapped[str] = mapped_column(String(256), default="")
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # sent | cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class Escalation(Versioned, Base):
+    """A missed refill being chased: its urgency from the pump's last interrogation."""
+
+    __tablename__ = "escalations"
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), unique=True)
+    raised_at: Mapped[datetime]
+    urgency: Mapped[str] = mapped_column(String(16))  # critical | high | moderate
+    misses_in_a_row: Mapped[int] = mapped_column(Integer, default=1)
+    low_alarm_at: Mapped[datetime | None]
+    empty_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(256))
+
+
 class Recording(Base):
     """One programmer journal entry received: (session, sequence) is unique, so a retry or a
     second sync of the same entry is acknowledged without a second record."""

@@ -13,14 +13,23 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from itb.clinic.web import auth, care, dashboard, forms, portal, record, visit_routes
+from itb.clinic.web import (
+    appointment_pages,
+    auth,
+    care,
+    dashboard,
+    forms,
+    portal,
+    record,
+    visit_routes,
+)
 from itb.clinic.web.pages import install_refusal_pages
 from itb.clinic.web.session import LoginCookies
 from itb.clinic.web.settings import WebSettings
 
 STATIC = Path(__file__).parent / "static"
 ROUTERS = (auth.router, care.router, dashboard.router, record.router, forms.router,
-           portal.router, visit_routes.router)
+           portal.router, visit_routes.router, appointment_pages.router)
 
 
 def mount(app: FastAPI, settings: WebSettings | None = None) -> None:

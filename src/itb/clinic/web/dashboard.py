@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from itb.clinic import escalations
 from itb.clinic import worklist as work
 from itb.clinic.api.deps import NowDep, SessionDep
 from itb.clinic.web.pages import PageActor, render
@@ -31,6 +32,8 @@ def dashboard(request: Request, session: SessionDep, actor: PageActor, now: NowD
               = work.DEFAULT_HORIZON_DAYS) -> Response:
     entries = work.worklist(session, actor, now=now, horizon_days=horizon)
     lists = {kind: [e for e in entries if e.kind == kind] for kind in work.KINDS}
+    chased = escalations.open_escalations(session, actor, now=now)  # missed refills, on top
     return render(request, "dashboard.html",
-                  {"lists": lists, "headings": HEADINGS, "shown": SHOWN,
+                  {"lists": lists, "headings": HEADINGS, "shown": SHOWN, "escalations": chased,
+                   "call_script": escalations.CALL_SCRIPT,
                    "horizon": horizon, "today": now.date()}, actor=actor)

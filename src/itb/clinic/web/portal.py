@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from itb.clinic import records
+from itb.clinic import records, reminders
 from itb.clinic.access import Actor
 from itb.clinic.api.deps import NowDep, SessionDep
 from itb.clinic.chart import load_chart
@@ -72,7 +72,9 @@ def _my_pump(request: Request, session: Session, actor: Actor, now: datetime,
         "patient": chart.patient, "implant": current_implant(chart.patient),
         "last": chart.interrogations[0] if chart.interrogations else None,
         "bolus": _bolus_prescribed(chart.prescriptions, now.date()),
-        "calls": chart.symptom_calls[:5], **extra}, actor=actor)
+        "calls": chart.symptom_calls[:5],
+        "messages": reminders.portal_messages(session, chart.patient.id), **extra},
+        actor=actor)
 
 
 @router.get("/me")
