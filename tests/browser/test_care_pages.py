@@ -105,3 +105,47 @@ def test_a_login_left_idle_is_ended(page: Any, tmp_path: Path) -> None:
         assert "after a time without activity" in page.content()
     finally:
         stop(short)
+
+
+def test_a_nurse_takes_a_symptom_call_and_sees_the_seeds_disposition(page: Any,
+                                                                     clinic: Clinic) -> None:
+    log_in(page, clinic, "nurse")
+    page.goto(f"{clinic.url}/patients/{clinic.ids['other']}/symptom-call")
+    check_axe(page)
+    page.get_by_label("itchy skin without a rash").check()
+    page.get_by_label("Alarm heard").select_option("two-tone")
+    page.get_by_role("button", name="Triage and record the call").click()
+    page.wait_for_load_state()
+    assert "Emergency: call 911" in page.locator(".disposition").inner_text()
+    check_axe(page)
+    screenshot(page, "symptom-call")
+
+
+def test_a_clinician_opens_the_screening_form(page: Any, clinic: Clinic) -> None:
+    log_in(page, clinic, "clinician")
+    page.goto(f"{clinic.url}/patients/{clinic.ids['other']}/screening")
+    page.get_by_label("Dose (mcg)").first.fill("50")
+    page.get_by_label("Given at (UTC)").first.fill("2026-01-10T08:00")
+    page.get_by_label("Hour 4").first.select_option("1+")
+    page.get_by_label("Decision").select_option("implant")
+    page.get_by_role("button", name="Record the screening trial").click()
+    page.wait_for_load_state()
+    assert "Screening trial recorded: 1 bolus(es), decision implant" in page.content()
+    check_axe(page)
+    screenshot(page, "screening")
+
+
+def test_the_patient_reads_the_alarm_tones_and_checks_a_symptom(page: Any,
+                                                                clinic: Clinic) -> None:
+    log_in(page, clinic, "pat")
+    page.get_by_role("navigation").get_by_role("link", name="Alarm tones").click()
+    page.wait_for_url(re.compile(r".*/me/alarms$"))
+    check_axe(page)
+    screenshot(page, "portal-alarms")
+    page.get_by_role("navigation").get_by_role("link", name="Symptom checker").click()
+    page.get_by_label("swelling over the pump").check()
+    page.get_by_role("button", name="Check").click()
+    page.wait_for_load_state()
+    assert "Call the care team" in page.locator(".disposition").inner_text()
+    check_axe(page)
+    screenshot(page, "portal-symptoms")

@@ -18,8 +18,10 @@ from tests.clinic.conftest import NOW
 from tests.clinic.cutproxy import ReplyDroppingProxy
 from tests.clinic.feedkit import add_patient
 from tests.programmer.conftest import SERIAL, Cli, InProcessPump, make_pump
+from typer.testing import CliRunner
 
 from itb.clinic import users
+from itb.clinic.cli import app as clinic_app
 from itb.clinic.db import ClinicDB
 from itb.clinic.models import Interrogation, Recording, SessionAct
 from itb.programmer.clinic_feed import ClinicFeed, entry_body, post_entry
@@ -197,3 +199,18 @@ def test_old_journal_lines_sync_under_one_stable_session(
     with clinic_db.session() as s:
         sessions = set(s.scalars(select(Recording.session_id)))
     assert len(sessions) == 1 and next(iter(sessions)).startswith("journal-")
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["--journal", "missing.jsonl", "--clinic", "http://127.0.0.1:9"], "--journal"),
+    (["--journal", "missing.jsonl", "--clinic", "ftp://x"], "--clinic"),
+    (["--journal", "missing.jsonl"], "--clinic"),
+])
+def test_sync_refuses_a_bad_option_naming_it_before_sending_anything(
+        tmp_path: Path, args: list[str], field: str) -> None:
+    token = tmp_path / "t"
+    token.write_text("itb_x")
+    done = CliRunner().invoke(clinic_app, ["sync", *args, "--token-file", str(token)],
+                              env={"ITB_CLINIC": ""})
+    assert done.exit_code == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"Error: {field} = ") and "Traceback" not in done.stderr

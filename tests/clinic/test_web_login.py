@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from tests.clinic.web_helpers import PASSWORD, Web, log_in, token_of
 
@@ -11,6 +12,7 @@ from itb.clinic.db import ClinicDB
 from itb.clinic.models import AuditEntry
 
 
+@pytest.mark.req("REQ-WEB-SESSION")
 def test_a_nurse_logs_in_gets_a_safe_cookie_and_logs_out(clinic_db: ClinicDB) -> None:
     web = Web(clinic_db)
     name = web.user("nurse")
@@ -50,6 +52,7 @@ def test_a_wrong_password_is_refused_without_saying_which_and_audited(
     assert sum("login failed" in d for d in details) == 2
 
 
+@pytest.mark.req("REQ-CLINIC-LOGIN")
 def test_five_failures_pause_the_username_even_for_the_right_password(
         clinic_db: ClinicDB) -> None:
     web = Web(clinic_db)
@@ -65,6 +68,7 @@ def test_five_failures_pause_the_username_even_for_the_right_password(
     log_in(client, name)
 
 
+@pytest.mark.req("REQ-WEB-SESSION")
 def test_a_form_without_its_token_is_refused_with_403_and_changes_nothing(
         clinic_db: ClinicDB) -> None:
     web = Web(clinic_db)
@@ -79,6 +83,7 @@ def test_a_form_without_its_token_is_refused_with_403_and_changes_nothing(
     assert client.get("/patients").status_code == 200  # still logged in
 
 
+@pytest.mark.req("REQ-WEB-SESSION")
 def test_a_login_left_idle_ends_and_the_form_says_why(clinic_db: ClinicDB) -> None:
     web = Web(clinic_db, idle=timedelta(minutes=15))
     client = web.logged_in(web.user("nurse"))
@@ -104,6 +109,7 @@ def test_the_api_accepts_the_browser_login_for_reading_and_needs_the_token_to_wr
     assert made.status_code == 201, made.text
 
 
+@pytest.mark.req("REQ-WEB-SESSION")
 def test_a_forged_or_edited_cookie_is_not_a_login(clinic_db: ClinicDB) -> None:
     web = Web(clinic_db)
     client = web.logged_in(web.user("admin"))
@@ -113,6 +119,7 @@ def test_a_forged_or_edited_cookie_is_not_a_login(clinic_db: ClinicDB) -> None:
     assert other.get("/patients").status_code == 303
 
 
+@pytest.mark.req("REQ-WEB-SESSION")
 def test_every_form_of_the_web_app_refuses_a_post_without_its_token(clinic_db: ClinicDB
                                                                      ) -> None:
     from fastapi.routing import APIRoute

@@ -92,6 +92,7 @@ def test_only_an_admin_sees_the_audit_of_the_record(clinic_db: ClinicDB, role: s
     assert ("Audit of this record" in page.text) == (role == "admin")
 
 
+@pytest.mark.req("REQ-WEB-SESSION", "REQ-CLINIC-ACCESS")
 def test_a_patient_may_not_open_another_patients_page_and_the_attempt_is_audited(
         clinic_db: ClinicDB) -> None:
     pid = _due_patient(clinic_db)

@@ -16,7 +16,12 @@ from itb.clinic.web.session import web_actor
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, else rolled back."""
+    """One transaction per request: committed when the route returns, else rolled back.
+
+    Used with scope "function" (`SessionDep`): the commit happens before the answer is
+    sent, so a 201 means committed, and a commit that fails is the answer (FastAPI's default
+    would commit after the answer was sent: a client could be told "saved" for a lost
+    write, and read its own write before it was committed)."""
     with request.app.state.db.session() as session:
         yield session
 
@@ -32,8 +37,10 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def current_actor(request: Request,
-                  session: Annotated[Session, Depends(db_session)]) -> Actor:
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def current_actor(request: Request, session: SessionDep) -> Actor:
     """The acting user: the web app's login session, if its middleware set
     `request.state.actor` (an `Actor`), else the user of `Authorization: Bearer TOKEN`
     (an API token or a login's token, neither revoked nor expired), else of the browser's
@@ -49,6 +56,5 @@ def current_actor(request: Request,
     return actor_of(user_for_token(session, token, now=now(request)))
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
 NowDep = Annotated[datetime, Depends(now)]
 ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -5,6 +5,8 @@
 - a request FastAPI cannot read (missing field, wrong type, out of bounds, bad JSON): 422
   naming the first field at fault;
 - a concurrent writer (the version check in SQL, a unique key taken meanwhile): 409;
+- the database unreachable or failing the commit: 503, nothing saved (the commit happens
+  before the answer: api.deps.db_session);
 - no such route or method: 404 / 405 in the same shape.
 """
 
@@ -15,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 
@@ -101,6 +103,13 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body("The change conflicts with a record saved meanwhile (a "
                                  "unique value taken, or a linked record gone).",
                                  "Reload, check, and try again."), status_code=409)
+
+    @app.exception_handler(OperationalError)
+    async def unavailable(_request: Request, _error: OperationalError) -> JSONResponse:
+        return JSONResponse(body("The clinic database could not complete the request; "
+                                 "nothing of it was saved.", "Try again in a moment; if it "
+                                 "persists, ask the clinic's admin to check the database."),
+                            status_code=503)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, error: HTTPException) -> JSONResponse:

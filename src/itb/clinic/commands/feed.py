@@ -84,8 +84,7 @@ def sync(
         except ValueError as exc:
             raise InvalidInput("--token-file", str(token_file), "a file holding an API "
                                "token (itb clinic token create --out)", str(exc)) from None
-        require_journal(journal)
-        entries = Journal(journal).entries()
+        entries = _entries(journal)
     except ItbError as exc:
         raise refuse_error(exc) from None
     counts = _upload(entries, url, token)
@@ -99,6 +98,15 @@ def sync(
                        f"({refused['kind']}): {refused['reason']}")
     if counts.refused:
         raise typer.Exit(1)
+
+
+def _entries(journal: Path) -> list[JournalEntry]:
+    """The journal's entries; a missing or foreign file is refused naming --journal."""
+    try:
+        require_journal(journal)
+        return Journal(journal).entries()
+    except InvalidInput as exc:
+        raise InvalidInput("--journal", exc.value, exc.allowed, exc.reason) from None
 
 
 def _upload(entries: list[JournalEntry], url: str, token: str) -> SyncCounts:
