@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from itb.cli_errors import refuse_error
 from itb.clinic import demo as demo_clinic
 from itb.clinic.db import ClinicDB, database_url
+from itb.clinic.demo_appointments import add_demo_appointments
 from itb.clinic.errors import ClinicError, InvalidRecord
 from itb.errors import ItbError
 
@@ -60,6 +61,7 @@ def demo(
                 with clinic.session() as session:
                     write_with_pumps(session, plans, state, moment, pump_host, pump_port)
                 made = f"{len(plans)} simulated pumps in {state}"
+            made += f", {add_demo_appointments(clinic, moment)} appointments"
         finally:
             clinic.dispose()
     except ClinicError as error:
