@@ -112,8 +112,9 @@ async def set_status(appointment_id: int, request: Request, session: SessionDep,
 def outbox(request: Request, session: SessionDep, actor: PageActor, now: NowDep) -> Response:
     records.guard(session, actor, "read_worklist", None, now=now, entity="reminders")
     messages = reminders.outbox(session)
+    shown = sorted({m.patient_id for m in messages})
     names = dict(session.execute(select(Patient.id, Patient.mrn).where(
-        Patient.id.in_({m.patient_id for m in messages}))).tuples().all()) if messages else {}
+        Patient.id.in_(shown))).all()) if shown else {}
     audit.record(session, actor, "read", "reminders", now=now,
                  detail=f"outbox: {len(messages)}")
     return render(request, "outbox.html", {"messages": messages, "mrns": names}, actor=actor)
