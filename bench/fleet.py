@@ -32,7 +32,7 @@ from itb.fleet.study import parse_study
 from itb.sim import build_timeline, parse_scenario, run_scenario, summarize
 
 FLEET_PATIENTS = 40
-SCALING_PATIENTS = 120
+SCALING_PATIENTS = 480  # large enough that the serial summary at the end is a small share
 
 STUDY = """
 [study]
