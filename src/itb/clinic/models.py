@@ -211,6 +211,27 @@ class RefillRecord(Versioned, Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class ImplantStatus(Base):
+    """Derived, not a record: per patient's current implant (live patient, live implant in
+    place, the newest if a record lists two), its newest live interrogation, last refill,
+    current stability limit and the values the worklist's rules list it by
+    (itb.clinic.worklist.listing_keys). Kept in the same transaction as every write that
+    changes them (itb.clinic.implant_status); never audited, never edited by a service."""
+
+    __tablename__ = "implant_status"
+    implant_id: Mapped[int] = mapped_column(ForeignKey("implants.id"), primary_key=True,
+                                            autoincrement=False)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
+    interrogation_id: Mapped[int | None] = mapped_column(ForeignKey("interrogations.id"))
+    last_refill_at: Mapped[datetime | None]
+    stability_days: Mapped[int | None] = mapped_column(Integer)
+    refill_due_on: Mapped[date] = mapped_column(Date)
+    eri: Mapped[bool] = mapped_column(Boolean)
+    end_of_service_on: Mapped[date | None] = mapped_column(Date)
+    critical_alarm: Mapped[bool] = mapped_column(Boolean)
+    not_seen_due_on: Mapped[date] = mapped_column(Date)
+
+
 class ProgramChange(Versioned, Base):
     __tablename__ = "program_changes"
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)

@@ -25,18 +25,16 @@ here recomputes a clinical figure. Dates are UTC calendar dates.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Row, String, and_, cast, func, literal, or_, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Row, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
 
 from itb.clinic import audit, records
 from itb.clinic.access import Actor
 from itb.clinic.errors import InvalidRecord
-from itb.clinic.models import Implant, Interrogation, Patient, Prescription, RefillRecord
+from itb.clinic.models import Implant, ImplantStatus, Interrogation, Patient
 from itb.therapy.catalogue import DEFAULT_STABILITY_LIMIT_DAYS
 
 KINDS = ("refill_overdue", "refill_due", "replacement_due", "critical_alarm", "not_seen")
@@ -82,111 +80,52 @@ def add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable: every month has a 28th")
 
 
-class DayAfter(FunctionElement[date]):
-    """`DayAfter(moment, days)`: the calendar date `days` after `moment`'s date, in SQL on
-    both back ends (SQLite's date(); PostgreSQL's date + integer)."""
-
-    type = Date()
-    inherit_cache = True
-    name = "day_after"
-
-
-@compiles(DayAfter, "sqlite")
-def _day_after_sqlite(element: DayAfter, compiler: Any, **kw: Any) -> str:
-    moment, days = list(element.clauses)
-    # the modifier 'N days' takes a sign: '-60 days', '90 days'
-    return (f"date({compiler.process(moment, **kw)}, "
-            f"({compiler.process(days, **kw)}) || ' days')")
+def listing_keys(row: Any) -> dict[str, Any]:
+    """What decides whether one implant's row gives an entry, reduced to values that do not
+    depend on the day the worklist is read (kept per implant in `implant_status`, so the
+    worklist is one plain read: `may_be_listed` is exact, not a narrowing)."""
+    seen = row.at is not None
+    return {"refill_due_on": min(_refill_candidates(row))[0],
+            "eri": seen and bool(row.eri),
+            "end_of_service_on": None if not seen or row.end_of_service_at is None
+            else row.end_of_service_at.date(),
+            "critical_alarm": bool(_critical_alarms(row)),
+            "not_seen_due_on": _last_seen(row) + timedelta(days=int(row.refill_interval_days))}
 
 
-@compiles(DayAfter, "postgresql")
-def _day_after_postgresql(element: DayAfter, compiler: Any, **kw: Any) -> str:
-    moment, days = list(element.clauses)
-    return f"(CAST({compiler.process(moment, **kw)} AS DATE) + ({compiler.process(days, **kw)}))"
+def may_be_listed(today: date, horizon: int) -> Any:
+    """The worklist's WHERE on `implant_status`: exactly the rows `entries_for` gives an
+    entry for on `today` (each term is one rule of the entry functions below)."""
+    status = ImplantStatus
+    return or_(status.refill_due_on <= today + timedelta(days=horizon),
+               status.eri.is_(True),
+               status.end_of_service_on < add_months(today, REPLACEMENT_LEAD_MONTHS),
+               status.critical_alarm.is_(True),
+               status.not_seen_due_on < today)
 
 
-def _start_of(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _candidate_rows(session: Session, today: date, horizon: int) -> list[Row[Any]]:
-    """The live current implants that may be on a worklist, with what `entries_for` needs:
-    the implant, its newest live interrogation (or NULLs), the last refill and the current
-    prescription's stability. The WHERE clause only narrows: a row it keeps may give no
-    entry, a row it drops would give none; the exact rules stay in `entries_for`."""
-    g = Interrogation
-    latest_id = (select(g.id).where(g.implant_id == Implant.id, g.deleted_at.is_(None))
-                 .order_by(g.at.desc(), g.id.desc()).limit(1).correlate(Implant)
-                 .scalar_subquery())
-    last_refill = (select(func.max(RefillRecord.at))
-                   .where(RefillRecord.patient_id == Patient.id,
-                          RefillRecord.deleted_at.is_(None),
-                          RefillRecord.outcome == REFILLED)
-                   .correlate(Patient).scalar_subquery())
-    stability = (select(Prescription.stability_days)
-                 .where(Prescription.patient_id == Patient.id,
-                        Prescription.deleted_at.is_(None), Prescription.ended_on.is_(None))
-                 .order_by(Prescription.started_on.desc(), Prescription.id.desc())
-                 .limit(1).correlate(Patient).scalar_subquery())
-    # the shortest stability limit and refill interval in the clinic bound the per-row
-    # limits from below, so most rows are settled by comparing with a constant
-    shortest_stability, shortest_interval = session.execute(select(
-        select(func.min(func.coalesce(Prescription.stability_days, FALLBACK_STABILITY_DAYS)))
-        .where(Prescription.deleted_at.is_(None), Prescription.ended_on.is_(None))
-        .scalar_subquery(),
-        select(func.min(Patient.refill_interval_days)).where(Patient.deleted_at.is_(None))
-        .scalar_subquery())).one()
-    last_day = today + timedelta(days=horizon)
-    refill_cut = _start_of(last_day + timedelta(days=1))
-    seen = func.coalesce(g.at, Implant.implanted_on)
-    # not seen: the last interrogation before this day, at the least
-    unseen_cut = _start_of(today - timedelta(days=int(shortest_interval or 0)))
-    # a pump filled before this day may pass its shortest stability limit by the last day
-    bound = last_day + timedelta(days=1 - int(shortest_stability or FALLBACK_STABILITY_DAYS))
-    may_be_listed = or_(
-        g.refill_by < refill_cut, g.low_alarm_at < refill_cut, g.eri.is_(True),
-        g.end_of_service_at < _start_of(add_months(today, REPLACEMENT_LEAD_MONTHS)),
-        and_(g.alarms.is_not(None), cast(g.alarms, String) != "[]"),
-        and_(seen < unseen_cut,
-             DayAfter(seen, Patient.refill_interval_days) < literal(today, Date())),
-        # filled before the bound: implanted before it, and no refill since (a set built
-        # once from the recent refills, not a look-up per implant)
-        and_(Implant.implanted_on < bound, Implant.patient_id.not_in(
-            select(RefillRecord.patient_id).where(
-                RefillRecord.deleted_at.is_(None), RefillRecord.outcome == REFILLED,
-                RefillRecord.at >= _start_of(bound)))))
+def _rows(session: Session, today: date, horizon: int) -> list[Row[Any]]:
+    """The current implants that are on a list today, with what `entries_for` needs: one
+    read of `implant_status` (kept in step with every write by itb.clinic.implant_status)
+    joined by primary key to the patient, the implant and its newest live interrogation."""
+    g, status = Interrogation, ImplantStatus
     query = (select(Patient.id.label("patient_id"), Patient.mrn, Patient.name,
                     Patient.refill_interval_days, Implant.id.label("implant_id"),
                     Implant.pump_serial, Implant.implanted_on,
                     g.at, g.refill_by, g.low_alarm_at, g.eri, g.eri_at,
                     g.end_of_service_at, g.alarms,
-                    last_refill.label("last_refill"), stability.label("stability"))
-             .select_from(Implant)
-             .join(Patient, Patient.id == Implant.patient_id)
-             .outerjoin(g, g.id == latest_id)
-             .where(Patient.deleted_at.is_(None), Implant.deleted_at.is_(None),
-                    Implant.explanted_on.is_(None), may_be_listed))
-    return _newest_implants_only(session, list(session.execute(query)))
+                    status.last_refill_at.label("last_refill"),
+                    status.stability_days.label("stability"))
+             .select_from(status)
+             .join(Patient, Patient.id == status.patient_id)
+             .join(Implant, Implant.id == status.implant_id)
+             .outerjoin(g, g.id == status.interrogation_id)
+             .where(may_be_listed(today, horizon)))
+    return list(session.execute(query))
 
 
-def _newest_implants_only(session: Session, rows: list[Row[Any]]) -> list[Row[Any]]:
-    """Drop a row whose patient has a newer pump in place (a record listing two)."""
-    patients = {row.patient_id for row in rows}
-    if not patients:
-        return rows
-    newest: dict[int, tuple[date, int]] = {}
-    for patient_id, implanted_on, implant_id in session.execute(
-            select(Implant.patient_id, Implant.implanted_on, Implant.id).where(
-                Implant.patient_id.in_(patients), Implant.deleted_at.is_(None),
-                Implant.explanted_on.is_(None))):
-        newest[patient_id] = max(newest.get(patient_id, (implanted_on, implant_id)),
-                                 (implanted_on, implant_id))
-    return [row for row in rows
-            if newest.get(row.patient_id) == (row.implanted_on, row.implant_id)]
-
-
-def _refill_entry(row: Any, base: dict[str, Any], today: date,
-                  horizon: int) -> WorkEntry | None:
+def _refill_candidates(row: Any) -> list[tuple[date, str]]:
+    """The refill's dates with their reasons: refill-by, low-reservoir alarm, stability."""
     seen = row.at
     source = "" if seen is None else f" from the interrogation of {seen.date()}"
     candidates: list[tuple[date, str]] = []
@@ -204,7 +143,12 @@ def _refill_entry(row: Any, base: dict[str, Any], today: date,
     candidates.append((filled + timedelta(days=days),
                        f"in-pump stability limit of {days} days{stated} from the {since} "
                        f"on {filled}"))
-    due, why = min(candidates)
+    return candidates
+
+
+def _refill_entry(row: Any, base: dict[str, Any], today: date,
+                  horizon: int) -> WorkEntry | None:
+    due, why = min(_refill_candidates(row))
     if due < today:
         return WorkEntry(**base, kind="refill_overdue", due=due,
                          reason=f"Refill overdue since {due}: {why}.")
@@ -234,22 +178,26 @@ def _replacement_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry
     return None
 
 
-def _alarm_entries(row: Any, base: dict[str, Any]) -> list[WorkEntry]:
-    seen = row.at
-    if seen is None or not row.alarms:
+def _critical_alarms(row: Any) -> list[str]:
+    """The names of the critical alarms active at the last interrogation."""
+    if row.at is None or not row.alarms:
         return []
-    out = []
-    for alarm in row.alarms:
-        if not isinstance(alarm, dict) or not alarm.get("critical"):
-            continue
-        name = str(alarm.get("name") or alarm.get("kind") or "unnamed")
-        out.append(WorkEntry(**base, kind="critical_alarm", due=seen.date(), reason=(
-            f"Critical alarm {name} was active at the interrogation of {seen.date()}.")))
-    return out
+    return [str(alarm.get("name") or alarm.get("kind") or "unnamed") for alarm in row.alarms
+            if isinstance(alarm, dict) and alarm.get("critical")]
+
+
+def _alarm_entries(row: Any, base: dict[str, Any]) -> list[WorkEntry]:
+    return [WorkEntry(**base, kind="critical_alarm", due=row.at.date(), reason=(
+        f"Critical alarm {name} was active at the interrogation of {row.at.date()}."))
+            for name in _critical_alarms(row)]
+
+
+def _last_seen(row: Any) -> date:
+    return row.implanted_on if row.at is None else row.at.date()
 
 
 def _not_seen_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry | None:
-    last = row.implanted_on if row.at is None else row.at.date()
+    last = _last_seen(row)
     interval = int(row.refill_interval_days)
     if (today - last).days <= interval:
         return None
@@ -261,7 +209,7 @@ def _not_seen_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry | 
 
 def entries_for(row: Any, today: date, horizon: int) -> list[WorkEntry]:
     """Every worklist entry one implant's row gives (pure: no session, no clock). `row` has
-    the attributes `_latest_rows` selects."""
+    the attributes `_rows` selects."""
     base = {"patient_id": row.patient_id, "mrn": row.mrn, "name": row.name,
             "implant_id": row.implant_id, "pump_serial": row.pump_serial}
     found = [_refill_entry(row, base, today, horizon), _replacement_entry(row, base, today),
@@ -289,7 +237,7 @@ def worklist(session: Session, actor: Actor, *, now: datetime, kind: str | None 
     checked_kind(kind)
     checked_horizon(horizon_days)
     today = now.date()
-    entries = [entry for row in _candidate_rows(session, today, horizon_days)
+    entries = [entry for row in _rows(session, today, horizon_days)
                for entry in entries_for(row, today, horizon_days)
                if kind is None or entry.kind == kind]
     entries.sort(key=lambda e: (e.due, KINDS.index(e.kind), e.mrn))
