@@ -28,7 +28,15 @@ from itb.clinic.models import (
     Prescription,
     RefillRecord,
 )
-from itb.clinic.worklist import KINDS, REFILLED, WorkEntry, entries_for, worklist
+from itb.clinic.worklist import (
+    KINDS,
+    REFILLED,
+    WorkEntry,
+    entries_for,
+    overview,
+    page,
+    worklist,
+)
 
 ADMIN = actor("admin")
 _mrns = itertools.count(1)
@@ -191,6 +199,34 @@ def test_the_summary_worklist_equals_the_rules_on_a_fresh_computation_after_any_
     with clinic_db.session() as s:
         got = [e.to_json() for e in worklist(s, ADMIN, now=now, horizon_days=horizon)]
         assert got == [e.to_json() for e in fresh_worklist(s, now, horizon)]
+
+
+def _by_kind(entries: list[WorkEntry], kind: str) -> list[dict[str, Any]]:
+    return [e.to_json() for e in entries if e.kind == kind]
+
+
+@pytest.mark.req("REQ-CLINIC-WORKLIST")
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=st.lists(_OPS, min_size=3, max_size=14), today=st.integers(-20, 20),
+       first=st.integers(1, 4), offset=st.integers(0, 5))
+def test_each_lists_count_and_pages_equal_the_full_worklist_of_that_kind(
+        clinic_db: ClinicDB, ops: list[tuple[Any, ...]], today: int, first: int,
+        offset: int) -> None:
+    with clinic_db.session() as s:
+        for op in ops:
+            _apply(s, op)
+    now = _day(today)
+    with clinic_db.session() as s:
+        full = worklist(s, ADMIN, now=now)
+        shown = overview(s, ADMIN, now=now, first=first)
+        for kind in KINDS:
+            size, entries = shown[kind]
+            assert size == len(_by_kind(full, kind))
+            assert [e.to_json() for e in entries] == _by_kind(full, kind)[:first]
+            size, entries = page(s, ADMIN, now=now, kind=kind, offset=offset, limit=first)
+            assert [e.to_json() for e in entries] == _by_kind(full, kind)[
+                offset:offset + first]
 
 
 def test_a_write_that_is_rolled_back_leaves_the_summary_as_it_was(clinic_db: ClinicDB) -> None:

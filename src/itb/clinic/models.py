@@ -227,8 +227,9 @@ class ImplantStatus(Base):
     stability_days: Mapped[int | None] = mapped_column(Integer)
     refill_due_on: Mapped[date] = mapped_column(Date)
     eri: Mapped[bool] = mapped_column(Boolean)
-    end_of_service_on: Mapped[date | None] = mapped_column(Date)
-    critical_alarm: Mapped[bool] = mapped_column(Boolean)
+    replacement_due_on: Mapped[date | None] = mapped_column(Date)
+    critical_alarms: Mapped[int] = mapped_column(Integer)
+    seen_on: Mapped[date | None] = mapped_column(Date)  # the newest live interrogation's
     not_seen_due_on: Mapped[date] = mapped_column(Date)
 
 

@@ -24,11 +24,12 @@ here recomputes a clinical figure. Dates are UTC calendar dates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from itb.clinic import audit, records
@@ -81,46 +82,59 @@ def add_months(day: date, months: int) -> date:
 
 
 def listing_keys(row: Any) -> dict[str, Any]:
-    """What decides whether one implant's row gives an entry, reduced to values that do not
-    depend on the day the worklist is read (kept per implant in `implant_status`, so the
-    worklist is one plain read: `may_be_listed` is exact, not a narrowing)."""
-    seen = row.at is not None
+    """What decides which lists one implant's row is on, and its due date on each, reduced
+    to values that do not depend on the day the worklist is read (kept per implant in
+    `implant_status`, so each list is one plain read: `LISTS` is exact, not a narrowing)."""
     return {"refill_due_on": min(_refill_candidates(row))[0],
-            "eri": seen and bool(row.eri),
-            "end_of_service_on": None if not seen or row.end_of_service_at is None
-            else row.end_of_service_at.date(),
-            "critical_alarm": bool(_critical_alarms(row)),
+            "eri": row.at is not None and bool(row.eri),
+            "replacement_due_on": _replacement_due(row),
+            "critical_alarms": len(_critical_alarms(row)),
+            "seen_on": None if row.at is None else row.at.date(),
             "not_seen_due_on": _last_seen(row) + timedelta(days=int(row.refill_interval_days))}
 
 
-def may_be_listed(today: date, horizon: int) -> Any:
-    """The worklist's WHERE on `implant_status`: exactly the rows `entries_for` gives an
-    entry for on `today` (each term is one rule of the entry functions below)."""
-    status = ImplantStatus
-    return or_(status.refill_due_on <= today + timedelta(days=horizon),
-               status.eri.is_(True),
-               status.end_of_service_on < add_months(today, REPLACEMENT_LEAD_MONTHS),
-               status.critical_alarm.is_(True),
-               status.not_seen_due_on < today)
+@dataclass(frozen=True)
+class ListRule:
+    """One list in SQL on `implant_status`: the rows on it on a day (exactly the rows its
+    entry function below gives an entry of this kind for) and the column of their due date."""
+
+    on_list: Callable[[date, int], Any]  # (today, horizon) -> WHERE clause
+    due: Any
 
 
-def _rows(session: Session, today: date, horizon: int) -> list[Row[Any]]:
-    """The current implants that are on a list today, with what `entries_for` needs: one
-    read of `implant_status` (kept in step with every write by itb.clinic.implant_status)
-    joined by primary key to the patient, the implant and its newest live interrogation."""
-    g, status = Interrogation, ImplantStatus
+_S = ImplantStatus
+LISTS: dict[str, ListRule] = {
+    "refill_overdue": ListRule(lambda today, _h: _S.refill_due_on < today, _S.refill_due_on),
+    "refill_due": ListRule(lambda today, h: _S.refill_due_on.between(
+        today, today + timedelta(days=h)), _S.refill_due_on),
+    "replacement_due": ListRule(lambda today, _h: or_(
+        _S.eri.is_(True), _S.replacement_due_on < add_months(today, REPLACEMENT_LEAD_MONTHS)),
+        _S.replacement_due_on),
+    "critical_alarm": ListRule(lambda _t, _h: _S.critical_alarms > 0, _S.seen_on),
+    "not_seen": ListRule(lambda today, _h: _S.not_seen_due_on < today, _S.not_seen_due_on),
+}
+
+
+def _rows(session: Session, where: Any, order: Any = None,
+          limit: int | None = None) -> list[Row[Any]]:
+    """The current implants matching `where`, with what `entries_for` needs: a read of
+    `implant_status` (kept in step with every write by itb.clinic.implant_status) joined by
+    primary key to the patient, the implant and its newest live interrogation."""
+    g = Interrogation
     query = (select(Patient.id.label("patient_id"), Patient.mrn, Patient.name,
                     Patient.refill_interval_days, Implant.id.label("implant_id"),
                     Implant.pump_serial, Implant.implanted_on,
                     g.at, g.refill_by, g.low_alarm_at, g.eri, g.eri_at,
                     g.end_of_service_at, g.alarms,
-                    status.last_refill_at.label("last_refill"),
-                    status.stability_days.label("stability"))
-             .select_from(status)
-             .join(Patient, Patient.id == status.patient_id)
-             .join(Implant, Implant.id == status.implant_id)
-             .outerjoin(g, g.id == status.interrogation_id)
-             .where(may_be_listed(today, horizon)))
+                    _S.last_refill_at.label("last_refill"),
+                    _S.stability_days.label("stability"))
+             .select_from(_S)
+             .join(Patient, Patient.id == _S.patient_id)
+             .join(Implant, Implant.id == _S.implant_id)
+             .outerjoin(g, g.id == _S.interrogation_id)
+             .where(where))
+    if order is not None:
+        query = query.order_by(order, Patient.mrn).limit(limit)
     return list(session.execute(query))
 
 
@@ -158,22 +172,35 @@ def _refill_entry(row: Any, base: dict[str, Any], today: date,
     return None
 
 
-def _replacement_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry | None:
-    seen = row.at
-    if seen is None:
+def _replacement_due(row: Any) -> date | None:
+    """The day the pump should be replaced by, from the last interrogation (None: never
+    interrogated, or no projected end of service and no ERI)."""
+    if row.at is None:
         return None
     eos = None if row.end_of_service_at is None else row.end_of_service_at.date()
     if row.eri:
-        eri_day = seen.date() if row.eri_at is None else row.eri_at.date()
-        due = eos or eri_day + timedelta(days=ERI_TO_STOP_DAYS)
+        return eos or _eri_day(row) + timedelta(days=ERI_TO_STOP_DAYS)
+    return eos
+
+
+def _eri_day(row: Any) -> date:
+    return row.at.date() if row.eri_at is None else row.eri_at.date()
+
+
+def _replacement_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry | None:
+    due = _replacement_due(row)
+    if due is None:
+        return None
+    seen = row.at.date()
+    if row.eri:
         return WorkEntry(**base, kind="replacement_due", due=due, reason=(
             f"Replace the pump by {due}: the elective replacement indicator (ERI) was on "
-            f"at the interrogation of {seen.date()} (since {eri_day}); the pump stops "
+            f"at the interrogation of {seen} (since {_eri_day(row)}); the pump stops "
             f"{ERI_TO_STOP_DAYS} days after ERI (devices.md)."))
-    if eos is not None and eos < add_months(today, REPLACEMENT_LEAD_MONTHS):
-        return WorkEntry(**base, kind="replacement_due", due=eos, reason=(
-            f"Replace the pump before {eos}: its projected end of service, from the "
-            f"interrogation of {seen.date()}, is less than {REPLACEMENT_LEAD_MONTHS} months "
+    if due < add_months(today, REPLACEMENT_LEAD_MONTHS):
+        return WorkEntry(**base, kind="replacement_due", due=due, reason=(
+            f"Replace the pump before {due}: its projected end of service, from the "
+            f"interrogation of {seen}, is less than {REPLACEMENT_LEAD_MONTHS} months "
             f"away (devices.md: schedule about 6 months before the shut-off)."))
     return None
 
@@ -237,10 +264,62 @@ def worklist(session: Session, actor: Actor, *, now: datetime, kind: str | None 
     checked_kind(kind)
     checked_horizon(horizon_days)
     today = now.date()
-    entries = [entry for row in _rows(session, today, horizon_days)
+    where = or_(*(rule.on_list(today, horizon_days) for name, rule in LISTS.items()
+                  if kind is None or name == kind))
+    entries = [entry for row in _rows(session, where)
                for entry in entries_for(row, today, horizon_days)
                if kind is None or entry.kind == kind]
     entries.sort(key=lambda e: (e.due, KINDS.index(e.kind), e.mrn))
     audit.record(session, actor, "read", "worklist", now=now,
                  detail=f"{kind or 'all'}: {len(entries)} entries")
     return entries
+
+
+def _first(session: Session, kind: str, today: date, horizon: int, offset: int,
+           limit: int) -> list[WorkEntry]:
+    """Entries `offset` to `offset + limit` of one list, in the worklist's order: the first
+    rows by (due, record number) in SQL, then the rules (a row gives at least one entry of
+    the kind, so offset + limit rows are enough)."""
+    rule = LISTS[kind]
+    rows = _rows(session, rule.on_list(today, horizon), rule.due, offset + limit)
+    entries = [entry for row in rows for entry in entries_for(row, today, horizon)
+               if entry.kind == kind]
+    return entries[offset:offset + limit]
+
+
+def counts(session: Session, today: date, horizon: int) -> dict[str, int]:
+    """How many entries each list has (one pass over `implant_status`)."""
+    sums = [func.coalesce(func.sum(case((rule.on_list(today, horizon),
+                                         _S.critical_alarms if name == "critical_alarm"
+                                         else 1), else_=0)), 0)
+            for name, rule in LISTS.items()]
+    return dict(zip(LISTS, (int(n) for n in session.execute(select(*sums)).one()),
+                    strict=True))
+
+
+def overview(session: Session, actor: Actor, *, now: datetime, first: int,
+             horizon_days: int = DEFAULT_HORIZON_DAYS) -> dict[str, tuple[int, list[WorkEntry]]]:
+    """Each list's size and its `first` most urgent entries (the dashboard); audited."""
+    records.guard(session, actor, "read_worklist", None, now=now, entity="worklist")
+    checked_horizon(horizon_days)
+    today = now.date()
+    sizes = counts(session, today, horizon_days)
+    lists = {kind: (sizes[kind], _first(session, kind, today, horizon_days, 0, first)
+                    if sizes[kind] else []) for kind in KINDS}
+    audit.record(session, actor, "read", "worklist", now=now,
+                 detail="overview: " + ", ".join(f"{k} {n}" for k, n in sizes.items()))
+    return lists
+
+
+def page(session: Session, actor: Actor, *, now: datetime, kind: str, offset: int,
+         limit: int, horizon_days: int = DEFAULT_HORIZON_DAYS) -> tuple[int, list[WorkEntry]]:
+    """One list's size and its entries `offset` to `offset + limit`; audited."""
+    records.guard(session, actor, "read_worklist", None, now=now, entity="worklist")
+    checked_kind(kind)
+    checked_horizon(horizon_days)
+    today = now.date()
+    size = counts(session, today, horizon_days)[kind]
+    entries = _first(session, kind, today, horizon_days, offset, limit)
+    audit.record(session, actor, "read", "worklist", now=now,
+                 detail=f"{kind}: entries {offset + 1} to {offset + len(entries)} of {size}")
+    return size, entries

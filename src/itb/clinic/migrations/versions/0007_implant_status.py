@@ -29,8 +29,9 @@ def upgrade() -> None:
         sa.Column("stability_days", sa.Integer(), nullable=True),
         sa.Column("refill_due_on", sa.Date(), nullable=False),
         sa.Column("eri", sa.Boolean(), nullable=False),
-        sa.Column("end_of_service_on", sa.Date(), nullable=True),
-        sa.Column("critical_alarm", sa.Boolean(), nullable=False),
+        sa.Column("replacement_due_on", sa.Date(), nullable=True),
+        sa.Column("critical_alarms", sa.Integer(), nullable=False),
+        sa.Column("seen_on", sa.Date(), nullable=True),
         sa.Column("not_seen_due_on", sa.Date(), nullable=False))
     # the backfill uses the module that keeps the table: if a later revision changes the
     # table, this revision must get its own copy of the computation
