@@ -54,7 +54,7 @@ def _fresh_rows(connection: Connection, patient_ids: Collection[int] | None) -> 
                         Prescription.deleted_at.is_(None), Prescription.ended_on.is_(None))
                  .order_by(Prescription.started_on.desc(), Prescription.id.desc())
                  .limit(1).correlate(Patient).scalar_subquery())
-    query = (select(Patient.id.label("patient_id"), Patient.refill_interval_days,
+    query = (select(Patient.id.label("patient_id"), Patient.mrn, Patient.refill_interval_days,
                     Implant.id.label("implant_id"), Implant.implanted_on,
                     g.id.label("interrogation_id"), g.at, g.refill_by, g.low_alarm_at, g.eri,
                     g.eri_at, g.end_of_service_at, g.alarms,
@@ -76,7 +76,7 @@ def _fresh_rows(connection: Connection, patient_ids: Collection[int] | None) -> 
 
 
 def _summary(row: Row[Any]) -> dict[str, Any]:
-    return {"implant_id": row.implant_id, "patient_id": row.patient_id,
+    return {"implant_id": row.implant_id, "patient_id": row.patient_id, "mrn": row.mrn,
             "interrogation_id": row.interrogation_id, "last_refill_at": row.last_refill,
             "stability_days": row.stability, **listing_keys(row)}
 

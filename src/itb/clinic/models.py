@@ -219,9 +219,15 @@ class ImplantStatus(Base):
     changes them (itb.clinic.implant_status); never audited, never edited by a service."""
 
     __tablename__ = "implant_status"
+    # each list's most urgent rows are the first of one index, in the worklist's order
+    __table_args__ = (Index("ix_implant_status_refill", "refill_due_on", "mrn"),
+                      Index("ix_implant_status_replacement", "replacement_due_on", "mrn"),
+                      Index("ix_implant_status_seen", "seen_on", "mrn"),
+                      Index("ix_implant_status_not_seen", "not_seen_due_on", "mrn"))
     implant_id: Mapped[int] = mapped_column(ForeignKey("implants.id"), primary_key=True,
                                             autoincrement=False)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
+    mrn: Mapped[str] = mapped_column(String(32))  # the patient's, the lists' second order
     interrogation_id: Mapped[int | None] = mapped_column(ForeignKey("interrogations.id"))
     last_refill_at: Mapped[datetime | None]
     stability_days: Mapped[int | None] = mapped_column(Integer)

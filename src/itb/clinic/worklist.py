@@ -85,7 +85,7 @@ def listing_keys(row: Any) -> dict[str, Any]:
     """What decides which lists one implant's row is on, and its due date on each, reduced
     to values that do not depend on the day the worklist is read (kept per implant in
     `implant_status`, so each list is one plain read: `LISTS` is exact, not a narrowing)."""
-    return {"refill_due_on": min(_refill_candidates(row))[0],
+    return {"refill_due_on": _refill_due(row)[0],
             "eri": row.at is not None and bool(row.eri),
             "replacement_due_on": _replacement_due(row),
             "critical_alarms": len(_critical_alarms(row)),
@@ -134,41 +134,62 @@ def _rows(session: Session, where: Any, order: Any = None,
              .outerjoin(g, g.id == _S.interrogation_id)
              .where(where))
     if order is not None:
-        query = query.order_by(order, Patient.mrn).limit(limit)
-    return list(session.execute(query))
+        query = query.order_by(order, _S.mrn).limit(limit)
+    # Core rows, not the ORM's (a list of values needs no identity map); what the session
+    # holds unwritten is flushed first, as the ORM's autoflush would
+    session.flush()
+    return list(session.connection().execute(query))
 
 
-def _refill_candidates(row: Any) -> list[tuple[date, str]]:
-    """The refill's dates with their reasons: refill-by, low-reservoir alarm, stability."""
-    seen = row.at
-    source = "" if seen is None else f" from the interrogation of {seen.date()}"
-    candidates: list[tuple[date, str]] = []
-    if row.refill_by is not None:
-        candidates.append((row.refill_by.date(), f"refill-by date {row.refill_by.date()}"
-                           f"{source}"))
+# which of the refill's dates is the earliest; on a tie the reason that sorts first in
+# words wins ("in-pump stability..." < "low-reservoir..." < "refill-by..."), as it always has
+_STABILITY, _LOW_ALARM, _REFILL_BY = 0, 1, 2
+
+
+def _filled(row: Any) -> date:
+    """The day the reservoir was last filled: the last live refill, or the implant."""
+    if row.last_refill is None:
+        return row.implanted_on  # type: ignore[no-any-return]
+    return max(row.implanted_on, row.last_refill.date())  # type: ignore[no-any-return]
+
+
+def _stability_days(row: Any) -> int:
+    return FALLBACK_STABILITY_DAYS if row.stability is None else int(row.stability)
+
+
+def _refill_due(row: Any) -> tuple[date, int]:
+    """The earliest of the refill-by date, the low-reservoir alarm date and the stability
+    limit, and which of them it is (the reason is worded only for a listed row)."""
+    candidates = [(_filled(row) + timedelta(days=_stability_days(row)), _STABILITY)]
     if row.low_alarm_at is not None:
-        candidates.append((row.low_alarm_at.date(), f"low-reservoir alarm date "
-                           f"{row.low_alarm_at.date()}{source}"))
-    filled = row.implanted_on if row.last_refill is None else max(row.implanted_on,
-                                                                  row.last_refill.date())
-    days = FALLBACK_STABILITY_DAYS if row.stability is None else int(row.stability)
+        candidates.append((row.low_alarm_at.date(), _LOW_ALARM))
+    if row.refill_by is not None:
+        candidates.append((row.refill_by.date(), _REFILL_BY))
+    return min(candidates)
+
+
+def _refill_why(row: Any, which: int) -> str:
+    source = "" if row.at is None else f" from the interrogation of {row.at.date()}"
+    if which == _REFILL_BY:
+        return f"refill-by date {row.refill_by.date()}{source}"
+    if which == _LOW_ALARM:
+        return f"low-reservoir alarm date {row.low_alarm_at.date()}{source}"
+    filled = _filled(row)
     stated = "" if row.stability is not None else " (itb's default, *unconfirmed*)"
     since = "implant" if row.last_refill is None or filled == row.implanted_on else "last refill"
-    candidates.append((filled + timedelta(days=days),
-                       f"in-pump stability limit of {days} days{stated} from the {since} "
-                       f"on {filled}"))
-    return candidates
+    return (f"in-pump stability limit of {_stability_days(row)} days{stated} from the "
+            f"{since} on {filled}")
 
 
 def _refill_entry(row: Any, base: dict[str, Any], today: date,
                   horizon: int) -> WorkEntry | None:
-    due, why = min(_refill_candidates(row))
+    due, which = _refill_due(row)
     if due < today:
         return WorkEntry(**base, kind="refill_overdue", due=due,
-                         reason=f"Refill overdue since {due}: {why}.")
+                         reason=f"Refill overdue since {due}: {_refill_why(row, which)}.")
     if due <= today + timedelta(days=horizon):
         return WorkEntry(**base, kind="refill_due", due=due,
-                         reason=f"Refill due by {due}: {why}.")
+                         reason=f"Refill due by {due}: {_refill_why(row, which)}.")
     return None
 
 

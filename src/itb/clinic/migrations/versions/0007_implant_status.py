@@ -23,6 +23,7 @@ def upgrade() -> None:
                   autoincrement=False),
         sa.Column("patient_id", sa.Integer(), sa.ForeignKey("patients.id"), nullable=False,
                   unique=True),
+        sa.Column("mrn", sa.String(32), nullable=False),
         sa.Column("interrogation_id", sa.Integer(), sa.ForeignKey("interrogations.id"),
                   nullable=True),
         sa.Column("last_refill_at", sa.DateTime(), nullable=True),  # UTCDateTime
@@ -33,6 +34,9 @@ def upgrade() -> None:
         sa.Column("critical_alarms", sa.Integer(), nullable=False),
         sa.Column("seen_on", sa.Date(), nullable=True),
         sa.Column("not_seen_due_on", sa.Date(), nullable=False))
+    for name, due in (("refill", "refill_due_on"), ("replacement", "replacement_due_on"),
+                      ("seen", "seen_on"), ("not_seen", "not_seen_due_on")):
+        op.create_index(f"ix_implant_status_{name}", "implant_status", [due, "mrn"])
     # the backfill uses the module that keeps the table: if a later revision changes the
     # table, this revision must get its own copy of the computation
     from itb.clinic import implant_status
