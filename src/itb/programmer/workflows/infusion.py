@@ -14,11 +14,10 @@ from itb.programmer.errors import EchoMismatch
 from itb.programmer.view import PumpView
 from itb.programmer.wand import changing
 from itb.programmer.workflows.reading import iso
-from itb.programmer.workflows.visit import Visit, not_confirmed
+from itb.programmer.workflows.visit import Visit, not_confirmed, refuse_blocked
 from itb.telemetry.errors import CommandRejected
 from itb.telemetry.protocol.commands import Bolus, BolusConfirmation, InfusionChanged, Resume, Stop
 from itb.therapy import guardrails
-from itb.therapy.errors import GuardrailBlocked
 from itb.therapy.guardrails import Finding
 from itb.therapy.units import NL_PER_ML, display, in_range, to_exact_str
 
@@ -86,13 +85,8 @@ def review_bolus(visit: Visit, request: BolusRequest) -> BolusReview:
 
 def check_bolus(visit: Visit, review: BolusReview) -> None:
     """Refuse (and journal) a guardrail block that has no override reason (issue 14)."""
-    try:
-        guardrails.blocked(review.findings, review.request.override_reason)
-    except GuardrailBlocked:
-        visit.record("bolus", review.view, review.view.serial, "refused",
-                     f"bolus {display(review.request.dose_mcg)} mcg refused: blocked by a "
-                     "guardrail", review.details())
-        raise
+    refuse_blocked(visit, "bolus", review.view, f"bolus {display(review.request.dose_mcg)} mcg",
+                   review.findings, review.request.override_reason, review.details())
 
 
 def give_bolus(visit: Visit, review: BolusReview, confirmed: bool) -> BolusConfirmation:
