@@ -173,3 +173,15 @@ def test_a_second_front_end_gets_the_same_findings_from_the_workflows(tmp_path: 
     assert [(f.limit, f.tier) for f in program.findings] == [
         (Limit.DOSE_INCREASE, Tier.WARNING)]
     assert program.refusal is None
+
+
+@pytest.mark.req("REQ-PRG-GUARDRAILS")
+@pytest.mark.parametrize("command", [("bolus", "--dose", "150", "--duration-min", "10"),
+                                     ("set-alarm-volume", "--ml", "0.8")])
+def test_a_blank_override_reason_is_refused_and_nothing_is_sent(roomy: Cli,
+                                                                command: tuple[str, ...]) -> None:
+    refused = roomy(*command, "--override-reason", " ", "--yes")
+    assert refused.exit_code == 2
+    assert "override_reason = ' ' is not allowed: allowed is a non-empty reason" in refused.stderr
+    assert roomy.wand.pump.overlay is None
+    assert roomy.wand.pump.low_reservoir_alarm_nl == 2_000_000

@@ -35,8 +35,7 @@ class BolusRequest:
         minutes = in_range("duration_min", duration_min, 1, 1440, "min")
         if (minutes * 60).denominator != 1:
             raise InvalidInput("duration_min", duration_min, "a duration in whole seconds")
-        if override_reason is not None and not override_reason.strip():
-            raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
+        guardrails.check_override_reason(override_reason)
         return cls(dose_mcg, minutes, override_reason)
 
     @property

@@ -42,8 +42,7 @@ def review_alarm_volume(visit: Visit, volume_nl: int, override_reason: str | Non
                         ) -> AlarmVolumeReview:
     """Read the pump; the volume must be within the model's range (a hard refusal); the
     guardrails warn below the recommended residual and block far below it."""
-    if override_reason is not None and not override_reason.strip():
-        raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
+    guardrails.check_override_reason(override_reason)
     with visit.session() as client:
         view = visit.read(client)
         facts = view.facts
