@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from itb.therapy.calc.output import (
+    CURRENT_DOSE_OPTION,
     NOW_OPTION,
     Computed,
     calc_command,
@@ -26,7 +27,7 @@ from itb.therapy.units import display
 
 @calc_command
 def titrate(
-    current: str = typer.Option(..., "--current", help="current daily dose, mcg/day"),
+    current: str = CURRENT_DOSE_OPTION,
     proposed: str = typer.Option(..., "--proposed", help="proposed daily dose, mcg/day "
                                  "(0: a stop)"),
     origin: str = typer.Option(..., "--origin", help="spinal or cerebral"),
@@ -97,7 +98,7 @@ def _titration_output(decision: TitrationDecision
 
 @calc_command
 def taper(
-    current: str = typer.Option(..., "--current", help="current daily dose, mcg/day"),
+    current: str = CURRENT_DOSE_OPTION,
     concentration: str = typer.Option(..., "--concentration", help="mcg/mL in the pump"),
     start: str | None = typer.Option(None, "--start", help="first step (default: now)"),
     step_percent: str = typer.Option("10", "--step-percent", help="decrease per step, 10-20%"),

@@ -27,6 +27,10 @@ DEFAULT_THRESHOLD_ML = to_exact_str(catalogue.DEFAULT_REFILL_DISCREPANCY_THRESHO
 DEFAULT_ML_PER_CM = to_exact_str(catalogue.DEFAULT_CATHETER_VOLUME_ML_PER_CM)
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON (exact values as strings).")
 NOW_OPTION = typer.Option(None, "--now", help="Current time, ISO-8601 with offset (default: now).")
+# Options several commands take alike.
+CONCENTRATION_OPTION = typer.Option(..., "--concentration", help="mcg/mL")
+CURRENT_DOSE_OPTION = typer.Option(..., "--current", help="current daily dose, mcg/day")
+FLEX_OPTION = typer.Option(None, "--flex", help="flex schedule TOML file")
 MIN_FLOW_OPTION = typer.Option(to_exact_str(catalogue.DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY),
                                "--min-flow-ml-per-day",
                                help="the pump's minimum flow (unconfirmed default)")

@@ -12,8 +12,10 @@ from itb.errors import InvalidInput
 from itb.therapy import catalogue
 from itb.therapy.bridge import catheter_volume_ml, plan_bridge_bolus
 from itb.therapy.calc.output import (
+    CONCENTRATION_OPTION,
     DEFAULT_ML_PER_CM,
     DEFAULT_THRESHOLD_ML,
+    FLEX_OPTION,
     MIN_FLOW_OPTION,
     NOW_OPTION,
     Computed,
@@ -33,9 +35,9 @@ from itb.therapy.units import NL_PER_ML, display, exact, to_exact_str
 
 @calc_command
 def rate(
-    concentration: str = typer.Option(..., "--concentration", help="mcg/mL"),
+    concentration: str = CONCENTRATION_OPTION,
     daily_dose: str | None = typer.Option(None, "--daily-dose", help="mcg/day"),
-    flex: Path | None = typer.Option(None, "--flex", help="flex schedule TOML file"),
+    flex: Path | None = FLEX_OPTION,
     min_flow: str = MIN_FLOW_OPTION,
 ) -> Computed:
     """Flow rate for a daily dose (or each step of a flex schedule) at a concentration."""
@@ -91,11 +93,11 @@ def _flag_min_flow(data: dict[str, Any], rows: list[tuple[str, str]],
 @calc_command
 def refill(
     reservoir_ml: str = typer.Option(..., "--reservoir-ml", help="volume in the reservoir, mL"),
-    concentration: str = typer.Option(..., "--concentration", help="mcg/mL"),
+    concentration: str = CONCENTRATION_OPTION,
     alarm_ml: str = typer.Option(..., "--alarm-ml", help="low-reservoir alarm volume, mL"),
     daily_dose: str | None = typer.Option(None, "--daily-dose",
                                           help="mcg/day (with --flex: checked against its total)"),
-    flex: Path | None = typer.Option(None, "--flex", help="flex schedule TOML file"),
+    flex: Path | None = FLEX_OPTION,
     now: str | None = NOW_OPTION,
     margin_days: str = typer.Option(to_exact_str(catalogue.DEFAULT_REFILL_SAFETY_MARGIN_DAYS),
                                     "--margin-days", help="safety margin before the alarm"),
