@@ -62,10 +62,11 @@ class RecordRoutes:
     listed: str  # "implants": /api/patients/{patient_id}/implants
     out_model: type[BaseModel]
     out: Callable[[Any], BaseModel] | None = None
+    short_id: str = ""  # the path's id when not `<one>_id` ("change" for program_change)
 
     @property
     def id_name(self) -> str:
-        return f"{self.one}_id"
+        return f"{self.short_id or self.one}_id"
 
     @property
     def one_path(self) -> str:
