@@ -22,7 +22,8 @@ from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
 
 # what every handler takes besides its own: the transaction, the user, the clock
 _CONTEXT = {"session": SessionDep, "actor": ActorDep, "now": NowDep}
-Fields = Callable[[BaseModel], dict[str, Any]]
+# what a body gives its service: the changed fields, mostly (a booking for appointments)
+Fields = Callable[[Any], Any]
 
 
 def set_fields(body: BaseModel) -> dict[str, Any]:
