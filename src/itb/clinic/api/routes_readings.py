@@ -17,13 +17,19 @@ from itb.clinic.api.record_routes import RecordRoutes
 router = APIRouter(tags=["refills and program changes"], responses=ERRORS)
 
 
-class RefillOut(BaseModel):
+class RecordedOut(BaseModel):
+    """What every act the programmer recorded has: when, its outcome, its visit."""
+
     id: int
     version: int
     patient_id: int
     visit_id: int | None
     at: datetime
     outcome: str
+    details: dict[str, Any]
+
+
+class RefillOut(RecordedOut):
     withdrawn_ml: Decimal | None
     expected_ml: Decimal | None
     discrepancy_ml: Decimal | None
@@ -36,22 +42,14 @@ class RefillOut(BaseModel):
     wasted_ml: Decimal | None
     second_checker: str | None
     pocket_check: str | None
-    details: dict[str, Any]
 
 
-class ProgramChangeOut(BaseModel):
-    id: int
-    version: int
-    patient_id: int
-    visit_id: int | None
-    at: datetime
-    outcome: str
+class ProgramChangeOut(RecordedOut):
     daily_dose_before_mcg: Decimal | None
     daily_dose_after_mcg: Decimal | None
     before: dict[str, Any]
     after: dict[str, Any]
     override_reason: str | None
-    details: dict[str, Any]
 
 
 refills = RecordRoutes(router, "refill", "/api/refills", "refills", RefillOut)
