@@ -28,7 +28,7 @@ from itb.fleet.schema import Hazards, MotorStall, Overinfusion
 
 YEAR_S = 365 * 86_400
 MONTH_S = YEAR_S // 12
-STREAMS = ("patient", "stall", "overinfusion", "catheter", "refill", "care")
+STREAMS = ("patient", "stall", "overinfusion", "catheter", "refill", "care", "attendance")
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Streams:
     catheter: np.random.Generator
     refill: np.random.Generator
     care: np.random.Generator
+    attendance: np.random.Generator  # last: the others keep their spawn keys
 
     @classmethod
     def for_patient(cls, study_seed: int, index: int) -> Streams:

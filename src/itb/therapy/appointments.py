@@ -162,3 +162,19 @@ def urgency(now: datetime, low_alarm_at: datetime | None, empty_at: datetime | N
     if to_alarm is None or to_alarm <= HIGH_ALARM_DAYS:
         return "high"
     return "moderate"
+
+
+def place_refill(window: Window, wanted: datetime, now: datetime, *,
+                 with_reason: bool = False) -> datetime:
+    """Where a refill wanted at `wanted` is booked by the rules: not before now, never after
+    the window's last date; without a reason also not before the earliest (waste) nor after
+    the safe date. A chase after a no-show books with a reason (the refill-by date may have
+    passed) but still never after the last date."""
+    at = wanted
+    if not with_reason:
+        if window.earliest is not None:
+            at = max(at, window.earliest)
+        if window.safe_until is not None:
+            at = min(at, window.safe_until)
+    at = max(at, now)
+    return at if window.last is None else min(at, window.last)
