@@ -19,6 +19,7 @@ from rich.table import Table
 from itb.cli_errors import refuse
 from itb.errors import ItbError
 from itb.fleet.errors import FleetError, StudyError
+from itb.textfiles import read_small_text
 
 app = typer.Typer(name="fleet", help="Fleet studies: many patients with pumps, on Dask.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -35,16 +36,7 @@ def read_study(path: Path) -> Any:
     if not path.is_file():
         raise StudyError(str(path), [(None, "", "cannot read the study file (no such regular "
                                                 "file)")])
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_STUDY_BYTES + 1)
-        if len(raw) > MAX_STUDY_BYTES:
-            raise StudyError(str(path), [(None, "", f"the study file is larger than "
-                                                    f"{MAX_STUDY_BYTES} bytes")])
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise StudyError(str(path), [(None, "", f"cannot read the study file ({error})")]
-                         ) from None
+    text = read_small_text(path, MAX_STUDY_BYTES, "study", StudyError)
     return parse_study(text, str(path))
 
 
