@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from itb.fleet.errors import StudyError
 from itb.fleet.schema import CareTable, StudyFile
 from itb.pump.catalogue import MODELS
-from itb.sim.scenario import key_lines, key_text, line_for
+from itb.sim.scenario import key_lines, key_text, line_for, schema_reason
 from itb.therapy.units import NL_PER_ML
 
 # Every study starts on the same (arbitrary) Monday: results do not depend on the day
@@ -166,13 +166,4 @@ def _adherence_checks(care: CareTable) -> list[tuple[tuple[Any, ...], str]]:
 
 
 def _reason(error: Any) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key (see docs/fleet.md for the keys of this table)"
-    if kind == "missing":
-        return "missing: this key is required"
-    message = str(error["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            message = message[len(prefix):]
-    return message
+    return schema_reason(error, "docs/fleet.md")
