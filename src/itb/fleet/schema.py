@@ -175,14 +175,31 @@ class PerRefill(Hazard):
     per_refill: Share
 
 
-class Hazards(SchemaModel):
+class PumpHazards(SchemaModel):
+    """The pump's own faults, drawn per pump (a new pump draws again)."""
+
     motor_stall: MotorStall | None = None
     overinfusion: Overinfusion | None = None
+
+
+class CatheterHazards(SchemaModel):
+    """The catheter's faults, at a rate per patient-year, drawn again after a revision."""
+
     catheter_occlusion: CatheterOcclusion | None = None
     catheter_disconnection: PerPatientYear | None = None
     catheter_leak: CatheterLeak | None = None
+
+
+class RefillHazards(SchemaModel):
+    """Errors made at a refill, a chance per refill."""
+
     pocket_fill: PerRefill | None = None
     wrong_strength: PerRefill | None = None
+
+
+class Hazards(RefillHazards, CatheterHazards, PumpHazards):
+    """Every [hazards.*] table (docs/fleet.md); one left out is a hazard that does not happen.
+    (Bases in this order keep the fields in the order pump, catheter, refill.)"""
 
 
 class StudyFile(SchemaModel):
