@@ -55,8 +55,7 @@ class Fault:
     kind: str
     start_s: int
     pump_no: int
-    detected_s: int | None = None
-    route: str | None = None
+    detected_s: int | None = None  # its route is written down (events), never read back
     ended_s: int | None = None
 
     @property
@@ -138,7 +137,7 @@ class RunState:
         found = [f for f in self.faults
                  if f.active and f.detected_s is None and f.kind in kinds]
         for fault in found:
-            fault.detected_s, fault.route = at, route
+            fault.detected_s = at
             self.counts[f"detected_{route}"] += 1
             self.note(DETECTION, fault.kind, route, round((at - fault.start_s) / HOUR_S, 6), at)
         return found
