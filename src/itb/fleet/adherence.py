@@ -12,6 +12,7 @@ the withdrawal that follows, is the pump's and the patient's own (patient_run.py
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -73,10 +74,9 @@ def interrogate(state: RunState) -> Projection:
     except InvalidInput:  # at or below the alarm volume: the alarm is due, refill now
         flow = Fraction(state.dose_mcg) / strength
         empty = add_seconds(now, reservoir / flow * SECONDS_PER_DAY)
-        return Projection(**{**base.__dict__, "refill_by": now, "low_alarm_at": now,
-                             "empty_at": empty})
-    return Projection(**{**base.__dict__, "refill_by": plan.refill_by,
-                         "low_alarm_at": plan.alarm_at, "empty_at": plan.empty_at})
+        return replace(base, refill_by=now, low_alarm_at=now, empty_at=empty)
+    return replace(base, refill_by=plan.refill_by, low_alarm_at=plan.alarm_at,
+                   empty_at=plan.empty_at)
 
 
 def _decimal(value: Fraction) -> Decimal:
