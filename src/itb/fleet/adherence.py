@@ -5,22 +5,22 @@ the reminders they got (the study's `[care.appointments.attendance]`, *unconfirm
 parameters, not facts).
 
 What the clinic knows is what the pump said when it was interrogated at the last refill:
-its estimate, dose, strength and alarm volume, projected by `itb.therapy.plan_refill`. The
+its estimate, dose, strength and alarm volume, projected as the programmer projects them
+(`itb.programmer.view.project_reservoir` over `itb.therapy.plan_refill`). The
 physical truth is never read: whether the reservoir runs dry before a rebooked visit, and
 the withdrawal that follows, is the pump's and the patient's own (patient_run.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from itb.errors import InvalidInput
 from itb.fleet.runstate import DAY_S, HOUR_S, REFILL, RunState, utc
 from itb.fleet.schema import AppointmentsTable, Attendance
 from itb.fleet.study import STUDY_START_S
+from itb.programmer.view import project_reservoir
 from itb.therapy.appointments import (
     BookingPolicy,
     Projection,
@@ -30,9 +30,7 @@ from itb.therapy.appointments import (
     reminder_times,
     urgency,
 )
-from itb.therapy.flex import add_seconds
-from itb.therapy.refill import plan_refill
-from itb.therapy.units import NL_PER_ML, SECONDS_PER_DAY
+from itb.therapy.units import NL_PER_ML
 
 POLICY = BookingPolicy()  # the clinic's default waste limit and urgent window
 # The clinic's no-show sweep marks a visit missed this long after it ended, and raises the
@@ -58,25 +56,26 @@ def misses(draw: float, attendance: Attendance, reminders_got: int, portal: bool
 
 
 def interrogate(state: RunState) -> Projection:
-    """What the pump says now (its own estimate, never the truth), as the clinic records it."""
-    pump, care = state.pump, state.study.spec.care
+    """What the pump says now, projected as the programmer does at an interrogation
+    (`itb.programmer.view.project_reservoir`: its own estimate, one stroke lower, a running
+    priming or bridge bolus first; never the truth), as the clinic records it."""
+    pump = state.pump
     now = utc(state.now_s)
     strength = state.concentration_mcg_per_ml
-    reservoir = Fraction(max(0, pump.reservoir_estimate_nl), NL_PER_ML)
-    base = Projection(at=now, reservoir_ml=_decimal(reservoir),
-                      strength_mcg_per_ml=_decimal(strength),
-                      daily_dose_mcg=Decimal(state.dose_mcg))
-    try:
-        plan = plan_refill(reservoir_ml=reservoir, concentration_mcg_per_ml=strength,
-                           program=Fraction(state.dose_mcg),
-                           alarm_ml=Fraction(pump.low_reservoir_alarm_nl, NL_PER_ML), now=now,
-                           safety_margin_days=care.refill_margin_days)
-    except InvalidInput:  # at or below the alarm volume: the alarm is due, refill now
-        flow = Fraction(state.dose_mcg) / strength
-        empty = add_seconds(now, reservoir / flow * SECONDS_PER_DAY)
-        return replace(base, refill_by=now, low_alarm_at=now, empty_at=empty)
-    return replace(base, refill_by=plan.refill_by, low_alarm_at=plan.alarm_at,
-                   empty_at=plan.empty_at)
+    seen = project_reservoir(
+        reservoir_nl=max(0, pump.reservoir_estimate_nl), concentration_mcg_per_ml=strength,
+        program=Fraction(state.dose_mcg), alarm_nl=pump.low_reservoir_alarm_nl, now=now,
+        filled_at=None, capacity_nl=pump.model.reservoir_capacity_nl,
+        running_bolus_nl=pump.bolus_remaining_nl(),
+        bolus_until=None if pump.overlay is None else utc(pump.overlay.end_s),
+        stroke_nl=pump.model.nominal_stroke_nl)
+    plan = seen.plan
+    return Projection(
+        at=now, reservoir_ml=_decimal(Fraction(max(0, pump.reservoir_estimate_nl), NL_PER_ML)),
+        strength_mcg_per_ml=_decimal(strength), daily_dose_mcg=Decimal(state.dose_mcg),
+        refill_by=now if plan is None else plan.refill_by,  # the alarm is due: refill now
+        low_alarm_at=seen.low_reservoir_alarm_at,
+        empty_at=None if plan is None else plan.empty_at)
 
 
 def _decimal(value: Fraction) -> Decimal:
