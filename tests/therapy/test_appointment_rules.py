@@ -31,7 +31,8 @@ def test_a_routine_refill_falls_inside_the_window_and_a_chase_before_the_alarm()
     projection = Projection(at=NOW, reservoir_ml=Decimal(20), strength_mcg_per_ml=Decimal(500),
                             daily_dose_mcg=Decimal(250), refill_by=NOW + timedelta(days=30),
                             low_alarm_at=NOW + timedelta(days=37),
-                            empty_at=NOW + timedelta(days=40))
+                            empty_at=NOW + timedelta(days=40), eri=False, eri_at=None,
+                            end_of_service_at=None)
     window = refill_window(projection, NOW, BookingPolicy())
     assert window.earliest == NOW + timedelta(days=20)  # half of 20 mL at 0.5 mL/day
     too_late = NOW + timedelta(days=90)

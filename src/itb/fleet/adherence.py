@@ -75,7 +75,8 @@ def interrogate(state: RunState) -> Projection:
         strength_mcg_per_ml=_decimal(strength), daily_dose_mcg=Decimal(state.dose_mcg),
         refill_by=now if plan is None else plan.refill_by,  # the alarm is due: refill now
         low_alarm_at=seen.low_reservoir_alarm_at,
-        empty_at=None if plan is None else plan.empty_at)
+        empty_at=None if plan is None else plan.empty_at,
+        eri=False, eri_at=None, end_of_service_at=None)  # the refill rules read no battery
 
 
 def _decimal(value: Fraction) -> Decimal:

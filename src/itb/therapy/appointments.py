@@ -61,18 +61,19 @@ class BookingPolicy:
 
 @dataclass(frozen=True)
 class Projection:
-    """What the pump said at its last interrogation (itb.clinic.models.Interrogation)."""
+    """What the pump said at its last interrogation (itb.clinic.models.Interrogation). Every
+    figure is given, None where the pump gave none: no caller leaves one out by default."""
 
     at: datetime
-    reservoir_ml: Decimal | None = None
-    strength_mcg_per_ml: Decimal | None = None
-    daily_dose_mcg: Decimal | None = None
-    refill_by: datetime | None = None
-    low_alarm_at: datetime | None = None
-    empty_at: datetime | None = None
-    eri: bool = False
-    eri_at: datetime | None = None
-    end_of_service_at: datetime | None = None
+    reservoir_ml: Decimal | None
+    strength_mcg_per_ml: Decimal | None
+    daily_dose_mcg: Decimal | None
+    refill_by: datetime | None
+    low_alarm_at: datetime | None
+    empty_at: datetime | None
+    eri: bool
+    eri_at: datetime | None
+    end_of_service_at: datetime | None
 
 
 @dataclass(frozen=True)
