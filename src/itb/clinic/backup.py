@@ -255,6 +255,8 @@ def _load(connection: Connection, path: Path) -> None:
     _flush(connection, table, batch)
     if connection.dialect.name == "postgresql":  # ids were given: move the sequences on
         for name in set(inspect(connection).get_table_names()) - {"alembic_version"}:
+            if name == "implant_status":  # keyed by the implant's id: no sequence of its own
+                continue
             connection.execute(text(
                 f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"))

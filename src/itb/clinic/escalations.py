@@ -3,14 +3,8 @@ the patient is rebooked or seen.
 
 "Missing a pump refill appointment may lead to baclofen withdrawal" (seed 004). The urgency
 comes from the pump, as interrogated last: the days left to its low-reservoir alarm date and
-to its projected empty date (the clinic never recomputes the pump's figures). Levels (itb's
-thresholds, *unconfirmed*):
-
-- `critical`: the low-reservoir alarm date has passed, or the pump is projected empty within
-  `CRITICAL_EMPTY_DAYS` days, or a second visit in a row was missed;
-- `high`: the low-reservoir alarm is within `HIGH_ALARM_DAYS` days, or the pump gave no
-  projection (unknown is not safe);
-- `moderate`: otherwise.
+to its projected empty date (the clinic never recomputes the pump's figures); the levels are
+the shared rule of `itb.therapy.appointments` (`urgency`), which the fleet studies use too.
 
 An escalation stays open until a refill is booked again or the patient attends (the
 appointment services close it), or a refill or interrogation is recorded after the missed
@@ -29,10 +23,11 @@ from sqlalchemy.orm import Session
 from itb.clinic import audit, records
 from itb.clinic.access import Actor
 from itb.clinic.models import Appointment, Escalation, Interrogation, Patient, RefillRecord
+from itb.therapy.appointments import LEVELS, days_until, urgency
 
-LEVELS = ("critical", "high", "moderate")
-CRITICAL_EMPTY_DAYS = 7
-HIGH_ALARM_DAYS = 7
+__all__ = ["CALL_SCRIPT", "LEVELS", "OpenEscalation", "open_escalations", "raise_for_missed",
+           "resolve_for_patient", "urgency"]
+
 # What to ask and say on the call (seed 004 "Baclofen withdrawal symptoms"; seed 003, Penn's
 # list; domain.md "Withdrawal signs"). The instruction is the seeds' own.
 CALL_SCRIPT = (
@@ -45,24 +40,6 @@ CALL_SCRIPT = (
     "Ask whether the pump has sounded an alarm (the low-reservoir alarm).",
     "Rebook the refill before the low-reservoir alarm date shown here.",
 )
-
-
-def _days(later: datetime | None, now: datetime) -> Fraction | None:
-    if later is None:
-        return None
-    return Fraction(int((later - now).total_seconds()), 86_400)
-
-
-def urgency(now: datetime, low_alarm_at: datetime | None, empty_at: datetime | None,
-            misses_in_a_row: int = 1) -> str:
-    """The level of a missed refill at `now` (pure)."""
-    to_alarm, to_empty = _days(low_alarm_at, now), _days(empty_at, now)
-    if misses_in_a_row >= 2 or (to_alarm is not None and to_alarm <= 0) or (
-            to_empty is not None and to_empty <= CRITICAL_EMPTY_DAYS):
-        return "critical"
-    if to_alarm is None or to_alarm <= HIGH_ALARM_DAYS:
-        return "high"
-    return "moderate"
 
 
 def _misses_in_a_row(session: Session, patient_id: int) -> int:
@@ -101,8 +78,8 @@ def raise_for_missed(session: Session, actor: Actor, appointment: Appointment, *
         f"from the interrogation of {last.at:%Y-%m-%d}"
     reason = (f"Refill of {appointment.starts_at:%Y-%m-%d %H:%M} UTC missed"
               f"{f' ({misses} in a row)' if misses > 1 else ''}: "
-              f"{_phrase(_days(low, now), 'low-reservoir alarm')}, "
-              f"{_phrase(_days(empty, now), 'empty')} ({source}).")
+              f"{_phrase(days_until(low, now), 'low-reservoir alarm')}, "
+              f"{_phrase(days_until(empty, now), 'empty')} ({source}).")
     return records.create(session, actor, Escalation(
         patient_id=appointment.patient_id, appointment_id=appointment.id, raised_at=now,
         urgency=urgency(now, low, empty, misses), misses_in_a_row=misses, low_alarm_at=low,
@@ -155,7 +132,7 @@ def open_escalations(session: Session, actor: Actor, *, now: datetime) -> list[O
                Patient.deleted_at.is_(None), ~seen_since, ~refilled_since))
     found = [OpenEscalation(e, p, missed, urgency(now, e.low_alarm_at, e.empty_at,
                                                   e.misses_in_a_row),
-                            _days(e.low_alarm_at, now), _days(e.empty_at, now))
+                            days_until(e.low_alarm_at, now), days_until(e.empty_at, now))
              for e, p, missed in rows]
     never = Fraction(10**9)
     found.sort(key=lambda o: (LEVELS.index(o.urgency),

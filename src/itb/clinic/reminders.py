@@ -4,7 +4,8 @@ visit is booked, kept in the database (`reminders`), and sent once each when due
 Channels: e-mail (if the patient has an address), SMS (if a phone number) and the patient's
 portal (always; "sending" it is showing it on the portal, so it needs no sender). The
 offsets before the visit are configurable (`ReminderPolicy`; default 7 days and 1 day,
-*unconfirmed*: itb's choice). An offset already past when the visit is booked is not queued.
+*unconfirmed*: itb's choice). An offset already past when the visit is booked is not queued
+(`itb.therapy.appointments.reminder_times`, the rule the fleet studies share).
 
 Exactly once: the database cannot know whether a sender that failed had already delivered
 the message, so a sender must be idempotent on the message's key (`reminder-<id>`): the file
@@ -19,7 +20,7 @@ import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -31,12 +32,12 @@ from itb.clinic import audit, records
 from itb.clinic.access import Actor
 from itb.clinic.booking_window import local
 from itb.clinic.models import Appointment, Patient, Reminder
+from itb.therapy.appointments import DEFAULT_OFFSETS_MINUTES, reminder_times
 
 if TYPE_CHECKING:
     from itb.clinic.db import ClinicDB
 
 CHANNELS = ("email", "sms", "portal")
-DEFAULT_OFFSETS_MINUTES = (7 * 24 * 60, 24 * 60)
 WHAT = {"refill": "pump refill", "titration": "dose titration",
         "replacement": "pump replacement", "catheter_check": "catheter check",
         "follow_up": "follow-up"}
@@ -106,10 +107,8 @@ def queue(session: Session, appointment: Appointment, patient: Patient, clinicia
                "when": local(appointment.starts_at, patient.time_zone),
                "place": appointment.place, "clinician": clinician}
     made = []
-    for offset in sorted(set((policy or ReminderPolicy()).offsets_minutes), reverse=True):
-        due = appointment.starts_at - timedelta(minutes=offset)
-        if due < now:
-            continue
+    offsets = (policy or ReminderPolicy()).offsets_minutes
+    for offset, due in reminder_times(appointment.starts_at, now, offsets):
         for channel, to in _addresses(patient):
             subject, body = render(channel, context)
             made.append(Reminder(appointment_id=appointment.id, patient_id=patient.id,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from itb.fleet import hazards
+from itb.fleet import adherence, hazards
 from itb.fleet.dosing import LABEL_DOSE, need_mcg_per_day
 from itb.fleet.runstate import (
     CATHETER_FAULTS,
@@ -54,8 +54,12 @@ def _ml(nl: int) -> Fraction:
 def plan_next_refill(state: RunState) -> None:
     """The next refill: at the policy's interval, or earlier so that it comes `margin` days
     before the reservoir is empty at the programmed rate; then the patient keeps it, comes
-    late or misses it (the care policy's distributions)."""
+    late or misses it (the care policy's distributions). With `adherence = "appointments"`
+    the appointment rules book it instead (adherence.py)."""
     care = state.study.spec.care
+    if care.adherence == "appointments":
+        adherence.plan(state)
+        return
     pump = state.pump
     conc = state.concentration_mcg_per_ml
     flow_nl_per_day = state.dose_mcg * 1_000_000 / conc  # the programmed rate
@@ -77,14 +81,7 @@ def plan_next_refill(state: RunState) -> None:
         state.note(REFILL, "late", "came late", round(delay_days, 6), at_s=at_s)
         state.counts["refills_late"] += 1
         at_s += int(delay_days * DAY_S)
-    book_refill(state, at_s)
-
-
-def book_refill(state: RunState, at_s: int) -> None:
-    """A refill visit at `at_s` replaces any later one booked."""
-    state.refill_generation += 1
-    state.next_refill_s = at_s
-    state.schedule(at_s, "refill", state.refill_generation)
+    state.book_refill(at_s)
 
 
 def refill_visit(state: RunState) -> None:
@@ -166,12 +163,12 @@ def alarm_heard(state: RunState, kind: str, at_s: int) -> None:
     elif kind == "elective_replacement":  # run to end of service: look when it comes
         state.schedule(at_s + state.pump.model.eri_warning_s + HOUR_S, "look")
     elif kind == "reservoir_empty" and state.next_refill_s > at_s + critical_s:
-        book_refill(state, at_s + critical_s)
+        state.book_refill(at_s + critical_s)
     elif kind == "low_reservoir":
         u = state.streams.care.random()
         at = at_s + int(-math.log1p(-u) * care.low_alarm_response_mean_days * DAY_S)
         if state.next_refill_s > at:
-            book_refill(state, at)
+            state.book_refill(at)
 
 
 def _replace_soon(state: RunState, at_s: int, reason: str) -> None:

@@ -19,6 +19,7 @@ from rich.table import Table
 from itb.cli_errors import refuse
 from itb.errors import ItbError
 from itb.fleet.errors import FleetError, StudyError
+from itb.textfiles import read_small_text
 
 app = typer.Typer(name="fleet", help="Fleet studies: many patients with pumps, on Dask.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -35,16 +36,7 @@ def read_study(path: Path) -> Any:
     if not path.is_file():
         raise StudyError(str(path), [(None, "", "cannot read the study file (no such regular "
                                                 "file)")])
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_STUDY_BYTES + 1)
-        if len(raw) > MAX_STUDY_BYTES:
-            raise StudyError(str(path), [(None, "", f"the study file is larger than "
-                                                    f"{MAX_STUDY_BYTES} bytes")])
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise StudyError(str(path), [(None, "", f"cannot read the study file ({error})")]
-                         ) from None
+    text = read_small_text(path, MAX_STUDY_BYTES, "study", StudyError)
     return parse_study(text, str(path))
 
 
@@ -62,33 +54,47 @@ def _client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
 
 def execute(study: Any, out: Path, workers: int | None, scheduler: str | None,
             partition_size: int, quiet: bool = False) -> dict[str, Any]:
-    """Run (or resume) a study into `out` and write its summary and pictures."""
-    from itb.fleet.engine import run_study
-    from itb.fleet.outputs import write_outputs
+    """Run (or resume) a study into `out` and write its summary and pictures; a study with
+    arms runs each into `out/<arm>/` and writes `out/arms.json`."""
+    from itb.fleet.arms import arms_summary
 
     client, cluster = _client(workers, scheduler)
-    years = float(study.spec.study.years)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("patients · {task.fields[rate]} patient-years/s"),
-                        TimeElapsedColumn(), console=Console(stderr=True), disable=quiet)
     try:
-        with progress:
-            task = progress.add_task(study.spec.study.name[:40], total=study.patients, rate="-")
-            start: list[float] = []
-
-            def tick(done: int, _years: float) -> None:
-                elapsed = progress.tasks[task].elapsed or 0.0
-                if not start:
-                    start.append(done * years)
-                rate = (done * years - start[0]) / elapsed if elapsed > 0 else 0.0
-                progress.update(task, completed=done, rate=f"{rate:,.0f}")
-
-            figures = run_study(study, out, client, partition_size=partition_size,
-                                progress=tick)
+        if not study.spec.arms:
+            return _run_one(study, out, client, partition_size, quiet)
+        summaries = {arm: _run_one(study.with_arm(arm), out / arm, client, partition_size,
+                                   quiet) for arm in study.spec.arms}
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+    result = arms_summary(study, summaries)
+    (out / "arms.json").write_text(json.dumps(result, sort_keys=True, indent=1) + "\n")
+    (out / "study.toml").write_text(study.text)
+    return result
+
+
+def _run_one(study: Any, out: Path, client: Any, partition_size: int,
+             quiet: bool) -> dict[str, Any]:
+    from itb.fleet.engine import run_study
+    from itb.fleet.outputs import write_outputs
+
+    years = float(study.spec.study.years)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("patients · {task.fields[rate]} patient-years/s"),
+                        TimeElapsedColumn(), console=Console(stderr=True), disable=quiet)
+    with progress:
+        task = progress.add_task(study.spec.study.name[:40], total=study.patients, rate="-")
+        start: list[float] = []
+
+        def tick(done: int, _years: float) -> None:
+            elapsed = progress.tasks[task].elapsed or 0.0
+            if not start:
+                start.append(done * years)
+            rate = (done * years - start[0]) / elapsed if elapsed > 0 else 0.0
+            progress.update(task, completed=done, rate=f"{rate:,.0f}")
+
+        figures = run_study(study, out, client, partition_size=partition_size, progress=tick)
     summary = write_outputs(study, out)
     summary_run = {"partitions": figures.partitions, "resumed": figures.partitions_resumed,
                    "wall_s": round(figures.wall_s, 3),
@@ -108,15 +114,21 @@ def run_command(
                                          "Dask scheduler, e.g. tcp://127.0.0.1:8786."),
     partition_size: int = typer.Option(50, "--partition-size", min=1, max=100_000,
                                        help="Patients per partition."),
+    patients: int | None = typer.Option(None, "--patients", min=1, max=1_000_000,
+                                        help="Run the first N patients instead of the "
+                                        "cohort's size (patient i is the same either way)."),
     as_json: bool = typer.Option(False, "--json", help="Print summary.json on stdout."),
 ) -> None:
-    """Run a fleet study: patients.parquet, events.parquet, summary.json and plots."""
+    """Run a fleet study: patients.parquet, events.parquet, summary.json and plots (a study
+    with arms: a folder per arm and arms.json)."""
     if workers is not None and scheduler is not None:
         raise refuse("--workers and --scheduler cannot be given together",
                      "Give --workers N for a local cluster or --scheduler ADDRESS for an "
                      "existing one.")
     try:
         study = read_study(study_file)
+        if patients is not None:
+            study = study.with_patients(patients)
         target = out or DEFAULT_OUT / study_file.stem
         summary = execute(study, target, workers, scheduler, partition_size)
     except StudyError as error:
@@ -126,8 +138,13 @@ def run_command(
                                  "address, and run the command again.") from None
     if as_json:
         typer.echo(json.dumps(summary, sort_keys=True, indent=2))
-        return
-    _print_summary(summary, target)
+    elif "arms" in summary:
+        from itb.fleet.arms import render_text
+
+        typer.echo(render_text(summary))
+        typer.echo(f"Wrote {target}/arms.json and a run folder per arm ({target}/<arm>/).")
+    else:
+        _print_summary(summary, target)
 
 
 def _print_summary(summary: dict[str, Any], out: Path) -> None:
@@ -175,6 +192,9 @@ def _summary_of(path: Path, workers: int | None, scheduler: str | None) -> dict[
         loaded: dict[str, Any] = json.loads(summary_path.read_text())
         return loaded
     study = read_study(path)
+    if study.spec.arms:
+        raise FleetError(f"{path} has arms ({', '.join(study.spec.arms)}): run it, then "
+                         "compare two of its arm folders (out/fleet/<study>/<arm>)")
     return execute(study, DEFAULT_OUT / path.stem, workers, scheduler, 50, quiet=False)
 
 

@@ -50,9 +50,13 @@ class RunFigures:
     worker_cpu_s: float
 
 
-def run_partition(text: str, source: str, start: int, stop: int) -> dict[str, Any]:
-    """Run patients [start, stop) of a study (on a worker). Pure but for the CPU clock."""
+def run_partition(text: str, source: str, start: int, stop: int,
+                  arm: str | None = None) -> dict[str, Any]:
+    """Run patients [start, stop) of a study, or of one of its arms (on a worker). Pure but
+    for the CPU clock."""
     study = parse_study(text, source)
+    if arm is not None:
+        study = study.with_arm(arm)
     begin = time.process_time()
     results = [run_patient(study, i) for i in range(start, stop)]
     cpu = time.process_time() - begin
@@ -144,8 +148,8 @@ def run_study(study: Study, out: Path, client: Any, *, partition_size: int =
     if progress is not None:
         progress(done, done * years)
     begin, cpu = time.monotonic(), 0.0
-    futures = [client.submit(run_partition, study.text, study.source, a, b, pure=False)
-               for a, b in todo]
+    futures = [client.submit(run_partition, study.text, study.source, a, b, study.arm,
+                             pure=False) for a, b in todo]
     try:
         for future in as_completed(futures):
             result = future.result()

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from itb.fleet.schema import Hazards, MotorStall, Overinfusion
+from itb.fleet.schema import CatheterHazards, Hazards, MotorStall, Overinfusion
 
 YEAR_S = 365 * 86_400
 MONTH_S = YEAR_S // 12
-STREAMS = ("patient", "stall", "overinfusion", "catheter", "refill", "care")
+STREAMS = ("patient", "stall", "overinfusion", "catheter", "refill", "care", "attendance")
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Streams:
     catheter: np.random.Generator
     refill: np.random.Generator
     care: np.random.Generator
+    attendance: np.random.Generator  # last: the others keep their spawn keys
 
     @classmethod
     def for_patient(cls, study_seed: int, index: int) -> Streams:
@@ -96,7 +97,7 @@ def next_catheter_faults(hazards: Hazards, rng: np.random.Generator,
                          from_s: int) -> dict[str, int]:
     """The next time of each catheter fault after `from_s` (a fresh catheter)."""
     out: dict[str, int] = {}
-    for kind in ("catheter_occlusion", "catheter_disconnection", "catheter_leak"):
+    for kind in CatheterHazards.model_fields:
         hazard = getattr(hazards, kind)
         u = rng.random()
         if hazard is not None and hazard.per_patient_year > 0:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from itb.fleet import care
+from itb.fleet import adherence, care
 from itb.fleet.daily import DailyLog
 from itb.fleet.dosing import need_mcg_per_day, strength_and_dose
 from itb.fleet.episodes import Episodes
@@ -217,7 +217,7 @@ class PatientRun:
 
     # -- handlers (True ends the run) -------------------------------------------------
     def _refill(self, generation: int) -> bool:
-        if generation == self.state.refill_generation:
+        if generation == self.state.refill_generation and adherence.attends(self.state):
             care.refill_visit(self.state)
         return False
 
@@ -330,7 +330,9 @@ class PatientRun:
         return self.state.dose_mcg
 
 
-COUNT_COLUMNS = ("pumps", "refills", "refills_late", "refills_missed",
+COUNT_COLUMNS = ("pumps", "refills", "refills_late", "refills_missed", "reminders",
+                 "escalations", "escalations_critical", "escalations_high",
+                 "escalations_moderate",
                  "residual_discrepancies", "revisions", "calls",
                  "fault_motor_stall", "fault_overinfusion", "fault_catheter_occlusion",
                  "fault_catheter_disconnection", "fault_catheter_leak", "fault_pocket_fill",

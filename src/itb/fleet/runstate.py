@@ -19,6 +19,7 @@ from itb.fleet.study import STUDY_START_S, Study
 from itb.physiology import Patient
 from itb.physiology.population import PatientParameters
 from itb.pump import ContinuousTherapy, HardLimits, Program, Pump
+from itb.therapy.appointments import Projection
 
 DAY_S = 86_400
 HOUR_S = 3_600
@@ -54,8 +55,7 @@ class Fault:
     kind: str
     start_s: int
     pump_no: int
-    detected_s: int | None = None
-    route: str | None = None
+    detected_s: int | None = None  # its route is written down (events), never read back
     ended_s: int | None = None
 
     @property
@@ -95,8 +95,23 @@ class RunState:
     log_index: int = 0
     first_pump_days: float | None = None
     first_pump_stalled: bool = False
+    # the appointment rules (care.adherence = "appointments", adherence.py)
+    projection: Projection | None = None  # the pump's, at the last refill's interrogation
+    booked_s: int = 0  # when the next refill was booked (its reminders' lead time)
+    clinic_booked: bool = False  # False: the patient came after an alarm (always attends)
+    misses_in_a_row: int = 0
+    attendance_draws: tuple[float, ...] = ()  # this refill cycle's, one per booked visit
 
     # -- the agenda -------------------------------------------------------------------
+    def book_refill(self, at_s: int, *, by_clinic: bool = False,
+                    booked_s: int | None = None) -> None:
+        """A refill visit at `at_s` (booked now, or at `booked_s`) replaces any later one."""
+        self.refill_generation += 1
+        self.next_refill_s = at_s
+        self.booked_s = self.now_s if booked_s is None else booked_s
+        self.clinic_booked = by_clinic
+        self.schedule(at_s, "refill", self.refill_generation)
+
     def schedule(self, at_s: int, kind: str, payload: Any = None) -> None:
         self.seq += 1
         heapq.heappush(self.queue, (max(at_s, self.now_s), self.seq, kind, payload))
@@ -122,7 +137,7 @@ class RunState:
         found = [f for f in self.faults
                  if f.active and f.detected_s is None and f.kind in kinds]
         for fault in found:
-            fault.detected_s, fault.route = at, route
+            fault.detected_s = at
             self.counts[f"detected_{route}"] += 1
             self.note(DETECTION, fault.kind, route, round((at - fault.start_s) / HOUR_S, 6), at)
         return found

@@ -30,6 +30,8 @@ def _float(value: Any) -> float:
 Rate = Annotated[float, BeforeValidator(_float), Field(ge=0)]
 Share = Annotated[float, BeforeValidator(_float), Field(ge=0, le=1)]
 Positive = Annotated[float, BeforeValidator(_float), Field(gt=0)]
+# a factor that may shrink a value but never grow it or make it zero
+Ratio = Annotated[float, BeforeValidator(_float), Field(gt=0, le=1)]
 
 
 class StudyTable(SchemaModel):
@@ -79,6 +81,38 @@ class CohortTable(SchemaModel):
         return value
 
 
+class Attendance(SchemaModel):
+    """The chance that a patient misses a booked refill, given the reminders they got:
+    `miss_share` with none, times `reminder_relative_risk` for each reminder got, times
+    `portal_relative_risk` when they also went to the portal. Parameters of the study, not
+    facts: `source` says where they come from, or `unconfirmed`."""
+
+    source: str = Field(min_length=1, max_length=400)
+    miss_share: Share
+    reminder_relative_risk: Ratio = 1.0
+    portal_relative_risk: Ratio = 1.0
+
+
+class AppointmentsTable(SchemaModel):
+    """Refill visits booked, reminded and chased by the clinic's rules
+    (`itb.therapy.appointments`; docs/fleet.md, "Adherence from the appointment rules")."""
+
+    booking: Literal["latest_safe", "interval"] = "latest_safe"
+    days_before_safe: int = Field(default=7, ge=0, le=60)
+    reminder_days: list[Annotated[int, Field(ge=1, le=60)]] = Field(default_factory=list,
+                                                                    max_length=5)
+    portal: bool = False
+    rebook_within_days: int = Field(default=7, ge=0, le=60)
+    attendance: Attendance
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _distinct(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("each offset at most once")
+        return sorted(value, reverse=True)
+
+
 class CareTable(SchemaModel):
     refill_interval_days: int = Field(default=90, ge=7, le=180)
     refill_margin_days: int = Field(default=7, ge=0, le=60)
@@ -95,6 +129,8 @@ class CareTable(SchemaModel):
     critical_alarm_response_hours: Positive = 12.0
     symptom_response_hours: Positive = 24.0
     revision_delay_days: int = Field(default=1, ge=0, le=60)
+    adherence: Literal["shares", "appointments"] = "shares"
+    appointments: AppointmentsTable | None = None
 
 
 class Hazard(SchemaModel):
@@ -116,7 +152,7 @@ class Overinfusion(Hazard):
     share_of_pumps: Share
     over_years: Positive = 7.0
     earliest_months: int = Field(default=5, ge=0, le=120)
-    initial_excess: Annotated[float, BeforeValidator(_float), Field(gt=0, le=1)] = 0.15
+    initial_excess: Ratio = 0.15
     excess_growth_per_month: Annotated[float, BeforeValidator(_float), Field(ge=0, le=1)] = 0.05
     max_excess: Annotated[float, BeforeValidator(_float), Field(gt=0, le=3)] = 1.0
 
@@ -139,14 +175,31 @@ class PerRefill(Hazard):
     per_refill: Share
 
 
-class Hazards(SchemaModel):
+class PumpHazards(SchemaModel):
+    """The pump's own faults, drawn per pump (a new pump draws again)."""
+
     motor_stall: MotorStall | None = None
     overinfusion: Overinfusion | None = None
+
+
+class CatheterHazards(SchemaModel):
+    """The catheter's faults, at a rate per patient-year, drawn again after a revision."""
+
     catheter_occlusion: CatheterOcclusion | None = None
     catheter_disconnection: PerPatientYear | None = None
     catheter_leak: CatheterLeak | None = None
+
+
+class RefillHazards(SchemaModel):
+    """Errors made at a refill, a chance per refill."""
+
     pocket_fill: PerRefill | None = None
     wrong_strength: PerRefill | None = None
+
+
+class Hazards(RefillHazards, CatheterHazards, PumpHazards):
+    """Every [hazards.*] table (docs/fleet.md); one left out is a hazard that does not happen.
+    (Bases in this order keep the fields in the order pump, catheter, refill.)"""
 
 
 class StudyFile(SchemaModel):
@@ -154,3 +207,6 @@ class StudyFile(SchemaModel):
     cohort: CohortTable
     care: CareTable = Field(default_factory=CareTable)
     hazards: Hazards = Field(default_factory=Hazards)
+    # arms of one study: each name's table overrides keys of [care] (study.py)
+    arms: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")],
+               dict[str, Any]] = Field(default_factory=dict, max_length=8)

@@ -6,6 +6,8 @@
 - Two incidences: the rate difference with a Wald interval (variance k/T² each), and the
   rate ratio with the exact conditional interval (k₁ given k₁+k₂ is binomial; its
   Clopper-Pearson interval mapped to the ratio).
+- A mean over patients (days in withdrawal per patient-year) with a normal 95 % interval
+  (mean ± 1.96 s/√n, not below 0): patients are independent, and the cohorts are large.
 - Time to detection: median and 90th percentile (linear interpolation).
 - Device survival: Kaplan-Meier (lifelines) with its 95 % interval.
 """
@@ -39,6 +41,15 @@ def incidence(count: int, patient_years: float) -> dict[str, Any]:
     low, high = poisson_ci(count, patient_years)
     return {"count": int(count), "per_1000_patient_years": rounded(count / patient_years * PER),
             "ci95": [rounded(low * PER), rounded(high * PER)]}
+
+
+def mean_ci(values: np.ndarray) -> dict[str, Any]:
+    """The mean of per-patient values with its normal 95 % interval (floored at 0)."""
+    n = len(values)
+    mean = float(np.mean(values)) if n else math.nan
+    half = Z95 * float(np.std(values, ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+    return {"mean": rounded(mean), "ci95": [rounded(max(0.0, mean - half)),
+                                            rounded(mean + half)]}
 
 
 def rate_difference(k1: int, t1: float, k2: int, t2: float) -> dict[str, Any]:

@@ -23,6 +23,17 @@ MONTH_DAYS = 365 / 12
 SIX_YEAR_FIELD = {"approved": 0.973, "unapproved": 0.911}
 
 
+def adherence(p: dict[str, list[Any]], sums: dict[str, int]) -> dict[str, Any]:
+    """Reminders sent and the days in withdrawal per patient-year (missed refills and their
+    escalations are incidences)."""
+    days = np.asarray(p["withdrawal_hours"], dtype=float) / 24 / np.asarray(p["years"],
+                                                                            dtype=float)
+    return {
+        "reminders": sums["reminders"],
+        "withdrawal_days_per_patient_year": stats.mean_ci(days),
+    }
+
+
 def summarize(study: Study, patients: pa.Table, events: pa.Table) -> dict[str, Any]:
     spec = study.spec
     p = patients.to_pydict()
@@ -31,11 +42,14 @@ def summarize(study: Study, patients: pa.Table, events: pa.Table) -> dict[str, A
             if name.endswith("episodes") or name.startswith(("fault_", "detected_", "alarm_",
                                                                "refills", "residual",
                                                                "revisions", "calls",
-                                                               "pumps"))}
+                                                               "pumps", "reminders",
+                                                               "escalations"))}
     incidence = {
         "severe_withdrawal": stats.incidence(sums["severe_withdrawal_episodes"], patient_years),
         "any_withdrawal": stats.incidence(sums["withdrawal_episodes"], patient_years),
         "overdose": stats.incidence(sums["overdose_episodes"], patient_years),
+        **{name: stats.incidence(sums[name], patient_years)
+           for name in ("refills_missed", "escalations", "escalations_critical")},
         **{f"fault_{k}": stats.incidence(sums[f"fault_{k}"], patient_years)
            for k in FAULT_KINDS},
         **{f"detected_by_{r}": stats.incidence(sums[f"detected_{r}"], patient_years)
@@ -43,7 +57,9 @@ def summarize(study: Study, patients: pa.Table, events: pa.Table) -> dict[str, A
     }
     severe_patients = int(np.sum(np.asarray(p["severe_withdrawal_episodes"]) > 0))
     return {
-        "study": {"name": spec.study.name, "digest": study.digest, "seed": spec.study.seed,
+        "adherence": adherence(p, sums),
+        "study": {"name": spec.study.name, "arm": study.arm, "digest": study.digest,
+                  "seed": spec.study.seed,
                   "years": float(spec.study.years), "patients": study.patients},
         "patient_years": stats.rounded(patient_years),
         "incidence": incidence,

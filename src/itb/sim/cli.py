@@ -25,6 +25,7 @@ from itb.sim.runner import run_scenario
 from itb.sim.scenario import Scenario, ScenarioError
 from itb.sim.summary import summarize
 from itb.sim.timeline import build_timeline
+from itb.textfiles import read_small_text
 
 app = typer.Typer(name="sim", help="Scenario simulation: a patient with an implanted pump.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -47,18 +48,8 @@ def read_scenario(path: Path) -> Scenario:
         # regular file before opening it, so validation never hangs.
         raise ScenarioError(str(path), [(None, "", "cannot read the scenario file (it is not "
                                                    "a regular file)")])
-    try:
-        with path.open("rb") as handle:
-            # Read one byte past the limit so an oversized file is refused without
-            # loading all of it (a scenario is a few kB; a huge file is a mistake).
-            raw = handle.read(MAX_SCENARIO_BYTES + 1)
-        if len(raw) > MAX_SCENARIO_BYTES:
-            raise ScenarioError(str(path), [(None, "", f"the scenario file is larger than "
-                                                       f"{MAX_SCENARIO_BYTES} bytes")])
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(str(path), [(None, "", f"cannot read the scenario file ({error})")]
-                            ) from None
+    # A scenario is a few kB; a huge file is a mistake, refused without loading all of it.
+    text = read_small_text(path, MAX_SCENARIO_BYTES, "scenario", ScenarioError)
     return parse_scenario(text, str(path))
 
 

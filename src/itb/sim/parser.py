@@ -16,7 +16,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from itb.sim.checks import resolve
-from itb.sim.scenario import Scenario, ScenarioError, key_lines, key_text, line_for
+from itb.sim.scenario import (
+    Scenario,
+    ScenarioError,
+    key_lines,
+    key_text,
+    line_for,
+    schema_reason,
+)
 from itb.sim.schema import EVENT_KINDS, ScenarioFile
 
 
@@ -65,16 +72,8 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _reason(error: Any) -> str:
     kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key (see docs/sim.md for the keys of this table)"
-    if kind == "missing":
-        return "missing: this key is required"
     if kind == "union_tag_invalid":
         return "event must be one of: " + ", ".join(EVENT_KINDS)
     if kind == "union_tag_not_found":
         return "each [[timeline]] entry needs event = one of: " + ", ".join(EVENT_KINDS)
-    message = str(error["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            message = message[len(prefix):]
-    return message
+    return schema_reason(error, "docs/sim.md")

@@ -131,3 +131,18 @@ def key_text(loc: tuple[Any, ...]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def schema_reason(error: Any, doc: str) -> str:
+    """A pydantic refusal of one key in words: an unknown key points to `doc` (the file's
+    keys), a missing one says so, a validator's message loses pydantic's prefix."""
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key (see {doc} for the keys of this table)"
+    if kind == "missing":
+        return "missing: this key is required"
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    return message
