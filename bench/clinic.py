@@ -13,11 +13,11 @@ audit entry each read writes included):
 
 Targets (issue 11): worklist p99 < 50 ms, patient record p99 < 20 ms, on SQLite.
 
-The history is bulk-inserted here (Core executemany; the same shape `itb clinic demo
---records-only` makes, without running a pump per patient): per patient an implant (10%
-replaced once), a prescription, a visit with an interrogation and a refill every refill
-interval (60-120 days) for up to 5 years, a program change every third visit, a symptom
-call about once a year; 2% of patients and 1% of interrogations soft-deleted.
+The history is `itb clinic demo --records-only`'s (itb.clinic.demo.write_records_only, bulk
+inserts without running a pump per patient): per patient a screening trial, an implant, a
+visit with an interrogation and a refill at each refill (each before the last refill-by
+date) from the implant, 4 months to 5 years 10 months ago, a prescription per dose step, a
+few faults and symptom calls; then 2% of patients and 1% of interrogations soft-deleted.
 
 PostgreSQL: `ITB_TEST_POSTGRES_URL`, else a throwaway server (`itb.clinic.devpg`), else
 skipped and said so. The import rate: recorded programmer sessions (6 act entries each,
@@ -41,33 +41,25 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select, update
 
+from itb.clinic import implant_status
 from itb.clinic.access import Actor
 from itb.clinic.chart import load_chart
 from itb.clinic.db import ClinicDB
-from itb.clinic.models import (
-    Implant,
-    Interrogation,
-    Patient,
-    Prescription,
-    ProgramChange,
-    RefillRecord,
-    SymptomCall,
-    Visit,
-)
+from itb.clinic.demo import plan_patients, write_records_only
+from itb.clinic.models import Implant, Interrogation, Patient
 from itb.clinic.worklist import worklist
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-YEARS = 5
+YEARS = 5  # the demo's implants are 4 months to 5 years 10 months old (itb.clinic.demo)
+SEED = 11
 REPEATS = 60
 PAGES = 300
-BATCH = 5000
 IMPORT_SESSIONS = 100
 IMPORT_ENTRIES = 6
 TARGETS_MS = {"worklist_p99": 50.0, "patient_record_p99": 20.0}
@@ -80,129 +72,30 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[index]
 
 
-def _at(day: date, rng: random.Random) -> datetime:
-    return datetime(day.year, day.month, day.day, rng.randint(8, 16), rng.choice((0, 30)),
-                    tzinfo=UTC)
-
-
-class History:
-    """The rows of the demo clinic, built in batches (row dicts per table)."""
-
-    def __init__(self, patients: int, seed: int = 11) -> None:
-        self.rng = random.Random(seed)
-        self.patients = patients
-        self.tables: dict[Any, list[dict[str, Any]]] = {}
-        self.ids: dict[Any, int] = {}
-
-    def _add(self, model: Any, row: dict[str, Any]) -> int:
-        new_id = self.ids.get(model, 0) + 1
-        self.ids[model] = new_id
-        self.tables.setdefault(model, []).append({"id": new_id, "version": 1,
-                                                  "created_at": NOW, **row})
-        return new_id
-
-    def patient(self, index: int) -> None:
-        rng = self.rng
-        interval = rng.randint(60, 120)
-        pid = self._add(Patient, {
-            "mrn": f"B{index:06d}", "name": f"Bench Patient {index}",
-            "date_of_birth": date(1940 + rng.randint(0, 60), rng.randint(1, 12), 1),
-            "weight_kg": Decimal(rng.randint(400, 1100)) / 10, "origin": rng.choice(
-                ("spinal", "cerebral")), "time_zone": "UTC", "refill_interval_days": interval,
-            "notes": "", "deleted_at": NOW if rng.random() < 0.02 else None})
-        implanted = NOW.date() - timedelta(days=rng.randint(60, 6 * 365 + 120))
-        implant = self._add(Implant, {"patient_id": pid, "pump_serial": f"BS{index:06d}",
-                                      "pump_model": "8637-20", "implanted_on": implanted})
-        if rng.random() < 0.10 and (NOW.date() - implanted).days > 400:  # replaced once
-            swapped = implanted + timedelta(days=rng.randint(200, (NOW.date() - implanted).days
-                                                            - 100))
-            old = self.tables[Implant][-1]
-            old["explanted_on"], old["explant_reason"] = swapped, "battery end of service"
-            implant = self._add(Implant, {"patient_id": pid, "pump_serial": f"BS{index:06d}R",
-                                          "pump_model": "8637-40", "implanted_on": swapped,
-                                          "replaces_id": implant})
-        self._add(Prescription, {
-            "patient_id": pid, "drug": "baclofen", "strength_mcg_per_ml": Decimal(2000),
-            "daily_dose_mcg": Decimal(rng.randint(100, 800)), "program": {},
-            "stability_days": 180, "started_on": implanted})
-        self._visits(pid, implant, implanted, interval)
-
-    def _visits(self, pid: int, implant: int, implanted: date, interval: int) -> None:
-        rng = self.rng
-        first = max(implanted, NOW.date() - timedelta(days=YEARS * 365))
-        # most patients come on time; 3% have not been seen for longer than their interval
-        late = rng.random() < 0.03
-        last = NOW.date() - timedelta(days=rng.randint(interval + 1, interval + 60) if late
-                                      else rng.randint(0, interval - 10))
-        dose = Decimal(rng.randint(100, 800))
-        days = []
-        while last >= first:  # visits every interval, back from the last one
-            days.append(last)
-            last -= timedelta(days=interval + rng.randint(-7, 7))
-        for count, day in enumerate(reversed(days)):
-            at = _at(day, rng)
-            vid = self._add(Visit, {"patient_id": pid, "implant_id": implant, "kind": "refill",
-                                    "at": at, "session_id": f"s-{pid}-{count}", "notes": "",
-                                    "ashworth": Decimal(rng.randint(0, 4))})
-            refill_by = at + timedelta(days=interval + rng.randint(0, 14))
-            self._add(Interrogation, {
-                "patient_id": pid, "implant_id": implant, "visit_id": vid, "at": at,
-                "reservoir_ml": Decimal(rng.randint(100, 400)) / 100,
-                "strength_mcg_per_ml": Decimal(2000), "daily_dose_mcg": dose,
-                "alarms": [{"name": "motor_stall", "critical": True}]
-                if rng.random() < 0.002 else [],
-                "battery": "ok", "eri": rng.random() < 0.003, "refill_by": refill_by,
-                "low_alarm_at": refill_by + timedelta(days=7),
-                "empty_at": refill_by + timedelta(days=14),
-                "end_of_service_at": _at(implanted + timedelta(days=7 * 365), rng),
-                "deleted_at": NOW if rng.random() < 0.01 else None})
-            self._add(RefillRecord, {
-                "patient_id": pid, "visit_id": vid, "at": at, "outcome": "done",
-                "withdrawn_ml": Decimal("3.1"), "expected_ml": Decimal("3.0"),
-                "discrepancy_ml": Decimal("0.1"), "added_ml": Decimal(18),
-                "strength_mcg_per_ml": Decimal(2000), "drug": "baclofen", "details": {}})
-            if count % 3 == 2:
-                after = dose + Decimal(rng.choice((-20, 10, 20, 30)))
-                self._add(ProgramChange, {
-                    "patient_id": pid, "visit_id": vid, "at": at, "outcome": "done",
-                    "daily_dose_before_mcg": dose, "daily_dose_after_mcg": after,
-                    "before": {}, "after": {}, "details": {}})
-                dose = after
-            if rng.random() < 0.25:
-                self._add(SymptomCall, {"patient_id": pid, "at": at + timedelta(days=20),
-                                        "symptoms": ["itching"], "disposition": "routine",
-                                        "causes": [], "advice": ""})
-
-    def flush_into(self, db: ClinicDB) -> int:
-        """Insert what was built (parents first) and forget it; returns the row count."""
-        order = (Patient, Implant, Prescription, Visit, Interrogation, RefillRecord,
-                 ProgramChange, SymptomCall)
-        rows = 0
-        with db.session() as session:
-            for model in order:
-                batch = self.tables.pop(model, [])
-                for start in range(0, len(batch), BATCH):
-                    session.execute(insert(model), batch[start:start + BATCH])
-                rows += len(batch)
-        return rows
-
-
 def build(db: ClinicDB, patients: int) -> int:
+    """The demo clinic, records only (`itb clinic demo --records-only`'s own writer), then
+    2% of patients and 1% of interrogations soft-deleted (Core updates, each batch's
+    summary refreshed in the same transaction, as the records-only demo does)."""
     db.migrate()
-    history = History(patients)
-    rows = 0
-    for index in range(patients):
-        history.patient(index)
-        if index % 1000 == 999:
-            rows += history.flush_into(db)
-    rows += history.flush_into(db)
+    counts = write_records_only(db, plan_patients(patients, SEED, NOW), NOW)
+    rng = random.Random(SEED)
+    with db.session() as s:
+        gone = rng.sample(range(1, patients + 1), patients // 50)
+        seen = rng.sample(range(1, counts["interrogations"] + 1), counts["interrogations"] // 100)
+        s.execute(update(Patient).where(Patient.id.in_(gone)).values(deleted_at=NOW))
+        for start in range(0, len(seen), implant_status.BATCH):
+            s.execute(update(Interrogation).where(Interrogation.id.in_(
+                seen[start:start + implant_status.BATCH])).values(deleted_at=NOW))
+        touched = set(gone) | set(s.scalars(select(Interrogation.patient_id).where(
+            Interrogation.deleted_at.is_not(None))))
+        implant_status.refresh(s.connection(), touched)
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.exec_driver_sql("VACUUM ANALYZE")
     else:
         with db.engine.begin() as c:
             c.exec_driver_sql("ANALYZE")
-    return rows
+    return sum(counts.values())
 
 
 def _timed(call: Callable[[], object], repeats: int) -> tuple[list[float], list[float]]:

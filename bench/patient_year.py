@@ -26,7 +26,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from itb.sim import build_timeline, parse_scenario, run_scenario
+from itb.sim import build_timeline, parse_scenario, run_scenario, summarize
 
 REPEATS = 5
 
@@ -64,14 +64,18 @@ fill_ml = 20
 """
 
 
-def itb_patient_year() -> dict[str, Any]:
+def itb_patient_year(repeats: int = REPEATS, *, summary: bool = False) -> dict[str, Any]:
+    """The best and median CPU time of the patient-year; `summary` also times `summarize`
+    (the whole `itb sim` path, as bench/fleet.py compares it with fleet mode)."""
     scenario = parse_scenario(SCENARIO, "bench/patient_year.py")
     times = []
     rows = segments = refills = 0
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         start = time.process_time()
         result = run_scenario(scenario)
         frame = build_timeline(result)
+        if summary:
+            summarize(result, frame)
         times.append(time.process_time() - start)
         rows, segments = len(frame), len(result.history.csf)
         refills = sum(1 for r in result.refills if r.outcome == "refilled")

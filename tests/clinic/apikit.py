@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from tests.clinic.conftest import NOW, actor
 
 from itb.clinic import (
+    appointments,
     implants,
     patients,
     prescriptions,
@@ -75,3 +76,13 @@ def seed(db: ClinicDB, mrn: str, serial: str) -> dict[str, int]:
 
 def at(days_ago: int) -> datetime:
     return NOW - timedelta(days=days_ago)
+
+
+def book(db: ClinicDB, patient_id: int, clinician: str) -> dict[str, object]:
+    """A clinician (a new user) and a follow-up booked for the patient tomorrow (no
+    interrogation on record: no window but the future)."""
+    with db.session() as s:
+        users.add_user(s, clinician, "clinician", PASSWORD, now=NOW)
+        booked = appointments.book(s, actor("nurse"), patient_id, appointments.Booking(
+            "follow_up", (NOW + timedelta(days=1)).isoformat(), clinician), now=NOW)
+    return {"appointment": booked.id, "clinician": clinician}

@@ -6,7 +6,6 @@ app directly. The server binds port 0 itself and prints the port it got.
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from tests.e2e.pump_server import stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -55,18 +55,7 @@ def serve_clinic(db_url: str, port: int = 0) -> Iterator[ServedClinic]:
     try:
         yield served
     finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        stop_server(process)
 
 
 if __name__ == "__main__":  # pragma: no cover - by hand: python tests/clinic/clinic_server.py

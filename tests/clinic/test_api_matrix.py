@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select
-from tests.clinic.apikit import client, seed
+from tests.clinic.apikit import book, client, seed
 
 from itb.clinic.api import (
+    routes_appointments,
     routes_audit,
     routes_fhir,
     routes_implants,
@@ -121,6 +122,17 @@ CASES = [
          query="?version=1"),
     Case("GET", "/api/audit", ADMINS, "audit", "read", query="?limit=5",
          patient_scoped=False),
+    Case("GET", "/api/patients/{patient}/appointments", EVERYONE, "appointments", "read"),
+    Case("POST", "/api/patients/{patient}/appointments", WRITERS, "appointments", "create",
+         lambda ids: {"kind": "refill", "starts_at": "2026-12-02T10:00:00+00:00",
+                      "clinician": ids["clinician"], "place": "Clinic 2"}),
+    Case("GET", "/api/appointments/{appointment}", EVERYONE, "appointments", "read"),
+    Case("PATCH", "/api/appointments/{appointment}", WRITERS, "appointments", "update",
+         lambda _: {"version": 1, "status": "cancelled"}),
+    Case("GET", "/api/schedule", CARE_TEAM, "appointments", "read", query="?view=week",
+         patient_scoped=False),
+    Case("GET", "/api/reminders", CARE_TEAM, "reminders", "read", patient_scoped=False),
+    Case("GET", "/api/escalations", CARE_TEAM, "escalations", "read", patient_scoped=False),
     # the worklist's, FHIR's and the programmer's routes (their slices audit them their way)
     Case("GET", "/api/worklists", CARE_TEAM, "worklist", "", patient_scoped=False),
     Case("GET", "/api/worklists/{kind}", CARE_TEAM, "worklist", "", patient_scoped=False),
@@ -136,9 +148,9 @@ CASES = [
 ROLES = [("admin", True), ("clinician", True), ("nurse", True), ("viewer", True),
          ("patient", True), ("patient", False)]
 # every router of the API but /api/login and /api/logout (anyone may; test_api_auth.py)
-ROUTERS = (routes_audit, routes_implants, routes_patients, routes_prescriptions,
-           routes_readings, routes_screening, routes_symptom_calls, routes_visits,
-           routes_worklist, routes_fhir, routes_recordings)
+ROUTERS = (routes_appointments, routes_audit, routes_implants, routes_patients,
+           routes_prescriptions, routes_readings, routes_screening, routes_symptom_calls,
+           routes_visits, routes_worklist, routes_fhir, routes_recordings)
 
 
 def test_the_matrix_names_every_route_of_the_clinic_records() -> None:
@@ -148,7 +160,8 @@ def test_the_matrix_names_every_route_of_the_clinic_records() -> None:
     renamed = {(m, p.replace("{implant}", "{implant_id}").replace(
         "{prescription}", "{prescription_id}").replace("{trial}", "{trial_id}").replace(
         "{visit}", "{visit_id}").replace("{refill}", "{refill_id}").replace(
-        "{change}", "{change_id}").replace("{call}", "{call_id}")) for m, p in named}
+        "{change}", "{change_id}").replace("{call}", "{call_id}").replace(
+        "{appointment}", "{appointment_id}")) for m, p in named}
     assert routes == renamed
 
 
@@ -169,6 +182,7 @@ def test_every_route_for_every_role_is_allowed_and_audited_or_refused_and_audite
     for n, case in enumerate(CASES):
         ids: Ids = {**seed(clinic_db, f"M{n}", f"P{n}"), "serial": f"P{n}",
                     "kind": "refill_due"}
+        ids.update(book(clinic_db, ids["patient"], f"dr-m{n}"))
         if n == 0 and role == "patient":
             patient_mrn = "M0" if own else "OTHER"
         if n == 0:

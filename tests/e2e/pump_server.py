@@ -74,6 +74,9 @@ def start_server(state: Path, speed: str) -> tuple[subprocess.Popen[str], int]:
 
 
 def stop_server(process: subprocess.Popen[str]) -> None:
+    """SIGTERM (the server saves its pumps and exits), then a kill if it takes over 20 s."""
+    if process.poll() is not None:
+        return
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=20)

@@ -10,19 +10,20 @@ the pump's saved physical state (the simulation's stand-in for the nurse's syrin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import pexpect
 import pytest
 from pump_server import ITB, SERIAL, ServedPump, serve_pump
+from tcpproxy import LoopbackProxy
 
 from itb.therapy.units import to_exact_str
 
@@ -210,7 +211,7 @@ def test_report_holds_the_interrogation_changes_and_refill_record(served: Served
 # ---- a link killed in the middle of a program command ------------------------------------------
 
 
-class CuttingProxy:
+class CuttingProxy(LoopbackProxy):
     """A loopback TCP proxy that cuts its `connection`-th connection at its `chunk`-th
     programmer-to-pump chunk (each request is one chunk: the client waits for each answer).
 
@@ -221,76 +222,40 @@ class CuttingProxy:
     """
 
     def __init__(self, target_port: int, connection: int, chunk: int, mode: str) -> None:
-        self.target_port = target_port
         self.cut = (connection, chunk)
         self.mode = mode
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.connections = 0
         self.reply_dropped = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(target_port)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            cut_at = self.cut[1] if self.connections == self.cut[0] else None
-            threading.Thread(target=self._serve, args=(client, cut_at), daemon=True).start()
+    def plan(self, number: int) -> _Cut:
+        return _Cut(self.cut[1] if number == self.cut[0] else None, threading.Event())
 
-    def _serve(self, client: socket.socket, cut_at: int | None) -> None:
-        upstream = socket.create_connection(("127.0.0.1", self.target_port))
-        count = 0
-        dead = threading.Event()
+    def upward(self, data: bytes, count: int, plan: _Cut, upstream: socket.socket) -> bool:
+        if count != plan.at:
+            return True
+        plan.dead.set()  # from now on nothing goes back to the programmer
+        if self.mode == "request":
+            upstream.sendall(data[: len(data) // 2])
+            time.sleep(0.3)
+        elif self.mode == "after":
+            upstream.sendall(data)
+            time.sleep(0.3)  # the pump acts; its answer is thrown away
+        elif self.mode == "reply":
+            upstream.sendall(data)
+            assert self.reply_dropped.wait(10)  # the answer came and was lost
+        return False
 
-        def down() -> None:
-            while not dead.is_set():
-                try:
-                    data = upstream.recv(65536)
-                except OSError:
-                    break
-                if data and dead.is_set():
-                    self.reply_dropped.set()
-                if not data or dead.is_set():
-                    break
-                try:
-                    client.sendall(data)
-                except OSError:
-                    break
+    def downward(self, data: bytes, plan: _Cut) -> bool:
+        if plan.dead.is_set():
+            self.reply_dropped.set()
+            return False
+        return True
 
-        threading.Thread(target=down, daemon=True).start()
-        try:
-            while True:
-                data = client.recv(65536)
-                if not data:
-                    break
-                count += 1
-                if cut_at is not None and count == cut_at:
-                    dead.set()  # from now on nothing goes back to the programmer
-                    if self.mode == "request":
-                        upstream.sendall(data[: len(data) // 2])
-                        time.sleep(0.3)
-                    elif self.mode == "after":
-                        upstream.sendall(data)
-                        time.sleep(0.3)  # the pump acts; its answer is thrown away
-                    elif self.mode == "reply":
-                        upstream.sendall(data)
-                        assert self.reply_dropped.wait(10)  # the answer came and was lost
-                    break
-                upstream.sendall(data)
-        except OSError:
-            pass
-        finally:
-            dead.set()
-            for sock in (client, upstream):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
 
-    def close(self) -> None:
-        self.listener.close()
+@dataclass
+class _Cut:
+    at: int | None  # the chunk that is cut, on the connection that is cut
+    dead: threading.Event
 
 
 @pytest.fixture(scope="module")

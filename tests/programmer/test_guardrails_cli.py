@@ -58,6 +58,7 @@ def test_a_bolus_block_needs_an_override_reason_which_is_recorded(roomy: Cli) ->
     assert "--override-reason" in refused.stderr and "Nothing was sent" in refused.stderr
     assert roomy.wand.pump.overlay is None
     assert entries(roomy)[-1]["outcome"] == "refused"
+    assert entries(roomy)[-1]["summary"] == "bolus 150 mcg refused: blocked by a guardrail"
     done = roomy("bolus", "--dose", "150", "--duration-min", "20", "--override-reason", REASON,
                  "--yes")
     assert done.exit_code == 0, done.output
@@ -117,6 +118,9 @@ def test_alarm_volume_warning_and_block(cli: Cli) -> None:
     blocked = cli("set-alarm-volume", "--ml", "0.8", "--yes")
     assert blocked.exit_code == 2 and "Blocked by a guardrail: alarm volume" in blocked.stderr
     assert cli.wand.pump.low_reservoir_alarm_nl == 2_000_000
+    refused = entries(cli)[-1]
+    assert (refused["kind"], refused["outcome"]) == ("alarm_volume", "refused")
+    assert refused["summary"] == "alarm volume 0.8 mL refused: blocked by a guardrail"
     done = cli("set-alarm-volume", "--ml", "0.8", "--yes", "--override-reason",
                "40 mL reservoir of a child, refills weekly")
     assert done.exit_code == 0, done.output
@@ -169,3 +173,15 @@ def test_a_second_front_end_gets_the_same_findings_from_the_workflows(tmp_path: 
     assert [(f.limit, f.tier) for f in program.findings] == [
         (Limit.DOSE_INCREASE, Tier.WARNING)]
     assert program.refusal is None
+
+
+@pytest.mark.req("REQ-PRG-GUARDRAILS")
+@pytest.mark.parametrize("command", [("bolus", "--dose", "150", "--duration-min", "10"),
+                                     ("set-alarm-volume", "--ml", "0.8")])
+def test_a_blank_override_reason_is_refused_and_nothing_is_sent(roomy: Cli,
+                                                                command: tuple[str, ...]) -> None:
+    refused = roomy(*command, "--override-reason", " ", "--yes")
+    assert refused.exit_code == 2
+    assert "override_reason = ' ' is not allowed: allowed is a non-empty reason" in refused.stderr
+    assert roomy.wand.pump.overlay is None
+    assert roomy.wand.pump.low_reservoir_alarm_nl == 2_000_000

@@ -115,3 +115,16 @@ def test_the_report_still_renders_a_stopped_refill_without_the_new_fields(cli: C
     result = cli("report", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "Lot / expiry" not in out.read_text()
+
+
+@pytest.mark.req("REQ-PRG-REFILL-STRENGTH")
+def test_a_dilution_not_of_the_prescribed_strength_is_refused(tmp_path: Path) -> None:
+    cli = small_child_pump(tmp_path)
+    result = cli("refill", "--withdrawn-ml", syringe(cli), "--concentration", "250",
+                 "--prescribed-concentration", "200", "--diluted-from", "500", "--diluent",
+                 SALINE, "--added-ml", "10", "--catheter-ml", "0.11", "--yes")
+    assert result.exit_code == 2
+    assert ("Wrong concentration: concentration = 250 mcg/mL is not allowed: allowed is the "
+            "prescribed 200 mcg/mL (the dilution does not match the prescription; refill "
+            "refused).") in result.stderr
+    assert cli.wand.pump.concentration_mcg_per_ml == 500

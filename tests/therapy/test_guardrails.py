@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from itb.errors import InvalidInput
 from itb.therapy import guardrails
 from itb.therapy.catalogue import MAINTENANCE, AgeGroup, Origin
 from itb.therapy.dosing import assess_titration
@@ -178,3 +179,17 @@ def test_a_value_is_never_changed_by_the_guardrail_check(value: F, current: F | 
         assert finding.value in (value, (value - current) * 100 / current if current else None,
                                  (current - value) * 100 / current if current else None)
         assert finding.value != finding.threshold
+
+
+@pytest.mark.req("REQ-THER-GUARDRAILS")
+@pytest.mark.parametrize("reason", ["", " ", "\t\n"])
+def test_a_blank_override_reason_is_refused_naming_the_field(reason: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        guardrails.check_override_reason(reason)
+    assert str(refused.value) == (f"override_reason = {reason!r} is not allowed: allowed is a "
+                                  "non-empty reason")
+
+
+@pytest.mark.parametrize("reason", [None, "ordered by the physician"])
+def test_no_reason_or_a_real_reason_passes_the_override_check(reason: str | None) -> None:
+    assert guardrails.check_override_reason(reason) is None

@@ -186,6 +186,11 @@ def for_patient(session: Session, actor: Actor, patient_id: int, *,
                                      order=Appointment.starts_at)
 
 
+def read_appointment(session: Session, actor: Actor, appointment_id: int, *,
+                     now: datetime) -> Appointment:
+    return clinical.read_one(session, actor, Appointment, appointment_id, now=now)
+
+
 @dataclass(frozen=True)
 class Slot:
     """One line of the day or week view."""

@@ -30,6 +30,7 @@ from typing import IO, Any
 
 from sqlalchemy import Column, Connection, Date, MetaData, Table, inspect, select, text
 
+from itb.clinic.audit import plain
 from itb.clinic.columns import ExactDecimal, UTCDateTime
 from itb.clinic.db import ClinicDB, head_revision
 from itb.clinic.errors import ClinicError, InvalidRecord
@@ -56,14 +57,6 @@ class Summary:
     @property
     def total(self) -> int:
         return sum(self.rows.values())
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 def _typed(table: Table, row: list[Any]) -> dict[str, Any]:
@@ -102,7 +95,7 @@ def _dump(connection: Connection, writer: _Writer, revision: str, source: str) -
         count = 0
         query = select(table).order_by(*table.primary_key.columns)
         for row in connection.execution_options(yield_per=BATCH).execute(query):
-            writer.line([_plain(v) for v in row])
+            writer.line([plain(v) for v in row])
             count += 1
         rows[table.name] = count
     writer.stream.write(json.dumps({"end": True, "rows": rows,
@@ -262,6 +255,8 @@ def _load(connection: Connection, path: Path) -> None:
     _flush(connection, table, batch)
     if connection.dialect.name == "postgresql":  # ids were given: move the sequences on
         for name in set(inspect(connection).get_table_names()) - {"alembic_version"}:
+            if name == "implant_status":  # keyed by the implant's id: no sequence of its own
+                continue
             connection.execute(text(
                 f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"))

@@ -6,8 +6,9 @@ call these; every write goes through `records` (audited with before and after).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -86,3 +87,24 @@ def remove(session: Session, actor: Actor, model: type[V], record_id: int, *, ve
     found = loaded(session, actor, model, record_id, "delete_record", now=now)
     return records.soft_delete(session, actor, found, now=now, expected_version=version,
                                patient_id=patient_of(found))
+
+
+@dataclass(frozen=True)
+class Kind(Generic[V]):
+    """The shared acts bound to one kind of record and the column its patient's list is
+    sorted by (newest first): a service names them (`list_visits = VISITS.listing`)."""
+
+    model: type[V]
+    order: Any
+
+    def listing(self, session: Session, actor: Actor, patient_id: int, *,
+                now: datetime) -> list[V]:
+        return list_for_patient(session, actor, self.model, patient_id, now=now,
+                                order=self.order)
+
+    def read(self, session: Session, actor: Actor, record_id: int, *, now: datetime) -> V:
+        return read_one(session, actor, self.model, record_id, now=now)
+
+    def delete(self, session: Session, actor: Actor, record_id: int, *, version: int,
+               now: datetime) -> V:
+        return remove(session, actor, self.model, record_id, version=version, now=now)

@@ -9,50 +9,62 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 MICRO = Decimal(1_000_000)
+T = TypeVar("T")
 
 
-class ExactDecimal(TypeDecorator[Decimal]):
+class _NullKept(TypeDecorator[T]):
+    """A column type whose NULL is None both ways; a subclass converts the values (and
+    sets `cache_ok` itself: SQLAlchemy reads it from each class's own namespace)."""
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else self.stored(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> T | None:
+        return None if value is None else self.loaded(value)
+
+    def stored(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def loaded(self, value: Any) -> T:
+        raise NotImplementedError
+
+
+class ExactDecimal(_NullKept[Decimal]):
     """A Decimal with at most 6 places, stored as an integer of millionths."""
 
     impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
-        if value is None:
-            return None
+    def stored(self, value: Any) -> int:
         scaled = Decimal(value) * MICRO
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{value} has more than 6 decimal places")
         return int(scaled)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
+    def loaded(self, value: Any) -> Decimal:
         exact = Decimal(int(value)) / MICRO
         # 300 mcg/day reads back as 300, not 3E+2; 1.500000 mL as 1.5
         whole = exact == exact.to_integral_value()
         return exact.quantize(Decimal(1)) if whole else exact.normalize()
 
 
-class UTCDateTime(TypeDecorator[datetime]):
+class UTCDateTime(_NullKept[datetime]):
     """An aware UTC datetime; naive values are refused (a clock error is a hazard)."""
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
+    def stored(self, value: Any) -> datetime:
         if value.tzinfo is None:
             raise ValueError("a naive datetime: the clinic stores aware UTC times only")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
+    def loaded(self, value: Any) -> datetime:
+        return value.replace(tzinfo=UTC)

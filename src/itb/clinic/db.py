@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from itb.clinic import implant_status
 from itb.clinic.errors import InvalidRecord
 
 DEFAULT_URL = "sqlite:///itb-clinic.db"
@@ -92,6 +93,8 @@ class ClinicDB:
     def __post_init__(self) -> None:
         self.engine = make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # the worklist's summary is written in the same transaction as the records it sums
+        event.listen(self.sessions, "after_flush", implant_status.after_flush)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from itb.clinic import audit, users
+from itb.clinic import audit, implant_status, users
 from itb.clinic.access import Actor
 from itb.clinic.db import ClinicDB
 from itb.clinic.errors import InvalidRecord
@@ -327,6 +327,8 @@ def write_records_only(db: ClinicDB, plans: list[PatientPlan], now: datetime,
                 if rows[name]:
                     s.execute(insert(model.__table__), rows[name])  # type: ignore[arg-type]
                     counts[name] += len(rows[name])
+            # bulk inserts pass the ORM's flush: the worklist's summary, in the same batch
+            implant_status.refresh(s.connection(), [row["id"] for row in rows["patients"]])
     with db.session() as s:
         audit.record(s, DEMO, "create", "demo", now=now,
                      detail=f"demo clinic (records only): {len(plans)} patients, "

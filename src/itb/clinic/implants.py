@@ -101,16 +101,7 @@ def replace(session: Session, actor: Actor, implant_id: int, new: dict[str, Any]
     return add_implant(session, actor, old.patient_id, fields, now=now, replaces_id=old.id)
 
 
-def list_implants(session: Session, actor: Actor, patient_id: int, *,
-                  now: datetime) -> list[Implant]:
-    return clinical.list_for_patient(session, actor, Implant, patient_id, now=now,
-                                     order=Implant.implanted_on)
-
-
-def read_implant(session: Session, actor: Actor, implant_id: int, *, now: datetime) -> Implant:
-    return clinical.read_one(session, actor, Implant, implant_id, now=now)
-
-
-def delete_implant(session: Session, actor: Actor, implant_id: int, *, version: int,
-                   now: datetime) -> Implant:
-    return clinical.remove(session, actor, Implant, implant_id, version=version, now=now)
+_KIND = clinical.Kind(Implant, Implant.implanted_on)
+list_implants = _KIND.listing
+read_implant = _KIND.read
+delete_implant = _KIND.delete

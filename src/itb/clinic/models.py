@@ -211,6 +211,34 @@ class RefillRecord(Versioned, Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class ImplantStatus(Base):
+    """Derived, not a record: per patient's current implant (live patient, live implant in
+    place, the newest if a record lists two), its newest live interrogation, last refill,
+    current stability limit and the values the worklist's rules list it by
+    (itb.clinic.worklist.listing_keys). Kept in the same transaction as every write that
+    changes them (itb.clinic.implant_status); never audited, never edited by a service."""
+
+    __tablename__ = "implant_status"
+    # each list's most urgent rows are the first of one index, in the worklist's order
+    __table_args__ = (Index("ix_implant_status_refill", "refill_due_on", "mrn"),
+                      Index("ix_implant_status_replacement", "replacement_due_on", "mrn"),
+                      Index("ix_implant_status_seen", "seen_on", "mrn"),
+                      Index("ix_implant_status_not_seen", "not_seen_due_on", "mrn"))
+    implant_id: Mapped[int] = mapped_column(ForeignKey("implants.id"), primary_key=True,
+                                            autoincrement=False)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
+    mrn: Mapped[str] = mapped_column(String(32))  # the patient's, the lists' second order
+    interrogation_id: Mapped[int | None] = mapped_column(ForeignKey("interrogations.id"))
+    last_refill_at: Mapped[datetime | None]
+    stability_days: Mapped[int | None] = mapped_column(Integer)
+    refill_due_on: Mapped[date] = mapped_column(Date)
+    eri: Mapped[bool] = mapped_column(Boolean)
+    replacement_due_on: Mapped[date | None] = mapped_column(Date)
+    critical_alarms: Mapped[int] = mapped_column(Integer)
+    seen_on: Mapped[date | None] = mapped_column(Date)  # the newest live interrogation's
+    not_seen_due_on: Mapped[date] = mapped_column(Date)
+
+
 class ProgramChange(Versioned, Base):
     __tablename__ = "program_changes"
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)

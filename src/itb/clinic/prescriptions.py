@@ -130,18 +130,7 @@ def update_prescription(session: Session, actor: Actor, prescription_id: int,
     return clinical.change(session, actor, found, checked, version=version, now=now)
 
 
-def list_prescriptions(session: Session, actor: Actor, patient_id: int, *,
-                       now: datetime) -> list[Prescription]:
-    return clinical.list_for_patient(session, actor, Prescription, patient_id, now=now,
-                                     order=Prescription.started_on)
-
-
-def read_prescription(session: Session, actor: Actor, prescription_id: int, *,
-                      now: datetime) -> Prescription:
-    return clinical.read_one(session, actor, Prescription, prescription_id, now=now)
-
-
-def delete_prescription(session: Session, actor: Actor, prescription_id: int, *, version: int,
-                        now: datetime) -> Prescription:
-    return clinical.remove(session, actor, Prescription, prescription_id, version=version,
-                           now=now)
+_KIND = clinical.Kind(Prescription, Prescription.started_on)
+list_prescriptions = _KIND.listing
+read_prescription = _KIND.read
+delete_prescription = _KIND.delete

@@ -3,32 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy.orm import Session
-
 from itb.clinic import clinical
-from itb.clinic.access import Actor
 from itb.clinic.models import ProgramChange, RefillRecord
 
-
-def list_refills(session: Session, actor: Actor, patient_id: int, *,
-                 now: datetime) -> list[RefillRecord]:
-    return clinical.list_for_patient(session, actor, RefillRecord, patient_id, now=now,
-                                     order=RefillRecord.at)
-
-
-def read_refill(session: Session, actor: Actor, refill_id: int, *,
-                now: datetime) -> RefillRecord:
-    return clinical.read_one(session, actor, RefillRecord, refill_id, now=now)
-
-
-def list_program_changes(session: Session, actor: Actor, patient_id: int, *,
-                         now: datetime) -> list[ProgramChange]:
-    return clinical.list_for_patient(session, actor, ProgramChange, patient_id, now=now,
-                                     order=ProgramChange.at)
-
-
-def read_program_change(session: Session, actor: Actor, change_id: int, *,
-                        now: datetime) -> ProgramChange:
-    return clinical.read_one(session, actor, ProgramChange, change_id, now=now)
+_REFILLS = clinical.Kind(RefillRecord, RefillRecord.at)
+_CHANGES = clinical.Kind(ProgramChange, ProgramChange.at)
+list_refills = _REFILLS.listing
+read_refill = _REFILLS.read
+list_program_changes = _CHANGES.listing
+read_program_change = _CHANGES.read

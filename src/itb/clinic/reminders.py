@@ -28,6 +28,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from itb.clinic import audit, records
+from itb.clinic.access import Actor
 from itb.clinic.booking_window import local
 from itb.clinic.models import Appointment, Patient, Reminder
 from itb.therapy.appointments import DEFAULT_OFFSETS_MINUTES, reminder_times
@@ -175,6 +177,16 @@ def outbox(session: Session, *, limit: int = 500) -> list[Reminder]:
     """The newest messages (the web app's outbox page; the caller checks the role)."""
     return list(session.scalars(select(Reminder).order_by(Reminder.due_at.desc(),
                                                           Reminder.id.desc()).limit(limit)))
+
+
+def read_outbox(session: Session, actor: Actor, *, now: datetime,
+                limit: int = 500) -> list[Reminder]:
+    """The outbox for the care team (role checked, the read audited)."""
+    records.guard(session, actor, "read_worklist", None, now=now, entity="reminders")
+    messages = outbox(session, limit=limit)
+    audit.record(session, actor, "read", "reminders", now=now,
+                 detail=f"outbox: {len(messages)}")
+    return messages
 
 
 def portal_messages(session: Session, patient_id: int, *, limit: int = 20) -> list[Reminder]:

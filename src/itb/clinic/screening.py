@@ -102,17 +102,7 @@ def update_trial(session: Session, actor: Actor, trial_id: int, changes: dict[st
     return clinical.change(session, actor, found, checked, version=version, now=now)
 
 
-def list_trials(session: Session, actor: Actor, patient_id: int, *,
-                now: datetime) -> list[ScreeningTrial]:
-    return clinical.list_for_patient(session, actor, ScreeningTrial, patient_id, now=now,
-                                     order=ScreeningTrial.started_on)
-
-
-def read_trial(session: Session, actor: Actor, trial_id: int, *,
-               now: datetime) -> ScreeningTrial:
-    return clinical.read_one(session, actor, ScreeningTrial, trial_id, now=now)
-
-
-def delete_trial(session: Session, actor: Actor, trial_id: int, *, version: int,
-                 now: datetime) -> ScreeningTrial:
-    return clinical.remove(session, actor, ScreeningTrial, trial_id, version=version, now=now)
+_KIND = clinical.Kind(ScreeningTrial, ScreeningTrial.started_on)
+list_trials = _KIND.listing
+read_trial = _KIND.read
+delete_trial = _KIND.delete

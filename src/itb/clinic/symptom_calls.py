@@ -103,16 +103,7 @@ def take_call(session: Session, actor: Actor, patient_id: int, fields: dict[str,
     return clinical.add(session, actor, call, now=now, permission="symptom_call")
 
 
-def list_calls(session: Session, actor: Actor, patient_id: int, *,
-               now: datetime) -> list[SymptomCall]:
-    return clinical.list_for_patient(session, actor, SymptomCall, patient_id, now=now,
-                                     order=SymptomCall.at)
-
-
-def read_call(session: Session, actor: Actor, call_id: int, *, now: datetime) -> SymptomCall:
-    return clinical.read_one(session, actor, SymptomCall, call_id, now=now)
-
-
-def delete_call(session: Session, actor: Actor, call_id: int, *, version: int,
-                now: datetime) -> SymptomCall:
-    return clinical.remove(session, actor, SymptomCall, call_id, version=version, now=now)
+_KIND = clinical.Kind(SymptomCall, SymptomCall.at)
+list_calls = _KIND.listing
+read_call = _KIND.read
+delete_call = _KIND.delete

@@ -81,15 +81,7 @@ def update_visit(session: Session, actor: Actor, visit_id: int, changes: dict[st
     return clinical.change(session, actor, found, checked, version=version, now=now)
 
 
-def list_visits(session: Session, actor: Actor, patient_id: int, *,
-                now: datetime) -> list[Visit]:
-    return clinical.list_for_patient(session, actor, Visit, patient_id, now=now, order=Visit.at)
-
-
-def read_visit(session: Session, actor: Actor, visit_id: int, *, now: datetime) -> Visit:
-    return clinical.read_one(session, actor, Visit, visit_id, now=now)
-
-
-def delete_visit(session: Session, actor: Actor, visit_id: int, *, version: int,
-                 now: datetime) -> Visit:
-    return clinical.remove(session, actor, Visit, visit_id, version=version, now=now)
+_KIND = clinical.Kind(Visit, Visit.at)
+list_visits = _KIND.listing
+read_visit = _KIND.read
+delete_visit = _KIND.delete

@@ -24,19 +24,18 @@ here recomputes a clinical figure. Dates are UTC calendar dates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Row, String, and_, cast, func, literal, or_, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Row, case, func, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
 
 from itb.clinic import audit, records
 from itb.clinic.access import Actor
 from itb.clinic.errors import InvalidRecord
-from itb.clinic.models import Implant, Interrogation, Patient, Prescription, RefillRecord
+from itb.clinic.models import Implant, ImplantStatus, Interrogation, Patient
 from itb.therapy.catalogue import DEFAULT_STABILITY_LIMIT_DAYS
 
 KINDS = ("refill_overdue", "refill_due", "replacement_due", "critical_alarm", "not_seen")
@@ -82,174 +81,171 @@ def add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable: every month has a 28th")
 
 
-class DayAfter(FunctionElement[date]):
-    """`DayAfter(moment, days)`: the calendar date `days` after `moment`'s date, in SQL on
-    both back ends (SQLite's date(); PostgreSQL's date + integer)."""
-
-    type = Date()
-    inherit_cache = True
-    name = "day_after"
-
-
-@compiles(DayAfter, "sqlite")
-def _day_after_sqlite(element: DayAfter, compiler: Any, **kw: Any) -> str:
-    moment, days = list(element.clauses)
-    # the modifier 'N days' takes a sign: '-60 days', '90 days'
-    return (f"date({compiler.process(moment, **kw)}, "
-            f"({compiler.process(days, **kw)}) || ' days')")
+def listing_keys(row: Any) -> dict[str, Any]:
+    """What decides which lists one implant's row is on, and its due date on each, reduced
+    to values that do not depend on the day the worklist is read (kept per implant in
+    `implant_status`, so each list is one plain read: `LISTS` is exact, not a narrowing)."""
+    return {"refill_due_on": _refill_due(row)[0],
+            "eri": row.at is not None and bool(row.eri),
+            "replacement_due_on": _replacement_due(row),
+            "critical_alarms": len(_critical_alarms(row)),
+            "seen_on": None if row.at is None else row.at.date(),
+            "not_seen_due_on": _last_seen(row) + timedelta(days=int(row.refill_interval_days))}
 
 
-@compiles(DayAfter, "postgresql")
-def _day_after_postgresql(element: DayAfter, compiler: Any, **kw: Any) -> str:
-    moment, days = list(element.clauses)
-    return f"(CAST({compiler.process(moment, **kw)} AS DATE) + ({compiler.process(days, **kw)}))"
+@dataclass(frozen=True)
+class ListRule:
+    """One list in SQL on `implant_status`: the rows on it on a day (exactly the rows its
+    entry function below gives an entry of this kind for) and the column of their due date."""
+
+    on_list: Callable[[date, int], Any]  # (today, horizon) -> WHERE clause
+    due: Any
 
 
-def _start_of(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+_S = ImplantStatus
+LISTS: dict[str, ListRule] = {
+    "refill_overdue": ListRule(lambda today, _h: _S.refill_due_on < today, _S.refill_due_on),
+    "refill_due": ListRule(lambda today, h: _S.refill_due_on.between(
+        today, today + timedelta(days=h)), _S.refill_due_on),
+    "replacement_due": ListRule(lambda today, _h: or_(
+        _S.eri.is_(True), _S.replacement_due_on < add_months(today, REPLACEMENT_LEAD_MONTHS)),
+        _S.replacement_due_on),
+    "critical_alarm": ListRule(lambda _t, _h: _S.critical_alarms > 0, _S.seen_on),
+    "not_seen": ListRule(lambda today, _h: _S.not_seen_due_on < today, _S.not_seen_due_on),
+}
 
 
-def _candidate_rows(session: Session, today: date, horizon: int) -> list[Row[Any]]:
-    """The live current implants that may be on a worklist, with what `entries_for` needs:
-    the implant, its newest live interrogation (or NULLs), the last refill and the current
-    prescription's stability. The WHERE clause only narrows: a row it keeps may give no
-    entry, a row it drops would give none; the exact rules stay in `entries_for`."""
+def _rows(session: Session, where: Any, order: Any = None,
+          limit: int | None = None) -> list[Row[Any]]:
+    """The current implants matching `where`, with what `entries_for` needs: a read of
+    `implant_status` (kept in step with every write by itb.clinic.implant_status) joined by
+    primary key to the patient, the implant and its newest live interrogation."""
     g = Interrogation
-    latest_id = (select(g.id).where(g.implant_id == Implant.id, g.deleted_at.is_(None))
-                 .order_by(g.at.desc(), g.id.desc()).limit(1).correlate(Implant)
-                 .scalar_subquery())
-    last_refill = (select(func.max(RefillRecord.at))
-                   .where(RefillRecord.patient_id == Patient.id,
-                          RefillRecord.deleted_at.is_(None),
-                          RefillRecord.outcome == REFILLED)
-                   .correlate(Patient).scalar_subquery())
-    stability = (select(Prescription.stability_days)
-                 .where(Prescription.patient_id == Patient.id,
-                        Prescription.deleted_at.is_(None), Prescription.ended_on.is_(None))
-                 .order_by(Prescription.started_on.desc(), Prescription.id.desc())
-                 .limit(1).correlate(Patient).scalar_subquery())
-    # the shortest stability limit and refill interval in the clinic bound the per-row
-    # limits from below, so most rows are settled by comparing with a constant
-    shortest_stability, shortest_interval = session.execute(select(
-        select(func.min(func.coalesce(Prescription.stability_days, FALLBACK_STABILITY_DAYS)))
-        .where(Prescription.deleted_at.is_(None), Prescription.ended_on.is_(None))
-        .scalar_subquery(),
-        select(func.min(Patient.refill_interval_days)).where(Patient.deleted_at.is_(None))
-        .scalar_subquery())).one()
-    last_day = today + timedelta(days=horizon)
-    refill_cut = _start_of(last_day + timedelta(days=1))
-    seen = func.coalesce(g.at, Implant.implanted_on)
-    # not seen: the last interrogation before this day, at the least
-    unseen_cut = _start_of(today - timedelta(days=int(shortest_interval or 0)))
-    # a pump filled before this day may pass its shortest stability limit by the last day
-    bound = last_day + timedelta(days=1 - int(shortest_stability or FALLBACK_STABILITY_DAYS))
-    may_be_listed = or_(
-        g.refill_by < refill_cut, g.low_alarm_at < refill_cut, g.eri.is_(True),
-        g.end_of_service_at < _start_of(add_months(today, REPLACEMENT_LEAD_MONTHS)),
-        and_(g.alarms.is_not(None), cast(g.alarms, String) != "[]"),
-        and_(seen < unseen_cut,
-             DayAfter(seen, Patient.refill_interval_days) < literal(today, Date())),
-        # filled before the bound: implanted before it, and no refill since (a set built
-        # once from the recent refills, not a look-up per implant)
-        and_(Implant.implanted_on < bound, Implant.patient_id.not_in(
-            select(RefillRecord.patient_id).where(
-                RefillRecord.deleted_at.is_(None), RefillRecord.outcome == REFILLED,
-                RefillRecord.at >= _start_of(bound)))))
     query = (select(Patient.id.label("patient_id"), Patient.mrn, Patient.name,
                     Patient.refill_interval_days, Implant.id.label("implant_id"),
                     Implant.pump_serial, Implant.implanted_on,
                     g.at, g.refill_by, g.low_alarm_at, g.eri, g.eri_at,
                     g.end_of_service_at, g.alarms,
-                    last_refill.label("last_refill"), stability.label("stability"))
-             .select_from(Implant)
-             .join(Patient, Patient.id == Implant.patient_id)
-             .outerjoin(g, g.id == latest_id)
-             .where(Patient.deleted_at.is_(None), Implant.deleted_at.is_(None),
-                    Implant.explanted_on.is_(None), may_be_listed))
-    return _newest_implants_only(session, list(session.execute(query)))
+                    _S.last_refill_at.label("last_refill"),
+                    _S.stability_days.label("stability"))
+             .select_from(_S)
+             .join(Patient, Patient.id == _S.patient_id)
+             .join(Implant, Implant.id == _S.implant_id)
+             .outerjoin(g, g.id == _S.interrogation_id)
+             .where(where))
+    if order is not None:
+        query = query.order_by(order, _S.mrn).limit(limit)
+    # Core rows, not the ORM's (a list of values needs no identity map); what the session
+    # holds unwritten is flushed first, as the ORM's autoflush would
+    session.flush()
+    return list(session.connection().execute(query))
 
 
-def _newest_implants_only(session: Session, rows: list[Row[Any]]) -> list[Row[Any]]:
-    """Drop a row whose patient has a newer pump in place (a record listing two)."""
-    patients = {row.patient_id for row in rows}
-    if not patients:
-        return rows
-    newest: dict[int, tuple[date, int]] = {}
-    for patient_id, implanted_on, implant_id in session.execute(
-            select(Implant.patient_id, Implant.implanted_on, Implant.id).where(
-                Implant.patient_id.in_(patients), Implant.deleted_at.is_(None),
-                Implant.explanted_on.is_(None))):
-        newest[patient_id] = max(newest.get(patient_id, (implanted_on, implant_id)),
-                                 (implanted_on, implant_id))
-    return [row for row in rows
-            if newest.get(row.patient_id) == (row.implanted_on, row.implant_id)]
+# which of the refill's dates is the earliest; on a tie the reason that sorts first in
+# words wins ("in-pump stability..." < "low-reservoir..." < "refill-by..."), as it always has
+_STABILITY, _LOW_ALARM, _REFILL_BY = 0, 1, 2
+
+
+def _filled(row: Any) -> date:
+    """The day the reservoir was last filled: the last live refill, or the implant."""
+    if row.last_refill is None:
+        return row.implanted_on  # type: ignore[no-any-return]
+    return max(row.implanted_on, row.last_refill.date())  # type: ignore[no-any-return]
+
+
+def _stability_days(row: Any) -> int:
+    return FALLBACK_STABILITY_DAYS if row.stability is None else int(row.stability)
+
+
+def _refill_due(row: Any) -> tuple[date, int]:
+    """The earliest of the refill-by date, the low-reservoir alarm date and the stability
+    limit, and which of them it is (the reason is worded only for a listed row)."""
+    candidates = [(_filled(row) + timedelta(days=_stability_days(row)), _STABILITY)]
+    if row.low_alarm_at is not None:
+        candidates.append((row.low_alarm_at.date(), _LOW_ALARM))
+    if row.refill_by is not None:
+        candidates.append((row.refill_by.date(), _REFILL_BY))
+    return min(candidates)
+
+
+def _refill_why(row: Any, which: int) -> str:
+    source = "" if row.at is None else f" from the interrogation of {row.at.date()}"
+    if which == _REFILL_BY:
+        return f"refill-by date {row.refill_by.date()}{source}"
+    if which == _LOW_ALARM:
+        return f"low-reservoir alarm date {row.low_alarm_at.date()}{source}"
+    filled = _filled(row)
+    stated = "" if row.stability is not None else " (itb's default, *unconfirmed*)"
+    since = "implant" if row.last_refill is None or filled == row.implanted_on else "last refill"
+    return (f"in-pump stability limit of {_stability_days(row)} days{stated} from the "
+            f"{since} on {filled}")
 
 
 def _refill_entry(row: Any, base: dict[str, Any], today: date,
                   horizon: int) -> WorkEntry | None:
-    seen = row.at
-    source = "" if seen is None else f" from the interrogation of {seen.date()}"
-    candidates: list[tuple[date, str]] = []
-    if row.refill_by is not None:
-        candidates.append((row.refill_by.date(), f"refill-by date {row.refill_by.date()}"
-                           f"{source}"))
-    if row.low_alarm_at is not None:
-        candidates.append((row.low_alarm_at.date(), f"low-reservoir alarm date "
-                           f"{row.low_alarm_at.date()}{source}"))
-    filled = row.implanted_on if row.last_refill is None else max(row.implanted_on,
-                                                                  row.last_refill.date())
-    days = FALLBACK_STABILITY_DAYS if row.stability is None else int(row.stability)
-    stated = "" if row.stability is not None else " (itb's default, *unconfirmed*)"
-    since = "implant" if row.last_refill is None or filled == row.implanted_on else "last refill"
-    candidates.append((filled + timedelta(days=days),
-                       f"in-pump stability limit of {days} days{stated} from the {since} "
-                       f"on {filled}"))
-    due, why = min(candidates)
+    due, which = _refill_due(row)
     if due < today:
         return WorkEntry(**base, kind="refill_overdue", due=due,
-                         reason=f"Refill overdue since {due}: {why}.")
+                         reason=f"Refill overdue since {due}: {_refill_why(row, which)}.")
     if due <= today + timedelta(days=horizon):
         return WorkEntry(**base, kind="refill_due", due=due,
-                         reason=f"Refill due by {due}: {why}.")
+                         reason=f"Refill due by {due}: {_refill_why(row, which)}.")
     return None
 
 
-def _replacement_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry | None:
-    seen = row.at
-    if seen is None:
+def _replacement_due(row: Any) -> date | None:
+    """The day the pump should be replaced by, from the last interrogation (None: never
+    interrogated, or no projected end of service and no ERI)."""
+    if row.at is None:
         return None
     eos = None if row.end_of_service_at is None else row.end_of_service_at.date()
     if row.eri:
-        eri_day = seen.date() if row.eri_at is None else row.eri_at.date()
-        due = eos or eri_day + timedelta(days=ERI_TO_STOP_DAYS)
+        return eos or _eri_day(row) + timedelta(days=ERI_TO_STOP_DAYS)
+    return eos
+
+
+def _eri_day(row: Any) -> date:
+    return row.at.date() if row.eri_at is None else row.eri_at.date()
+
+
+def _replacement_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry | None:
+    due = _replacement_due(row)
+    if due is None:
+        return None
+    seen = row.at.date()
+    if row.eri:
         return WorkEntry(**base, kind="replacement_due", due=due, reason=(
             f"Replace the pump by {due}: the elective replacement indicator (ERI) was on "
-            f"at the interrogation of {seen.date()} (since {eri_day}); the pump stops "
+            f"at the interrogation of {seen} (since {_eri_day(row)}); the pump stops "
             f"{ERI_TO_STOP_DAYS} days after ERI (devices.md)."))
-    if eos is not None and eos < add_months(today, REPLACEMENT_LEAD_MONTHS):
-        return WorkEntry(**base, kind="replacement_due", due=eos, reason=(
-            f"Replace the pump before {eos}: its projected end of service, from the "
-            f"interrogation of {seen.date()}, is less than {REPLACEMENT_LEAD_MONTHS} months "
+    if due < add_months(today, REPLACEMENT_LEAD_MONTHS):
+        return WorkEntry(**base, kind="replacement_due", due=due, reason=(
+            f"Replace the pump before {due}: its projected end of service, from the "
+            f"interrogation of {seen}, is less than {REPLACEMENT_LEAD_MONTHS} months "
             f"away (devices.md: schedule about 6 months before the shut-off)."))
     return None
 
 
-def _alarm_entries(row: Any, base: dict[str, Any]) -> list[WorkEntry]:
-    seen = row.at
-    if seen is None or not row.alarms:
+def _critical_alarms(row: Any) -> list[str]:
+    """The names of the critical alarms active at the last interrogation."""
+    if row.at is None or not row.alarms:
         return []
-    out = []
-    for alarm in row.alarms:
-        if not isinstance(alarm, dict) or not alarm.get("critical"):
-            continue
-        name = str(alarm.get("name") or alarm.get("kind") or "unnamed")
-        out.append(WorkEntry(**base, kind="critical_alarm", due=seen.date(), reason=(
-            f"Critical alarm {name} was active at the interrogation of {seen.date()}.")))
-    return out
+    return [str(alarm.get("name") or alarm.get("kind") or "unnamed") for alarm in row.alarms
+            if isinstance(alarm, dict) and alarm.get("critical")]
+
+
+def _alarm_entries(row: Any, base: dict[str, Any]) -> list[WorkEntry]:
+    return [WorkEntry(**base, kind="critical_alarm", due=row.at.date(), reason=(
+        f"Critical alarm {name} was active at the interrogation of {row.at.date()}."))
+            for name in _critical_alarms(row)]
+
+
+def _last_seen(row: Any) -> date:
+    return row.implanted_on if row.at is None else row.at.date()
 
 
 def _not_seen_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry | None:
-    last = row.implanted_on if row.at is None else row.at.date()
+    last = _last_seen(row)
     interval = int(row.refill_interval_days)
     if (today - last).days <= interval:
         return None
@@ -261,7 +257,7 @@ def _not_seen_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry | 
 
 def entries_for(row: Any, today: date, horizon: int) -> list[WorkEntry]:
     """Every worklist entry one implant's row gives (pure: no session, no clock). `row` has
-    the attributes `_latest_rows` selects."""
+    the attributes `_rows` selects."""
     base = {"patient_id": row.patient_id, "mrn": row.mrn, "name": row.name,
             "implant_id": row.implant_id, "pump_serial": row.pump_serial}
     found = [_refill_entry(row, base, today, horizon), _replacement_entry(row, base, today),
@@ -289,10 +285,62 @@ def worklist(session: Session, actor: Actor, *, now: datetime, kind: str | None 
     checked_kind(kind)
     checked_horizon(horizon_days)
     today = now.date()
-    entries = [entry for row in _candidate_rows(session, today, horizon_days)
+    where = or_(*(rule.on_list(today, horizon_days) for name, rule in LISTS.items()
+                  if kind is None or name == kind))
+    entries = [entry for row in _rows(session, where)
                for entry in entries_for(row, today, horizon_days)
                if kind is None or entry.kind == kind]
     entries.sort(key=lambda e: (e.due, KINDS.index(e.kind), e.mrn))
     audit.record(session, actor, "read", "worklist", now=now,
                  detail=f"{kind or 'all'}: {len(entries)} entries")
     return entries
+
+
+def _first(session: Session, kind: str, today: date, horizon: int, offset: int,
+           limit: int) -> list[WorkEntry]:
+    """Entries `offset` to `offset + limit` of one list, in the worklist's order: the first
+    rows by (due, record number) in SQL, then the rules (a row gives at least one entry of
+    the kind, so offset + limit rows are enough)."""
+    rule = LISTS[kind]
+    rows = _rows(session, rule.on_list(today, horizon), rule.due, offset + limit)
+    entries = [entry for row in rows for entry in entries_for(row, today, horizon)
+               if entry.kind == kind]
+    return entries[offset:offset + limit]
+
+
+def counts(session: Session, today: date, horizon: int) -> dict[str, int]:
+    """How many entries each list has (one pass over `implant_status`)."""
+    sums = [func.coalesce(func.sum(case((rule.on_list(today, horizon),
+                                         _S.critical_alarms if name == "critical_alarm"
+                                         else 1), else_=0)), 0)
+            for name, rule in LISTS.items()]
+    return dict(zip(LISTS, (int(n) for n in session.execute(select(*sums)).one()),
+                    strict=True))
+
+
+def overview(session: Session, actor: Actor, *, now: datetime, first: int,
+             horizon_days: int = DEFAULT_HORIZON_DAYS) -> dict[str, tuple[int, list[WorkEntry]]]:
+    """Each list's size and its `first` most urgent entries (the dashboard); audited."""
+    records.guard(session, actor, "read_worklist", None, now=now, entity="worklist")
+    checked_horizon(horizon_days)
+    today = now.date()
+    sizes = counts(session, today, horizon_days)
+    lists = {kind: (sizes[kind], _first(session, kind, today, horizon_days, 0, first)
+                    if sizes[kind] else []) for kind in KINDS}
+    audit.record(session, actor, "read", "worklist", now=now,
+                 detail="overview: " + ", ".join(f"{k} {n}" for k, n in sizes.items()))
+    return lists
+
+
+def page(session: Session, actor: Actor, *, now: datetime, kind: str, offset: int,
+         limit: int, horizon_days: int = DEFAULT_HORIZON_DAYS) -> tuple[int, list[WorkEntry]]:
+    """One list's size and its entries `offset` to `offset + limit`; audited."""
+    records.guard(session, actor, "read_worklist", None, now=now, entity="worklist")
+    checked_kind(kind)
+    checked_horizon(horizon_days)
+    today = now.date()
+    size = counts(session, today, horizon_days)[kind]
+    entries = _first(session, kind, today, horizon_days, offset, limit)
+    audit.record(session, actor, "read", "worklist", now=now,
+                 detail=f"{kind}: entries {offset + 1} to {offset + len(entries)} of {size}")
+    return size, entries

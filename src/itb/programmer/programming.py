@@ -35,6 +35,7 @@ from itb.therapy.dosing import (
 )
 from itb.therapy.errors import OverrideRequired, TitrationLimitExceeded, TitrationTooSoon
 from itb.therapy.flex import FlexSchedule
+from itb.therapy.guardrails import check_override_reason
 from itb.therapy.units import display, in_range
 
 E = TypeVar("E", bound=StrEnum)
@@ -147,9 +148,8 @@ def review_titration(*, current_mcg_per_day: Fraction | None, proposed_mcg_per_d
     step, outside the usual maintenance range). Breaking one needs an override reason;
     with a reason the change may go ahead and the reason goes into the session record.
     """
-    reason = override_reason.strip() if override_reason and override_reason.strip() else None
-    if override_reason is not None and reason is None:
-        raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
+    check_override_reason(override_reason)
+    reason = override_reason.strip() if override_reason else None
     if current_mcg_per_day is None or current_mcg_per_day <= 0:
         # No program to step from (a new pump, or one in memory error after its program was
         # lost): the step rules cannot apply, but the labeled usual maintenance range still

@@ -65,13 +65,20 @@ def check_drug(brand: str, concentration_mcg_per_ml: str | Fraction,
                            "a pump-refill strength of " + brand,
                            f"{display(product.concentration_mcg_per_ml)} mcg/mL {brand} is for "
                            "the screening trial only")
-    prescribed = exact("prescribed concentration", prescribed_mcg_per_ml)
-    if product.concentration_mcg_per_ml != prescribed:
-        raise PrescriptionMismatch(
-            "concentration", f"{display(product.concentration_mcg_per_ml)} mcg/mL",
-            f"the prescribed {display(prescribed)} mcg/mL",
-            "the drug does not match the prescription; refill refused")
+    require_prescribed(product.concentration_mcg_per_ml, prescribed_mcg_per_ml, "drug")
     return product
+
+
+def require_prescribed(concentration_mcg_per_ml: Fraction, prescribed_mcg_per_ml: str | Fraction,
+                       what: str) -> None:
+    """The strength put in (the `what`: the drug or the dilution) is the prescribed
+    concentration; PrescriptionMismatch otherwise, and the refill is refused."""
+    prescribed = exact("prescribed concentration", prescribed_mcg_per_ml)
+    if concentration_mcg_per_ml != prescribed:
+        raise PrescriptionMismatch(
+            "concentration", f"{display(concentration_mcg_per_ml)} mcg/mL",
+            f"the prescribed {display(prescribed)} mcg/mL",
+            f"the {what} does not match the prescription; refill refused")
 
 
 def check_fill(view: PumpView, withdrawn_ml: str | Fraction,

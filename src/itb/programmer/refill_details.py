@@ -19,12 +19,12 @@ from fractions import Fraction
 from typing import Any
 
 from itb.errors import InvalidInput
-from itb.programmer import refill as refill_mod
 from itb.programmer.errors import PrescriptionMismatch
+from itb.programmer.refill import check_drug, require_prescribed
 from itb.programmer.view import PumpView
 from itb.therapy.dilution import PrescribedDilution, prescribed_dilution
 from itb.therapy.refill import below_minimum_flow
-from itb.therapy.units import NL_PER_ML, display, exact, ml_to_nl, to_exact_str
+from itb.therapy.units import NL_PER_ML, display, ml_to_nl, to_exact_str
 
 NOT_RECORDED = "not recorded"
 
@@ -94,7 +94,7 @@ def check_strength(brand: str, concentration: str, prescribed: str, diluted_from
     prescribed concentration (PrescriptionMismatch otherwise)."""
     if diluted_from is None and diluent is None:
         try:
-            product = refill_mod.check_drug(brand, concentration, prescribed)
+            product = check_drug(brand, concentration, prescribed)
         except PrescriptionMismatch:
             raise
         except InvalidInput as exc:
@@ -109,12 +109,7 @@ def check_strength(brand: str, concentration: str, prescribed: str, diluted_from
                            "both --diluted-from (the stock strength) and --diluent")
     dilution = prescribed_dilution(concentration_mcg_per_ml=concentration, stock_brand=brand,
                                    stock_mcg_per_ml=diluted_from, diluent=diluent)
-    wanted = exact("prescribed concentration", prescribed)
-    if dilution.concentration_mcg_per_ml != wanted:
-        raise PrescriptionMismatch(
-            "concentration", f"{display(dilution.concentration_mcg_per_ml)} mcg/mL",
-            f"the prescribed {display(wanted)} mcg/mL",
-            "the dilution does not match the prescription; refill refused")
+    require_prescribed(dilution.concentration_mcg_per_ml, prescribed, "dilution")
     return dilution.concentration_mcg_per_ml, dilution
 
 

@@ -17,7 +17,8 @@ from fractions import Fraction
 
 from itb.errors import InvalidInput
 from itb.programmer.errors import CatheterCheckNeeded
-from itb.programmer.view import LOG_PROGRAM_CHANGED, PumpView
+from itb.programmer.view import PumpView
+from itb.pump.eventlog import PROGRAM_CHANGED
 from itb.therapy.response import ClinicalResponse, DoseRise, dose_rise, poor_response
 
 SECONDS_PER_DAY = 86_400
@@ -44,7 +45,7 @@ def dose_history(view: PumpView) -> list[tuple[datetime, Fraction]]:
     """(time, new daily dose) of every program change in the pump's log, oldest first."""
     history = []
     for entry in sorted(view.log, key=lambda e: e.index):
-        if entry.kind != LOG_PROGRAM_CHANGED:
+        if entry.kind != PROGRAM_CHANGED:
             continue
         details = {d.key: d.value for d in entry.details}
         dose = _daily_dose(details.get("program", ""))

@@ -19,6 +19,7 @@ from typing import Any
 from itb.errors import InvalidInput
 from itb.programmer import schedule as sched
 from itb.pump.catalogue import PumpModel, get_model
+from itb.pump.eventlog import IMPLANTED, PROGRAM_CHANGED, REFILL
 from itb.telemetry.protocol.commands import (
     AlarmSeverity,
     InterrogationReport,
@@ -29,11 +30,6 @@ from itb.therapy.battery import BatteryForecast, forecast_battery
 from itb.therapy.flex import FlexSchedule
 from itb.therapy.refill import RefillPlan, plan_refill
 from itb.therapy.units import NL_PER_ML, to_exact_str
-
-# Event-log kinds the pump writes (itb.pump.pump) that the programmer reads.
-LOG_PROGRAM_CHANGED = "program_changed"
-LOG_REFILL = "refill"
-LOG_IMPLANTED = "implanted"
 
 
 @dataclass(frozen=True)
@@ -167,7 +163,7 @@ def build_view(report: InterrogationReport, log: tuple[LogEntryInfo, ...]) -> Pu
         source = "the pump's programmed mean flow (weekly program or periodic boluses)"
     hourly = None if program is None else sched.hourly_doses(
         program, conc, sched.local_day(program, report.pump_time))
-    last_refill = last_time_of(log, LOG_REFILL, LOG_IMPLANTED)
+    last_refill = last_time_of(log, REFILL, IMPLANTED)
     low_alarm = next((a for a in report.alarms if a.code == "low_reservoir"), None)
     projection = project_reservoir(
         reservoir_nl=report.reservoir.estimate_nl, concentration_mcg_per_ml=conc,
@@ -181,7 +177,7 @@ def build_view(report: InterrogationReport, log: tuple[LogEntryInfo, ...]) -> Pu
         report=report, facts=facts, log=log, daily_dose_mcg=daily, daily_dose_source=source,
         schedule=schedule, hourly=hourly, projection=projection, battery=battery,
         battery_note=battery_note,
-        last_program_change_at=last_time_of(log, LOG_PROGRAM_CHANGED),
+        last_program_change_at=last_time_of(log, PROGRAM_CHANGED),
         last_refill_at=last_refill)
 
 

@@ -13,7 +13,7 @@ from itb.errors import InvalidInput
 from itb.pump.alarms import AlarmKind
 from itb.pump.engine import TimeEngine
 from itb.pump.errors import ActRefused, LimitExceeded, ProgramNotCommitted
-from itb.pump.eventlog import LogEntry
+from itb.pump.eventlog import PROGRAM_CHANGED, REFILL, LogEntry
 from itb.pump.limits import DoseLimits
 from itb.pump.memory import NonVolatileMemory, WriteFault
 from itb.pump.programs import (
@@ -106,8 +106,12 @@ class ClinicalActs(TimeEngine, DoseLimits):
         if self.state.safe_state is not None:
             self.state.safe_state = None
             self._clear_for("reprogrammed")
-        self._log("program_changed", program=json.dumps(program_to_dict(program), sort_keys=True))
+        self._log_program(program)
         self._cache_valid = False
+
+    def _log_program(self, program: Program) -> None:
+        """The program now in force, whole, in the event log (for a programmer reading it)."""
+        self._log(PROGRAM_CHANGED, program=json.dumps(program_to_dict(program), sort_keys=True))
 
     def _bridge_kept(self, cancel_reason: str | None) -> Overlay | None:
         """The bridge bolus that a program change leaves running (None: nothing runs on)."""
@@ -309,7 +313,7 @@ class ClinicalActs(TimeEngine, DoseLimits):
         self.concentration_mcg_per_ml = conc
         self.schedule = schedule
         self.nvm.write(self._current_payload())
-        self._log("refill", expected_residual_nl=expected, withdrawn_nl=withdrawn,
+        self._log(REFILL, expected_residual_nl=expected, withdrawn_nl=withdrawn,
                   added_nl=added_nl, concentration_mcg_per_ml=conc, estimate_nl=new_estimate)
         if new_estimate > self.model.empty_reservoir_nl:
             self._clear(AlarmKind.RESERVOIR_EMPTY, "refilled")

@@ -83,6 +83,7 @@ _SYNCHROMED_COMMON: dict[str, int] = {
     "calibration_spread_ppm": 80_000,  # itb: ±8%, so with drift within ±14.5%
     "max_drift_ppm_per_year": 5_000,  # itb: at most 0.5%/year, 3.5% over 7 years
     "low_reservoir_alarm_min_nl": 500_000,  # unconfirmed: programmable range 0.5 mL ...
+    "low_reservoir_alarm_default_nl": 2_000_000,  # devices.md: default about 2 mL (unconfirmed)
     "empty_reservoir_nl": 0,  # unconfirmed: itb sounds "empty" when the estimate reaches 0
     "battery_usable_nc": _USABLE_NC,
     "idle_current_na": _IDLE_NA,
@@ -101,32 +102,27 @@ _SYNCHROMED_COMMON: dict[str, int] = {
     "patient_bolus_duration_s": 600,  # unconfirmed: a patient bolus runs over 10 minutes
 }
 
-MODELS: dict[str, PumpModel] = {
-    "synchromed-ii-20": PumpModel(
-        name="synchromed-ii-20",
-        description="SynchroMed II-like programmable peristaltic pump, 20 mL reservoir",
-        reservoir_capacity_nl=20_000_000,  # devices.md: 20 or 40 mL (unconfirmed); issue 2
-        low_reservoir_alarm_max_nl=5_000_000,  # unconfirmed
-        low_reservoir_alarm_default_nl=2_000_000,  # devices.md: default about 2 mL (unconfirmed)
-        **_SYNCHROMED_COMMON,
-    ),
-    "synchromed-ii-40": PumpModel(
-        name="synchromed-ii-40",
-        description="SynchroMed II-like programmable peristaltic pump, 40 mL reservoir",
-        reservoir_capacity_nl=40_000_000,  # devices.md: 20 or 40 mL (unconfirmed); issue 2
-        low_reservoir_alarm_max_nl=10_000_000,  # unconfirmed
-        low_reservoir_alarm_default_nl=2_000_000,  # devices.md: default about 2 mL (unconfirmed)
-        **_SYNCHROMED_COMMON,
-    ),
-    "synchromed-10": PumpModel(
-        name="synchromed-10",
-        description="older programmable pump with a 10 mL reservoir (seed 002)",
-        reservoir_capacity_nl=10_000_000,  # seed 002: "the older pump has a 10 mL reservoir"
-        low_reservoir_alarm_max_nl=3_000_000,  # unconfirmed
-        low_reservoir_alarm_default_nl=2_000_000,  # devices.md default about 2 mL (unconfirmed)
-        **_SYNCHROMED_COMMON,
-    ),
-}
+
+def _synchromed(name: str, description: str, *, capacity_nl: int,
+                alarm_max_nl: int) -> PumpModel:
+    """A model of the SynchroMed-like family: its reservoir and highest alarm volume; the rest
+    is the family's figures above."""
+    return PumpModel(name=name, description=description, reservoir_capacity_nl=capacity_nl,
+                     low_reservoir_alarm_max_nl=alarm_max_nl, **_SYNCHROMED_COMMON)
+
+
+# Reservoirs: devices.md, 20 or 40 mL (unconfirmed; issue 2), and seed 002, "the older pump has
+# a 10 mL reservoir". The highest low-reservoir alarm volumes are unconfirmed.
+MODELS: dict[str, PumpModel] = {model.name: model for model in (
+    _synchromed("synchromed-ii-20",
+                "SynchroMed II-like programmable peristaltic pump, 20 mL reservoir",
+                capacity_nl=20_000_000, alarm_max_nl=5_000_000),
+    _synchromed("synchromed-ii-40",
+                "SynchroMed II-like programmable peristaltic pump, 40 mL reservoir",
+                capacity_nl=40_000_000, alarm_max_nl=10_000_000),
+    _synchromed("synchromed-10", "older programmable pump with a 10 mL reservoir (seed 002)",
+                capacity_nl=10_000_000, alarm_max_nl=3_000_000),
+)}
 
 
 def get_model(name: str) -> PumpModel:

@@ -12,6 +12,13 @@ from typing import Any, Self
 
 MIN_CAPACITY = 4096  # issue 2: a ring of at least 4,096 entries
 
+# The kinds of entry a programmer reads back from the log over the wand (itb.programmer.view:
+# the last program change and the last refill or implant); the other kinds are named where
+# the firmware writes them.
+PROGRAM_CHANGED = "program_changed"
+REFILL = "refill"
+IMPLANTED = "implanted"
+
 
 @dataclass(frozen=True)
 class LogEntry:

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections import deque
 from datetime import datetime
@@ -23,12 +22,12 @@ from typing import Any
 from itb.errors import InvalidInput
 from itb.pump.acts import ClinicalActs
 from itb.pump.catalogue import PumpModel, get_model
-from itb.pump.eventlog import EventLog, LogEntry
+from itb.pump.eventlog import IMPLANTED, EventLog, LogEntry
 from itb.pump.faults import Faults
 from itb.pump.memory import NonVolatileMemory
 from itb.pump.persistence import check_format, load_state, pump_to_state
 from itb.pump.physical import PhysicalPump, PocketDeposit, mcg_in
-from itb.pump.programs import Program, RateSchedule, program_to_dict, validate_program
+from itb.pump.programs import Program, RateSchedule, validate_program
 from itb.pump.records import (
     COMMAND_LOG_KIND,
     DAY_S,
@@ -155,9 +154,9 @@ class Pump(ClinicalActs):
         pump.active_program = program
         pump.schedule = schedule
         pump.nvm.write(pump._settings_payload(program, conc, alarm_nl))
-        pump._log("implanted", model=pump_model.name, serial=pump.serial,
+        pump._log(IMPLANTED, model=pump_model.name, serial=pump.serial,
                   fill_nl=fill_nl, concentration_mcg_per_ml=conc)
-        pump._log("program_changed", program=json.dumps(program_to_dict(program), sort_keys=True))
+        pump._log_program(program)
         pump._evaluate_conditions()
         return pump
 

@@ -127,12 +127,20 @@ def _cause(where: str, item: object) -> Cause:
                  requirements)
 
 
-def _hazard(index: int, item: object) -> Hazard:
-    where = _where("hazard", index, item if isinstance(item, dict) else {})
-    table = _keys(where, item, _HAZARD_KEYS)
+def _entry(kind: str, index: int, item: object, keys: set[str], pattern: re.Pattern[str],
+           example: str) -> tuple[str, dict[str, Any], str]:
+    """A [[hazard]] or [[requirement]] table: where it stands, its keys checked, its id."""
+    where = _where(kind, index, item if isinstance(item, dict) else {})
+    table = _keys(where, item, keys)
     ident = _text(where, table, "id")
-    if not HAZARD_ID.match(ident):
-        raise SafetyError(f"{where}: id must look like HAZ-OD-01 (HAZ, a category, 2 digits)")
+    if not pattern.match(ident):
+        raise SafetyError(f"{where}: id must look like {example}")
+    return where, table, ident
+
+
+def _hazard(index: int, item: object) -> Hazard:
+    where, table, ident = _entry("hazard", index, item, _HAZARD_KEYS, HAZARD_ID,
+                                 "HAZ-OD-01 (HAZ, a category, 2 digits)")
     category = _text(where, table, "category")
     if category not in CATEGORIES:
         raise SafetyError(f"{where}: category must be one of {', '.join(CATEGORIES)}")
@@ -145,11 +153,8 @@ def _hazard(index: int, item: object) -> Hazard:
 
 
 def _requirement(index: int, item: object) -> Requirement:
-    where = _where("requirement", index, item if isinstance(item, dict) else {})
-    table = _keys(where, item, _REQUIREMENT_KEYS)
-    ident = _text(where, table, "id")
-    if not REQUIREMENT_ID.match(ident):
-        raise SafetyError(f"{where}: id must look like REQ-PUMP-LIMITS")
+    where, table, ident = _entry("requirement", index, item, _REQUIREMENT_KEYS, REQUIREMENT_ID,
+                                 "REQ-PUMP-LIMITS")
     module = _text(where, table, "module")
     if not re.match(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$", module):
         raise SafetyError(f"{where}: module must be a dotted module name such as itb.pump.pump")

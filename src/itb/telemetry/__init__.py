@@ -21,33 +21,20 @@ See docs/threat-model.md for what the link defends against and what it does not.
 """
 
 # The programmer's side, which needs no `itb.pump` (the pump side lives in `pumpside`).
-from itb.telemetry.errors import (
-    AuthenticationFailed,
-    CommandRejected,
-    KeyFileError,
-    LinkRefused,
-    LinkTimeout,
-    SessionClosed,
-    TelemetryError,
-)
+# Its refusals are in `itb.telemetry.errors`, under the root re-exported here.
+from itb.telemetry.errors import TelemetryError
 from itb.telemetry.io.client import Interrogation, ProgrammerClient, read_key_file
 from itb.telemetry.io.transport import InMemoryTransport, TcpTransport, Transport
 from itb.telemetry.protocol.channel import CipherSuite
 from itb.telemetry.protocol.keys import LinkKey, Role
 
 __all__ = [
-    "AuthenticationFailed",
     "CipherSuite",
-    "CommandRejected",
     "InMemoryTransport",
     "Interrogation",
-    "KeyFileError",
     "LinkKey",
-    "LinkRefused",
-    "LinkTimeout",
     "ProgrammerClient",
     "Role",
-    "SessionClosed",
     "TcpTransport",
     "TelemetryError",
     "Transport",

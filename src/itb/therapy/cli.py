@@ -25,19 +25,10 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-# The commands, in the order `itb calc --help` lists them (each module in itb.therapy.calc).
-for _name, _command in (
-    ("rate", reservoir.rate),
-    ("refill", reservoir.refill),
-    ("refill-check", reservoir.refill_check),
-    ("bridge", reservoir.bridge),
-    ("titrate", doses.titrate),
-    ("taper", doses.taper),
-    ("initial-dose", doses.initial_dose),
-    ("screening", trial.screening),
-    ("candidate", trial.candidate),
-    ("dilution", supplies.dilution),
-    ("battery", supplies.battery),
-    ("drugs", supplies.drugs),
-):
-    app.command(_name)(_command)
+# The commands, in the order `itb calc --help` lists them, a line per module of
+# itb.therapy.calc; Typer names each for its function (refill_check: refill-check).
+for _command in (reservoir.rate, reservoir.refill, reservoir.refill_check, reservoir.bridge,
+                 doses.titrate, doses.taper, doses.initial_dose,
+                 trial.screening, trial.candidate,
+                 supplies.dilution, supplies.battery, supplies.drugs):
+    app.command()(_command)

@@ -27,6 +27,7 @@ from itb.therapy.errors import (
     TitrationLimitExceeded,
     TitrationTooSoon,
 )
+from itb.therapy.guardrails import check_override_reason
 from itb.therapy.units import ExactLike, display, exact, hours_after, in_range, require_utc
 
 
@@ -291,8 +292,7 @@ def assess_titration(*, current_mcg_per_day: ExactLike, proposed_mcg_per_day: Ex
                                f"'{direction.value}' for a change from {display(current)} to "
                                f"{display(proposed)} mcg/day",
                                "increases are for effect, decreases are for side effects")
-    if override_reason is not None and not override_reason.strip():
-        raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
+    check_override_reason(override_reason)
     too_soon, next_not_before = _too_soon(direction, last_change_at, now)
     low_pct, high_pct, rule = step_percent_bounds(origin, age_group, direction, pediatric_rule,
                                                   phase, pediatric)

@@ -28,6 +28,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from itb.errors import InvalidInput
 from itb.therapy import catalogue
 from itb.therapy.errors import GuardrailBlocked
 from itb.therapy.units import display, to_exact_str
@@ -260,6 +261,13 @@ def warnings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 
 def blocks(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(f for f in findings if f.tier is Tier.BLOCK)
+
+
+def check_override_reason(override_reason: str | None) -> None:
+    """A reason given to go beyond a rule or lift a block must say something (None: no
+    reason given); blank text is refused, naming the field."""
+    if override_reason is not None and not override_reason.strip():
+        raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
 
 
 def blocked(findings: Iterable[Finding], override_reason: str | None) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import resource
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.e2e.pump_server import stop_server
 
 from itb.telemetry.io.server import PumpServer
 from itb.telemetry.io.store import StateStore
@@ -97,13 +98,7 @@ def served_subprocess(root: Path, max_descriptors: int | None = None
         assert "serving 1 pump(s)" in line, line
         yield process, int(line.rsplit(":", 1)[1].split()[0])
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_server(process)
 
 
 async def _cancel_the_rest() -> None:

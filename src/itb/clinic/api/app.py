@@ -35,6 +35,7 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
     web.mount(app)  # the pages (itb.clinic.web); after the error handlers it wraps
 
     from itb.clinic.api import (
+        routes_appointments,
         routes_audit,
         routes_auth,
         routes_fhir,
@@ -49,16 +50,9 @@ def create_app(db: ClinicDB, clock: Callable[[], datetime] = _utc_now,
         routes_worklist,
     )
 
-    app.include_router(routes_patients.router)
-    app.include_router(routes_auth.router)
-    app.include_router(routes_implants.router)
-    app.include_router(routes_prescriptions.router)
-    app.include_router(routes_screening.router)
-    app.include_router(routes_visits.router)
-    app.include_router(routes_readings.router)
-    app.include_router(routes_symptom_calls.router)
-    app.include_router(routes_audit.router)
-    app.include_router(routes_worklist.router)
-    app.include_router(routes_fhir.router)
-    app.include_router(routes_recordings.router)
+    for routes in (routes_patients, routes_auth, routes_implants, routes_prescriptions,
+                   routes_screening, routes_visits, routes_readings, routes_symptom_calls,
+                   routes_audit, routes_worklist, routes_fhir, routes_recordings,
+                   routes_appointments):
+        app.include_router(routes.router)
     return app

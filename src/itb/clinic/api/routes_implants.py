@@ -19,10 +19,9 @@ from itb.clinic.api.common import (
     Line,
     Strict,
     Version,
-    VersionQuery,
-    changes,
 )
 from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
+from itb.clinic.api.record_routes import RecordRoutes
 from itb.clinic.models import Implant
 
 router = APIRouter(tags=["implants"], responses=ERRORS)
@@ -92,30 +91,11 @@ def out(implant: Implant) -> ImplantOut:
     return ImplantOut.model_validate(implant, from_attributes=True)
 
 
-@router.get("/api/patients/{patient_id}/implants")
-def list_implants(patient_id: IdPath, session: SessionDep, actor: ActorDep,
-                  now: NowDep) -> list[ImplantOut]:
-    return [out(i) for i in implants.list_implants(session, actor, patient_id, now=now)]
-
-
-@router.post("/api/patients/{patient_id}/implants", status_code=201)
-def add_implant(patient_id: IdPath, body: ImplantIn, session: SessionDep, actor: ActorDep,
-                now: NowDep) -> ImplantOut:
-    fields = body.model_dump(exclude_unset=True)
-    return out(implants.add_implant(session, actor, patient_id, fields, now=now))
-
-
-@router.get("/api/implants/{implant_id}")
-def read_implant(implant_id: IdPath, session: SessionDep, actor: ActorDep,
-                 now: NowDep) -> ImplantOut:
-    return out(implants.read_implant(session, actor, implant_id, now=now))
-
-
-@router.patch("/api/implants/{implant_id}")
-def update_implant(implant_id: IdPath, body: ImplantChange, session: SessionDep,
-                   actor: ActorDep, now: NowDep) -> ImplantOut:
-    return out(implants.update_implant(session, actor, implant_id, changes(body),
-                                       version=body.version, now=now))
+routes = RecordRoutes(router, "implant", "/api/implants", "implants", ImplantOut, out)
+routes.listing("list_implants", implants.list_implants)
+routes.add("add_implant", ImplantIn, implants.add_implant)
+routes.read(implants.read_implant)
+routes.update(ImplantChange, implants.update_implant)
 
 
 @router.post("/api/implants/{implant_id}/explant")
@@ -134,7 +114,4 @@ def replace(implant_id: IdPath, body: ReplaceIn, session: SessionDep, actor: Act
                                 on=body.explanted_on, reason=body.explant_reason, now=now))
 
 
-@router.delete("/api/implants/{implant_id}", status_code=204)
-def delete_implant(implant_id: IdPath, version: VersionQuery, session: SessionDep,
-                   actor: ActorDep, now: NowDep) -> None:
-    implants.delete_implant(session, actor, implant_id, version=version, now=now)
+routes.delete(implants.delete_implant)

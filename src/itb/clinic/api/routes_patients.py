@@ -7,33 +7,34 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from itb.clinic import patients
-from itb.clinic.api.common import ERRORS, Day, IdPath, Line, VersionQuery
+from itb.clinic.api.common import ERRORS, Day, Line, Strict, Version
 from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
-from itb.clinic.models import Patient
+from itb.clinic.api.record_routes import RecordRoutes
 
-router = APIRouter(prefix="/api/patients", tags=["patients"], responses=ERRORS)
+router = APIRouter(tags=["patients"], responses=ERRORS)
 Mrn = Line(32, 1)
 Name = Line(128, 1)
 Search = Line(64)
 
 
-class PatientIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Weight = Annotated[Decimal, Field(gt=0, max_digits=6, decimal_places=1)]
+
+
+class PatientIn(Strict):
     mrn: Mrn
     name: Name
     date_of_birth: Day
-    weight_kg: Decimal = Field(gt=0, max_digits=6, decimal_places=1)
+    weight_kg: Weight
     origin: str = Field(pattern="^(spinal|cerebral)$")
 
 
-class PatientChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    version: int = Field(ge=1, le=2**31 - 1)
+class PatientChange(Strict):
+    version: Version
     name: Name | None = None
-    weight_kg: Decimal | None = Field(None, gt=0, max_digits=6, decimal_places=1)
+    weight_kg: Weight | None = None
     refill_interval_days: int | None = Field(None, ge=7, le=190)
 
 
@@ -48,40 +49,27 @@ class PatientOut(BaseModel):
     refill_interval_days: int
 
 
-def _out(patient: Patient) -> PatientOut:
-    return PatientOut(id=patient.id, version=patient.version, mrn=patient.mrn,
-                      name=patient.name, date_of_birth=patient.date_of_birth,
-                      weight_kg=patient.weight_kg, origin=patient.origin,
-                      refill_interval_days=patient.refill_interval_days)
+def _changes(body: BaseModel) -> dict[str, Any]:
+    """What a PATCH gave a value (null leaves a field as it is)."""
+    return body.model_dump(exclude_none=True, exclude={"version"})
 
 
-@router.get("")
+@router.get("/api/patients")
 def list_patients(session: SessionDep, actor: ActorDep, now: NowDep,
                   q: Annotated[Search, Query()] = "") -> list[PatientOut]:
-    return [_out(p) for p in patients.search_patients(session, actor, q, now=now)]
+    return [PatientOut.model_validate(p, from_attributes=True)
+            for p in patients.search_patients(session, actor, q, now=now)]
 
 
-@router.post("", status_code=201)
+@router.post("/api/patients", status_code=201)
 def create_patient(body: PatientIn, session: SessionDep, actor: ActorDep,
                    now: NowDep) -> PatientOut:
-    return _out(patients.create_patient(session, actor, body.model_dump(), now=now))
+    return PatientOut.model_validate(
+        patients.create_patient(session, actor, body.model_dump(), now=now),
+        from_attributes=True)
 
 
-@router.get("/{patient_id}")
-def read_patient(patient_id: IdPath, session: SessionDep, actor: ActorDep,
-                 now: NowDep) -> PatientOut:
-    return _out(patients.read_patient(session, actor, patient_id, now=now))
-
-
-@router.patch("/{patient_id}")
-def update_patient(patient_id: IdPath, body: PatientChange, session: SessionDep,
-                   actor: ActorDep, now: NowDep) -> PatientOut:
-    changes: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"version"})
-    return _out(patients.update_patient(session, actor, patient_id, changes,
-                                        version=body.version, now=now))
-
-
-@router.delete("/{patient_id}", status_code=204)
-def delete_patient(patient_id: IdPath, version: VersionQuery,
-                   session: SessionDep, actor: ActorDep, now: NowDep) -> None:
-    patients.delete_patient(session, actor, patient_id, version=version, now=now)
+routes = RecordRoutes(router, "patient", "/api/patients", "", PatientOut)
+routes.read(patients.read_patient)
+routes.update(PatientChange, patients.update_patient, fields=_changes)
+routes.delete(patients.delete_patient)

@@ -11,9 +11,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from itb.clinic import prescriptions as service
-from itb.clinic.api.common import ERRORS, Day, Dec, IdPath, Strict, Version, VersionQuery, changes
-from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
-from itb.clinic.models import Prescription
+from itb.clinic.api.common import ERRORS, Day, Dec, Strict, Version, changes
+from itb.clinic.api.record_routes import RecordRoutes
 
 router = APIRouter(tags=["prescriptions"], responses=ERRORS)
 Drug = Literal[service.DRUGS]  # type: ignore[valid-type]
@@ -81,10 +80,6 @@ class PrescriptionOut(BaseModel):
     prescriber_id: int | None
 
 
-def out(record: Prescription) -> PrescriptionOut:
-    return PrescriptionOut.model_validate(record, from_attributes=True)
-
-
 def _fields(body: BaseModel) -> dict[str, Any]:
     fields = changes(body)
     if fields.get("program") is not None:
@@ -92,32 +87,10 @@ def _fields(body: BaseModel) -> dict[str, Any]:
     return fields
 
 
-@router.get("/api/patients/{patient_id}/prescriptions")
-def list_prescriptions(patient_id: IdPath, session: SessionDep, actor: ActorDep,
-                       now: NowDep) -> list[PrescriptionOut]:
-    return [out(p) for p in service.list_prescriptions(session, actor, patient_id, now=now)]
-
-
-@router.post("/api/patients/{patient_id}/prescriptions", status_code=201)
-def add_prescription(patient_id: IdPath, body: PrescriptionIn, session: SessionDep,
-                     actor: ActorDep, now: NowDep) -> PrescriptionOut:
-    return out(service.add_prescription(session, actor, patient_id, _fields(body), now=now))
-
-
-@router.get("/api/prescriptions/{prescription_id}")
-def read_prescription(prescription_id: IdPath, session: SessionDep, actor: ActorDep,
-                      now: NowDep) -> PrescriptionOut:
-    return out(service.read_prescription(session, actor, prescription_id, now=now))
-
-
-@router.patch("/api/prescriptions/{prescription_id}")
-def update_prescription(prescription_id: IdPath, body: PrescriptionChange,
-                        session: SessionDep, actor: ActorDep, now: NowDep) -> PrescriptionOut:
-    return out(service.update_prescription(session, actor, prescription_id, _fields(body),
-                                           version=body.version, now=now))
-
-
-@router.delete("/api/prescriptions/{prescription_id}", status_code=204)
-def delete_prescription(prescription_id: IdPath, version: VersionQuery, session: SessionDep,
-                        actor: ActorDep, now: NowDep) -> None:
-    service.delete_prescription(session, actor, prescription_id, version=version, now=now)
+routes = RecordRoutes(router, "prescription", "/api/prescriptions", "prescriptions",
+                      PrescriptionOut)
+routes.listing("list_prescriptions", service.list_prescriptions)
+routes.add("add_prescription", PrescriptionIn, service.add_prescription, fields=_fields)
+routes.read(service.read_prescription)
+routes.update(PrescriptionChange, service.update_prescription, fields=_fields)
+routes.delete(service.delete_prescription)

@@ -11,19 +11,25 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from itb.clinic import readings
-from itb.clinic.api.common import ERRORS, IdPath
-from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
+from itb.clinic.api.common import ERRORS
+from itb.clinic.api.record_routes import RecordRoutes
 
 router = APIRouter(tags=["refills and program changes"], responses=ERRORS)
 
 
-class RefillOut(BaseModel):
+class RecordedOut(BaseModel):
+    """What every act the programmer recorded has: when, its outcome, its visit."""
+
     id: int
     version: int
     patient_id: int
     visit_id: int | None
     at: datetime
     outcome: str
+    details: dict[str, Any]
+
+
+class RefillOut(RecordedOut):
     withdrawn_ml: Decimal | None
     expected_ml: Decimal | None
     discrepancy_ml: Decimal | None
@@ -36,47 +42,20 @@ class RefillOut(BaseModel):
     wasted_ml: Decimal | None
     second_checker: str | None
     pocket_check: str | None
-    details: dict[str, Any]
 
 
-class ProgramChangeOut(BaseModel):
-    id: int
-    version: int
-    patient_id: int
-    visit_id: int | None
-    at: datetime
-    outcome: str
+class ProgramChangeOut(RecordedOut):
     daily_dose_before_mcg: Decimal | None
     daily_dose_after_mcg: Decimal | None
     before: dict[str, Any]
     after: dict[str, Any]
     override_reason: str | None
-    details: dict[str, Any]
 
 
-@router.get("/api/patients/{patient_id}/refills")
-def list_refills(patient_id: IdPath, session: SessionDep, actor: ActorDep,
-                 now: NowDep) -> list[RefillOut]:
-    return [RefillOut.model_validate(r, from_attributes=True)
-            for r in readings.list_refills(session, actor, patient_id, now=now)]
-
-
-@router.get("/api/refills/{refill_id}")
-def read_refill(refill_id: IdPath, session: SessionDep, actor: ActorDep,
-                now: NowDep) -> RefillOut:
-    return RefillOut.model_validate(readings.read_refill(session, actor, refill_id, now=now),
-                                    from_attributes=True)
-
-
-@router.get("/api/patients/{patient_id}/program-changes")
-def list_program_changes(patient_id: IdPath, session: SessionDep, actor: ActorDep,
-                         now: NowDep) -> list[ProgramChangeOut]:
-    return [ProgramChangeOut.model_validate(c, from_attributes=True)
-            for c in readings.list_program_changes(session, actor, patient_id, now=now)]
-
-
-@router.get("/api/program-changes/{change_id}")
-def read_program_change(change_id: IdPath, session: SessionDep, actor: ActorDep,
-                        now: NowDep) -> ProgramChangeOut:
-    found = readings.read_program_change(session, actor, change_id, now=now)
-    return ProgramChangeOut.model_validate(found, from_attributes=True)
+refills = RecordRoutes(router, "refill", "/api/refills", "refills", RefillOut)
+refills.listing("list_refills", readings.list_refills)
+refills.read(readings.read_refill)
+program_changes = RecordRoutes(router, "program_change", "/api/program-changes",
+                               "program-changes", ProgramChangeOut, short_id="change")
+program_changes.listing("list_program_changes", readings.list_program_changes)
+program_changes.read(readings.read_program_change)

@@ -15,16 +15,13 @@ from itb.clinic.api.common import (
     Day,
     Dec,
     Grade,
-    IdPath,
     Lines,
     Moment,
     Strict,
     Version,
-    VersionQuery,
     changes,
 )
-from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
-from itb.clinic.models import ScreeningTrial
+from itb.clinic.api.record_routes import RecordRoutes
 
 router = APIRouter(tags=["screening"], responses=ERRORS)
 Hour = Annotated[int, Field(ge=service.OBSERVATION_HOURS[0], le=service.OBSERVATION_HOURS[1])]
@@ -77,10 +74,6 @@ class TrialOut(BaseModel):
     notes: str
 
 
-def out(record: ScreeningTrial) -> TrialOut:
-    return TrialOut.model_validate(record, from_attributes=True)
-
-
 def _fields(body: BaseModel) -> dict[str, Any]:
     fields = changes(body)
     if fields.get("boluses") is not None:
@@ -89,32 +82,9 @@ def _fields(body: BaseModel) -> dict[str, Any]:
     return fields
 
 
-@router.get("/api/patients/{patient_id}/screening")
-def list_trials(patient_id: IdPath, session: SessionDep, actor: ActorDep,
-                now: NowDep) -> list[TrialOut]:
-    return [out(t) for t in service.list_trials(session, actor, patient_id, now=now)]
-
-
-@router.post("/api/patients/{patient_id}/screening", status_code=201)
-def add_trial(patient_id: IdPath, body: TrialIn, session: SessionDep, actor: ActorDep,
-              now: NowDep) -> TrialOut:
-    return out(service.add_trial(session, actor, patient_id, _fields(body), now=now))
-
-
-@router.get("/api/screening/{trial_id}")
-def read_trial(trial_id: IdPath, session: SessionDep, actor: ActorDep,
-               now: NowDep) -> TrialOut:
-    return out(service.read_trial(session, actor, trial_id, now=now))
-
-
-@router.patch("/api/screening/{trial_id}")
-def update_trial(trial_id: IdPath, body: TrialChange, session: SessionDep, actor: ActorDep,
-                 now: NowDep) -> TrialOut:
-    return out(service.update_trial(session, actor, trial_id, _fields(body),
-                                    version=body.version, now=now))
-
-
-@router.delete("/api/screening/{trial_id}", status_code=204)
-def delete_trial(trial_id: IdPath, version: VersionQuery, session: SessionDep,
-                 actor: ActorDep, now: NowDep) -> None:
-    service.delete_trial(session, actor, trial_id, version=version, now=now)
+routes = RecordRoutes(router, "trial", "/api/screening", "screening", TrialOut)
+routes.listing("list_trials", service.list_trials)
+routes.add("add_trial", TrialIn, service.add_trial, fields=_fields)
+routes.read(service.read_trial)
+routes.update(TrialChange, service.update_trial, fields=_fields)
+routes.delete(service.delete_trial)

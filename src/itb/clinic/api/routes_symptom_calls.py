@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from itb.clinic import symptom_calls as service
-from itb.clinic.api.common import ERRORS, Dec, IdPath, Moment, Strict, VersionQuery
-from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
-from itb.clinic.models import SymptomCall
+from itb.clinic.api.common import ERRORS, Dec, Moment, Strict
+from itb.clinic.api.record_routes import RecordRoutes
 from itb.physiology.symptoms import SYMPTOM_NAMES
 
 router = APIRouter(tags=["symptom calls"], responses=ERRORS)
@@ -50,33 +49,16 @@ class CallOut(BaseModel):
     taken_by_id: int | None
 
 
-def out(call: SymptomCall) -> CallOut:
-    return CallOut.model_validate(call, from_attributes=True)
-
-
-@router.get("/api/patients/{patient_id}/symptom-calls")
-def list_calls(patient_id: IdPath, session: SessionDep, actor: ActorDep,
-               now: NowDep) -> list[CallOut]:
-    return [out(c) for c in service.list_calls(session, actor, patient_id, now=now)]
-
-
-@router.post("/api/patients/{patient_id}/symptom-calls", status_code=201)
-def take_call(patient_id: IdPath, body: CallIn, session: SessionDep, actor: ActorDep,
-              now: NowDep) -> CallOut:
+def _fields(body: BaseModel) -> dict[str, Any]:
     fields = body.model_dump(exclude_none=True)
-    if body.facts is not None:
-        facts = body.facts.model_dump(exclude_none=True)
+    if fields.get("facts") is not None:  # exact figures as text (the record is JSON)
         fields["facts"] = {k: (str(v) if isinstance(v, Decimal) else v)
-                           for k, v in facts.items()}
-    return out(service.take_call(session, actor, patient_id, fields, now=now))
+                           for k, v in fields["facts"].items()}
+    return fields
 
 
-@router.get("/api/symptom-calls/{call_id}")
-def read_call(call_id: IdPath, session: SessionDep, actor: ActorDep, now: NowDep) -> CallOut:
-    return out(service.read_call(session, actor, call_id, now=now))
-
-
-@router.delete("/api/symptom-calls/{call_id}", status_code=204)
-def delete_call(call_id: IdPath, version: VersionQuery, session: SessionDep,
-                actor: ActorDep, now: NowDep) -> None:
-    service.delete_call(session, actor, call_id, version=version, now=now)
+routes = RecordRoutes(router, "call", "/api/symptom-calls", "symptom-calls", CallOut)
+routes.listing("list_calls", service.list_calls)
+routes.add("take_call", CallIn, service.take_call, fields=_fields)
+routes.read(service.read_call)
+routes.delete(service.delete_call)

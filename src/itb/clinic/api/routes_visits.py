@@ -13,16 +13,13 @@ from itb.clinic.api.common import (
     ERRORS,
     BodyId,
     Grade,
-    IdPath,
     Line,
     Lines,
     Moment,
     Strict,
     Version,
-    VersionQuery,
-    changes,
 )
-from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
+from itb.clinic.api.record_routes import RecordRoutes, given_fields
 from itb.clinic.models import VISIT_KINDS, Visit
 
 router = APIRouter(tags=["visits"], responses=ERRORS)
@@ -69,33 +66,9 @@ def out(visit: Visit) -> VisitOut:
                     ashworth=service.ashworth_grade(visit.ashworth), notes=visit.notes)
 
 
-@router.get("/api/patients/{patient_id}/visits")
-def list_visits(patient_id: IdPath, session: SessionDep, actor: ActorDep,
-                now: NowDep) -> list[VisitOut]:
-    return [out(v) for v in service.list_visits(session, actor, patient_id, now=now)]
-
-
-@router.post("/api/patients/{patient_id}/visits", status_code=201)
-def add_visit(patient_id: IdPath, body: VisitIn, session: SessionDep, actor: ActorDep,
-              now: NowDep) -> VisitOut:
-    fields = body.model_dump(exclude_none=True)
-    return out(service.add_visit(session, actor, patient_id, fields, now=now))
-
-
-@router.get("/api/visits/{visit_id}")
-def read_visit(visit_id: IdPath, session: SessionDep, actor: ActorDep,
-               now: NowDep) -> VisitOut:
-    return out(service.read_visit(session, actor, visit_id, now=now))
-
-
-@router.patch("/api/visits/{visit_id}")
-def update_visit(visit_id: IdPath, body: VisitChange, session: SessionDep, actor: ActorDep,
-                 now: NowDep) -> VisitOut:
-    return out(service.update_visit(session, actor, visit_id, changes(body),
-                                    version=body.version, now=now))
-
-
-@router.delete("/api/visits/{visit_id}", status_code=204)
-def delete_visit(visit_id: IdPath, version: VersionQuery, session: SessionDep,
-                 actor: ActorDep, now: NowDep) -> None:
-    service.delete_visit(session, actor, visit_id, version=version, now=now)
+routes = RecordRoutes(router, "visit", "/api/visits", "visits", VisitOut, out)
+routes.listing("list_visits", service.list_visits)
+routes.add("add_visit", VisitIn, service.add_visit, fields=given_fields)
+routes.read(service.read_visit)
+routes.update(VisitChange, service.update_visit)
+routes.delete(service.delete_visit)

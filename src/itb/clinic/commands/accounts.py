@@ -9,50 +9,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from sqlalchemy import inspect
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from itb.cli_errors import RefusingGroup, refuse, refuse_error
+from itb.cli_errors import RefusingGroup, refuse
 from itb.clinic import users
-from itb.clinic.db import ClinicDB, database_url
-from itb.clinic.errors import ClinicError
+from itb.clinic.commands.clinic_db import DB_HELP, clinic_session
 from itb.clinic.models import ROLES
 
-DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLINIC_DB)."
 user_app = typer.Typer(name="user", cls=RefusingGroup, no_args_is_help=True,
                        help="The clinic's logins (care team, admins, patients).")
 token_app = typer.Typer(name="token", cls=RefusingGroup, no_args_is_help=True,
                         help="API tokens for the programmer and scripts.")
-
-
-@contextmanager
-def clinic_session(url: str | None) -> Iterator[Session]:
-    """A transaction on an initialised clinic database; refusals as Error/Next."""
-    try:
-        clinic = ClinicDB(database_url(url))
-    except ClinicError as error:
-        raise refuse_error(error, error.next_step) from None
-    try:
-        if not inspect(clinic.engine).has_table("users"):
-            raise refuse(f"The database {clinic.url} has no clinic records yet.",
-                         f"Run `itb clinic init --db {clinic.url}` first.")
-        with clinic.session() as session:
-            yield session
-    except ClinicError as error:
-        raise refuse_error(error, error.next_step) from None
-    except SQLAlchemyError as error:
-        raise refuse(f"The clinic database could not be used ({type(error).__name__}).",
-                     "Check --db and that the database is running and initialised "
-                     "(`itb clinic init`).") from None
-    finally:
-        clinic.dispose()
 
 
 def _password_from_stdin() -> str:

@@ -7,9 +7,8 @@ import typer
 from sqlalchemy.engine import make_url
 
 from itb.clinic.commands import backup
+from itb.clinic.commands.clinic_db import DB_HELP
 from itb.clinic.db import ClinicDB, database_url
-
-DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLINIC_DB)."
 
 
 def init(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from itb.cli_errors import RefusingGroup, refuse, refuse_error
-from itb.clinic.commands.work import DB_HELP, clinic_session, local_operator
+from itb.clinic.commands.clinic_db import DB_HELP, clinic_session, local_operator
 from itb.clinic.errors import ClinicError
 
 KIND_HELP = "refill, titration, replacement, catheter_check or follow_up."

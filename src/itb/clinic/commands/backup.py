@@ -12,10 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from itb.cli_errors import refuse, refuse_error
 from itb.clinic import backup as store
+from itb.clinic.commands.clinic_db import DB_HELP
 from itb.clinic.db import ClinicDB, database_url
 from itb.clinic.errors import ClinicError
-
-DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLINIC_DB)."
 
 
 def _shown(url: str) -> str:

@@ -10,12 +10,11 @@ from sqlalchemy.engine import make_url
 
 from itb.cli_errors import refuse_error
 from itb.clinic import demo as demo_clinic
+from itb.clinic.commands.clinic_db import DB_HELP
 from itb.clinic.db import ClinicDB, database_url
 from itb.clinic.demo_appointments import add_demo_appointments
 from itb.clinic.errors import ClinicError, InvalidRecord
 from itb.errors import ItbError
-
-DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLINIC_DB)."
 
 
 def demo(

@@ -14,14 +14,9 @@ import socket
 from types import FrameType
 
 import typer
-from sqlalchemy import inspect
-from sqlalchemy.exc import SQLAlchemyError
 
-from itb.cli_errors import refuse, refuse_error
-from itb.clinic.db import ClinicDB, database_url
-from itb.clinic.errors import ClinicError
-
-DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLINIC_DB)."
+from itb.cli_errors import refuse
+from itb.clinic.commands.clinic_db import DB_HELP, open_clinic
 
 
 def is_loopback(host: str) -> bool:
@@ -47,22 +42,6 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _open(url: str | None) -> ClinicDB:
-    try:
-        clinic = ClinicDB(database_url(url))
-        ready = inspect(clinic.engine).has_table("users")
-    except ClinicError as error:
-        raise refuse_error(error, error.next_step) from None
-    except SQLAlchemyError as error:
-        raise refuse(f"The clinic database could not be opened ({type(error).__name__}).",
-                     "Check --db and that the database is running.") from None
-    if not ready:
-        clinic.dispose()
-        raise refuse(f"The database {clinic.url} has no clinic records yet.",
-                     f"Run `itb clinic init --db {clinic.url}` first.")
-    return clinic
-
-
 def serve(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     port: int = typer.Option(8000, "--port", help="TCP port (0 picks a free one)."),
@@ -84,7 +63,7 @@ def serve(
                      "Use --host 127.0.0.1, or add --public behind a TLS proxy.")
     stops: list[int] = []
     _stop_on_signals(stops)
-    clinic = _open(db)
+    clinic = open_clinic(db)
     sock = _bind(host, port)
     server = uvicorn.Server(uvicorn.Config(create_app(clinic), log_level="warning",
                                            access_log=False, timeout_graceful_shutdown=10))

@@ -4,66 +4,17 @@ name of the OS user, audited like anyone), and prints; refusals are `Error:`/`Ne
 
 from __future__ import annotations
 
-import getpass
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from itb.cli_errors import refuse, refuse_error
-from itb.clinic.access import Actor
-from itb.clinic.db import ClinicDB, database_url
-from itb.clinic.errors import ClinicError, RecordNotFound
+from itb.cli_errors import refuse
+from itb.clinic.commands.clinic_db import DB_HELP, clinic_session, local_operator
+from itb.clinic.errors import RecordNotFound
 from itb.clinic.worklist import DEFAULT_HORIZON_DAYS, KINDS, WorkEntry
-
-DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLINIC_DB)."
-
-
-def local_operator() -> Actor:
-    """Whoever runs the command on the clinic's machine: an admin, named after the OS user."""
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):
-        name = "unknown"
-    return Actor(user_id=None, username=f"cli:{name}"[:64], role="admin")
-
-
-@contextmanager
-def clinic_session(db: str | None) -> Iterator[Session]:
-    """One transaction on the named database; refusals as `Error:`/`Next:` (exit 2)."""
-    url = database_url(db)
-    try:
-        parsed = make_url(url)
-    except Exception:
-        raise refuse(f"--db {url!r} is not a database URL",
-                     "Give --db as sqlite:///FILE or postgresql://user@host/dbname.") from None
-    on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (
-        None, "", ":memory:")
-    if on_disk and not Path(str(parsed.database)).exists():
-        raise refuse(f"--db {url!r}: there is no clinic database at {parsed.database}",
-                     f"Create it with `itb clinic init --db {url}`, or correct --db.")
-    try:
-        clinic = ClinicDB(url)
-    except ClinicError as error:
-        raise refuse_error(error, error.next_step) from None
-    try:
-        with clinic.session() as session:
-            yield session
-    except ClinicError as error:
-        raise refuse_error(error, error.next_step) from None
-    except SQLAlchemyError as error:
-        raise refuse(f"--db {url!r} could not be read ({type(error).__name__})",
-                     f"Check that the database is up and initialised (`itb clinic init --db "
-                     f"{url}`).") from None
-    finally:
-        clinic.dispose()
 
 
 def _table(entries: list[WorkEntry]) -> Table:

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from itb.clinic import appointments, audit, patients, records, reminders
+from itb.clinic import appointments, patients, reminders
 from itb.clinic.access import Actor
 from itb.clinic.api.deps import NowDep, SessionDep
 from itb.clinic.errors import ClinicError, InvalidRecord
@@ -110,11 +110,8 @@ async def set_status(appointment_id: int, request: Request, session: SessionDep,
 
 @router.get("/outbox")
 def outbox(request: Request, session: SessionDep, actor: PageActor, now: NowDep) -> Response:
-    records.guard(session, actor, "read_worklist", None, now=now, entity="reminders")
-    messages = reminders.outbox(session)
+    messages = reminders.read_outbox(session, actor, now=now)
     shown = sorted({m.patient_id for m in messages})
     names = dict(session.execute(select(Patient.id, Patient.mrn).where(
         Patient.id.in_(shown))).all()) if shown else {}
-    audit.record(session, actor, "read", "reminders", now=now,
-                 detail=f"outbox: {len(messages)}")
     return render(request, "outbox.html", {"messages": messages, "mrns": names}, actor=actor)

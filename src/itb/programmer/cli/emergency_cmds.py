@@ -32,8 +32,7 @@ def _print_steps(lines: tuple[str, ...], alarm_word: str) -> None:
 
 
 @emergency_app.command()
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def overdose(
     ctx: typer.Context,
     withdrawn_ml: Annotated[str, typer.Option(
@@ -58,8 +57,7 @@ def overdose(
 
 
 @emergency_app.command()
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def withdrawal(ctx: typer.Context, yes: shell.YesOpt = False,
                link: shell.Link = shell.LINK) -> None:
     """Restore intrathecal baclofen at the previous dose (resume a stopped pump)."""
@@ -76,17 +74,14 @@ def withdrawal(ctx: typer.Context, yes: shell.YesOpt = False,
 
 
 @emergency_app.command("cap-bolus")
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def cap_bolus(
     ctx: typer.Context,
     dose: Annotated[str, typer.Option("--dose", help="Intrathecal bolus, mcg (at most 100).")],
     syringe_concentration: Annotated[str, typer.Option(
         "--syringe-concentration", help="Strength in the syringe, mcg/mL.")] = "50",
-    catheter_ml: Annotated[str | None, typer.Option(
-        "--catheter-ml", help="Implanted catheter volume, mL.")] = None,
-    catheter_length_cm: Annotated[str | None, typer.Option(
-        "--catheter-length-cm", help="Implanted catheter length, cm.")] = None,
+    catheter_ml: shell.CatheterMlOpt = None,
+    catheter_length_cm: shell.CatheterLengthOpt = None,
     yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """A bolus through the catheter access port: aspirate the dead volume, then inject."""

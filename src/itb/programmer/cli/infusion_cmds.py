@@ -21,15 +21,12 @@ STOP_WARNING = ("Warning: stopping intrathecal baclofen abruptly can cause withd
                 "resumption.")
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def bolus(
     ctx: typer.Context,
     dose: Annotated[str, typer.Option("--dose", help="Bolus dose, mcg.")],
     duration_min: Annotated[str, typer.Option("--duration-min", help="Over how many minutes.")],
-    override_reason: Annotated[str | None, typer.Option(
-        "--override-reason", help="Clinical reason to go beyond a guardrail's block (recorded).")
-    ] = None,
+    override_reason: shell.OverrideReasonOpt = None,
     yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """A clinician single bolus, within the program's maximum bolus and 24-hour limit."""
@@ -58,8 +55,7 @@ def print_infusion(serial: str, changed: InfusionChanged) -> None:
                                style="bold"))
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def stop(ctx: typer.Context, yes: shell.YesOpt = False, link: shell.Link = shell.LINK) -> None:
     """Stop the infusion (the pump keeps its minimum rate). Beware withdrawal."""
     visit = shell.open_visit(ctx, link)
@@ -70,8 +66,7 @@ def stop(ctx: typer.Context, yes: shell.YesOpt = False, link: shell.Link = shell
     print_infusion(view.serial, changed)
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def resume(ctx: typer.Context, yes: shell.YesOpt = False, link: shell.Link = shell.LINK) -> None:
     """Resume the programmed therapy after a stop."""
     visit = shell.open_visit(ctx, link)

@@ -55,8 +55,7 @@ def _answers(review: ProgramReview, confirm_large_decrease: bool, yes: bool) -> 
     return confirmed, large_ok
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def program(
     ctx: typer.Context,
     daily_dose: Annotated[str | None, typer.Option(

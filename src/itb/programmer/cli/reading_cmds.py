@@ -19,8 +19,7 @@ from itb.programmer.workflows import reading
 from itb.programmer.workflows.reading import LogPage, LogQuery, iso
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def interrogate(ctx: typer.Context, as_json: shell.JsonOpt = False,
                 link: shell.Link = shell.LINK) -> None:
     """Read the pump: identity, battery and ERI date, reservoir, program, alarms, alarm date."""
@@ -31,8 +30,7 @@ def interrogate(ctx: typer.Context, as_json: shell.JsonOpt = False,
     shell.console().print(render.interrogation(result.view))
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def alarms(
     ctx: typer.Context,
     ack: Annotated[str | None, typer.Option(
@@ -63,8 +61,7 @@ def _log_query(kind: list[str] | None, since: str | None, until: str | None, pag
     return LogQuery(tuple(kind or ()), start, end, page, page_size)
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def log(
     ctx: typer.Context,
     kind: Annotated[list[str] | None, typer.Option(
@@ -113,8 +110,7 @@ def _print_log(page: LogPage) -> None:
                        "ring.", style="yellow"))
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def report(
     ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")],

@@ -120,8 +120,7 @@ def _last_steps(out: Console, wizard: RefillWizard, yes: bool, catheter_ml: str 
     wizard.write_record()
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def refill(
     ctx: typer.Context,
     withdrawn_ml: Annotated[str | None, Opt(
@@ -134,11 +133,8 @@ def refill(
         help="Prescribed concentration, mcg/mL (default: the pump's present drug).")] = None,
     added_ml: Annotated[str | None, Opt(
         "--added-ml", help="Volume put into the reservoir, mL.")] = None,
-    catheter_ml: Annotated[str | None, Opt(
-        "--catheter-ml", help="Implanted catheter volume, mL (for a bridge bolus).")] = None,
-    catheter_length_cm: Annotated[str | None, Opt(
-        "--catheter-length-cm", help="Implanted catheter length, cm (for a bridge bolus).")
-    ] = None,
+    catheter_ml: shell.CatheterMlOpt = None,
+    catheter_length_cm: shell.CatheterLengthOpt = None,
     diluted_from: Annotated[str | None, Opt(
         "--diluted-from", help="Prescribed dilution: the marketed stock strength, mcg/mL.")
     ] = None,

@@ -14,14 +14,11 @@ from itb.programmer.workflows import settings
 from itb.therapy.units import ml_to_nl
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def set_alarm_volume(
     ctx: typer.Context,
     ml: Annotated[str, typer.Option("--ml", help="Low-reservoir alarm volume, mL.")],
-    override_reason: Annotated[str | None, typer.Option(
-        "--override-reason", help="Clinical reason to go beyond a guardrail's block (recorded).")
-    ] = None,
+    override_reason: shell.OverrideReasonOpt = None,
     yes: shell.YesOpt = False, link: shell.Link = shell.LINK,
 ) -> None:
     """Set the low-reservoir alarm volume (within the model's range), with the new alarm date."""
@@ -41,8 +38,7 @@ def set_alarm_volume(
     out.print(Text(f"Alarm volume set to {render.ml(volume_nl)} and verified.", style="bold green"))
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def set_catheter_volume(
     ctx: typer.Context,
     ml: Annotated[str, typer.Option("--ml", help="Implanted catheter volume, mL (0 to 1).")],
@@ -59,8 +55,7 @@ def set_catheter_volume(
                                style="bold green"))
 
 
-@shell.guarded
-@shell.with_link
+@shell.pump_command
 def set_clock(
     ctx: typer.Context,
     to: Annotated[str | None, typer.Option("--to", help="New pump time, ISO-8601 with offset.")

@@ -58,6 +58,13 @@ ClinicTokenOpt = Annotated[Path | None, typer.Option(
     help="File holding the clinic API token (itb clinic token create).")]
 YesOpt = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (scripts).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Exact JSON output.")]
+# Options more than one command takes, each said once.
+OverrideReasonOpt = Annotated[str | None, typer.Option(
+    "--override-reason", help="Clinical reason to go beyond a guardrail's block (recorded).")]
+CatheterMlOpt = Annotated[str | None, typer.Option(
+    "--catheter-ml", help="Implanted catheter volume, mL, from the implant record.")]
+CatheterLengthOpt = Annotated[str | None, typer.Option(
+    "--catheter-length-cm", help="Implanted catheter length, cm (instead of --catheter-ml).")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,6 +117,12 @@ def with_link(function: F) -> F:
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return cast(F, wrapper)
+
+
+def pump_command(function: F) -> F:
+    """Every command that reaches the pump: its `link` parameter spread into the link options
+    (`with_link`), and each refusal one sentence with exit 2 (`guarded`, outermost)."""
+    return guarded(with_link(function))
 
 
 def whole_number(flag: str, text: str | int, low: int, high: int, allowed: str) -> int:

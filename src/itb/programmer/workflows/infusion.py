@@ -14,11 +14,10 @@ from itb.programmer.errors import EchoMismatch
 from itb.programmer.view import PumpView
 from itb.programmer.wand import changing
 from itb.programmer.workflows.reading import iso
-from itb.programmer.workflows.visit import Visit, not_confirmed
+from itb.programmer.workflows.visit import Visit, not_confirmed, refuse_blocked
 from itb.telemetry.errors import CommandRejected
 from itb.telemetry.protocol.commands import Bolus, BolusConfirmation, InfusionChanged, Resume, Stop
 from itb.therapy import guardrails
-from itb.therapy.errors import GuardrailBlocked
 from itb.therapy.guardrails import Finding
 from itb.therapy.units import NL_PER_ML, display, in_range, to_exact_str
 
@@ -36,8 +35,7 @@ class BolusRequest:
         minutes = in_range("duration_min", duration_min, 1, 1440, "min")
         if (minutes * 60).denominator != 1:
             raise InvalidInput("duration_min", duration_min, "a duration in whole seconds")
-        if override_reason is not None and not override_reason.strip():
-            raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
+        guardrails.check_override_reason(override_reason)
         return cls(dose_mcg, minutes, override_reason)
 
     @property
@@ -86,13 +84,8 @@ def review_bolus(visit: Visit, request: BolusRequest) -> BolusReview:
 
 def check_bolus(visit: Visit, review: BolusReview) -> None:
     """Refuse (and journal) a guardrail block that has no override reason (issue 14)."""
-    try:
-        guardrails.blocked(review.findings, review.request.override_reason)
-    except GuardrailBlocked:
-        visit.record("bolus", review.view, review.view.serial, "refused",
-                     f"bolus {display(review.request.dose_mcg)} mcg refused: blocked by a "
-                     "guardrail", review.details())
-        raise
+    refuse_blocked(visit, "bolus", review.view, f"bolus {display(review.request.dose_mcg)} mcg",
+                   review.findings, review.request.override_reason, review.details())
 
 
 def give_bolus(visit: Visit, review: BolusReview, confirmed: bool) -> BolusConfirmation:

@@ -188,8 +188,7 @@ class RefillWizard:
                 wasted_ml=answers.wasted_ml, pocket_skin_check=answers.pocket_skin_check,
                 withdrawn_nl=residual.withdrawn_nl, pump_time=self.view.now, dilution=dilution)
             reason = answers.override_reason
-            if reason is not None and not reason.strip():
-                raise InvalidInput("override_reason", repr(reason), "a non-empty reason")
+            guardrails.check_override_reason(reason)
             findings = guardrail_check.strength_findings(self.view, conc)
             guardrails.blocked(findings, reason)
         except InvalidInput as exc:

@@ -13,10 +13,9 @@ from itb.programmer import guardrail_check, render
 from itb.programmer.errors import EchoMismatch
 from itb.programmer.view import Projection, PumpView, bolus_and_stroke, project_reservoir
 from itb.programmer.workflows.reading import iso
-from itb.programmer.workflows.visit import Visit, not_confirmed
+from itb.programmer.workflows.visit import Visit, not_confirmed, refuse_blocked
 from itb.telemetry.protocol.commands import CatheterVolumeSet, ClockSet, SetCatheterVolume
 from itb.therapy import guardrails
-from itb.therapy.errors import GuardrailBlocked
 from itb.therapy.guardrails import Finding
 from itb.therapy.units import NL_PER_ML, display, to_exact_str
 
@@ -43,8 +42,7 @@ def review_alarm_volume(visit: Visit, volume_nl: int, override_reason: str | Non
                         ) -> AlarmVolumeReview:
     """Read the pump; the volume must be within the model's range (a hard refusal); the
     guardrails warn below the recommended residual and block far below it."""
-    if override_reason is not None and not override_reason.strip():
-        raise InvalidInput("override_reason", repr(override_reason), "a non-empty reason")
+    guardrails.check_override_reason(override_reason)
     with visit.session() as client:
         view = visit.read(client)
         facts = view.facts
@@ -66,13 +64,9 @@ def review_alarm_volume(visit: Visit, volume_nl: int, override_reason: str | Non
 
 def check_alarm_volume(visit: Visit, review: AlarmVolumeReview) -> None:
     """Refuse (and journal) a guardrail block that has no override reason (issue 14)."""
-    try:
-        guardrails.blocked(review.findings, review.override_reason)
-    except GuardrailBlocked:
-        visit.record("alarm_volume", review.view, review.view.serial, "refused",
-                     f"alarm volume {render.ml(review.volume_nl)} refused: blocked by a "
-                     "guardrail", review.details())
-        raise
+    refuse_blocked(visit, "alarm_volume", review.view,
+                   f"alarm volume {render.ml(review.volume_nl)}", review.findings,
+                   review.override_reason, review.details())
 
 
 def set_alarm_volume(visit: Visit, review: AlarmVolumeReview, confirmed: bool) -> None:

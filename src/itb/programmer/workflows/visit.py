@@ -21,6 +21,9 @@ from itb.programmer.journal import Journal, JournalEntry
 from itb.programmer.view import PumpView
 from itb.programmer.wand import WandFactory, check_unchanged, close_quietly, read_view
 from itb.telemetry.io.client import ProgrammerClient
+from itb.therapy import guardrails
+from itb.therapy.errors import GuardrailBlocked
+from itb.therapy.guardrails import Finding
 
 
 def host_now() -> datetime:
@@ -79,3 +82,16 @@ class Visit:
                                              outcome=outcome, summary=summary, details=details)
         if self.recorder is not None:  # after the line is on disk: the journal comes first
             self.recorder(entry)
+
+
+def refuse_blocked(visit: Visit, kind: str, view: PumpView, act: str,
+                   findings: tuple[Finding, ...], override_reason: str | None,
+                   details: dict[str, Any]) -> None:
+    """Refuse (and journal) a guardrail block that has no override reason (issue 14); `act`
+    names what was refused in the journal's summary ("bolus 20 mcg")."""
+    try:
+        guardrails.blocked(findings, override_reason)
+    except GuardrailBlocked:
+        visit.record(kind, view, view.serial, "refused",
+                     f"{act} refused: blocked by a guardrail", details)
+        raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from fractions import Fraction
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -24,7 +24,7 @@ from itb.sim.schema.values import (
     SchemaModel,
     UtcTime,
     VolumeMl,
-    ml_to_nl,
+    within,
 )
 from itb.therapy.flex import zone_of
 from itb.therapy.units import SECONDS_PER_DAY
@@ -40,7 +40,7 @@ class ScenarioInfo(SchemaModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     start: UtcTime
-    duration_days: Exact
+    duration_days: Annotated[Exact, within(0, MAX_DURATION_DAYS, "days", above_low=True)]
     # The hazards of the safety case (safety/hazards.toml) this scenario exercises; the
     # schema checks only their form, `itb safety trace` that each one exists.
     hazards: tuple[str, ...] = ()
@@ -67,8 +67,6 @@ class ScenarioInfo(SchemaModel):
     @field_validator("duration_days")
     @classmethod
     def _duration(cls, value: Fraction) -> Fraction:
-        if not 0 < value <= MAX_DURATION_DAYS:
-            raise ValueError(f"must be more than 0 and at most {MAX_DURATION_DAYS} days")
         if (value * SECONDS_PER_DAY).denominator != 1:
             raise ValueError("must be a whole number of seconds")
         return value
@@ -105,24 +103,10 @@ class PatientSection(SchemaModel):
     population_seed: int | None = Field(default=None, ge=0)
     draw: int = Field(default=0, ge=0, le=999)  # each draw costs ~2 ms
     # An established patient: on the first program's dose, at steady state, this long.
-    days_on_therapy: Exact | None = None
-    age_years: Exact | None = None
+    days_on_therapy: Annotated[Exact, within(0, 36_500, "days")] | None = None
+    age_years: Annotated[Exact, within(0, 130, "years")] | None = None
     kinetics: KineticsParameters = KineticsParameters()
     response: ResponseParameters = ResponseParameters()
-
-    @field_validator("days_on_therapy")
-    @classmethod
-    def _days(cls, value: Fraction | None) -> Fraction | None:
-        if value is not None and not 0 <= value <= 36_500:
-            raise ValueError("must be 0 to 36500 days")
-        return value
-
-    @field_validator("age_years")
-    @classmethod
-    def _age(cls, value: Fraction | None) -> Fraction | None:
-        if value is not None and not 0 <= value <= 130:
-            raise ValueError("must be 0 to 130 years")
-        return value
 
     @model_validator(mode="after")
     def _draw_or_explicit(self) -> PatientSection:
@@ -151,24 +135,10 @@ class PumpSection(SchemaModel):
 class ImplantSection(SchemaModel):
     date: UtcTime
     fill_ml: VolumeMl | None = None  # default: the reservoir's capacity
-    concentration_mcg_per_ml: Exact
-    catheter_volume_ml: VolumeMl = Fraction(11, 100)  # pump default 0.11 mL (unconfirmed)
+    concentration_mcg_per_ml: Annotated[Exact, within(0, 100_000, "mcg/mL", above_low=True)]
+    # The pump's default catheter volume, 0.11 mL (unconfirmed).
+    catheter_volume_ml: Annotated[VolumeMl, within(0, 1, "mL")] = Fraction(11, 100)
     prime: bool = True
-
-    @field_validator("concentration_mcg_per_ml")
-    @classmethod
-    def _conc(cls, value: Fraction) -> Fraction:
-        if not 0 < value <= 100_000:
-            raise ValueError("must be more than 0 and at most 100000 mcg/mL")
-        return value
-
-    @field_validator("catheter_volume_ml")
-    @classmethod
-    def _catheter(cls, value: Fraction) -> Fraction:
-        if not 0 <= value <= 1:
-            raise ValueError("must be 0 to 1 mL")
-        ml_to_nl(value)
-        return value
 
 
 class ScreeningSection(SchemaModel):
@@ -178,7 +148,10 @@ class ScreeningSection(SchemaModel):
     # Doses to give, in order; default: follow the protocol (50, then 75, then 100 mcg, each
     # only if the previous response was inadequate).
     doses_mcg: list[Exact] | None = None
-    observe_h: Exact = Fraction(8)
+    # Label: observe for 4 to 8 hours; longer is allowed (the initial dose needs to know
+    # whether the effect lasted more than 8 h).
+    observe_h: Annotated[Exact, within(4, 24, "hours",
+                                       note=" (the label observes 4 to 8 hours)")] = Fraction(8)
     injection_s: int = Field(default=60, ge=1, le=3600)
 
     @field_validator("doses_mcg")
@@ -190,15 +163,6 @@ class ScreeningSection(SchemaModel):
         if not value or value != protocol[:len(value)]:
             raise ValueError("must follow the labeled protocol: [50], [50, 75] or "
                              "[50, 75, 100] mcg")
-        return value
-
-    @field_validator("observe_h")
-    @classmethod
-    def _observe(cls, value: Fraction) -> Fraction:
-        # Label: observe for 4 to 8 hours; longer is allowed (the initial dose needs to
-        # know whether the effect lasted more than 8 h).
-        if not 4 <= value <= 24:
-            raise ValueError("must be 4 to 24 hours (the label observes 4 to 8 hours)")
         return value
 
 
@@ -297,12 +261,4 @@ class AutoRefillSection(SchemaModel):
 
     enabled: bool = True
     fill_ml: VolumeMl | None = None
-    safety_margin_days: Exact = Fraction(7)
-
-    @field_validator("safety_margin_days")
-    @classmethod
-    def _margin(cls, value: Fraction) -> Fraction:
-        if not 0 <= value <= 60:
-            raise ValueError("must be 0 to 60 days")
-        return value
-
+    safety_margin_days: Annotated[Exact, within(0, 60, "days")] = Fraction(7)

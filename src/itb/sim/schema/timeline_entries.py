@@ -12,7 +12,7 @@ from itb.errors import InvalidInput
 from itb.physiology.symptoms import symptom
 from itb.pump.catalogue import MODELS
 from itb.sim.schema.sections import ProgramSpec
-from itb.sim.schema.values import Exact, SchemaModel, UtcTime, VolumeMl
+from itb.sim.schema.values import Exact, SchemaModel, UtcTime, VolumeMl, within
 from itb.therapy.units import SECONDS_PER_DAY
 
 
@@ -175,14 +175,7 @@ class AccessPortBolusEvent(_Event):
     CSF (restoring intrathecal baclofen in withdrawal)."""
 
     event: Literal["access_port_bolus"]
-    dose_mcg: Exact
-
-    @field_validator("dose_mcg")
-    @classmethod
-    def _dose(cls, value: Fraction) -> Fraction:
-        if not 0 < value <= 2000:
-            raise ValueError("must be more than 0 and at most 2000 mcg")
-        return value
+    dose_mcg: Annotated[Exact, within(0, 2000, "mcg", above_low=True)]
 
 
 class PatientCallEvent(_Event):

@@ -81,6 +81,22 @@ def _volume(value: Fraction) -> Fraction:
 VolumeMl = Annotated[Fraction, BeforeValidator(exact_value), AfterValidator(_volume)]
 
 
+def within(low: int, high: int, unit: str, *, above_low: bool = False,
+           note: str = "") -> AfterValidator:
+    """A bound on an exact value, refused in the scenario file's words: "must be 0 to 60
+    days", or with `above_low` (the low end itself refused) "must be more than 0 and at most
+    2000 mcg". Use as `Annotated[Exact, within(...)]`."""
+    wording = (f"must be more than {low} and at most {high} {unit}" if above_low
+               else f"must be {low} to {high} {unit}") + note
+
+    def check(value: Fraction) -> Fraction:
+        if not (low < value if above_low else low <= value) or value > high:
+            raise ValueError(wording)
+        return value
+
+    return AfterValidator(check)
+
+
 class SchemaModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 

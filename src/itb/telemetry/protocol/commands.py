@@ -179,8 +179,16 @@ class ReadSecurityLog(_LogPageRequest):
     """The link's own log of dropped frames, failed handshakes and rate-limited sources."""
 
 
+class TherapyChange(Command):
+    """A command that changes therapy (program, refill, bolus, stop, resume). Each declares
+    `command_id` as its last field (so it stays last on the wire), checked here when made."""
+
+    def __post_init__(self) -> None:
+        check_command_id(self.command_id)  # type: ignore[attr-defined]
+
+
 @request(0x10)
-class Program(Command):
+class Program(TherapyChange):
     """Replace the whole program, atomically. `confirm_only` asks for the echo without acting.
 
     A running bridge bolus runs on to its end unless `cancel_bridge_reason` ends it.
@@ -191,12 +199,9 @@ class Program(Command):
     cancel_bridge_reason: str | None = None
     command_id: str = field(default_factory=new_command_id)
 
-    def __post_init__(self) -> None:
-        check_command_id(self.command_id)
-
 
 @request(0x11)
-class Refill(Command):
+class Refill(TherapyChange):
     """A refill: the residual withdrawn (measured; None = emptied), the drug added (0 empties
     the reservoir), its concentration, and whether to give a bridge bolus for a change of
     concentration.
@@ -212,7 +217,7 @@ class Refill(Command):
     command_id: str = field(default_factory=new_command_id)
 
     def __post_init__(self) -> None:
-        check_command_id(self.command_id)
+        TherapyChange.__post_init__(self)
         if self.withdrawn_nl is not None and self.withdrawn_nl < 0:
             raise InvalidInput("withdrawn_nl", self.withdrawn_nl, "0 nL or more")
         # 0 nL added empties the reservoir: the label's emptying of the pump in an overdose
@@ -225,7 +230,7 @@ class Refill(Command):
 
 
 @request(0x12)
-class Bolus(Command):
+class Bolus(TherapyChange):
     """A clinician bolus of `dose_mcg` over `duration_s`."""
 
     dose_mcg: Fraction
@@ -233,7 +238,7 @@ class Bolus(Command):
     command_id: str = field(default_factory=new_command_id)
 
     def __post_init__(self) -> None:
-        check_command_id(self.command_id)
+        TherapyChange.__post_init__(self)
         if self.dose_mcg <= 0:
             raise InvalidInput("dose_mcg", self.dose_mcg, "more than 0 mcg")
         if self.duration_s <= 0:
@@ -246,21 +251,15 @@ class RequestPatientBolus(Command):
 
 
 @request(0x14)
-class Stop(Command):
+class Stop(TherapyChange):
     """Stop the infusion (the pump keeps its minimum rate where the model has one)."""
 
     command_id: str = field(default_factory=new_command_id)
 
-    def __post_init__(self) -> None:
-        check_command_id(self.command_id)
-
 
 @request(0x15)
-class Resume(Command):
+class Resume(TherapyChange):
     command_id: str = field(default_factory=new_command_id)
-
-    def __post_init__(self) -> None:
-        check_command_id(self.command_id)
 
 
 @request(0x16)

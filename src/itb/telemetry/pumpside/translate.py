@@ -6,15 +6,10 @@ Pure functions, both ways, so the adapter's handlers only act; `program_from_pum
 
 from __future__ import annotations
 
-from itb.pump import (
-    ContinuousTherapy,
-    FlexStep,
-    FlexTherapy,
-    HardLimits,
-    PatientBolusSettings,
-    PeriodicBolus,
-    Program,
-)
+from dataclasses import fields
+from typing import Any
+
+from itb.pump import programs
 from itb.pump.eventlog import LogEntry
 from itb.pump.pump import to_datetime
 from itb.telemetry.protocol.commands import (
@@ -41,44 +36,43 @@ _MAX_DETAIL_CHARS = 900
 
 # ---- programs -------------------------------------------------------------------------------
 
-def program_to_pump(spec: ProgramSpec) -> Program:
+# Each wire value object and the pump's value object it stands for carry the same fields by
+# name, so one walk over this table converts a program either way (and so exactly undoes itself).
+_PUMP_OF_WIRE: dict[type, type] = {
+    ProgramSpec: programs.Program,
+    ContinuousSpec: programs.ContinuousTherapy,
+    FlexSpec: programs.FlexTherapy,
+    FlexStepSpec: programs.FlexStep,
+    PeriodicBolusSpec: programs.PeriodicBolus,
+    HardLimitsSpec: programs.HardLimits,
+    PatientBolusSpec: programs.PatientBolusSettings,
+}
+_WIRE_OF_PUMP: dict[type, type] = {pump: wire for wire, pump in _PUMP_OF_WIRE.items()}
+
+
+def _convert(value: Any, table: dict[type, type]) -> Any:
+    kind = table.get(type(value))
+    if kind is None:
+        if isinstance(value, tuple):
+            return tuple(_convert(item, table) for item in value)
+        # The pump keeps a flex period as plain text ("daily", "weekly"), the wire as FlexPeriod.
+        return value.value if isinstance(value, FlexPeriod) else value
+    values = {f.name: _convert(getattr(value, f.name), table) for f in fields(kind)}
+    if kind is FlexSpec:
+        values["period"] = FlexPeriod(values["period"])
+    return kind(**values)
+
+
+def program_to_pump(spec: ProgramSpec) -> programs.Program:
     """The pump's program for a program as the wire carries it."""
-    therapy: ContinuousTherapy | FlexTherapy
-    if isinstance(spec.therapy, ContinuousSpec):
-        therapy = ContinuousTherapy(spec.therapy.daily_dose_mcg)
-    else:
-        therapy = FlexTherapy(
-            steps=tuple(FlexStep(s.start_s, s.duration_s, s.dose_rate_mcg_per_day)
-                        for s in spec.therapy.steps),
-            period=spec.therapy.period.value,
-            utc_offset_minutes=spec.therapy.utc_offset_minutes,
-            periodic_boluses=tuple(PeriodicBolus(b.start_s, b.dose_mcg, b.duration_s)
-                                   for b in spec.therapy.periodic_boluses))
-    patient = spec.patient_bolus
-    return Program(
-        therapy, HardLimits(spec.limits.max_daily_dose_mcg, spec.limits.max_bolus_mcg),
-        None if patient is None else PatientBolusSettings(patient.dose_mcg, patient.lockout_s,
-                                                          patient.max_per_24h))
+    program: programs.Program = _convert(spec, _PUMP_OF_WIRE)
+    return program
 
 
-def program_from_pump(program: Program) -> ProgramSpec:
+def program_from_pump(program: programs.Program) -> ProgramSpec:
     """A pump's program as the wire carries it (the inverse of `program_to_pump`)."""
-    therapy = program.therapy
-    wire: ContinuousSpec | FlexSpec
-    if isinstance(therapy, ContinuousTherapy):
-        wire = ContinuousSpec(therapy.daily_dose_mcg)
-    else:
-        wire = FlexSpec(
-            tuple(FlexStepSpec(s.start_s, s.duration_s, s.dose_rate_mcg_per_day)
-                  for s in therapy.steps),
-            FlexPeriod(therapy.period), therapy.utc_offset_minutes,
-            tuple(PeriodicBolusSpec(b.start_s, b.dose_mcg, b.duration_s)
-                  for b in therapy.periodic_boluses))
-    patient = program.patient_bolus
-    return ProgramSpec(
-        wire, HardLimitsSpec(program.limits.max_daily_dose_mcg, program.limits.max_bolus_mcg),
-        None if patient is None else PatientBolusSpec(patient.dose_mcg, patient.lockout_s,
-                                                      patient.max_per_24h))
+    spec: ProgramSpec = _convert(program, _WIRE_OF_PUMP)
+    return spec
 
 
 # ---- log pages ------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ text, and one way to print (a Rich table or `--json`) after everything is comput
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,6 +27,10 @@ DEFAULT_THRESHOLD_ML = to_exact_str(catalogue.DEFAULT_REFILL_DISCREPANCY_THRESHO
 DEFAULT_ML_PER_CM = to_exact_str(catalogue.DEFAULT_CATHETER_VOLUME_ML_PER_CM)
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON (exact values as strings).")
 NOW_OPTION = typer.Option(None, "--now", help="Current time, ISO-8601 with offset (default: now).")
+# Options several commands take alike.
+CONCENTRATION_OPTION = typer.Option(..., "--concentration", help="mcg/mL")
+CURRENT_DOSE_OPTION = typer.Option(..., "--current", help="current daily dose, mcg/day")
+FLEX_OPTION = typer.Option(None, "--flex", help="flex schedule TOML file")
 MIN_FLOW_OPTION = typer.Option(to_exact_str(catalogue.DEFAULT_PUMP_MIN_FLOW_ML_PER_DAY),
                                "--min-flow-ml-per-day",
                                help="the pump's minimum flow (unconfirmed default)")
@@ -40,9 +46,30 @@ def exactly_one(options: dict[str, object], *, both_allowed: str | None = None) 
     raise InvalidInput(" / ".join(options), "both given" if given else "neither given", allowed)
 
 
-def run_and_print(json_output: bool,
-                  compute: Callable[[], tuple[dict[str, Any], Callable[[Console], None]]]
-                  ) -> None:
+# What a calc command computes: the JSON data, and the rendering of the same for people.
+Computed = tuple[dict[str, Any], Callable[[Console], None]]
+
+
+def calc_command(function: Callable[..., Computed]) -> Callable[..., None]:
+    """An `itb calc` command from a function that computes (data, rendering) from its options:
+    the command adds --json and prints one or the other once everything is computed, so a
+    refusal prints one sentence and exits 2 with no partial output (`run_and_print`)."""
+    signature = inspect.signature(function, eval_str=True)
+    params = [*signature.parameters.values(),
+              inspect.Parameter("json_output", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                annotation=bool, default=JSON_OPTION)]
+
+    @functools.wraps(function)
+    def command(*args: Any, json_output: bool = False, **kwargs: Any) -> None:
+        run_and_print(json_output, lambda: function(*args, **kwargs))
+
+    command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=params, return_annotation=None)
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
+
+
+def run_and_print(json_output: bool, compute: Callable[[], Computed]) -> None:
     """Compute everything first; then print JSON or the rendering. Refusals exit 2."""
     try:
         data, render = compute()

@@ -4,23 +4,21 @@ from a trial record file of [[bolus]] tables."""
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 
 from itb.errors import InvalidInput
 from itb.therapy import catalogue
 from itb.therapy.calc.output import (
-    JSON_OPTION,
+    Computed,
+    calc_command,
     exact_text,
     instant,
     iso,
     read_text,
-    run_and_print,
     table_of,
 )
 from itb.therapy.errors import ScreeningProtocolError
@@ -100,6 +98,7 @@ def _read_trial(path: Path) -> list[Any]:
     return boluses
 
 
+@calc_command
 def screening(
     trial: Path | None = typer.Option(None, "--trial",
                                       help="trial record TOML ([[bolus]] tables); "
@@ -113,69 +112,65 @@ def screening(
     small_child: bool = typer.Option(
         False, "--small-child",
         help="a very small child: 25 mcg may be tried first (unconfirmed label figure)"),
-    json_output: bool = JSON_OPTION,
-) -> None:
+) -> Computed:
     """The labeled screening protocol, or the decision for a recorded trial."""
-
-    def compute() -> tuple[dict[str, Any], Callable[[Console], None]]:
-        # Checked even without --trial: an option given is never silently ignored.
-        criterion = PositiveResponseCriterion(
-            min_ashworth_decrease=exact("min_ashworth_decrease", min_ashworth_decrease),
-            min_spasm_frequency_decrease=min_spasm_decrease)
-        conc = catalogue.SCREENING_CONCENTRATION_MCG_PER_ML
-        protocol = [{"bolus": i + 1, "dose_mcg": exact_text(d), "volume_ml": exact_text(d / conc),
-                     "hours_after_previous": 0 if i == 0 else catalogue.SCREENING_INTERVAL_H}
-                    for i, d in enumerate(screening_doses(small_child))]
-        if trial is None:
-            data: dict[str, Any] = {
-                "concentration_mcg_per_ml": exact_text(conc), "boluses": protocol,
-                "min_injection_s": catalogue.SCREENING_MIN_INJECTION_S,
-                "observe_h": [catalogue.SCREENING_OBSERVATION_MIN_H,
-                              catalogue.SCREENING_OBSERVATION_MAX_H],
-                "not_a_candidate_after_mcg": exact_text(catalogue.SCREENING_DOSES_MCG[-1])}
-            rows = [(f"bolus {p['bolus']}", f"{p['dose_mcg']} mcg = {p['volume_ml']} mL of "
-                     f"{exact_text(conc)} mcg/mL" + (f", {p['hours_after_previous']} h after the "
-                                             "previous if inadequate" if p["bolus"] > 1 else ""))
-                    for p in protocol]
-            rows += [("injection", "barbotage over at least 1 minute"),
-                     ("observation", "4 to 8 hours after each bolus"),
-                     ("no response to 100 mcg", "not a candidate for an implanted pump")]
-            return data, table_of("Screening trial protocol (label)", rows, numbers=False)
-        try:
-            record = evaluate_trial(_read_trial(trial), criterion, small_child=small_child)
-        except ScreeningProtocolError as exc:
-            if exc.field.startswith("boluses"):  # the protocol check: name the file's bolus
-                raise ScreeningProtocolError(f"{trial}: bolus" + exc.field.removeprefix("boluses"),
-                                             exc.value, exc.allowed, exc.reason) from None
-            raise
-        data = {
-            "decision": record.decision.value, "reason": record.reason,
-            "responses": list(record.responses),
-            "boluses": [{"dose_mcg": exact_text(b.dose_mcg), "volume_ml": exact_text(b.volume_ml),
-                         "given_at": iso(b.given_at),
-                         "ashworth_before": b.before.ashworth, "ashworth_after": b.after.ashworth,
-                         "spasm_frequency_before": b.before.spasm_frequency,
-                         "spasm_frequency_after": b.after.spasm_frequency}
-                        for b in record.boluses],
-            "next_dose_mcg": None if record.next_dose_mcg is None
-            else exact_text(record.next_dose_mcg),
-            "next_dose_not_before": iso(record.next_dose_not_before),
-            "initial_daily_dose_mcg": None if record.initial_dose is None
-            else exact_text(record.initial_dose.daily_dose_mcg),
-        }
-        rows = [(f"bolus {i + 1}: {display(b.dose_mcg)} mcg at {iso(b.given_at)}",
-                 f"MAS {b.before.ashworth} -> {b.after.ashworth}, spasms "
-                 f"{b.before.spasm_frequency} -> {b.after.spasm_frequency}: "
-                 + ("positive" if r else "inadequate"))
-                for i, (b, r) in enumerate(zip(record.boluses, record.responses, strict=True))]
-        rows += [("decision", record.decision.value), ("reason", record.reason)]
-        if record.next_dose_not_before is not None:
-            rows.append(("next bolus not before (UTC)", iso(record.next_dose_not_before) or ""))
-        return data, table_of("Screening trial", rows)
-
-    run_and_print(json_output, compute)
+    # Checked even without --trial: an option given is never silently ignored.
+    criterion = PositiveResponseCriterion(
+        min_ashworth_decrease=exact("min_ashworth_decrease", min_ashworth_decrease),
+        min_spasm_frequency_decrease=min_spasm_decrease)
+    conc = catalogue.SCREENING_CONCENTRATION_MCG_PER_ML
+    protocol = [{"bolus": i + 1, "dose_mcg": exact_text(d), "volume_ml": exact_text(d / conc),
+                 "hours_after_previous": 0 if i == 0 else catalogue.SCREENING_INTERVAL_H}
+                for i, d in enumerate(screening_doses(small_child))]
+    if trial is None:
+        data: dict[str, Any] = {
+            "concentration_mcg_per_ml": exact_text(conc), "boluses": protocol,
+            "min_injection_s": catalogue.SCREENING_MIN_INJECTION_S,
+            "observe_h": [catalogue.SCREENING_OBSERVATION_MIN_H,
+                          catalogue.SCREENING_OBSERVATION_MAX_H],
+            "not_a_candidate_after_mcg": exact_text(catalogue.SCREENING_DOSES_MCG[-1])}
+        rows = [(f"bolus {p['bolus']}", f"{p['dose_mcg']} mcg = {p['volume_ml']} mL of "
+                 f"{exact_text(conc)} mcg/mL" + (f", {p['hours_after_previous']} h after the "
+                                         "previous if inadequate" if p["bolus"] > 1 else ""))
+                for p in protocol]
+        rows += [("injection", "barbotage over at least 1 minute"),
+                 ("observation", "4 to 8 hours after each bolus"),
+                 ("no response to 100 mcg", "not a candidate for an implanted pump")]
+        return data, table_of("Screening trial protocol (label)", rows, numbers=False)
+    try:
+        record = evaluate_trial(_read_trial(trial), criterion, small_child=small_child)
+    except ScreeningProtocolError as exc:
+        if exc.field.startswith("boluses"):  # the protocol check: name the file's bolus
+            raise ScreeningProtocolError(f"{trial}: bolus" + exc.field.removeprefix("boluses"),
+                                         exc.value, exc.allowed, exc.reason) from None
+        raise
+    data = {
+        "decision": record.decision.value, "reason": record.reason,
+        "responses": list(record.responses),
+        "boluses": [{"dose_mcg": exact_text(b.dose_mcg), "volume_ml": exact_text(b.volume_ml),
+                     "given_at": iso(b.given_at),
+                     "ashworth_before": b.before.ashworth, "ashworth_after": b.after.ashworth,
+                     "spasm_frequency_before": b.before.spasm_frequency,
+                     "spasm_frequency_after": b.after.spasm_frequency}
+                    for b in record.boluses],
+        "next_dose_mcg": None if record.next_dose_mcg is None
+        else exact_text(record.next_dose_mcg),
+        "next_dose_not_before": iso(record.next_dose_not_before),
+        "initial_daily_dose_mcg": None if record.initial_dose is None
+        else exact_text(record.initial_dose.daily_dose_mcg),
+    }
+    rows = [(f"bolus {i + 1}: {display(b.dose_mcg)} mcg at {iso(b.given_at)}",
+             f"MAS {b.before.ashworth} -> {b.after.ashworth}, spasms "
+             f"{b.before.spasm_frequency} -> {b.after.spasm_frequency}: "
+             + ("positive" if r else "inadequate"))
+            for i, (b, r) in enumerate(zip(record.boluses, record.responses, strict=True))]
+    rows += [("decision", record.decision.value), ("reason", record.reason)]
+    if record.next_dose_not_before is not None:
+        rows.append(("next bolus not before (UTC)", iso(record.next_dose_not_before) or ""))
+    return data, table_of("Screening trial", rows)
 
 
+@calc_command
 def candidate(
     weight_kg: str = typer.Option(..., "--weight-kg", help="body weight, kg"),
     severe: bool = typer.Option(..., "--severe/--not-severe", help="severe spasticity?"),
@@ -183,21 +178,16 @@ def candidate(
                                          help="oral medication inadequate or not tolerated?"),
     age_years: str | None = typer.Option(None, "--age-years"),
     days_since_brain_injury: str | None = typer.Option(None, "--days-since-brain-injury"),
-    json_output: bool = JSON_OPTION,
-) -> None:
+) -> Computed:
     """Candidate checks for an implanted pump (weight, severity, oral medication, age)."""
-
-    def compute() -> tuple[dict[str, Any], Callable[[Console], None]]:
-        result = assess_candidate(body_weight_kg=weight_kg, severe_spasticity=severe,
-                                  oral_medication_inadequate=oral_inadequate,
-                                  age_years=age_years,
-                                  days_since_brain_injury=days_since_brain_injury)
-        data = {"eligible": result.eligible, "unmet": list(result.unmet)}
-        rows = [("eligible", "yes" if result.eligible else "no")]
-        rows += [("unmet", reason) for reason in result.unmet]
-        return data, table_of("Candidate check", rows, numbers=False)
-
-    run_and_print(json_output, compute)
+    result = assess_candidate(body_weight_kg=weight_kg, severe_spasticity=severe,
+                              oral_medication_inadequate=oral_inadequate,
+                              age_years=age_years,
+                              days_since_brain_injury=days_since_brain_injury)
+    data = {"eligible": result.eligible, "unmet": list(result.unmet)}
+    rows = [("eligible", "yes" if result.eligible else "no")]
+    rows += [("unmet", reason) for reason in result.unmet]
+    return data, table_of("Candidate check", rows, numbers=False)
 
 
 # --- dilution / battery ------------------------------------------------------------------
