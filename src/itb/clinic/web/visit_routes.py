@@ -38,7 +38,8 @@ from itb.programmer.refill import KNOWN_BRANDS
 from itb.programmer.wand import tcp_factory
 from itb.programmer.workflows.refill_wizard import DrugAnswers
 
-router = APIRouter(prefix="/patients/{patient_id}/visit", tags=["visit"])
+router = APIRouter(prefix="/patients/{patient_id}/visit", tags=["visit"],
+                   include_in_schema=False)
 
 STEP_TITLES = {1: "confirm the patient and the pump", 2: "withdraw the residual and compare",
                3: "the drug put in", 4: "concentration change", 5: "update the pump",
