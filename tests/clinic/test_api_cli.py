@@ -133,3 +133,13 @@ def test_serve_answers_over_http_and_stops_cleanly_on_sigterm(clinic_db: ClinicD
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_a_database_password_is_masked_wherever_a_message_shows_the_url() -> None:
+    # the engine is made without connecting, so no server is needed for the URL alone
+    clinic = ClinicDB("postgresql://itb:s3cret-pw@db.example:5432/clinic")
+    try:
+        assert "s3cret-pw" not in clinic.shown_url
+        assert clinic.shown_url == "postgresql://itb:***@db.example:5432/clinic"
+    finally:
+        clinic.dispose()

@@ -199,7 +199,7 @@ def restore(db: ClinicDB, path: Path, *, replace: bool = False) -> Summary:
         with db.engine.connect() as connection:
             held = _row_count(connection)
         if held and not replace:
-            raise NotEmpty(f"The database {db.url} already holds {held} rows.")
+            raise NotEmpty(f"The database {db.shown_url} already holds {held} rows.")
         _drop_everything(db)  # empty (or replaced): made again at the backup's revision
     db.migrate(revision)
     with db.engine.begin() as connection:

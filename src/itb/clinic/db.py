@@ -41,6 +41,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def shown_url(url: str) -> str:
+    """`url` as a message may show it: a PostgreSQL password is masked."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; `postgresql://` means psycopg 3. Refuses what is not a DB URL."""
     try:
@@ -95,6 +100,11 @@ class ClinicDB:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # the worklist's summary is written in the same transaction as the records it sums
         event.listen(self.sessions, "after_flush", implant_status.after_flush)
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as a message may show it: a PostgreSQL password is masked."""
+        return shown_url(self.url)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

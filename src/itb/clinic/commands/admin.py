@@ -4,7 +4,6 @@ commands/backup.py, registered from here."""
 from __future__ import annotations
 
 import typer
-from sqlalchemy.engine import make_url
 
 from itb.clinic.commands import backup
 from itb.clinic.commands.clinic_db import DB_HELP
@@ -19,7 +18,7 @@ def init(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
         revision = clinic.revision()
     finally:
         clinic.dispose()
-    shown = make_url(clinic.url).render_as_string(hide_password=True)
+    shown = clinic.shown_url
     typer.echo(f"Clinic database ready: {shown} (at schema revision {revision})")
 
 

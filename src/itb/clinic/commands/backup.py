@@ -7,18 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import typer
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from itb.cli_errors import refuse, refuse_error
 from itb.clinic import backup as store
 from itb.clinic.commands.clinic_db import DB_HELP
-from itb.clinic.db import ClinicDB, database_url
+from itb.clinic.db import ClinicDB, database_url, shown_url
 from itb.clinic.errors import ClinicError
-
-
-def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _run(url: str | None, act: str, work: Callable[[ClinicDB], store.Summary]) -> store.Summary:
@@ -31,7 +26,7 @@ def _run(url: str | None, act: str, work: Callable[[ClinicDB], store.Summary]) -
     except ClinicError as error:
         raise refuse_error(error, error.next_step) from None
     except SQLAlchemyError as error:
-        raise refuse(f"The {act} could not use the database {_shown(clinic.url)} "
+        raise refuse(f"The {act} could not use the database {clinic.shown_url} "
                      f"({type(error).__name__}).",
                      "Check --db and that the database server is running.") from None
     finally:
@@ -60,7 +55,7 @@ def restore(
     done = _run(db, "restore",
                 lambda clinic: store.restore(clinic, source, replace=replace))
     typer.echo(f"Restored {done.total} rows of {len(done.rows)} tables (schema revision "
-               f"{done.revision}, now migrated to the newest) into {_shown(database_url(db))}")
+               f"{done.revision}, now migrated to the newest) into {shown_url(database_url(db))}")
 
 
 def register(app: typer.Typer) -> None:

@@ -60,8 +60,8 @@ def open_clinic(db: str | None) -> ClinicDB:
                      "Check --db and that the database is running.") from None
     if not ready:
         clinic.dispose()
-        raise refuse(f"The database {clinic.url} has no clinic records yet.",
-                     f"Run `itb clinic init --db {clinic.url}` first.")
+        raise refuse(f"The database {clinic.shown_url} has no clinic records yet.",
+                     f"Run `itb clinic init --db {clinic.shown_url}` first.")
     return clinic
 
 
@@ -75,8 +75,8 @@ def clinic_session(db: str | None) -> Iterator[Session]:
     except ClinicError as error:
         raise refuse_error(error, error.next_step) from None
     except SQLAlchemyError as error:
-        raise refuse(f"The clinic database {clinic.url} could not be used "
+        raise refuse(f"The clinic database {clinic.shown_url} could not be used "
                      f"({type(error).__name__}).", "Check that the database is up and "
-                     f"initialised (`itb clinic init --db {clinic.url}`).") from None
+                     f"initialised (`itb clinic init --db {clinic.shown_url}`).") from None
     finally:
         clinic.dispose()

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import typer
-from sqlalchemy.engine import make_url
 
 from itb.cli_errors import refuse_error
 from itb.clinic import demo as demo_clinic
@@ -67,7 +66,7 @@ def demo(
         raise refuse_error(error, error.next_step) from None
     except ItbError as error:
         raise refuse_error(error) from None
-    shown = make_url(clinic.url).render_as_string(hide_password=True)
+    shown = clinic.shown_url
     typer.echo(f"Demo clinic ready: {patients} patients, {made}, in {shown} "
                f"({time.monotonic() - started:.1f} s)")
     typer.echo("Demo logins (a demo clinic only):")
