@@ -38,7 +38,8 @@ POLICY = BookingPolicy()  # the clinic's default waste limit and urgent window
 NO_SHOW_AFTER_S = 30 * 60 + HOUR_S
 # Draws per refill cycle, one per booked visit: the same visit of the same cycle gets the
 # same draw in every arm (common random numbers). After this many misses in a row the chase
-# is taken to reach the patient (*unconfirmed*, itb's; never reached in practice).
+# is taken to reach the patient (*unconfirmed*, itb's; rare unless nearly every visit is
+# missed).
 DRAWS_PER_CYCLE = 8
 
 
