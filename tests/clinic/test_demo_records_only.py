@@ -3,6 +3,7 @@ with what it inserted, and leaves a clinic the services can go on writing to."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from tests.clinic.conftest import NOW, NewDB, actor
 from tests.clinic.test_implant_status import fresh_worklist
@@ -15,6 +16,7 @@ from itb.clinic.worklist import worklist
 NURSE = actor("nurse")
 
 
+@pytest.mark.req("REQ-CLINIC-WORKLIST-SUMMARY")
 def test_a_records_only_demo_has_its_summary_and_takes_new_records(new_db_url: NewDB
                                                                    ) -> None:
     db = ClinicDB(new_db_url())

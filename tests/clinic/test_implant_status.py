@@ -183,7 +183,7 @@ _OPS = st.one_of(
                                "prescriptions", "implants", "patients"))))
 
 
-@pytest.mark.req("REQ-CLINIC-WORKLIST")
+@pytest.mark.req("REQ-CLINIC-WORKLIST", "REQ-CLINIC-WORKLIST-SUMMARY")
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops=st.lists(_OPS, min_size=1, max_size=14), per_transaction=st.integers(1, 4),
@@ -229,6 +229,7 @@ def test_each_lists_count_and_pages_equal_the_full_worklist_of_that_kind(
                 offset:offset + first]
 
 
+@pytest.mark.req("REQ-CLINIC-WORKLIST-SUMMARY")
 def test_a_write_that_is_rolled_back_leaves_the_summary_as_it_was(clinic_db: ClinicDB) -> None:
     with clinic_db.session() as s:
         _add_patient(s, 90)
@@ -245,6 +246,7 @@ def test_a_write_that_is_rolled_back_leaves_the_summary_as_it_was(clinic_db: Cli
         assert (after.interrogation_id, after.refill_due_on) == kept
 
 
+@pytest.mark.req("REQ-CLINIC-WORKLIST-SUMMARY")
 def test_revision_0007_backfills_the_summary_from_a_0006_clinic(new_db_url: NewDB) -> None:
     db = ClinicDB(new_db_url(migrated=False))
     db.migrate("0006")

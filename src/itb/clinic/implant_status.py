@@ -97,7 +97,7 @@ def refresh(connection: Connection, patient_ids: Collection[int]) -> None:
 
 
 def rebuild(connection: Connection) -> int:
-    """Recompute every row (a migration, a restore); returns the number of rows."""
+    """Recompute every row (revision 0007); returns the number of rows."""
     connection.execute(delete(ImplantStatus))
     rows = _fresh_rows(connection, None)
     _write(connection, rows)
