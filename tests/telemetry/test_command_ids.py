@@ -9,16 +9,29 @@ MAX_REQUEST_LAG_S.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from itb.errors import InvalidInput
 from itb.pump import Pump
 from itb.telemetry.errors import CommandAlreadyCarriedOut, CommandRejected, LinkTimeout
 from itb.telemetry.io.client import ProgrammerClient
-from itb.telemetry.protocol.commands import AlreadyCarriedOut, Bolus, Stop
+from itb.telemetry.protocol.commands import (
+    AlreadyCarriedOut,
+    Bolus,
+    ContinuousSpec,
+    HardLimitsSpec,
+    Program,
+    ProgramSpec,
+    Refill,
+    Resume,
+    Stop,
+    TherapyChange,
+)
 from itb.telemetry.protocol.events import SecurityEventKind
 from itb.telemetry.protocol.link import MAX_REQUEST_LAG_S
 
@@ -163,3 +176,23 @@ def test_a_request_is_never_acted_on_once_it_lags_more_than_the_limit(delay_s: f
     # Beyond the limit never; within it (the session still open) exactly once.
     assert given_ == (0 if delay_s > MAX_REQUEST_LAG_S + 0.001 else 1) or (
         MAX_REQUEST_LAG_S - 0.001 <= delay_s <= MAX_REQUEST_LAG_S + 0.001)
+
+
+THERAPY_CHANGES = [
+    lambda cid: Program(ProgramSpec(ContinuousSpec(Fraction(300)),
+                                    HardLimitsSpec(Fraction(600), Fraction(100))), command_id=cid),
+    lambda cid: Refill(None, 18_000_000, Fraction(500), command_id=cid),
+    lambda cid: Bolus(Fraction(20), 600, command_id=cid),
+    lambda cid: Stop(command_id=cid),
+    lambda cid: Resume(command_id=cid),
+]
+
+
+@pytest.mark.req("REQ-PUMP-COMMAND-ID")
+@pytest.mark.parametrize("make", THERAPY_CHANGES)
+@pytest.mark.parametrize("bad", ["", "x" * 33, "has space", "semi;colon", "ünïcode"])
+def test_every_therapy_change_refuses_a_malformed_command_id_when_made(
+        make: Callable[[str], TherapyChange], bad: str) -> None:
+    with pytest.raises(InvalidInput, match="command_id"):
+        make(bad)
+    assert isinstance(make("visit-1-act"), TherapyChange)

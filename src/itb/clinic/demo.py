@@ -27,7 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from itb.clinic import audit, implant_status, users
@@ -334,6 +334,10 @@ def write_records_only(db: ClinicDB, plans: list[PatientPlan], now: datetime,
                      detail=f"demo clinic (records only): {len(plans)} patients, "
                             f"{sum(counts.values())} records")
         add_logins(s, plans[0].mrn, now)
+        if db.engine.dialect.name == "postgresql":  # the ids were given: move the sequences on
+            for name in TABLES:
+                s.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                               f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"))
     return counts
 
 

@@ -186,16 +186,23 @@ class Interrogation(Versioned, Base):
     end_of_service_at: Mapped[datetime | None]
 
 
-class RefillRecord(Versioned, Base):
+class SessionRecord(Versioned):
+    """A record a programmer session files (itb.clinic.recording_writers): whose, at which
+    visit, when, how it ended (done, stopped, refused, ...) and the journal's details."""
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RefillRecord(SessionRecord, Base):
     __tablename__ = "refills"
     # the worklist's "last live refill of this patient" is one index seek, and "patients
     # refilled since a day" one range of the second
     __table_args__ = (Index("ix_refills_last", "patient_id", "deleted_at", "outcome", "at"),
                       Index("ix_refills_recent", "deleted_at", "outcome", "at", "patient_id"))
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
-    at: Mapped[datetime]
-    outcome: Mapped[str] = mapped_column(String(16))  # done, stopped, refused, ...
     withdrawn_ml: Mapped[Decimal | None]
     expected_ml: Mapped[Decimal | None]
     discrepancy_ml: Mapped[Decimal | None]
@@ -208,7 +215,6 @@ class RefillRecord(Versioned, Base):
     wasted_ml: Mapped[Decimal | None]
     second_checker: Mapped[str | None] = mapped_column(String(64))
     pocket_check: Mapped[str | None] = mapped_column(String(128))
-    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class ImplantStatus(Base):
@@ -239,31 +245,21 @@ class ImplantStatus(Base):
     not_seen_due_on: Mapped[date] = mapped_column(Date)
 
 
-class ProgramChange(Versioned, Base):
+class ProgramChange(SessionRecord, Base):
     __tablename__ = "program_changes"
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
-    at: Mapped[datetime]
-    outcome: Mapped[str] = mapped_column(String(16))
     daily_dose_before_mcg: Mapped[Decimal | None]
     daily_dose_after_mcg: Mapped[Decimal | None]
     before: Mapped[dict[str, Any]] = mapped_column(default=dict)
     after: Mapped[dict[str, Any]] = mapped_column(default=dict)
     override_reason: Mapped[str | None] = mapped_column(Text)
-    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-class SessionAct(Versioned, Base):
+class SessionAct(SessionRecord, Base):
     """Any other recorded act of a programmer session (bolus, stop, resume, alarm ack...)."""
 
     __tablename__ = "session_acts"
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
-    at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(32))
-    outcome: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(Text, default="")
-    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class SymptomCall(Versioned, Base):

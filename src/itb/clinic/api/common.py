@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from itb.clinic import checks
 
@@ -87,6 +87,17 @@ class Strict(BaseModel):
     """An input body: unknown fields are refused (422 naming them)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def change_model(created: type[BaseModel], name: str, *,
+                 fixed: tuple[str, ...] = ()) -> type[Strict]:
+    """The PATCH body of a kind: the version read, and every field of its POST body
+    `created` but the `fixed` ones, each optional (absent: unchanged; null clears an
+    optional one), with the same bounds."""
+    optional: dict[str, Any] = {
+        key: (info.rebuild_annotation() | None, None)
+        for key, info in created.model_fields.items() if key not in fixed}
+    return create_model(name, __base__=Strict, version=(Version, ...), **optional)
 
 
 def changes(body: BaseModel) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from itb.clinic.api.common import (
     Line,
     Strict,
     Version,
+    change_model,
 )
 from itb.clinic.api.deps import ActorDep, NowDep, SessionDep
 from itb.clinic.api.record_routes import RecordRoutes
@@ -35,24 +36,16 @@ CatheterMl = Dec(0, 1)
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
-class ImplantFields(Strict):
+class NewPump(Strict):
+    """A pump as it goes in (a replacement's new pump; an implant adds its date)."""
+
+    pump_serial: Serial
+    pump_model: Model
     catheter_length_cm: CatheterCm | None = None
     catheter_volume_ml: CatheterMl | None = None
     key_file: Path512 | None = None
     pump_host: Host | None = None
     pump_port: Port | None = None
-
-
-class ImplantIn(ImplantFields):
-    pump_serial: Serial
-    pump_model: Model
-    implanted_on: Day
-
-
-class ImplantChange(ImplantFields):
-    version: Version
-    pump_model: Model | None = None
-    implanted_on: Day | None = None
 
 
 class ExplantIn(Strict):
@@ -61,9 +54,12 @@ class ExplantIn(Strict):
     explant_reason: Reason
 
 
-class NewPump(ImplantFields):
-    pump_serial: Serial
-    pump_model: Model
+class ImplantIn(NewPump):
+    implanted_on: Day
+
+
+# a different pump is a replacement, not a change
+ImplantChange = change_model(ImplantIn, "ImplantChange", fixed=("pump_serial",))
 
 
 class ReplaceIn(ExplantIn):

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from itb.clinic import prescriptions as service
-from itb.clinic.api.common import ERRORS, Day, Dec, Strict, Version, changes
+from itb.clinic.api.common import ERRORS, Day, Dec, Strict, change_model, changes
 from itb.clinic.api.record_routes import RecordRoutes
 
 router = APIRouter(tags=["prescriptions"], responses=ERRORS)
@@ -37,7 +37,11 @@ class Program(Strict):
         default_factory=list)
 
 
-class PrescriptionFields(Strict):
+class PrescriptionIn(Strict):
+    drug: Drug
+    strength_mcg_per_ml: Strength
+    daily_dose_mcg: DailyDose
+    started_on: Day
     program: Program | None = None
     max_daily_dose_mcg: Limit | None = None
     patient_bolus_mcg: Bolus | None = None
@@ -47,19 +51,7 @@ class PrescriptionFields(Strict):
     ended_on: Day | None = None
 
 
-class PrescriptionIn(PrescriptionFields):
-    drug: Drug
-    strength_mcg_per_ml: Strength
-    daily_dose_mcg: DailyDose
-    started_on: Day
-
-
-class PrescriptionChange(PrescriptionFields):
-    version: Version
-    drug: Drug | None = None
-    strength_mcg_per_ml: Strength | None = None
-    daily_dose_mcg: DailyDose | None = None
-    started_on: Day | None = None
+PrescriptionChange = change_model(PrescriptionIn, "PrescriptionChange")
 
 
 class PrescriptionOut(BaseModel):

@@ -18,7 +18,7 @@ from itb.clinic.api.common import (
     Lines,
     Moment,
     Strict,
-    Version,
+    change_model,
     changes,
 )
 from itb.clinic.api.record_routes import RecordRoutes
@@ -56,12 +56,7 @@ class TrialIn(Strict):
     notes: Notes = ""
 
 
-class TrialChange(Strict):
-    version: Version
-    started_on: Day | None = None
-    decision: Decision | None = None
-    boluses: Boluses | None = None
-    notes: Notes | None = None
+TrialChange = change_model(TrialIn, "TrialChange")
 
 
 class TrialOut(BaseModel):

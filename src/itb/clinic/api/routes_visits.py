@@ -17,7 +17,7 @@ from itb.clinic.api.common import (
     Lines,
     Moment,
     Strict,
-    Version,
+    change_model,
 )
 from itb.clinic.api.record_routes import RecordRoutes, given_fields
 from itb.clinic.models import VISIT_KINDS, Visit
@@ -28,22 +28,16 @@ SessionId = Line(64, 1)
 Notes = Lines(4000)
 
 
-class VisitFields(Strict):
+class VisitIn(Strict):
+    kind: Kind
+    at: Moment | None = None
     implant_id: BodyId | None = None
     session_id: SessionId | None = None
     ashworth: Grade | None = None
     notes: Notes | None = None
 
 
-class VisitIn(VisitFields):
-    kind: Kind
-    at: Moment | None = None
-
-
-class VisitChange(VisitFields):
-    version: Version
-    kind: Kind | None = None
-    at: Moment | None = None
+VisitChange = change_model(VisitIn, "VisitChange")
 
 
 class VisitOut(BaseModel):

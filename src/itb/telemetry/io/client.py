@@ -33,37 +33,25 @@ from itb.telemetry.errors import (
 from itb.telemetry.io import clocks
 from itb.telemetry.io.clocks import Clock
 from itb.telemetry.io.transport import TcpTransport, Transport
+from itb.telemetry.protocol import commands
 from itb.telemetry.protocol.channel import CipherSuite
 from itb.telemetry.protocol.codec import Message
 from itb.telemetry.protocol.commands import (
     MAX_LOG_PAGE,
-    AcknowledgeAlarm,
     AlarmAcknowledged,
     AlarmVolumeSet,
     AlreadyCarriedOut,
-    Bolus,
     BolusConfirmation,
     ClockSet,
     InfusionChanged,
-    Interrogate,
     InterrogationReport,
     LogEntryInfo,
     LogPage,
     PatientBolusResult,
     PatientStatus,
-    Program,
     ProgramConfirmation,
     ProgramSpec,
-    ReadLog,
-    ReadSecurityLog,
-    ReadStatus,
-    Refill,
     RefillConfirmation,
-    RequestPatientBolus,
-    Resume,
-    SetAlarmVolume,
-    SetClock,
-    Stop,
 )
 from itb.telemetry.protocol.events import (
     ProgrammerEvent,
@@ -207,7 +195,7 @@ class ProgrammerClient:
 
     # -- clinical acts ---------------------------------------------------------------------
     def interrogate(self) -> InterrogationReport:
-        return self.call(Interrogate(), InterrogationReport)
+        return self.call(commands.Interrogate(), InterrogationReport)
 
     def full_interrogation(self, log_since_index: int = 0) -> Interrogation:
         """The report plus every log entry from `log_since_index` to the newest."""
@@ -215,10 +203,10 @@ class ProgrammerClient:
         return Interrogation(report, self.read_log_all(log_since_index))
 
     def read_status(self) -> PatientStatus:
-        return self.call(ReadStatus(), PatientStatus)
+        return self.call(commands.ReadStatus(), PatientStatus)
 
     def read_log(self, since_index: int, limit: int = MAX_LOG_PAGE) -> LogPage:
-        return self.call(ReadLog(since_index, limit), LogPage)
+        return self.call(commands.ReadLog(since_index, limit), LogPage)
 
     def read_log_all(self, since_index: int = 0) -> tuple[LogEntryInfo, ...]:
         entries: list[LogEntryInfo] = []
@@ -234,42 +222,44 @@ class ProgrammerClient:
                 cancel_bridge_reason: str | None = None,
                 command_id: str | None = None) -> ProgramConfirmation:
         """`command_id` names this change in the pump's log (a fresh one if not given)."""
-        return self.call(Program(program, confirm_only, cancel_bridge_reason,
-                                 **_named(command_id)),
+        return self.call(commands.Program(program, confirm_only, cancel_bridge_reason,
+                                          **_named(command_id)),
                          ProgramConfirmation)
 
     def refill(self, *, withdrawn_nl: int | None, added_nl: int,
                concentration_mcg_per_ml: Fraction, bridge_bolus: bool = False,
                command_id: str | None = None) -> RefillConfirmation:
         """`withdrawn_nl` is the residual measured in the syringe (None: reservoir emptied)."""
-        return self.call(Refill(withdrawn_nl, added_nl, concentration_mcg_per_ml, bridge_bolus,
-                                **_named(command_id)), RefillConfirmation)
+        return self.call(commands.Refill(withdrawn_nl, added_nl, concentration_mcg_per_ml,
+                                         bridge_bolus, **_named(command_id)),
+                         RefillConfirmation)
 
     def read_security_log(self, since_index: int = 0, limit: int = MAX_LOG_PAGE) -> LogPage:
-        return self.call(ReadSecurityLog(since_index, limit), LogPage)
+        return self.call(commands.ReadSecurityLog(since_index, limit), LogPage)
 
     def bolus(self, dose_mcg: Fraction, duration_s: int,
               command_id: str | None = None) -> BolusConfirmation:
-        return self.call(Bolus(dose_mcg, duration_s, **_named(command_id)), BolusConfirmation)
+        return self.call(commands.Bolus(dose_mcg, duration_s, **_named(command_id)),
+                         BolusConfirmation)
 
     def request_patient_bolus(self) -> PatientBolusResult:
-        return self.call(RequestPatientBolus(), PatientBolusResult)
+        return self.call(commands.RequestPatientBolus(), PatientBolusResult)
 
     def stop(self, command_id: str | None = None) -> InfusionChanged:
-        return self.call(Stop(**_named(command_id)), InfusionChanged)
+        return self.call(commands.Stop(**_named(command_id)), InfusionChanged)
 
     def resume(self, command_id: str | None = None) -> InfusionChanged:
-        return self.call(Resume(**_named(command_id)), InfusionChanged)
+        return self.call(commands.Resume(**_named(command_id)), InfusionChanged)
 
     def acknowledge_alarm(self, code: str | None = None) -> AlarmAcknowledged:
         """Silence the sounding alarm `code` (e.g. "low_reservoir"), or all of them."""
-        return self.call(AcknowledgeAlarm(code), AlarmAcknowledged)
+        return self.call(commands.AcknowledgeAlarm(code), AlarmAcknowledged)
 
     def set_clock(self, pump_time: datetime) -> ClockSet:
-        return self.call(SetClock(pump_time), ClockSet)
+        return self.call(commands.SetClock(pump_time), ClockSet)
 
     def set_alarm_volume(self, low_reservoir_alarm_nl: int) -> AlarmVolumeSet:
-        return self.call(SetAlarmVolume(low_reservoir_alarm_nl), AlarmVolumeSet)
+        return self.call(commands.SetAlarmVolume(low_reservoir_alarm_nl), AlarmVolumeSet)
 
     # -- internals -------------------------------------------------------------------------
     def _flush(self) -> None:

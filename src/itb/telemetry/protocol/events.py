@@ -29,71 +29,71 @@ class SecurityEventKind(StrEnum):
     DELAYED_REQUEST = "delayed_request"        # authentic request held in transit: not acted on
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkEvent:
+    """What a link hands its host, at `now_s` (the host's clock, as given to the link)."""
+
+    now_s: float
+
+
 @dataclass(frozen=True, slots=True)
-class SecurityEvent:
+class SecurityEvent(LinkEvent):
     kind: SecurityEventKind
     detail: str
-    now_s: float
     # Pump side: raised by a connection that never opened a session and not worth an entry
     # of its own (counted instead, so unauthenticated clients cannot flush the audit log).
     noise: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class SessionOpened:
+class SessionOpened(LinkEvent):
     """Pump side: a programmer proved `role`; commands may now arrive."""
 
     serial: str
     role: Role
     programmer_id: str  # as the programmer named itself (authenticated by the handshake)
-    now_s: float
 
 
 @dataclass(frozen=True, slots=True)
-class SessionEstablished:
+class SessionEstablished(LinkEvent):
     """Programmer side: the pump proved it holds the key; the session's terms."""
 
     serial: str
     role: Role
     idle_timeout_s: int
     max_session_s: int
-    now_s: float
 
 
 @dataclass(frozen=True, slots=True)
-class CommandReceived:
+class CommandReceived(LinkEvent):
     """Pump side: an authenticated, well-formed command the role may give. Answer it."""
 
     request_id: int
     command: Message
     role: Role
-    now_s: float
 
 
 @dataclass(frozen=True, slots=True)
-class ResponseReceived:
+class ResponseReceived(LinkEvent):
     """Programmer side: the pump's answer to `request_id`."""
 
     request_id: int
     response: Message
-    now_s: float
 
 
 @dataclass(frozen=True, slots=True)
-class Refused:
+class Refused(LinkEvent):
     """Programmer side: the pump would not open a session."""
 
     reason: str
     retry_after_s: int
-    now_s: float
 
 
 @dataclass(frozen=True, slots=True)
-class SessionEnded:
+class SessionEnded(LinkEvent):
     """Either side: the session is over (closed, timed out, refused, lost)."""
 
     reason: str
-    now_s: float
     # Pump side: False when the connection ended without ever opening a session.
     opened: bool = True
 

@@ -155,7 +155,7 @@ class LinkSide:
 
     def _security(self, events: list[Any], kind: SecurityEventKind, detail: str,
                   now_s: float) -> None:
-        events.append(SecurityEvent(kind, detail, now_s))
+        events.append(SecurityEvent(kind, detail, now_s=now_s))
 
     def _open(self, frame: Frame) -> Opened | tuple[SecurityEventKind, str]:
         assert self._channel is not None

@@ -160,7 +160,7 @@ class ProgrammerLink(LinkSide):
         if isinstance(refusal, str):
             self._security(events, SecurityEventKind.MALFORMED_HANDSHAKE, refusal, now_s)
             return
-        events.append(Refused(refusal[0], refusal[1], now_s))
+        events.append(Refused(refusal[0], refusal[1], now_s=now_s))
         self._end(events, f"refused: {refusal[0]}", now_s)
 
     def _on_close(self, frame: Frame, now_s: float, events: list[ProgrammerEvent]) -> None:
@@ -214,7 +214,7 @@ class ProgrammerLink(LinkSide):
         self._opened_s = self._last_activity_s = now_s
         self.state = LinkState.OPEN
         events.append(SessionEstablished(self.serial, self.role, self._idle_timeout_s,
-                                         self._max_session_s, now_s))
+                                         self._max_session_s, now_s=now_s))
 
     def _on_response(self, frame: Frame, now_s: float, events: list[ProgrammerEvent]) -> None:
         opened = self._open(frame)
@@ -236,10 +236,10 @@ class ProgrammerLink(LinkSide):
                                      f"pump's answer did not parse: {exc}"[:200])
         self._pending.discard(request_id)
         self._last_activity_s = now_s
-        events.append(ResponseReceived(request_id, response, now_s))
+        events.append(ResponseReceived(request_id, response, now_s=now_s))
 
     def _end(self, events: list[ProgrammerEvent], reason: str, now_s: float) -> None:
         self.state = LinkState.CLOSED
         self.end_reason = reason
         self._pending.clear()
-        events.append(SessionEnded(reason, now_s))
+        events.append(SessionEnded(reason, now_s=now_s))

@@ -262,7 +262,7 @@ class PumpLink(LinkSide):
             [expected, int(self.policy.idle_timeout_s),
              int(self.policy.session_limit_s(self.role))]))
         self.state = LinkState.OPEN
-        events.append(SessionOpened(self.serial, self.role, self.programmer_id, now_s))
+        events.append(SessionOpened(self.serial, self.role, self.programmer_id, now_s=now_s))
 
     def _on_request(self, frame: Frame, now_s: float, events: list[PumpEvent]) -> None:
         assert self.role is not None
@@ -304,7 +304,7 @@ class PumpLink(LinkSide):
         if self.role not in command.ROLES:
             self._refuse_role(events, request_id, type(command), now_s)
             return
-        events.append(CommandReceived(request_id, command, self.role, now_s))
+        events.append(CommandReceived(request_id, command, self.role, now_s=now_s))
 
     def _refuse_role(self, events: list[PumpEvent], request_id: int, command: type[Command],
                      now_s: float) -> None:
@@ -357,14 +357,14 @@ class PumpLink(LinkSide):
         self.state = LinkState.CLOSED
         self.guard.release_slot(self._owner, now_s)
         self._pending.clear()
-        events.append(SessionEnded(reason, now_s, opened=self._was_open))
+        events.append(SessionEnded(reason, now_s=now_s, opened=self._was_open))
 
     def _security(self, events: list[PumpEvent], kind: SecurityEventKind, detail: str,
                   now_s: float) -> None:
         noise = not self._was_open and kind not in _WORTH_AN_ENTRY
         if self._reported < self.policy.security_event_budget:
             self._reported += 1
-            events.append(SecurityEvent(kind, detail, now_s, noise=noise))
+            events.append(SecurityEvent(kind, detail, now_s=now_s, noise=noise))
         else:
             self._suppressed += 1
 
@@ -372,5 +372,5 @@ class PumpLink(LinkSide):
         if self._suppressed:
             events.append(SecurityEvent(SecurityEventKind.EVENTS_SUPPRESSED,
                                         f"{self._suppressed} further dropped frames on this "
-                                        f"connection", now_s, noise=not self._was_open))
+                                        f"connection", now_s=now_s, noise=not self._was_open))
             self._suppressed = 0

@@ -4,10 +4,6 @@ out, and the triggers that make the audit append-only in the database itself.
 Quantities are BIGINT millionths (itb.clinic.columns.ExactDecimal), times naive-UTC
 DATETIME/TIMESTAMP (UTCDateTime): the column types are spelled out here as the database
 holds them, so this file does not change when the Python types do.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-30
 """
 
 from __future__ import annotations
@@ -15,21 +11,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from itb.clinic.migrations.shared import EXACT, UTC_TIME, versioned
+
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
-
-EXACT = sa.BigInteger  # ExactDecimal: an integer of millionths
-UTC_TIME = sa.DateTime  # UTCDateTime: naive in the database, always UTC
-
-
-def _versioned() -> list[sa.Column[object]]:
-    """The columns of every clinical record (models.Versioned)."""
-    return [sa.Column("id", sa.Integer(), primary_key=True),
-            sa.Column("version", sa.Integer(), nullable=False),
-            sa.Column("created_at", UTC_TIME(), nullable=False),
-            sa.Column("deleted_at", UTC_TIME(), nullable=True)]
 
 
 def _col(name: str, kind: sa.types.TypeEngine[object] | type, null: bool = False,
@@ -59,7 +44,7 @@ def _audit_users_patients() -> None:
         _col("origin", sa.String(16)), _col("injury_level", sa.String(16), True),
         _col("time_zone", sa.String(64)), _col("refill_interval_days", sa.Integer()),
         _col("phone", sa.String(32), True), _col("email", sa.String(128), True),
-        _col("notes", sa.Text()), *_versioned(), sa.UniqueConstraint("mrn"))
+        _col("notes", sa.Text()), *versioned(), sa.UniqueConstraint("mrn"))
     op.create_table(
         "users", sa.Column("id", sa.Integer(), primary_key=True),
         _col("username", sa.String(64)), _col("role", sa.String(16)),
@@ -82,7 +67,7 @@ def _implants_prescriptions_trials() -> None:
         _col("catheter_volume_ml", EXACT(), True), _col("key_file", sa.String(512), True),
         _col("pump_host", sa.String(128), True), _col("pump_port", sa.Integer(), True),
         _col("explanted_on", sa.Date(), True), _col("explant_reason", sa.String(256), True),
-        _col("replaces_id", sa.Integer(), True, "implants.id"), *_versioned())
+        _col("replaces_id", sa.Integer(), True, "implants.id"), *versioned())
     _index("implants", "patient_id")
     _index("implants", "pump_serial")
     op.create_table(
@@ -94,18 +79,18 @@ def _implants_prescriptions_trials() -> None:
         _col("patient_bolus_max_per_day", sa.Integer(), True),
         _col("stability_days", sa.Integer(), True), _col("started_on", sa.Date()),
         _col("ended_on", sa.Date(), True), _col("prescriber_id", sa.Integer(), True, "users.id"),
-        *_versioned())
+        *versioned())
     _index("prescriptions", "patient_id")
     op.create_table(
         "screening_trials", _col("patient_id", sa.Integer(), False, "patients.id"),
         _col("started_on", sa.Date()), _col("boluses", sa.JSON()),
-        _col("decision", sa.String(32)), _col("notes", sa.Text()), *_versioned())
+        _col("decision", sa.String(32)), _col("notes", sa.Text()), *versioned())
     _index("screening_trials", "patient_id")
     op.create_table(
         "symptom_calls", _col("patient_id", sa.Integer(), False, "patients.id"),
         _col("at", UTC_TIME()), _col("symptoms", sa.JSON()), _col("disposition", sa.String(32)),
         _col("causes", sa.JSON()), _col("advice", sa.Text()),
-        _col("taken_by_id", sa.Integer(), True, "users.id"), *_versioned())
+        _col("taken_by_id", sa.Integer(), True, "users.id"), *versioned())
     _index("symptom_calls", "patient_id")
 
 
@@ -115,7 +100,7 @@ def _visits_interrogations() -> None:
         _col("implant_id", sa.Integer(), True, "implants.id"), _col("kind", sa.String(32)),
         _col("at", UTC_TIME()), _col("clinician_id", sa.Integer(), True, "users.id"),
         _col("session_id", sa.String(64), True), _col("ashworth", EXACT(), True),
-        _col("notes", sa.Text()), *_versioned())
+        _col("notes", sa.Text()), *versioned())
     _index("visits", "patient_id")
     _index("visits", "session_id")
     op.create_table(
@@ -128,7 +113,7 @@ def _visits_interrogations() -> None:
         _col("eri", sa.Boolean()), _col("refill_by", UTC_TIME(), True),
         _col("low_alarm_at", UTC_TIME(), True), _col("empty_at", UTC_TIME(), True),
         _col("eri_at", UTC_TIME(), True), _col("end_of_service_at", UTC_TIME(), True),
-        *_versioned())
+        *versioned())
     _index("interrogations", "at")
     _index("interrogations", "implant_id")
     _index("interrogations", "patient_id")
@@ -145,7 +130,7 @@ def _session_records() -> None:
         _col("expiry", sa.Date(), True), _col("bridge_bolus_mcg", EXACT(), True),
         _col("wasted_ml", EXACT(), True), _col("second_checker", sa.String(64), True),
         _col("pocket_check", sa.String(128), True), _col("details", sa.JSON()),
-        *_versioned())
+        *versioned())
     _index("refills", "patient_id")
     op.create_table(
         "program_changes", _col("patient_id", sa.Integer(), False, "patients.id"),
@@ -153,13 +138,13 @@ def _session_records() -> None:
         _col("outcome", sa.String(16)), _col("daily_dose_before_mcg", EXACT(), True),
         _col("daily_dose_after_mcg", EXACT(), True), _col("before", sa.JSON()),
         _col("after", sa.JSON()), _col("override_reason", sa.Text(), True),
-        _col("details", sa.JSON()), *_versioned())
+        _col("details", sa.JSON()), *versioned())
     _index("program_changes", "patient_id")
     op.create_table(
         "session_acts", _col("patient_id", sa.Integer(), False, "patients.id"),
         _col("visit_id", sa.Integer(), True, "visits.id"), _col("at", UTC_TIME()),
         _col("kind", sa.String(32)), _col("outcome", sa.String(16)), _col("summary", sa.Text()),
-        _col("details", sa.JSON()), *_versioned())
+        _col("details", sa.JSON()), *versioned())
     _index("session_acts", "patient_id")
     op.create_table(
         "recordings", sa.Column("id", sa.Integer(), primary_key=True),

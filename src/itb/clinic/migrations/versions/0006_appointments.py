@@ -1,9 +1,5 @@
 """Appointments, the reminder outbox and no-show escalations (itb.clinic.appointments,
 reminders, escalations; docs/clinic-appointments.md).
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-30
 """
 
 from __future__ import annotations
@@ -11,24 +7,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from itb.clinic.migrations.shared import UTC_TIME, versioned
+
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
-
-UTC_TIME = sa.DateTime  # UTCDateTime: naive in the database, always UTC
-
-
-def _versioned() -> list[sa.Column[object]]:
-    return [sa.Column("id", sa.Integer(), primary_key=True),
-            sa.Column("version", sa.Integer(), nullable=False),
-            sa.Column("created_at", UTC_TIME(), nullable=False),
-            sa.Column("deleted_at", UTC_TIME(), nullable=True)]
 
 
 def upgrade() -> None:
     op.create_table(
-        "appointments", *_versioned(),
+        "appointments", *versioned(),
         sa.Column("patient_id", sa.Integer(), sa.ForeignKey("patients.id"), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("starts_at", UTC_TIME(), nullable=False),
@@ -64,7 +51,7 @@ def upgrade() -> None:
     op.create_index("ix_reminders_due", "reminders", ["status", "due_at"])
     op.create_index("ix_reminders_patient_id", "reminders", ["patient_id"])
     op.create_table(
-        "escalations", *_versioned(),
+        "escalations", *versioned(),
         sa.Column("patient_id", sa.Integer(), sa.ForeignKey("patients.id"), nullable=False),
         sa.Column("appointment_id", sa.Integer(), sa.ForeignKey("appointments.id"),
                   nullable=False, unique=True),

@@ -1,10 +1,6 @@
 """The worklist's per-implant summary (`implant_status`, itb.clinic.implant_status): each
 patient's current implant with its newest live interrogation, last refill, stability limit
 and the values the worklist lists it by; backfilled here from the existing records.
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-11-30
 """
 
 from __future__ import annotations
@@ -12,8 +8,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from itb.clinic.migrations.shared import UTC_TIME, create_indexes, drop_indexes
+
 revision = "0007"
 down_revision = "0006"
+
+# each list's most urgent rows are the first entries of one index (worklist.LISTS)
+INDEXES = tuple((f"ix_implant_status_{name}", "implant_status", (due, "mrn")) for name, due in (
+    ("refill", "refill_due_on"), ("replacement", "replacement_due_on"), ("seen", "seen_on"),
+    ("not_seen", "not_seen_due_on")))
 
 
 def upgrade() -> None:
@@ -26,7 +29,7 @@ def upgrade() -> None:
         sa.Column("mrn", sa.String(32), nullable=False),
         sa.Column("interrogation_id", sa.Integer(), sa.ForeignKey("interrogations.id"),
                   nullable=True),
-        sa.Column("last_refill_at", sa.DateTime(), nullable=True),  # UTCDateTime
+        sa.Column("last_refill_at", UTC_TIME(), nullable=True),
         sa.Column("stability_days", sa.Integer(), nullable=True),
         sa.Column("refill_due_on", sa.Date(), nullable=False),
         sa.Column("eri", sa.Boolean(), nullable=False),
@@ -34,9 +37,7 @@ def upgrade() -> None:
         sa.Column("critical_alarms", sa.Integer(), nullable=False),
         sa.Column("seen_on", sa.Date(), nullable=True),
         sa.Column("not_seen_due_on", sa.Date(), nullable=False))
-    for name, due in (("refill", "refill_due_on"), ("replacement", "replacement_due_on"),
-                      ("seen", "seen_on"), ("not_seen", "not_seen_due_on")):
-        op.create_index(f"ix_implant_status_{name}", "implant_status", [due, "mrn"])
+    create_indexes(INDEXES)
     # the backfill uses the module that keeps the table: if a later revision changes the
     # table, this revision must get its own copy of the computation
     from itb.clinic import implant_status
@@ -45,4 +46,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    drop_indexes(INDEXES)
     op.drop_table("implant_status")
