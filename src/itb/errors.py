@@ -11,7 +11,7 @@ One hierarchy per layer, each in its layer's own `errors.py` under `ItbError`:
     └── SimError                itb.sim.errors: the simulator refuses (ScenarioError: a file)
 
 A file checked whole (a scenario, a fleet study) reports every problem at once: its layer's
-error also inherits `FileProblems` (`file:line: key: reason`, one line a problem).
+error also inherits `itb.textfiles.FileProblems` (`file:line: key: reason`, one a line).
 
 A refusal of a value is also an `InvalidInput` (it inherits both its layer's root and
 `InvalidInput`), so every front end can say "field = value is not allowed: allowed is ...".
@@ -71,26 +71,3 @@ class InvalidInput(ItbError, ValueError):
             message += f" ({reason})"
         super().__init__(message)
 
-
-Problem = tuple[int | None, str, str]  # (line or None, key, reason)
-
-
-class FileProblems(ItbError):
-    """A file is malformed or asks for something not allowed.
-
-    `problems` holds (line or None, key, reason) for every problem found.
-    """
-
-    def __init__(self, source: str, problems: list[Problem]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__("\n".join(_problem_text(source, *problem) for problem in problems))
-
-    @property
-    def first_line(self) -> int | None:
-        return self.problems[0][0] if self.problems else None
-
-
-def _problem_text(source: str, line: int | None, key: str, reason: str) -> str:
-    where = f"{source}:{line}" if line is not None else source
-    return f"{where}: {key}: {reason}" if key else f"{where}: {reason}"

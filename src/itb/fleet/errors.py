@@ -6,7 +6,8 @@ once in one `StudyError`, as `file:line: key: reason` (the scenario file's style
 
 from __future__ import annotations
 
-from itb.errors import FileProblems, ItbError
+from itb.errors import ItbError
+from itb.textfiles import FileProblems
 
 
 class FleetError(ItbError):

@@ -6,7 +6,8 @@ reported at once in one `ScenarioError`.
 
 from __future__ import annotations
 
-from itb.errors import FileProblems, ItbError
+from itb.errors import ItbError
+from itb.textfiles import FileProblems
 
 
 class SimError(ItbError):
