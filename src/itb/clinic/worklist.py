@@ -255,14 +255,24 @@ def _not_seen_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry | 
         f"refill interval of {interval} days."))
 
 
-def entries_for(row: Any, today: date, horizon: int) -> list[WorkEntry]:
-    """Every worklist entry one implant's row gives (pure: no session, no clock). `row` has
-    the attributes `_rows` selects."""
+def entries_for(row: Any, today: date, horizon: int,
+                kind: str | None = None) -> list[WorkEntry]:
+    """Every worklist entry one implant's row gives, or only those of `kind` (pure: no
+    session, no clock; a list of one kind words no other kind's reasons). `row` has the
+    attributes `_rows` selects."""
     base = {"patient_id": row.patient_id, "mrn": row.mrn, "name": row.name,
             "implant_id": row.implant_id, "pump_serial": row.pump_serial}
-    found = [_refill_entry(row, base, today, horizon), _replacement_entry(row, base, today),
-             *_alarm_entries(row, base), _not_seen_entry(row, base, today)]
-    return [entry for entry in found if entry is not None]
+    found: list[WorkEntry | None] = []
+    if kind in (None, "refill_overdue", "refill_due"):
+        found.append(_refill_entry(row, base, today, horizon))
+    if kind in (None, "replacement_due"):
+        found.append(_replacement_entry(row, base, today))
+    if kind in (None, "critical_alarm"):
+        found.extend(_alarm_entries(row, base))
+    if kind in (None, "not_seen"):
+        found.append(_not_seen_entry(row, base, today))
+    return [entry for entry in found
+            if entry is not None and (kind is None or entry.kind == kind)]
 
 
 def checked_kind(kind: str | None) -> str | None:
@@ -288,8 +298,7 @@ def worklist(session: Session, actor: Actor, *, now: datetime, kind: str | None 
     where = or_(*(rule.on_list(today, horizon_days) for name, rule in LISTS.items()
                   if kind is None or name == kind))
     entries = [entry for row in _rows(session, where)
-               for entry in entries_for(row, today, horizon_days)
-               if kind is None or entry.kind == kind]
+               for entry in entries_for(row, today, horizon_days, kind)]
     entries.sort(key=lambda e: (e.due, KINDS.index(e.kind), e.mrn))
     audit.record(session, actor, "read", "worklist", now=now,
                  detail=f"{kind or 'all'}: {len(entries)} entries")
@@ -303,8 +312,7 @@ def _first(session: Session, kind: str, today: date, horizon: int, offset: int,
     the kind, so offset + limit rows are enough)."""
     rule = LISTS[kind]
     rows = _rows(session, rule.on_list(today, horizon), rule.due, offset + limit)
-    entries = [entry for row in rows for entry in entries_for(row, today, horizon)
-               if entry.kind == kind]
+    entries = [entry for row in rows for entry in entries_for(row, today, horizon, kind)]
     return entries[offset:offset + limit]
 
 
