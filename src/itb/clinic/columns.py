@@ -7,6 +7,7 @@ and SQLite, which has no exact decimal type, stores it exactly too.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -29,11 +30,13 @@ class _NullKept(TypeDecorator[T]):
     def process_result_value(self, value: Any, dialect: Dialect) -> T | None:
         return None if value is None else self.loaded(value)
 
+    @abstractmethod
     def stored(self, value: Any) -> Any:
-        raise NotImplementedError
+        """The value as the database holds it (each subclass says how)."""
 
+    @abstractmethod
     def loaded(self, value: Any) -> T:
-        raise NotImplementedError
+        """The value as the clinic's code holds it (each subclass says how)."""
 
 
 class ExactDecimal(_NullKept[Decimal]):
