@@ -14,6 +14,10 @@ audit entry each read writes included):
 - the reference, measured in the same run: one patient read by primary key in its own
   transaction (the floor of any request on that back end).
 
+Before measuring, the process freezes its heap as `itb clinic serve` does once it has
+started (`freeze_startup_heap`): what lives for the whole process is left out of later
+garbage collections, which otherwise pause whichever call tips one by tens of ms.
+
 Targets (issue 11): worklist p99 < 50 ms, patient record p99 < 20 ms, on SQLite.
 
 The history is `itb clinic demo --records-only`'s (itb.clinic.demo.write_records_only, bulk
@@ -53,6 +57,7 @@ from sqlalchemy import select, update
 from itb.clinic import implant_status
 from itb.clinic.access import Actor
 from itb.clinic.chart import load_chart
+from itb.clinic.commands.serve import freeze_startup_heap
 from itb.clinic.db import ClinicDB
 from itb.clinic.demo import plan_patients, write_records_only
 from itb.clinic.models import Implant, Interrogation, Patient
@@ -158,6 +163,7 @@ def measure(db: ClinicDB, patients: int) -> dict[str, Any]:
         with db.session() as s:
             s.get(Patient, rng.choice(live))
 
+    freeze_startup_heap()  # as the server does before its first request
     result: dict[str, Any] = {
         "worklist_entries": len(listed),
         "refill_due_entries": sum(e.kind == "refill_due" for e in listed)}

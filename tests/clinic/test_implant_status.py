@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from tests.clinic.conftest import NOW, NewDB, actor
 
 from itb.clinic import records
-from itb.clinic.db import ClinicDB, head_revision
+from itb.clinic.db import ClinicDB, alembic_config, head_revision
 from itb.clinic.models import (
     Implant,
     ImplantStatus,
@@ -142,8 +143,20 @@ def _apply(s: Session, op: tuple[Any, ...]) -> None:
         assert patient is not None
         records.update(s, ADMIN, patient, {"refill_interval_days": args[0]}, now=NOW,
                        expected_version=patient.version, patient_id=pid)
+    elif name == "rename":  # the summary holds the name and serial an entry shows
+        _rename(s, pid, implants, args[0])
     elif name == "delete":
         _soft_delete(s, pid, args[0])
+
+
+def _rename(s: Session, pid: int, implants: list[Implant], number: int) -> None:
+    patient = s.get(Patient, pid)
+    assert patient is not None
+    records.update(s, ADMIN, patient, {"name": f"Renamed {number}"}, now=NOW,
+                   expected_version=patient.version, patient_id=pid)
+    if implants:  # a serial corrected on the record
+        records.update(s, ADMIN, implants[-1], {"pump_serial": f"FIX-{number}"}, now=NOW,
+                       expected_version=implants[-1].version, patient_id=pid)
 
 
 def _soft_delete(s: Session, pid: int, what: str) -> None:
@@ -178,6 +191,7 @@ _OPS = st.one_of(
               st.integers(-300, 0)),
     st.tuples(st.just("replace"), st.integers(0, 50), st.integers(-100, 0)),
     st.tuples(st.just("interval"), st.integers(0, 50), st.integers(20, 180)),
+    st.tuples(st.just("rename"), st.integers(0, 50), st.integers(0, 999)),
     st.tuples(st.just("delete"), st.integers(0, 50),
               st.sampled_from(("interrogations", "interrogations", "refills",
                                "prescriptions", "implants", "patients"))))
@@ -246,12 +260,10 @@ def test_a_write_that_is_rolled_back_leaves_the_summary_as_it_was(clinic_db: Cli
         assert (after.interrogation_id, after.refill_due_on) == kept
 
 
-@pytest.mark.req("REQ-CLINIC-WORKLIST-SUMMARY")
-def test_revision_0007_backfills_the_summary_from_a_0006_clinic(new_db_url: NewDB) -> None:
-    db = ClinicDB(new_db_url(migrated=False))
-    db.migrate("0006")
+def _old_clinic(db: ClinicDB) -> None:
+    """Three patients' records as the 0006 schema held them (raw SQL: no summary yet)."""
     old = NOW.replace(tzinfo=None)
-    with db.engine.begin() as c:  # records as the 0006 schema held them, no summary yet
+    with db.engine.begin() as c:
         for number in (1, 2, 3):
             c.execute(text(
                 "INSERT INTO patients (id, version, created_at, mrn, name, date_of_birth, "
@@ -262,15 +274,23 @@ def test_revision_0007_backfills_the_summary_from_a_0006_clinic(new_db_url: NewD
                 "INSERT INTO implants (id, version, created_at, patient_id, pump_serial, "
                 "pump_model, implanted_on) VALUES (:n, 1, :t, :n, :s, '8637-20', "
                 "'2026-10-01')"), {"n": number, "t": old, "s": f"OLD-SN-{number}"})
-        for gid, (pid, seen, refill_by, deleted) in enumerate(
-                ((1, -5, 3, None), (2, -40, 2, None), (2, -3, 200, old), (3, -1, 300, None)),
+        for gid, (pid, seen, refill_by, deleted, alarms) in enumerate(
+                ((1, -5, 3, None, "[]"), (2, -40, 2, None, "[]"), (2, -3, 200, old, "[]"),
+                 (3, -1, 300, None, '[{"name": "motor_stall", "critical": true}]')),
                 start=1):
             c.execute(text(
                 "INSERT INTO interrogations (id, version, created_at, deleted_at, patient_id,"
                 " implant_id, at, alarms, eri, refill_by) VALUES (:g, 1, :t, :d, :p, :p, "
-                ":at, '[]', :f, :rb)"),
-                {"g": gid, "t": old, "d": deleted, "p": pid, "f": False,
+                ":at, :a, :f, :rb)"),
+                {"g": gid, "t": old, "d": deleted, "p": pid, "f": False, "a": alarms,
                  "at": old + timedelta(days=seen), "rb": old + timedelta(days=refill_by)})
+
+
+@pytest.mark.req("REQ-CLINIC-WORKLIST-SUMMARY")
+def test_revision_0007_backfills_the_summary_from_a_0006_clinic(new_db_url: NewDB) -> None:
+    db = ClinicDB(new_db_url(migrated=False))
+    db.migrate("0006")
+    _old_clinic(db)
     db.migrate()
     assert db.revision() == head_revision()
     with db.session() as s:
@@ -280,5 +300,30 @@ def test_revision_0007_backfills_the_summary_from_a_0006_clinic(new_db_url: NewD
         assert stored == {1: 1, 2: 2, 3: 4}
         got = [(e.mrn, e.kind) for e in worklist(s, ADMIN, now=NOW)]
         assert got == [(e.mrn, e.kind) for e in fresh_worklist(s, NOW, 14)]
-        assert got == [("OLD-2", "not_seen"), ("OLD-2", "refill_due"), ("OLD-1", "refill_due")]
+        assert got == [("OLD-2", "not_seen"), ("OLD-3", "critical_alarm"),
+                       ("OLD-2", "refill_due"), ("OLD-1", "refill_due")]
+    db.dispose()
+
+
+@pytest.mark.req("REQ-CLINIC-WORKLIST-SUMMARY")
+def test_revision_0008_words_the_summary_of_a_0007_clinic(new_db_url: NewDB) -> None:
+    db = ClinicDB(new_db_url(migrated=False))
+    db.migrate("0006")
+    _old_clinic(db)
+    db.migrate("0007")
+    with db.engine.connect() as c:  # 0007's summary: the keys, no words yet
+        assert c.execute(text("SELECT count(*) FROM implant_status")).scalar_one() == 3
+    db.migrate()
+    with db.session() as s:
+        words = {row.mrn: (row.name, row.pump_serial, row.critical_alarm_names)
+                 for row in s.scalars(select(ImplantStatus))}
+        assert words == {"OLD-1": ("Old", "OLD-SN-1", None), "OLD-2": ("Old", "OLD-SN-2", None),
+                         "OLD-3": ("Old", "OLD-SN-3", ["motor_stall"])}
+        got = [e.to_json() for e in worklist(s, ADMIN, now=NOW)]
+        assert got == [e.to_json() for e in fresh_worklist(s, NOW, 14)]
+        assert got[1]["reason"] == ("Critical alarm motor_stall was active at the "
+                                    "interrogation of 2026-11-29.")
+    with db.engine.begin() as c:  # and back down: 0007's columns and rows are kept
+        command.downgrade(alembic_config(c), "0007")
+        assert c.execute(text("SELECT count(*) FROM implant_status")).scalar_one() == 3
     db.dispose()

@@ -13,7 +13,7 @@ changed, soft-deleted, deleted) and recomputes those patients' rows from the rec
 the same transaction, so a commit never leaves the summary behind and a rollback takes it
 back too. A soft-deleted newest interrogation falls back to the one before, because the
 rows are recomputed, never patched. Bulk inserts that bypass the ORM (the records-only
-demo) call `refresh` themselves; revision 0007 and a restore call `rebuild`.
+demo) call `refresh` themselves; revisions 0007 and 0008 call `rebuild`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select
+from sqlalchemy import Connection, Row, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import get_history
 
@@ -36,6 +36,7 @@ from itb.clinic.models import (
 from itb.clinic.worklist import REFILLED, listing_keys
 
 BATCH = 2000  # rows per INSERT when rebuilding a whole clinic
+_TABLE: Table = ImplantStatus.__table__  # type: ignore[assignment]
 
 
 def _fresh_rows(connection: Connection, patient_ids: Collection[int] | None) -> list[Row[Any]]:
@@ -54,8 +55,9 @@ def _fresh_rows(connection: Connection, patient_ids: Collection[int] | None) -> 
                         Prescription.deleted_at.is_(None), Prescription.ended_on.is_(None))
                  .order_by(Prescription.started_on.desc(), Prescription.id.desc())
                  .limit(1).correlate(Patient).scalar_subquery())
-    query = (select(Patient.id.label("patient_id"), Patient.mrn, Patient.refill_interval_days,
-                    Implant.id.label("implant_id"), Implant.implanted_on,
+    query = (select(Patient.id.label("patient_id"), Patient.mrn, Patient.name,
+                    Patient.refill_interval_days, Implant.id.label("implant_id"),
+                    Implant.pump_serial, Implant.implanted_on,
                     g.id.label("interrogation_id"), g.at, g.refill_by, g.low_alarm_at, g.eri,
                     g.eri_at, g.end_of_service_at, g.alarms,
                     last_refill.label("last_refill"), stability.label("stability"))
@@ -81,10 +83,14 @@ def _summary(row: Row[Any]) -> dict[str, Any]:
             "stability_days": row.stability, **listing_keys(row)}
 
 
-def _write(connection: Connection, rows: list[Row[Any]]) -> None:
+def _write(connection: Connection, rows: list[Row[Any]], table: Table) -> None:
+    """Insert the rows' summaries into `table`: the model's, or the one an older revision
+    made (it gets the columns it has)."""
+    columns = set(table.c.keys())
     for start in range(0, len(rows), BATCH):
-        connection.execute(insert(ImplantStatus),
-                           [_summary(row) for row in rows[start:start + BATCH]])
+        connection.execute(insert(table), [
+            {key: value for key, value in _summary(row).items() if key in columns}
+            for row in rows[start:start + BATCH]])
 
 
 def refresh(connection: Connection, patient_ids: Collection[int]) -> None:
@@ -93,14 +99,16 @@ def refresh(connection: Connection, patient_ids: Collection[int]) -> None:
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
         connection.execute(delete(ImplantStatus).where(ImplantStatus.patient_id.in_(chunk)))
-        _write(connection, _fresh_rows(connection, chunk))
+        _write(connection, _fresh_rows(connection, chunk), _TABLE)
 
 
-def rebuild(connection: Connection) -> int:
-    """Recompute every row (revision 0007); returns the number of rows."""
-    connection.execute(delete(ImplantStatus))
+def rebuild(connection: Connection, table: Table | None = None) -> int:
+    """Recompute every row (revisions 0007 and 0008, each with the table as it made it);
+    returns the number of rows."""
+    table = _TABLE if table is None else table
+    connection.execute(delete(table))
     rows = _fresh_rows(connection, None)
-    _write(connection, rows)
+    _write(connection, rows, table)
     return len(rows)
 
 

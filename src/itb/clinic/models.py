@@ -243,6 +243,15 @@ class ImplantStatus(Base):
     critical_alarms: Mapped[int] = mapped_column(Integer)
     seen_on: Mapped[date | None] = mapped_column(Date)  # the newest live interrogation's
     not_seen_due_on: Mapped[date] = mapped_column(Date)
+    # what an entry shows, worded when the row is kept (revision 0008), so that reading a
+    # whole list is one read of this table: none of it depends on the day of the reading
+    name: Mapped[str] = mapped_column(String(128))  # the patient's
+    pump_serial: Mapped[str] = mapped_column(String(64))
+    refill_why: Mapped[str] = mapped_column(Text)  # which date decides the refill, and whence
+    replacement_reason: Mapped[str | None] = mapped_column(Text)
+    # None when there is none: SQL NULL is read without a JSON decode (a list reads most rows)
+    critical_alarm_names: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    last_seen_on: Mapped[date] = mapped_column(Date)  # the interrogation's, else the implant's
 
 
 class ProgramChange(SessionRecord, Base):

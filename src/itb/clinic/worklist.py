@@ -24,7 +24,7 @@ here recomputes a clinical figure. Dates are UTC calendar dates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -35,12 +35,13 @@ from sqlalchemy.orm import Session
 from itb.clinic import audit, records
 from itb.clinic.access import Actor
 from itb.clinic.errors import InvalidRecord
-from itb.clinic.models import Implant, ImplantStatus, Interrogation, Patient
+from itb.clinic.models import ImplantStatus
 from itb.therapy.catalogue import DEFAULT_STABILITY_LIMIT_DAYS
 
 KINDS = ("refill_overdue", "refill_due", "replacement_due", "critical_alarm", "not_seen")
 DEFAULT_HORIZON_DAYS = 14
 HORIZON_DAYS = (0, 365)  # what --horizon accepts
+_RANK = {kind: rank for rank, kind in enumerate(KINDS)}  # the order of kinds due the same day
 # devices.md, battery row: replacement best scheduled about 6 months before the shut-off
 REPLACEMENT_LEAD_MONTHS = 6
 # devices.md, battery row: after ERI the pump runs on and stops after 90 days
@@ -50,7 +51,7 @@ FALLBACK_STABILITY_DAYS = int(DEFAULT_STABILITY_LIMIT_DAYS)
 REFILLED = "done"  # a refill record's outcome when the reservoir was filled (journal.py)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkEntry:
     """One line of a worklist: whose, what, by when, and why."""
 
@@ -82,15 +83,23 @@ def add_months(day: date, months: int) -> date:
 
 
 def listing_keys(row: Any) -> dict[str, Any]:
-    """What decides which lists one implant's row is on, and its due date on each, reduced
-    to values that do not depend on the day the worklist is read (kept per implant in
-    `implant_status`, so each list is one plain read: `LISTS` is exact, not a narrowing)."""
-    return {"refill_due_on": _refill_due(row)[0],
+    """What decides which lists one implant's row is on, its due date on each, and the words
+    of its entries, reduced to values that do not depend on the day the worklist is read
+    (kept per implant in `implant_status`, so each list is one plain read of that table:
+    `LISTS` is exact, not a narrowing, and `_ENTRIES` words an entry from the row alone)."""
+    refill_due_on, which = _refill_due(row)
+    replacement_due_on = _replacement_due(row)
+    alarms = _critical_alarms(row)
+    last_seen_on = _last_seen(row)
+    return {"name": row.name, "pump_serial": row.pump_serial,
+            "refill_due_on": refill_due_on, "refill_why": _refill_why(row, which),
             "eri": row.at is not None and bool(row.eri),
-            "replacement_due_on": _replacement_due(row),
-            "critical_alarms": len(_critical_alarms(row)),
+            "replacement_due_on": replacement_due_on,
+            "replacement_reason": _replacement_reason(row, replacement_due_on),
+            "critical_alarms": len(alarms), "critical_alarm_names": alarms or None,
             "seen_on": None if row.at is None else row.at.date(),
-            "not_seen_due_on": _last_seen(row) + timedelta(days=int(row.refill_interval_days))}
+            "last_seen_on": last_seen_on,
+            "not_seen_due_on": last_seen_on + timedelta(days=int(row.refill_interval_days))}
 
 
 @dataclass(frozen=True)
@@ -115,30 +124,29 @@ LISTS: dict[str, ListRule] = {
 }
 
 
-def _rows(session: Session, where: Any, order: Any = None,
-          limit: int | None = None) -> list[Row[Any]]:
-    """The current implants matching `where`, with what `entries_for` needs: a read of
-    `implant_status` (kept in step with every write by itb.clinic.implant_status) joined by
-    primary key to the patient, the implant and its newest live interrogation."""
-    g = Interrogation
-    query = (select(Patient.id.label("patient_id"), Patient.mrn, Patient.name,
-                    Patient.refill_interval_days, Implant.id.label("implant_id"),
-                    Implant.pump_serial, Implant.implanted_on,
-                    g.at, g.refill_by, g.low_alarm_at, g.eri, g.eri_at,
-                    g.end_of_service_at, g.alarms,
-                    _S.last_refill_at.label("last_refill"),
-                    _S.stability_days.label("stability"))
-             .select_from(_S)
-             .join(Patient, Patient.id == _S.patient_id)
-             .join(Implant, Implant.id == _S.implant_id)
-             .outerjoin(g, g.id == _S.interrogation_id)
-             .where(where))
+# what an entry of each kind is worded from, in this order: `implant_status` alone
+# (`listing_keys` wrote the words), and only the columns of that kind
+_BASE = ("patient_id", "mrn", "name", "implant_id", "pump_serial")
+_WORDED_FROM = {"refill_overdue": ("refill_due_on", "refill_why"),
+                "refill_due": ("refill_due_on", "refill_why"),
+                "replacement_due": ("eri", "replacement_due_on", "replacement_reason"),
+                "critical_alarm": ("seen_on", "critical_alarm_names"),
+                "not_seen": ("seen_on", "last_seen_on", "not_seen_due_on")}
+_COLUMNS = {kind: _BASE + words for kind, words in _WORDED_FROM.items()}
+
+
+def _rows(session: Session, kind: str, where: Any, order: Any = None,
+          limit: int | None = None) -> Sequence[Row[Any]]:
+    """The current implants matching `where`, with the columns `kind`'s entries are worded
+    from: one read of `implant_status` (kept in step with every write by
+    itb.clinic.implant_status)."""
+    query = select(*(_S.__table__.c[name] for name in _COLUMNS[kind])).where(where)
     if order is not None:
         query = query.order_by(order, _S.mrn).limit(limit)
     # Core rows, not the ORM's (a list of values needs no identity map); what the session
     # holds unwritten is flushed first, as the ORM's autoflush would
     session.flush()
-    return list(session.connection().execute(query))
+    return session.connection().execute(query).all()
 
 
 # which of the refill's dates is the earliest; on a tie the reason that sorts first in
@@ -181,18 +189,6 @@ def _refill_why(row: Any, which: int) -> str:
             f"{since} on {filled}")
 
 
-def _refill_entry(row: Any, base: dict[str, Any], today: date,
-                  horizon: int) -> WorkEntry | None:
-    due, which = _refill_due(row)
-    if due < today:
-        return WorkEntry(**base, kind="refill_overdue", due=due,
-                         reason=f"Refill overdue since {due}: {_refill_why(row, which)}.")
-    if due <= today + timedelta(days=horizon):
-        return WorkEntry(**base, kind="refill_due", due=due,
-                         reason=f"Refill due by {due}: {_refill_why(row, which)}.")
-    return None
-
-
 def _replacement_due(row: Any) -> date | None:
     """The day the pump should be replaced by, from the last interrogation (None: never
     interrogated, or no projected end of service and no ERI)."""
@@ -208,22 +204,19 @@ def _eri_day(row: Any) -> date:
     return row.at.date() if row.eri_at is None else row.eri_at.date()
 
 
-def _replacement_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry | None:
-    due = _replacement_due(row)
+def _replacement_reason(row: Any, due: date | None) -> str | None:
+    """Why the pump is to be replaced by `due` (listed with ERI on, or once `due` is less
+    than the lead time away)."""
     if due is None:
         return None
     seen = row.at.date()
     if row.eri:
-        return WorkEntry(**base, kind="replacement_due", due=due, reason=(
-            f"Replace the pump by {due}: the elective replacement indicator (ERI) was on "
-            f"at the interrogation of {seen} (since {_eri_day(row)}); the pump stops "
-            f"{ERI_TO_STOP_DAYS} days after ERI (devices.md)."))
-    if due < add_months(today, REPLACEMENT_LEAD_MONTHS):
-        return WorkEntry(**base, kind="replacement_due", due=due, reason=(
-            f"Replace the pump before {due}: its projected end of service, from the "
+        return (f"Replace the pump by {due}: the elective replacement indicator (ERI) was on "
+                f"at the interrogation of {seen} (since {_eri_day(row)}); the pump stops "
+                f"{ERI_TO_STOP_DAYS} days after ERI (devices.md).")
+    return (f"Replace the pump before {due}: its projected end of service, from the "
             f"interrogation of {seen}, is less than {REPLACEMENT_LEAD_MONTHS} months "
-            f"away (devices.md: schedule about 6 months before the shut-off)."))
-    return None
+            f"away (devices.md: schedule about 6 months before the shut-off).")
 
 
 def _critical_alarms(row: Any) -> list[str]:
@@ -234,45 +227,69 @@ def _critical_alarms(row: Any) -> list[str]:
             if isinstance(alarm, dict) and alarm.get("critical")]
 
 
-def _alarm_entries(row: Any, base: dict[str, Any]) -> list[WorkEntry]:
-    return [WorkEntry(**base, kind="critical_alarm", due=row.at.date(), reason=(
-        f"Critical alarm {name} was active at the interrogation of {row.at.date()}."))
-            for name in _critical_alarms(row)]
-
-
 def _last_seen(row: Any) -> date:
     return row.implanted_on if row.at is None else row.at.date()
 
 
-def _not_seen_entry(row: Any, base: dict[str, Any], today: date) -> WorkEntry | None:
-    last = _last_seen(row)
-    interval = int(row.refill_interval_days)
-    if (today - last).days <= interval:
-        return None
-    what = "since the implant on" if row.at is None else "since the interrogation of"
-    return WorkEntry(**base, kind="not_seen", due=last + timedelta(days=interval), reason=(
-        f"Not interrogated for {(today - last).days} days {what} {last}, longer than the "
-        f"refill interval of {interval} days."))
+# Each kind's entries from its rows (tuples in `_COLUMNS[kind]` order): the rule that puts
+# a row on the list (`LISTS` is the same rule in SQL), and the words of its entry.
+Rows = Iterable[Sequence[Any]]
+
+
+def _overdue_entries(rows: Rows, today: date, _horizon: int) -> list[WorkEntry]:
+    return [WorkEntry(pid, mrn, name, "refill_overdue", due,
+                      f"Refill overdue since {due}: {why}.", implant, serial)
+            for pid, mrn, name, implant, serial, due, why in rows if due < today]
+
+
+def _due_entries(rows: Rows, today: date, horizon: int) -> list[WorkEntry]:
+    last = today + timedelta(days=horizon)
+    return [WorkEntry(pid, mrn, name, "refill_due", due, f"Refill due by {due}: {why}.",
+                      implant, serial)
+            for pid, mrn, name, implant, serial, due, why in rows if today <= due <= last]
+
+
+def _replacement_entries(rows: Rows, today: date, _horizon: int) -> list[WorkEntry]:
+    lead = add_months(today, REPLACEMENT_LEAD_MONTHS)
+    return [WorkEntry(pid, mrn, name, "replacement_due", due, reason, implant, serial)
+            for pid, mrn, name, implant, serial, eri, due, reason in rows
+            if due is not None and (eri or due < lead)]
+
+
+def _alarm_entries(rows: Rows, _today: date, _horizon: int) -> list[WorkEntry]:
+    return [WorkEntry(pid, mrn, name, "critical_alarm", seen,
+                      f"Critical alarm {alarm} was active at the interrogation of {seen}.",
+                      implant, serial)
+            for pid, mrn, name, implant, serial, seen, alarms in rows for alarm in alarms or ()]
+
+
+def _not_seen_entries(rows: Rows, today: date, _horizon: int) -> list[WorkEntry]:
+    entries = []
+    for pid, mrn, name, implant, serial, seen, last, due in rows:
+        if due < today:  # longer than the refill interval since `last`
+            what = "since the implant on" if seen is None else "since the interrogation of"
+            entries.append(WorkEntry(pid, mrn, name, "not_seen", due, (
+                f"Not interrogated for {(today - last).days} days {what} {last}, longer than "
+                f"the refill interval of {(due - last).days} days."), implant, serial))
+    return entries
+
+
+_ENTRIES: dict[str, Callable[[Rows, date, int], list[WorkEntry]]] = {
+    "refill_overdue": _overdue_entries, "refill_due": _due_entries,
+    "replacement_due": _replacement_entries, "critical_alarm": _alarm_entries,
+    "not_seen": _not_seen_entries}
 
 
 def entries_for(row: Any, today: date, horizon: int,
                 kind: str | None = None) -> list[WorkEntry]:
-    """Every worklist entry one implant's row gives, or only those of `kind` (pure: no
-    session, no clock; a list of one kind words no other kind's reasons). `row` has the
-    attributes `_rows` selects."""
-    base = {"patient_id": row.patient_id, "mrn": row.mrn, "name": row.name,
-            "implant_id": row.implant_id, "pump_serial": row.pump_serial}
-    found: list[WorkEntry | None] = []
-    if kind in (None, "refill_overdue", "refill_due"):
-        found.append(_refill_entry(row, base, today, horizon))
-    if kind in (None, "replacement_due"):
-        found.append(_replacement_entry(row, base, today))
-    if kind in (None, "critical_alarm"):
-        found.extend(_alarm_entries(row, base))
-    if kind in (None, "not_seen"):
-        found.append(_not_seen_entry(row, base, today))
-    return [entry for entry in found
-            if entry is not None and (kind is None or entry.kind == kind)]
+    """The worklist's rules on one implant's records (`row`: the patient, the implant, its
+    newest live interrogation, last refill and stability limit, as
+    itb.clinic.implant_status computes them): the entries of every kind (or of `kind`)
+    its summary row gives. Pure: no session, no clock."""
+    summary = {"patient_id": row.patient_id, "mrn": row.mrn, "implant_id": row.implant_id,
+               **listing_keys(row)}
+    return [entry for name in KINDS if kind in (None, name) for entry in _ENTRIES[name](
+        [tuple(summary[column] for column in _COLUMNS[name])], today, horizon)]
 
 
 def checked_kind(kind: str | None) -> str | None:
@@ -295,11 +312,10 @@ def worklist(session: Session, actor: Actor, *, now: datetime, kind: str | None 
     checked_kind(kind)
     checked_horizon(horizon_days)
     today = now.date()
-    where = or_(*(rule.on_list(today, horizon_days) for name, rule in LISTS.items()
-                  if kind is None or name == kind))
-    entries = [entry for row in _rows(session, where)
-               for entry in entries_for(row, today, horizon_days, kind)]
-    entries.sort(key=lambda e: (e.due, KINDS.index(e.kind), e.mrn))
+    entries = [entry for name in KINDS if kind in (None, name)
+               for entry in _ENTRIES[name](_rows(session, name, LISTS[name].on_list(
+                   today, horizon_days)), today, horizon_days)]
+    entries.sort(key=lambda e: (e.due, _RANK[e.kind], e.mrn))
     audit.record(session, actor, "read", "worklist", now=now,
                  detail=f"{kind or 'all'}: {len(entries)} entries")
     return entries
@@ -311,9 +327,8 @@ def _first(session: Session, kind: str, today: date, horizon: int, offset: int,
     rows by (due, record number) in SQL, then the rules (a row gives at least one entry of
     the kind, so offset + limit rows are enough)."""
     rule = LISTS[kind]
-    rows = _rows(session, rule.on_list(today, horizon), rule.due, offset + limit)
-    entries = [entry for row in rows for entry in entries_for(row, today, horizon, kind)]
-    return entries[offset:offset + limit]
+    rows = _rows(session, kind, rule.on_list(today, horizon), rule.due, offset + limit)
+    return _ENTRIES[kind](rows, today, horizon)[offset:offset + limit]
 
 
 def counts(session: Session, today: date, horizon: int) -> dict[str, int]:

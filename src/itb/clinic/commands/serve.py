@@ -8,6 +8,7 @@ it cleanly (uvicorn finishes the requests in flight, then the database is closed
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import signal
 import socket
@@ -42,6 +43,16 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def freeze_startup_heap() -> None:
+    """Keep what start-up made (modules, the ORM's mappings, the app, its templates) out of
+    every later garbage collection. It lives as long as the process, and each full
+    collection would walk all of it: a pause of tens of milliseconds in the middle of
+    whichever request tipped it, such as one reading a whole worklist (bench/clinic.py: 64
+    ms at the worst against 13 ms at the median before, 16 against 14 after)."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     port: int = typer.Option(8000, "--port", help="TCP port (0 picks a free one)."),
@@ -67,6 +78,7 @@ def serve(
     sock = _bind(host, port)
     server = uvicorn.Server(uvicorn.Config(create_app(clinic), log_level="warning",
                                            access_log=False, timeout_graceful_shutdown=10))
+    freeze_startup_heap()
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"Clinic serving at http://{shown}:{bound}/ (API /api, OpenAPI "

@@ -20,7 +20,7 @@ INDEXES = tuple((f"ix_implant_status_{name}", "implant_status", (due, "mrn")) fo
 
 
 def upgrade() -> None:
-    op.create_table(
+    table = op.create_table(
         "implant_status",
         sa.Column("implant_id", sa.Integer(), sa.ForeignKey("implants.id"), primary_key=True,
                   autoincrement=False),
@@ -38,11 +38,11 @@ def upgrade() -> None:
         sa.Column("seen_on", sa.Date(), nullable=True),
         sa.Column("not_seen_due_on", sa.Date(), nullable=False))
     create_indexes(INDEXES)
-    # the backfill uses the module that keeps the table: if a later revision changes the
-    # table, this revision must get its own copy of the computation
+    # the backfill uses the module that keeps the table, given the table as this revision
+    # made it (it fills the columns this table has; 0008 adds the worklist's words)
     from itb.clinic import implant_status
 
-    implant_status.rebuild(op.get_bind())
+    implant_status.rebuild(op.get_bind(), table)
 
 
 def downgrade() -> None:
