@@ -16,7 +16,9 @@ writes, Jinja2 rendering). Server time is the wall time of each request.
 - the reference, in the same run: GET /login before logging in (the floor of any page:
   middleware, session, template).
 
-The first dashboard request (it compiles the templates, once per server) is reported apart
+The process freezes its heap once the app is made, as `itb clinic serve` does
+(`freeze_startup_heap`). The first dashboard request (it compiles the templates, once per
+server) is reported apart
 and left out of the percentiles. The dashboard's CPU time (the process's: client and
 server run in it) is reported too: on a machine shared with other work the wall time says
 more about the load than about the page.
@@ -46,6 +48,7 @@ from typing import Any
 import httpx
 
 from itb.clinic.api.app import create_app
+from itb.clinic.commands.serve import freeze_startup_heap
 from itb.clinic.db import ClinicDB
 from itb.clinic.demo import LOGINS_SHOWN, plan_patients, write_records_only
 
@@ -81,6 +84,7 @@ async def _timed(client: httpx.AsyncClient, path: str) -> tuple[float, httpx.Res
 
 async def measure(db: ClinicDB, patients: int) -> dict[str, Any]:
     app = create_app(db, clock=lambda: NOW)
+    freeze_startup_heap()  # as `itb clinic serve` does once the app is made
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
         floor = [(await _timed(client, "/login"))[0] for _ in range(PAGES)]  # logged out

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from tests.clinic.conftest import NewDB
 from tests.clinic.work_records import add_patient, interrogate
 from typer.testing import CliRunner
 
 from itb.cli import app
-from itb.clinic.db import ClinicDB
+from itb.clinic.db import ClinicDB, head_revision
 
 ITB = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "itb")
 runner = CliRunner()
@@ -71,3 +72,27 @@ def test_an_unknown_mrn_or_database_is_error_and_next_with_exit_2(clinic_db: Cli
     far = runner.invoke(app, ["clinic", "worklist", "--db", clinic_db.url,
                               "--horizon-days", "366"])
     assert far.exit_code == 2 and "Next: Give --horizon-days" in far.stderr
+
+
+@pytest.mark.e2e
+def test_a_clinic_left_at_an_older_revision_is_refused_until_init_migrates_it(
+        new_db_url: NewDB) -> None:
+    """After an upgrade of itb, before `itb clinic init`: the worklist and the server say
+    which revision the database is at and how to migrate it, instead of failing on a
+    column that is not there yet; after init the same worklist works."""
+    db = ClinicDB(new_db_url(migrated=False))
+    db.migrate("0007")
+    shown = db.shown_url
+    db.dispose()
+    for command in (["clinic", "worklist", "--json"], ["clinic", "serve", "--port", "0"]):
+        old = subprocess.run([ITB, *command, "--db", db.url], capture_output=True, text=True,
+                             timeout=60, check=False)
+        assert old.returncode == 2 and old.stdout == "", old.stderr
+        assert old.stderr.splitlines() == [
+            f"Error: The clinic database {shown} is at schema revision 0007; this itb needs "
+            f"revision {head_revision()}.",
+            f"Next: Run `itb clinic init --db {shown}` to migrate it (every record is kept)."]
+    assert runner.invoke(app, ["clinic", "init", "--db", db.url]).exit_code == 0
+    now = subprocess.run([ITB, "clinic", "worklist", "--json", "--db", db.url],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert now.returncode == 0 and json.loads(now.stdout) == []

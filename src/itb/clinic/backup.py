@@ -32,7 +32,7 @@ from sqlalchemy import Column, Connection, Date, MetaData, Table, inspect, selec
 
 from itb.clinic.audit import plain
 from itb.clinic.columns import ExactDecimal, UTCDateTime
-from itb.clinic.db import ClinicDB, head_revision
+from itb.clinic.db import ClinicDB, head_revision, known_revisions
 from itb.clinic.errors import ClinicError, InvalidRecord
 from itb.clinic.models import Base
 
@@ -187,13 +187,13 @@ def restore(db: ClinicDB, path: Path, *, replace: bool = False) -> Summary:
     """Load the backup at `path` into `db` (checked first; see the module's docstring)."""
     header, rows = verify(path)
     revision = str(header["revision"])
-    if revision not in _known_revisions():
+    if revision not in known_revisions():
         raise InvalidRecord("--from", str(path), "a backup of a schema revision this itb knows",
                             f"it is at revision {revision}; this itb knows up to "
                             f"{head_revision()}")
     current = db.revision()
     if current is not None:
-        if current not in _known_revisions():
+        if current not in known_revisions():
             raise InvalidRecord("--db", db.url, "a database at a schema revision this itb "
                                 f"knows (up to {head_revision()})", f"it is at {current}")
         with db.engine.connect() as connection:
@@ -217,15 +217,6 @@ def _drop_everything(db: ClinicDB) -> None:
 
     with db.engine.begin() as connection:
         command.downgrade(alembic_config(connection), "base")
-
-
-def _known_revisions() -> set[str]:
-    from alembic.script import ScriptDirectory
-
-    from itb.clinic.db import alembic_config
-
-    scripts = ScriptDirectory.from_config(alembic_config(None))  # type: ignore[arg-type]
-    return {s.revision for s in scripts.walk_revisions()}
 
 
 def _file_table(name: str, columns: list[str]) -> Table:

@@ -87,6 +87,14 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> set[str]:
+    """Every revision shipped in the package."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config(None))  # type: ignore[arg-type]
+    return {script.revision for script in scripts.walk_revisions()}
+
+
 @dataclass
 class ClinicDB:
     """One database: its engine and a session factory."""

@@ -17,10 +17,11 @@ from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from itb.fleet.runstate import DAY_S, HOUR_S, REFILL, RunState, utc
+from itb.fleet.runstate import DAY_S, HOUR_S, REFILL, RunState
 from itb.fleet.schema import AppointmentsTable, Attendance
 from itb.fleet.study import STUDY_START_S
 from itb.programmer.view import project_reservoir
+from itb.pump.records import to_datetime
 from itb.therapy.appointments import (
     BookingPolicy,
     Projection,
@@ -61,14 +62,14 @@ def interrogate(state: RunState) -> Projection:
     (`itb.programmer.view.project_reservoir`: its own estimate, one stroke lower, a running
     priming or bridge bolus first; never the truth), as the clinic records it."""
     pump = state.pump
-    now = utc(state.now_s)
+    now = to_datetime(state.now_s)
     strength = state.concentration_mcg_per_ml
     seen = project_reservoir(
         reservoir_nl=max(0, pump.reservoir_estimate_nl), concentration_mcg_per_ml=strength,
         program=Fraction(state.dose_mcg), alarm_nl=pump.low_reservoir_alarm_nl, now=now,
         filled_at=None, capacity_nl=pump.model.reservoir_capacity_nl,
         running_bolus_nl=pump.bolus_remaining_nl(),
-        bolus_until=None if pump.overlay is None else utc(pump.overlay.end_s),
+        bolus_until=None if pump.overlay is None else to_datetime(pump.overlay.end_s),
         stroke_nl=pump.model.nominal_stroke_nl)
     plan = seen.plan
     return Projection(
@@ -92,7 +93,7 @@ def plan(state: RunState) -> None:
     state.misses_in_a_row = 0
     state.attendance_draws = tuple(float(u) for u in
                                    state.streams.attendance.random(DRAWS_PER_CYCLE))
-    now = utc(state.now_s)
+    now = to_datetime(state.now_s)
     window = refill_window(state.projection, now, POLICY)
     if appointments.booking == "interval":
         wanted = now + timedelta(days=care.refill_interval_days)
@@ -127,7 +128,7 @@ def attends(state: RunState) -> bool:
         return True  # the shares' model (care.py), or a patient who came after an alarm
     appointments = _table(state)
     offsets = tuple(day * 24 * 60 for day in appointments.reminder_days)
-    got = len(reminder_times(utc(state.now_s), utc(state.booked_s), offsets))
+    got = len(reminder_times(to_datetime(state.now_s), to_datetime(state.booked_s), offsets))
     state.counts["reminders"] += got
     draws = state.attendance_draws
     if state.misses_in_a_row >= len(draws) or not misses(
@@ -146,7 +147,7 @@ def _chase(state: RunState, appointments: AppointmentsTable, got: int) -> None:
     state.misses_in_a_row += 1
     state.counts["refills_missed"] += 1
     state.note(REFILL, "missed", f"{got} reminders", float(got))
-    swept = utc(state.now_s + NO_SHOW_AFTER_S)
+    swept = to_datetime(state.now_s + NO_SHOW_AFTER_S)
     level = urgency(swept, projection.low_alarm_at, projection.empty_at,
                     state.misses_in_a_row)
     state.counts["escalations"] += 1

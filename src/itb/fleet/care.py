@@ -28,10 +28,10 @@ from itb.fleet.runstate import (
     Fault,
     RunState,
     program_for,
-    utc,
 )
 from itb.pump import Pump
 from itb.pump.errors import PumpError
+from itb.pump.records import to_datetime
 from itb.therapy.errors import RefillDiscrepancy
 from itb.therapy.refill import check_refill
 
@@ -194,7 +194,7 @@ def replace_pump(state: RunState, reason: str, *, implant: bool = True) -> None:
     state.pump_implant_s = state.now_s
     state.excess_ppm = 0
     pump = Pump.implant(old.model, serial=f"F{state.index}-{state.pump_no}",
-                        at=utc(state.now_s), fill_nl=old.model.reservoir_capacity_nl,
+                        at=to_datetime(state.now_s), fill_nl=old.model.reservoir_capacity_nl,
                         concentration_mcg_per_ml=state.concentration_mcg_per_ml,
                         program=program_for(state.dose_mcg),
                         seed=int(state.streams.stall.integers(2**31)),

@@ -36,12 +36,12 @@ from itb.fleet.runstate import (
     SETTLE_S,
     RunState,
     program_for,
-    utc,
 )
 from itb.fleet.study import STUDY_START, STUDY_START_S, Study
 from itb.physiology import DrugDelivery, Patient, Route
 from itb.physiology.population import ORIGINS, draw_patient
 from itb.pump import Pump, get_model
+from itb.pump.records import to_datetime
 from itb.sim.patient_feed import exact_mcg
 
 CHECK_S = 900  # the patient's withdrawal check grid in fleet mode (15 minutes)
@@ -83,7 +83,7 @@ def start_state(study: Study, index: int) -> RunState:
     model = get_model(cohort.pump_model)
     conc, dose = strength_and_dose(model, cohort.concentration_mcg_per_ml, need)
     at = STUDY_START_S - DAY_S
-    pump = Pump.implant(model, serial=f"F{index}-1", at=utc(at),
+    pump = Pump.implant(model, serial=f"F{index}-1", at=to_datetime(at),
                         fill_nl=model.reservoir_capacity_nl, concentration_mcg_per_ml=conc,
                         program=program_for(dose), seed=int(streams.stall.integers(2**31)),
                         low_reservoir_alarm_nl=study.low_reservoir_alarm_nl)
@@ -142,16 +142,16 @@ class PatientRun:
         limit = state.step_limit_s()
         end = min(target_s, state.now_s + (MAX_MOVE_S if limit is None else limit),
                   self._next_reservoir_alarm_s())
-        report = state.pump.advance(utc(end))
+        report = state.pump.advance(to_datetime(end))
         csf_mcg = exact_mcg(report.csf_segments)
-        deliveries = [DrugDelivery(utc(s.start_s), utc(s.end_s), mcg, Route.CSF)
+        deliveries = [DrugDelivery(to_datetime(s.start_s), to_datetime(s.end_s), mcg, Route.CSF)
                       for s, mcg in zip(report.csf_segments, csf_mcg, strict=True)]
-        deliveries += [DrugDelivery(utc(s.start_s), utc(s.end_s), mcg, Route.POCKET)
+        deliveries += [DrugDelivery(to_datetime(s.start_s), to_datetime(s.end_s), mcg, Route.POCKET)
                        for s, mcg in zip(report.leak_segments,
                                          exact_mcg(report.leak_segments), strict=True)]
-        deliveries += [DrugDelivery(utc(d.time_s), utc(d.time_s), d.mcg, Route.POCKET)
-                       for d in report.pocket_deposits]
-        trace = state.patient.advance(utc(end), deliveries, sample_every_s=CHECK_S)
+        deliveries += [DrugDelivery(to_datetime(d.time_s), to_datetime(d.time_s), d.mcg,
+                                    Route.POCKET) for d in report.pocket_deposits]
+        trace = state.patient.advance(to_datetime(end), deliveries, sample_every_s=CHECK_S)
         state.now_s = end
         if self.daily is not None:
             self.daily.deliver(report.csf_segments, csf_mcg)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -34,10 +33,6 @@ CATHETER_FAULTS = ("catheter_occlusion", "catheter_disconnection", "catheter_lea
 FAULT_KINDS = ("motor_stall", "overinfusion", *CATHETER_FAULTS, "pocket_fill",
                "wrong_strength")
 ROUTES = ("alarm", "residual", "symptoms")
-
-
-def utc(at_s: int) -> datetime:
-    return datetime.fromtimestamp(at_s, UTC)
 
 
 def program_for(dose_mcg: int) -> Program:

@@ -16,9 +16,10 @@ from typing import Any
 
 from itb.errors import InvalidInput
 from itb.pump.catalogue import MODELS, PumpModel
+from itb.pump.records import to_datetime
 from itb.sim.patients import build_patient, parameter_key
 from itb.sim.programs import BuiltProgram, build_program, check_dose_change, scaled_program
-from itb.sim.scenario import Loc, Problems, Scenario, seconds, utc
+from itb.sim.scenario import Loc, Problems, Scenario, seconds
 from itb.sim.schema import (
     ProgramEvent,
     RefillEvent,
@@ -152,7 +153,7 @@ def _timed_events(spec: ScenarioFile, model: PumpModel, start_s: int, end_s: int
         key = ("timeline", index, "day" if event.day is not None else "at")
         if not start_s <= when <= end_s:
             problems.add(key, f"must fall within the scenario ({spec.scenario.start.isoformat()}"
-                         f" to {utc(end_s).isoformat()})")
+                         f" to {to_datetime(end_s).isoformat()})")
         if when < implant_s:
             problems.add(key, "must be at or after implant.date (the pump acts need the pump)")
         if isinstance(event, ReplacePumpEvent):

@@ -31,12 +31,13 @@ from itb.errors import InvalidInput
 from itb.pump import Pump
 from itb.pump.catalogue import MODELS, PumpModel
 from itb.pump.physical import DISCONNECTED, OCCLUDED, PARTIAL_OCCLUSION
+from itb.pump.records import to_datetime
 from itb.sim.agenda import Agenda, PlannedRefill
 from itb.sim.patient_feed import PatientFeed
 from itb.sim.programs import BuiltProgram, build_program, check_dose_change, scaled_program
 from itb.sim.recorder import PumpRecorder
 from itb.sim.records import Journal
-from itb.sim.scenario import Scenario, utc
+from itb.sim.scenario import Scenario
 from itb.sim.schema import ProgramEvent, TitrateEvent
 from itb.therapy.refill import RefillPlan, plan_refill
 from itb.therapy.units import NL_PER_ML, display
@@ -143,7 +144,7 @@ class Clinic:
                 reservoir_ml=ml(pump.reservoir_estimate_nl),
                 concentration_mcg_per_ml=pump.concentration_mcg_per_ml,
                 program=self.program.refill_schedule(), alarm_ml=ml(pump.low_reservoir_alarm_nl),
-                now=utc(now_s), capacity_ml=ml(self.capacity_nl),
+                now=to_datetime(now_s), capacity_ml=ml(self.capacity_nl),
                 safety_margin_days=(self.spec.auto_refill.safety_margin_days
                                     if self.spec.auto_refill else Fraction(7)))
         except InvalidInput as error:

@@ -14,9 +14,9 @@ from fractions import Fraction
 from itb.errors import InvalidInput
 from itb.pump import Pump
 from itb.pump.catalogue import MODELS, PumpModel
+from itb.pump.records import to_datetime
 from itb.sim.clinic import Clinic, ml
 from itb.sim.programs import build_program
-from itb.sim.scenario import utc
 from itb.sim.schema import ProgramSpec, ReplacePumpEvent
 from itb.therapy.units import NL_PER_ML, display
 
@@ -46,7 +46,7 @@ def implant(clinic: Clinic, program_spec: ProgramSpec, at_s: int, *,
     serial = spec.pump.serial if clinic.pump_count == 1 else \
         f"{spec.pump.serial}-{clinic.pump_count}"
     pump = Pump.implant(
-        model, serial=serial, at=utc(at_s), fill_nl=fill_nl,
+        model, serial=serial, at=to_datetime(at_s), fill_nl=fill_nl,
         concentration_mcg_per_ml=conc, program=clinic.built.program,
         seed=spec.pump.seed if seed is None else seed,
         catheter_volume_nl=int(spec.implant.catheter_volume_ml * NL_PER_ML),
@@ -113,7 +113,7 @@ def pre_history(clinic: Clinic, start_s: int) -> None:
         journal.refill_times_s.append(due)
     clinic.recorder.advance(start_s)
     if pump.end_of_service:
-        raise InvalidInput("implant.date", utc(clinic.scenario.implant_s).isoformat(),
+        raise InvalidInput("implant.date", to_datetime(clinic.scenario.implant_s).isoformat(),
                            "a pump still in service at scenario.start (this one reached end "
                            "of service before it at this program's flow)")
     clinic.recorder.collect_log()

@@ -14,8 +14,8 @@ from fractions import Fraction
 
 from itb.physiology import DrugDelivery, Patient, PatientTrace, Route
 from itb.pump.pump import DeliverySegment
+from itb.pump.records import to_datetime
 from itb.sim.records import PumpHistory
-from itb.sim.scenario import utc
 from itb.therapy.units import NL_PER_ML
 
 SAMPLE_S = 300  # the timeline's resolution: 5 minutes
@@ -56,23 +56,23 @@ class PatientFeed:
             self._fed[slot] = len(segments)
             for segment, mcg in zip(fresh, exact_mcg(fresh), strict=True):
                 if segment.start_s >= now_s:
-                    deliveries.append(DrugDelivery(utc(segment.start_s), utc(segment.end_s),
-                                                   mcg, route))
+                    deliveries.append(DrugDelivery(to_datetime(segment.start_s),
+                                                   to_datetime(segment.end_s), mcg, route))
         for deposit in history.deposits[self._fed[2]:]:
             if deposit.time_s >= now_s:
-                at = utc(deposit.time_s)
+                at = to_datetime(deposit.time_s)
                 deliveries.append(DrugDelivery(at, at, deposit.mcg, Route.POCKET))
         self._fed[2] = len(history.deposits)
         for time_s, mcg in history.access_port[self._fed[3]:]:
             if time_s >= now_s:
-                at = utc(time_s)
+                at = to_datetime(time_s)
                 deliveries.append(DrugDelivery(at, at, mcg, Route.CSF))
         self._fed[3] = len(history.access_port)
-        return patient.advance(utc(end_s), deliveries, sample_every_s=SAMPLE_S)
+        return patient.advance(to_datetime(end_s), deliveries, sample_every_s=SAMPLE_S)
 
     def observe(self, history: PumpHistory, when: int) -> float:
         """The clinic examines the patient now: the Modified Ashworth score (the patient
         model is brought up to now with what has truly arrived)."""
         if when > int(self.patient.now.timestamp()):
             self.traces.append(self.feed(history, when))
-        return self.patient.state_at(utc(when)).ashworth
+        return self.patient.state_at(to_datetime(when)).ashworth

@@ -23,7 +23,7 @@ from itb.pump.programs import (
     compile_therapy,
     validate_program,
 )
-from itb.sim.scenario import utc
+from itb.pump.records import to_datetime
 from itb.sim.schema import PatientSection, ProgramSpec
 from itb.therapy.catalogue import AgeGroup, Origin, Phase
 from itb.therapy.dosing import age_group_for, check_titration
@@ -142,5 +142,5 @@ def check_dose_change(current_mcg_per_day: Fraction, proposed_mcg_per_day: Fract
     check_titration(current_mcg_per_day=current_mcg_per_day,
                     proposed_mcg_per_day=proposed_mcg_per_day, origin=origin, age_group=group,
                     phase=Phase(phase),
-                    last_change_at=utc(last_change_s),
-                    now=utc(now_s), override_reason=override_reason)
+                    last_change_at=to_datetime(last_change_s),
+                    now=to_datetime(now_s), override_reason=override_reason)

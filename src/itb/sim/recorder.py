@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from itb.pump import Pump
+from itb.pump.records import to_datetime
 from itb.sim.records import AlarmSpan, Journal, PumpHistory
-from itb.sim.scenario import utc
 
 LOG_PAGE = 4096  # log entries read at a time
 
@@ -45,7 +45,7 @@ class PumpRecorder:
         pump = self.pump
         if to_s <= pump.now_s:
             return
-        report = pump.advance(utc(to_s))
+        report = pump.advance(to_datetime(to_s))
         if self.journal.recording:
             h = self.history
             h.csf.extend(report.csf_segments)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from itb.pump.records import to_datetime
 from itb.sim.errors import ScenarioError
 from itb.sim.schema import ScenarioFile
 
@@ -59,11 +60,11 @@ class Scenario:
 
     @property
     def start(self) -> datetime:
-        return utc(self.start_s)
+        return to_datetime(self.start_s)
 
     @property
     def end(self) -> datetime:
-        return utc(self.end_s)
+        return to_datetime(self.end_s)
 
     @property
     def established(self) -> bool:
@@ -73,11 +74,6 @@ class Scenario:
 def seconds(moment: datetime) -> int:
     """A moment as UTC seconds, the run's clock (whole seconds, as the pump counts)."""
     return int(moment.timestamp())
-
-
-def utc(seconds_utc: int) -> datetime:
-    """UTC seconds as a timezone-aware moment, for the APIs that take datetimes."""
-    return datetime.fromtimestamp(seconds_utc, tz=UTC)
 
 
 # ---------------------------------------------------------------------- line finding

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from itb.cli_errors import refuse, refuse_error
 from itb.clinic.access import Actor
-from itb.clinic.db import ClinicDB, database_url
+from itb.clinic.db import ClinicDB, database_url, head_revision, known_revisions
 from itb.clinic.errors import ClinicError
 
 DB_HELP = "The clinic database URL (default sqlite:///itb-clinic.db; env ITB_CLINIC_DB)."
@@ -62,7 +62,26 @@ def open_clinic(db: str | None) -> ClinicDB:
         clinic.dispose()
         raise refuse(f"The database {clinic.shown_url} has no clinic records yet.",
                      f"Run `itb clinic init --db {clinic.shown_url}` first.")
+    _check_revision(clinic)
     return clinic
+
+
+def _check_revision(clinic: ClinicDB) -> None:
+    """Refuse a database this itb's tables do not match (after an upgrade of itb, before
+    `itb clinic init` has migrated it; or made by a newer itb), before any command reads
+    it: otherwise a list or a page would fail half-way on a column that is not there."""
+    at, head = clinic.revision(), head_revision()
+    if at == head:
+        return
+    clinic.dispose()
+    if at in known_revisions():
+        raise refuse(f"The clinic database {clinic.shown_url} is at schema revision {at}; "
+                     f"this itb needs revision {head}.",
+                     f"Run `itb clinic init --db {clinic.shown_url}` to migrate it (every "
+                     "record is kept).")
+    raise refuse(f"The clinic database {clinic.shown_url} is at schema revision {at}, "
+                 f"which this itb does not know (it knows up to {head}).",
+                 "Use the itb that made it, or a newer one.")
 
 
 @contextmanager
