@@ -33,6 +33,21 @@ def test_a_patient_is_created_and_its_read_is_audited(clinic_db: ClinicDB) -> No
     assert actions == ["create", "read"]
 
 
+def test_a_search_is_audited_with_what_was_looked_for_and_whose_records_it_showed(
+        clinic_db: ClinicDB) -> None:
+    pid = _new(clinic_db)
+    with clinic_db.session() as s:
+        assert [p.id for p in patients.search_patients(s, actor("viewer"), " Ada ",
+                                                       now=NOW)] == [pid]
+        assert patients.search_patients(s, actor("viewer"), "nobody", now=NOW) == []
+    with clinic_db.session() as s:
+        reads = s.scalars(select(AuditEntry).where(AuditEntry.action == "read")
+                          .order_by(AuditEntry.id)).all()
+    assert [(a.entity, a.username, a.detail) for a in reads] == [
+        ("patients", "test-viewer", f"search 'Ada': 1 shown (ids {pid})"),
+        ("patients", "test-viewer", "search 'nobody': 0 shown")]
+
+
 def test_an_update_at_a_stale_version_is_refused_and_changes_nothing(clinic_db: ClinicDB) -> None:
     pid = _new(clinic_db)
     with clinic_db.session() as s:

@@ -73,13 +73,18 @@ def read_patient(session: Session, actor: Actor, patient_id: int, *, now: dateti
 
 def search_patients(session: Session, actor: Actor, text: str = "", *, now: datetime,
                     limit: int = 50) -> list[Patient]:
-    """Live patients whose name or record number contains `text` (case-insensitive)."""
+    """Live patients whose name or record number contains `text` (case-insensitive); the
+    read is audited like a record's: what was looked for and whose records it showed."""
     records.guard(session, actor, "read_worklist", None, now=now, entity="patients")
     query = select(Patient).where(Patient.deleted_at.is_(None))
     if text.strip():
         like = f"%{text.strip().lower()}%"
         query = query.where(or_(Patient.mrn.ilike(like), Patient.name.ilike(like)))
-    return list(session.scalars(query.order_by(Patient.name).limit(limit)))
+    found = list(session.scalars(query.order_by(Patient.name).limit(limit)))
+    audit.record(session, actor, "read", "patients", now=now,
+                 detail=f"search {text.strip()!r}: {len(found)} shown" + (
+                     " (ids " + ", ".join(str(p.id) for p in found) + ")" if found else ""))
+    return found
 
 
 def update_patient(session: Session, actor: Actor, patient_id: int, changes: dict[str, Any],
