@@ -13,18 +13,19 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import Browser, Page
 from tests.browser.conftest import PASSWORD, ROOT, free_port, log_in
 from tests.e2e.pump_server import SERIAL, ServedPump, serve_pump
+from tests.e2e.tcpproxy import LoopbackProxy
 
 from itb.clinic import patients, users
 from itb.clinic.access import Actor
@@ -35,21 +36,18 @@ from itb.programmer.wand import ConnectionOptions, tcp_factory
 from itb.programmer.workflows import reading
 
 
-class WandProxy:
+class WandProxy(LoopbackProxy):
     """A loopback TCP proxy in front of the pump server. `cut_next(chunk)` cuts the next
     connection when the programmer sends its `chunk`-th chunk (that chunk never reaches the
     pump); with `then_unreachable` every later connection is closed at once, so the
     programmer's look-up cannot reach the pump either."""
 
     def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
         self.armed: int | None = None
         self.then_unreachable = False
         self.unreachable = False
         self.cuts = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(target_port)  # accepts from now on
 
     def cut_next(self, chunk: int, *, then_unreachable: bool = False) -> None:
         self.armed, self.then_unreachable = chunk, then_unreachable
@@ -57,46 +55,19 @@ class WandProxy:
     def heal(self) -> None:
         self.armed, self.unreachable = None, False
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.unreachable:
-                client.close()
-                continue
-            cut_at, self.armed = self.armed, None
-            threading.Thread(target=self._serve, args=(client, cut_at), daemon=True).start()
+    def admits(self) -> bool:
+        return not self.unreachable
 
-    def _serve(self, client: socket.socket, cut_at: int | None) -> None:
-        upstream = socket.create_connection(("127.0.0.1", self.target_port))
+    def plan(self, number: int) -> int | None:
+        cut_at, self.armed = self.armed, None
+        return cut_at
 
-        def down() -> None:
-            with contextlib.suppress(OSError):
-                while data := upstream.recv(65536):
-                    client.sendall(data)
-
-        threading.Thread(target=down, daemon=True).start()
-        count = 0
-        try:
-            while data := client.recv(65536):
-                count += 1
-                if cut_at is not None and count == cut_at:
-                    self.cuts += 1
-                    self.unreachable = self.then_unreachable
-                    break  # the chunk never reaches the pump; the link dies
-                upstream.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (client, upstream):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-
-    def close(self) -> None:
-        self.listener.close()
+    def upward(self, data: bytes, count: int, plan: Any, upstream: socket.socket) -> bool:
+        if plan is not None and count == plan:
+            self.cuts += 1
+            self.unreachable = self.then_unreachable
+            return False  # the chunk never reaches the pump; the link dies
+        return True
 
 
 @dataclass

@@ -2,8 +2,9 @@
 tests/e2e, the clinic's HTTP in tests/clinic/cutproxy.py).
 
 Each accepted connection gets its own connection to `target_port` and two threads, one per
-direction. A subclass decides what passes: `plan(number)` is asked once per connection (the
-first is 1); `upward(data, count, plan, upstream)` once per chunk from the client (`count`
+direction. A subclass decides what passes: `admits()` is asked as each connection comes (False
+closes it at once: the target is unreachable); `plan(number)` once per connection admitted
+(the first is 1); `upward(data, count, plan, upstream)` once per chunk from the client (`count`
 from 1; False ends the connection without sending that chunk on: the subclass may have sent
 part of it itself); `downward(data, plan)` once per chunk from the target (False throws it
 away and ends the connection). When either direction ends, both sockets close.
@@ -26,6 +27,9 @@ class LoopbackProxy:
         self.connections = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
+    def admits(self) -> bool:
+        return True
+
     def plan(self, number: int) -> Any:
         return None
 
@@ -44,6 +48,9 @@ class LoopbackProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if not self.admits():
+                client.close()
+                continue
             self.connections += 1
             plan = self.plan(self.connections)
             threading.Thread(target=self._serve, args=(client, plan), daemon=True).start()
