@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Row, case, func, or_, select
@@ -132,10 +133,15 @@ _WORDED_FROM = {"refill_overdue": ("refill_due_on", "refill_why"),
                 "replacement_due": ("eri", "replacement_due_on", "replacement_reason"),
                 "critical_alarm": ("seen_on", "critical_alarm_names"),
                 "not_seen": ("seen_on", "last_seen_on", "not_seen_due_on")}
-_COLUMNS = {kind: _BASE + words for kind, words in _WORDED_FROM.items()}
+_COLUMNS: dict[str | None, tuple[str, ...]] = {
+    kind: _BASE + words for kind, words in _WORDED_FROM.items()}
+# every list at once (kind None): each kind's columns picked out of one row of them all
+_COLUMNS[None] = tuple(dict.fromkeys(c for columns in _COLUMNS.values() for c in columns))
+_PICK = {kind: itemgetter(*(_COLUMNS[None].index(c) for c in columns))
+         for kind, columns in _COLUMNS.items() if kind is not None}
 
 
-def _rows(session: Session, kind: str, where: Any, order: Any = None,
+def _rows(session: Session, kind: str | None, where: Any, order: Any = None,
           limit: int | None = None) -> Sequence[Row[Any]]:
     """The current implants matching `where`, with the columns `kind`'s entries are worded
     from: one read of `implant_status` (kept in step with every write by
@@ -312,9 +318,14 @@ def worklist(session: Session, actor: Actor, *, now: datetime, kind: str | None 
     checked_kind(kind)
     checked_horizon(horizon_days)
     today = now.date()
-    entries = [entry for name in KINDS if kind in (None, name)
-               for entry in _ENTRIES[name](_rows(session, name, LISTS[name].on_list(
-                   today, horizon_days)), today, horizon_days)]
+    if kind is None:  # one read, so every list is of the same moment (one snapshot)
+        rows = _rows(session, None, or_(*(rule.on_list(today, horizon_days)
+                                          for rule in LISTS.values())))
+        entries = [entry for name in KINDS for entry in _ENTRIES[name](
+            map(_PICK[name], rows), today, horizon_days)]
+    else:
+        entries = _ENTRIES[kind](_rows(session, kind, LISTS[kind].on_list(today, horizon_days)),
+                                 today, horizon_days)
     entries.sort(key=lambda e: (e.due, _RANK[e.kind], e.mrn))
     audit.record(session, actor, "read", "worklist", now=now,
                  detail=f"{kind or 'all'}: {len(entries)} entries")
