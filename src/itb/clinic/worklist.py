@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -52,9 +52,9 @@ FALLBACK_STABILITY_DAYS = int(DEFAULT_STABILITY_LIMIT_DAYS)
 REFILLED = "done"  # a refill record's outcome when the reservoir was filled (journal.py)
 
 
-@dataclass(frozen=True, slots=True)
-class WorkEntry:
-    """One line of a worklist: whose, what, by when, and why."""
+class WorkEntry(NamedTuple):
+    """One line of a worklist: whose, what, by when, and why (a NamedTuple: a whole list
+    makes thousands, and a tuple is made three times as fast as a frozen dataclass)."""
 
     patient_id: int
     mrn: str
