@@ -14,9 +14,11 @@ audit entry each read writes included):
 - the reference, measured in the same run: one patient read by primary key in its own
   transaction (the floor of any request on that back end).
 
-Before measuring, the process freezes its heap as `itb clinic serve` does once it has
-started (`freeze_startup_heap`): what lives for the whole process is left out of later
-garbage collections, which otherwise pause whichever call tips one by tens of ms.
+The clinic is built in a process of its own (`build_apart`) and measured in this one, which
+has made none of it, as a server reads a clinic made before it started. Before measuring,
+the process freezes its heap as `itb clinic serve` does once it has started
+(`freeze_startup_heap`): what lives for the whole process is left out of later garbage
+collections, which otherwise pause whichever call tips one by tens of ms.
 
 Targets (issue 11): worklist p99 < 50 ms, patient record p99 < 20 ms, on SQLite.
 

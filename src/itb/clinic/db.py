@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -22,6 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from itb.clinic import implant_status
 from itb.clinic.errors import InvalidRecord
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
 
 DEFAULT_URL = "sqlite:///itb-clinic.db"
 URL_ENV = "ITB_CLINIC_DB"
@@ -78,21 +81,23 @@ def alembic_config(connection: Connection) -> Any:
     return config
 
 
-def head_revision() -> str:
-    """The newest revision shipped in the package."""
+def _shipped() -> ScriptDirectory:
+    """The package's Alembic revisions."""
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+    return ScriptDirectory.from_config(alembic_config(None))  # type: ignore[arg-type]
+
+
+def head_revision() -> str:
+    """The newest revision shipped in the package."""
+    head = _shipped().get_current_head()
     assert head is not None
     return head
 
 
 def known_revisions() -> set[str]:
     """Every revision shipped in the package."""
-    from alembic.script import ScriptDirectory
-
-    scripts = ScriptDirectory.from_config(alembic_config(None))  # type: ignore[arg-type]
-    return {script.revision for script in scripts.walk_revisions()}
+    return {script.revision for script in _shipped().walk_revisions()}
 
 
 @dataclass
